@@ -1,0 +1,68 @@
+"""What every command needs: the store location and who is recording."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from functools import update_wrapper
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import click
+
+from khronika.store import location as loc
+from khronika.store.app import Chronicle
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Settings:
+    def __init__(self, store: str | None, user: str | None) -> None:
+        self.location = loc.resolve(store)
+        self._user = user
+
+    def open(self, *, create: bool = False) -> Chronicle:
+        return Chronicle(self.location, create=create)
+
+    def user(self, fallback: str | None = None) -> str:
+        """`--as`, else KHRONIKA_USER, else the git user name."""
+        name = self._user or os.environ.get("KHRONIKA_USER") or _git_user()
+        name = name or fallback
+        if not name:
+            raise click.UsageError(
+                "who is recording? Pass --as NAME, set KHRONIKA_USER, "
+                "or set `git config user.name`"
+            )
+        return name
+
+
+def _git_user() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "config", "user.name"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def with_settings(
+    f: Callable[Concatenate[Settings, P], R],
+) -> Callable[P, R]:
+    """Pass the command the Settings made by the root group."""
+
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        settings = click.get_current_context().find_object(Settings)
+        assert settings is not None
+        return f(settings, *args, **kwargs)
+
+    return update_wrapper(wrapper, f)
+
+
+def echo_done(message: str, **style: Any) -> None:
+    click.secho(message, err=False, **style)

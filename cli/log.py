@@ -1,0 +1,197 @@
+"""`khronika log`: the raw event history, like `git log`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import click
+import msgspec
+
+from khronika.cli.context import Settings, with_settings
+from khronika.cli.output import emit, output_options, stamp, to_json
+from khronika.domain.documents import Citation
+from khronika.domain.errors import NotFoundError
+from khronika.domain.events import (
+    EntityAliasAdded,
+    EntityMerged,
+    EntityRegistered,
+    EntityRenamed,
+    Event,
+    FactCorrected,
+    FactRecorded,
+    FactRetracted,
+    SourceAdded,
+)
+from khronika.domain.ids import StreamKind
+from khronika.store.app import Chronicle
+from khronika.store.codec import decode
+
+_STREAM: dict[type[Event], StreamKind] = {
+    SourceAdded: "source",
+    EntityRegistered: "entity",
+    EntityAliasAdded: "entity",
+    EntityRenamed: "entity",
+    EntityMerged: "entity",
+    FactRecorded: "fact",
+    FactCorrected: "fact",
+    FactRetracted: "fact",
+}
+
+
+@click.command()
+@click.argument("ident", required=False, metavar="[FACT|ENTITY|SOURCE]")
+@click.option("-n", "--limit", type=click.IntRange(min=1), help="Show at most N events.")
+@click.option("--oldest-first", is_flag=True, help="Oldest event first.")
+@output_options("log", "table", "json", "csv", default="log")
+@with_settings
+def log(settings: Settings, ident: str | None, limit: int | None,
+        oldest_first: bool, fmt: str) -> None:
+    """Show the raw event history: what was recorded, when, by whom and why.
+
+    Newest first, like `git log`. With an id (a slug, or an entity's name or
+    alias), only that record's history.
+
+    \b
+    Examples:
+      khronika log --limit 10
+      khronika log serebryakova-verdict-2023
+      khronika log "Tatyana Serebryakova" --format json
+    """
+    app = settings.open()
+    entries = _entries(app, ident, oldest_first)
+    if limit is not None:
+        entries = (e for i, e in enumerate(entries) if i < limit)
+    rows = [_row(position, event) for position, event in entries]
+    if fmt == "log":
+        _print_log(rows)
+    elif fmt == "json":
+        click.echo(to_json(rows))
+    elif fmt == "csv":
+        emit([_flat(r) for r in rows], fmt)
+    else:
+        emit([_short(r) for r in rows], fmt)
+
+
+def _entries(
+    app: Chronicle, ident: str | None, oldest_first: bool
+) -> Iterator[tuple[int, Event]]:
+    if ident is None:
+        notifications: Iterable[Any] = (
+            app.notifications() if oldest_first else _newest_first(app)
+        )
+        return ((n.id, decode(n.topic, n.state)) for n in notifications)
+    slugs = _resolve(app, ident)
+    found = sorted(e for kind, slug in slugs for e in app.history(kind, slug))
+    return iter(found if oldest_first else reversed(found))
+
+
+def _newest_first(app: Chronicle, page: int = 500) -> Iterator[Any]:
+    stop = app.recorder.max_notification_id() or 0
+    while stop > 0:
+        start = max(1, stop - page + 1)
+        yield from reversed(app.recorder.select_notifications(start, page, stop=stop))
+        stop = start - 1
+
+
+def _resolve(app: Chronicle, ident: str) -> list[tuple[StreamKind, str]]:
+    kinds: tuple[StreamKind, ...] = ("fact", "entity", "source")
+    found = [(k, ident) for k in kinds if app.exists(k, ident)]
+    if found:
+        return found
+    catalogue = app.catalogue()
+    for slug, entity in catalogue.entities.items():
+        names = {slug, entity.doc.name, *entity.doc.aliases}
+        if ident.lower() in {n.lower() for n in names}:
+            return [("entity", slug)]
+    error = catalogue.not_found("fact", ident, app)
+    others = catalogue.not_found("entity", ident, app).suggestions
+    raise NotFoundError(
+        "fact, entity or source", ident, (error.suggestions + others)[:4]
+    )
+
+
+def _row(position: int, event: Event) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "position": position,
+        "recorded_at": event.timestamp,
+        "recorded_by": event.recorded_by,
+        "stream": _STREAM[type(event)],
+        "id": event.slug,
+        "version": event.originator_version,
+        "event": type(event).__name__,
+    }
+    details = msgspec.to_builtins(event)
+    for key in ("originator_id", "originator_version", "timestamp",
+                "recorded_by", "slug"):
+        details.pop(key)
+    row["details"] = details
+    return row
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    flat = {k: v for k, v in row.items() if k != "details"}
+    flat["recorded_at"] = stamp(row["recorded_at"])
+    flat["summary"] = _summary(row)
+    return flat
+
+
+def _short(row: dict[str, Any]) -> dict[str, Any]:
+    """A narrow row for an 80-column table."""
+    return {
+        "#": row["position"],
+        "recorded (UTC)": row["recorded_at"].strftime("%Y-%m-%d %H:%M:%S"),
+        "by": row["recorded_by"],
+        "event": row["event"],
+        "id": f"{row['id']} v{row['version']}",
+        "what": _summary(row),
+    }
+
+
+def _summary(row: dict[str, Any]) -> str:
+    d = row["details"]
+    event = row["event"]
+    if event in ("FactCorrected", "FactRetracted", "EntityRenamed", "EntityMerged"):
+        text = d.get("reason", "")
+        if "changes" in d:
+            text = ", ".join(d["changes"]) + " — " + text
+        if "name" in d:
+            text = f"now '{d['name']}'" + (f" — {text}" if text else "")
+        if "into" in d:
+            text = f"into {d['into']}" + (f" — {text}" if text else "")
+        return text
+    if event == "EntityAliasAdded":
+        return f"alias '{d['alias']}'"
+    doc = d.get("doc", {})
+    if event == "FactRecorded":
+        when = doc["when"] if isinstance(doc["when"], str) else doc["when"]["edtf"]
+        return f"{doc['kind']} {when}: {doc['summary']}"
+    if event == "EntityRegistered":
+        return f"{doc['kind']} '{doc['name']}'"
+    return f"'{doc.get('title', '')}' ({doc.get('publisher', '')})"
+
+
+def _print_log(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        click.secho(
+            f"event {row['position']}  {row['stream']} {row['id']}  "
+            f"v{row['version']}  {row['event']}",
+            fg="yellow",
+        )
+        click.echo(f"Recorded: {stamp(row['recorded_at'])} by {row['recorded_by']}")
+        d = row["details"]
+        if "reason" in d:
+            for name, value in d.get("changes", {}).items():
+                click.echo(f"Set:      {name} = {to_json(value)}")
+            for key in ("name", "into"):
+                if key in d:
+                    click.echo(f"{key.capitalize() + ':':<10}{d[key]}")
+            click.echo(f"Reason:   {d['reason'] or '(none given)'}")
+        else:
+            click.echo(f"          {_summary(row)}")
+        sources = d.get("sources") or d.get("doc", {}).get("sources") or []
+        for c in sources:
+            citation = msgspec.convert(c, Citation)
+            quote = f' "{citation.quote}"' if citation.quote else ""
+            click.echo(f"Source:   {citation.source}@{citation.locator}{quote}")
+        click.echo()

@@ -1,0 +1,63 @@
+"""The `khronika` command: a chronicle of legal and political facts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from eventsourcing.persistence import PersistenceError
+
+from khronika import __version__
+from khronika.cli import catalogue, log, write
+from khronika.cli.context import Settings
+from khronika.domain.errors import KhronikaError
+
+
+class Root(click.Group):
+    """Turns khronika's own errors into clean messages with exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KhronikaError as e:
+            raise click.ClickException(str(e)) from e
+        except PersistenceError as e:
+            raise click.ClickException(f"the store failed: {e}") from e
+
+
+@click.group(cls=Root, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="khronika")
+@click.option(
+    "--store",
+    metavar="PATH|URL",
+    help="SQLite file or postgresql:// URL. Default: $KHRONIKA_STORE, "
+    "else ./khronika.db.",
+)
+@click.option(
+    "--as",
+    "user",
+    metavar="NAME",
+    help="Who is recording. Default: $KHRONIKA_USER, else `git config user.name`.",
+)
+@click.pass_context
+def cli(ctx: click.Context, store: str | None, user: str | None) -> None:
+    """An event-sourced chronicle of legal and political facts.
+
+    Every fact is an immutable event with its sources; corrections and
+    retractions are new events, never edits.
+
+    \b
+    Start with:
+      khronika demo               load the bundled Kazakhstan dataset
+      khronika log                see what was recorded, when and by whom
+      khronika append --help      how to write a fact
+    """
+    ctx.obj = Settings(store, user)
+
+
+for command in (*write.COMMANDS, *catalogue.COMMANDS, log.log):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="khronika")

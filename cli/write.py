@@ -1,0 +1,331 @@
+"""Commands that write: init, demo, append, import, correct, retract."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import click
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+from khronika.cli.context import Settings, with_settings
+from khronika.cli.output import stamp
+from khronika.domain.documents import Citation, FactDoc
+from khronika.domain.errors import ValidationError
+from khronika.domain.parse import decode, sniff
+from khronika.store import location as loc
+from khronika.store.importer import (
+    DEFAULT_BATCH,
+    ImportReport,
+    Importer,
+    bundle_files,
+    read_lines,
+)
+
+EXAMPLE = """\b
+  # 1. a store, a source and the entities the fact names
+  khronika init
+  khronika source add worldcrunch-kz-separatism \\
+      --title "Kazakhstan separatists and the Russian factor" \\
+      --publisher Worldcrunch --language en --published 2024-06-13/2024-07 \\
+      --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/
+  khronika entity add person tatyana-serebryakova \\
+      --name "Tatyana Serebryakova" --alias "Татьяна Серебрякова"
+
+\b
+  # 2. the fact, as fact.toml
+  id = "serebryakova-chatroulette-2021"
+  kind = "statement"
+  when = { edtf = "2021-09", wording = "in September 2021" }
+  summary = "On Chatroulette she asked a man in Russia to take Petropavlovsk."
+  participants = [{ entity = "tatyana-serebryakova", role = "speaker" }]
+  sources = [{ source = "worldcrunch-kz-separatism", locator = "para:5" }]
+
+\b
+  # 3. append it (JSON works too: the same keys in an object)
+  khronika append fact.toml
+"""
+
+
+@click.command()
+@with_settings
+def init(settings: Settings) -> None:
+    """Create an empty store (SQLite by default).
+
+    The store is --store, else $KHRONIKA_STORE, else ./khronika.db.
+    Running it on an existing store changes nothing.
+
+    \b
+    Example:
+      khronika --store chronicle.db init
+    """
+    where = loc.describe(settings.location)
+    existed = not loc.is_postgres(settings.location) and Path(settings.location).exists()
+    app = settings.open(create=True)
+    state = "already a khronika store" if existed else "created an empty store"
+    click.echo(f"{where}: {state} (id {app.meta['store_id']})")
+    click.echo("Next: `khronika demo` loads an example, `khronika append --help` "
+               "shows how to write a fact.")
+
+
+@click.command()
+@with_settings
+def demo(settings: Settings) -> None:
+    """Load the bundled Kazakhstan dataset and show what to try next.
+
+    Creates the store if need be. Loading twice adds nothing.
+
+    \b
+    Example:
+      khronika demo && khronika log --limit 5
+    """
+    app = settings.open(create=True)
+    bundle = resources.files("khronika.data") / "kazakhstan-separatism"
+    with resources.as_file(bundle) as path:
+        report = _run_import(app, bundle_files(path), settings.user("khronika-demo"))
+    _print_report(report, what="the Kazakhstan separatism dataset")
+    click.echo(
+        "\nTry next:\n"
+        "  khronika log --limit 5                      the newest events\n"
+        "  khronika log serebryakova-verdict-2023      one fact's history\n"
+        "  khronika log tatyana-serebryakova           one entity's history\n"
+        "  khronika append --help                      write a fact of your own"
+    )
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["auto", "json", "toml"]),
+              default="auto", show_default=True,
+              help="Document format; auto goes by the file name, then the content.")
+@with_settings
+def append(settings: Settings, file: str, fmt: str) -> None:
+    """Append one fact from a JSON or TOML document (FILE, or - for stdin).
+
+    A fact needs an id (a slug), a kind, a date (`when`, EDTF), a summary in
+    your own words and at least one citation. Every source and entity it
+    names must be in the store already: add them first.
+
+    Kinds: statement, investigation, detention, charge, trial, verdict,
+    sentence_change, law_amendment, publication, measurement, diplomatic,
+    other. `when` is EDTF: 2024-06-06, 2024-06, 2023-21 (spring), 2023-24
+    (winter, into 2024), 2023~ (about), 2021-09? (uncertain), 201X,
+    2019/2021, ../2020.
+
+    A complete example, in a fresh store:
+
+    {example}
+    """
+    data = _read(file)
+    doc = decode(data, FactDoc, sniff(data, file) if fmt == "auto" else fmt)  # type: ignore[arg-type]
+    app = settings.open()
+    event = app.append_fact(doc, settings.user())
+    click.echo(f"recorded fact {doc.id} (event at {stamp(event.timestamp)})")
+
+
+assert append.help is not None
+append.help = append.help.replace("{example}", EXAMPLE)
+
+
+@click.command(name="import")
+@click.argument("path", type=click.Path(exists=True, allow_dash=True))
+@click.option("--batch-size", default=DEFAULT_BATCH, show_default=True,
+              type=click.IntRange(1, 100_000),
+              help="Records per transaction; a failed batch writes nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Check everything, write nothing.")
+@with_settings
+def import_(settings: Settings, path: str, batch_size: int, dry_run: bool) -> None:
+    """Import sources, entities and facts from JSON Lines or a bundle.
+
+    PATH is a .jsonl file (or - for stdin) with one record per line, each
+    with "type": "source", "entity" or "fact", or a bundle directory holding
+    sources.jsonl, entities.jsonl and facts.jsonl (read in that order).
+    Records are written in batches, one transaction each. Records already
+    in the store with the same content are skipped, so a second import of
+    the same file adds nothing.
+
+    \b
+    Example:
+      khronika import data/kazakhstan-separatism/
+      khronika import --dry-run new-facts.jsonl
+    """
+    app = settings.open()
+    files = [Path("-")] if path == "-" else bundle_files(Path(path))
+    report = _run_import(app, files, settings.user(), batch_size, dry_run)
+    _print_report(report, what=path, dry_run=dry_run)
+
+
+def _run_import(
+    app: Any,
+    files: list[Path],
+    user: str,
+    batch_size: int = DEFAULT_BATCH,
+    dry_run: bool = False,
+) -> ImportReport:
+    total = sum(f.stat().st_size for f in files if str(f) != "-")
+    with _progress(total) as advance, contextlib.ExitStack() as stack:
+        streams = [(f.name, stack.enter_context(_open(f))) for f in files]
+        importer = Importer(app, user, batch_size, dry_run, advance)
+        return importer.run(read_lines(streams))
+
+
+@contextlib.contextmanager
+def _open(path: Path) -> Iterator[BinaryIO]:
+    if str(path) == "-":
+        yield sys.stdin.buffer
+    else:
+        with path.open("rb") as f:
+            yield f
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Any]:
+    """A progress bar on a terminal; nothing otherwise."""
+    if not total or not sys.stderr.isatty():
+        yield None
+        return
+    columns = ("[progress.description]{task.description}", BarColumn(),
+               DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task("importing", total=total)
+        yield lambda done: progress.update(task, completed=done)
+
+
+def _print_report(report: ImportReport, what: str, dry_run: bool = False) -> None:
+    def counts(counter: Any) -> str:
+        parts = [f"{counter[k]} {k}{'s' if counter[k] != 1 else ''}"
+                 for k in ("source", "entity", "fact") if counter[k]]
+        return ", ".join(parts).replace("entitys", "entities") or "nothing"
+
+    verb = "would add" if dry_run else "added"
+    if not report.added and report.skipped:
+        click.echo(f"{what}: nothing new ({counts(report.skipped)} already present)")
+    else:
+        line = f"{what}: {verb} {counts(report.added)}"
+        if report.skipped:
+            line += f"; skipped {counts(report.skipped)} already present"
+        click.echo(line)
+
+
+def _citations(sources: tuple[str, ...], quote: str | None) -> list[Citation]:
+    citations = []
+    for i, text in enumerate(sources):
+        slug, sep, locator = text.partition("@")
+        if not sep:
+            raise click.BadParameter(
+                f"'{text}': write SOURCE@LOCATOR, e.g. worldcrunch-kz-separatism@para:5",
+                param_hint="--source",
+            )
+        data = json.dumps({"source": slug, "locator": locator,
+                           "quote": quote if i == 0 else None}).encode()
+        try:
+            citations.append(decode(data, Citation))
+        except ValidationError as e:
+            raise click.BadParameter(f"'{text}': {e.problem}",
+                                     param_hint="--source") from None
+    return citations
+
+
+def _changes(assignments: tuple[str, ...]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for text in assignments:
+        name, sep, value = text.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"'{text}': write FIELD=VALUE", param_hint="--set")
+        changes[name.strip()] = _value(value, name)
+    return changes
+
+
+def _value(text: str, name: str) -> Any:
+    """Text as is; JSON where it starts like JSON ({, [ or "); null clears."""
+    if text == "null":
+        return None
+    if text[:1] in "{[\"" and text:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as e:
+            raise click.BadParameter(f"{name}: not valid JSON: {e}",
+                                     param_hint="--set") from None
+    return text
+
+
+_source_option = click.option(
+    "--source", "sources", multiple=True, required=True, metavar="SOURCE@LOCATOR",
+    help="Citation that justifies it, e.g. worldcrunch-kz-separatism@para:5. "
+    "Repeatable.")
+_quote_option = click.option(
+    "--quote", help="Short quote from the first --source that shows the point.")
+_reason_option = click.option("--reason", required=True, help="Why, in a sentence.")
+
+
+@click.command()
+@click.argument("fact")
+@click.option("--set", "assignments", multiple=True, required=True,
+              metavar="FIELD=VALUE",
+              help="New value of a field: kind, when, summary, place, "
+              "participants, details or sources. JSON for lists and tables; "
+              "null clears place. Repeatable.")
+@_reason_option
+@_source_option
+@_quote_option
+@with_settings
+def correct(settings: Settings, fact: str, assignments: tuple[str, ...],
+            reason: str, sources: tuple[str, ...], quote: str | None) -> None:
+    """Correct fields of a fact, with a reason and a source.
+
+    The correction is a new event: the old value stays in the history and
+    `khronika log FACT` shows both.
+
+    \b
+    Example:
+      khronika correct serebryakova-verdict-2023 --set when=2023-05-31 \\
+          --reason "The court's own notice gives the 31st" \\
+          --source worldcrunch-kz-separatism@para:5
+    """
+    app = settings.open()
+    event = app.correct(fact, _changes(assignments), reason,
+                        _citations(sources, quote), settings.user())
+    click.echo(f"corrected {fact} (version {event.originator_version}, "
+               f"{stamp(event.timestamp)})")
+
+
+@click.command()
+@click.argument("fact")
+@_reason_option
+@_source_option
+@_quote_option
+@with_settings
+def retract(settings: Settings, fact: str, reason: str,
+            sources: tuple[str, ...], quote: str | None) -> None:
+    """Retract a fact, with a reason and a source.
+
+    The fact stays in the history, marked retracted from this moment on.
+
+    \b
+    Example:
+      khronika retract astakhov-video-2024 --reason "Misattributed" \\
+          --source worldcrunch-kz-separatism@para:3
+    """
+    app = settings.open()
+    event = app.retract(fact, reason, _citations(sources, quote), settings.user())
+    click.echo(f"retracted {fact} (version {event.originator_version}, "
+               f"{stamp(event.timestamp)})")
+
+
+def _read(file: str) -> bytes:
+    if file == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(file).read_bytes()
+    except OSError as e:
+        raise click.BadParameter(f"cannot read {file}: {e.strerror}",
+                                 param_hint="FILE") from None
+
+
+COMMANDS = (init, demo, append, import_, correct, retract)

@@ -1,0 +1,1 @@
+"""Datasets bundled with khronika (read with importlib.resources)."""

@@ -1,0 +1,265 @@
+"""Sources, entities and facts as immutable aggregates.
+
+Each command function takes the current state (or nothing, for a new stream),
+checks the domain rules and returns the new event. `project` folds events
+into state; it is what eventsourcing's repository calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+import msgspec
+
+from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
+from khronika.domain.errors import KhronikaError, ValidationError
+from khronika.domain.events import (
+    EntityAliasAdded,
+    EntityMerged,
+    EntityRegistered,
+    EntityRenamed,
+    Event,
+    FactCorrected,
+    FactRecorded,
+    FactRetracted,
+    SourceAdded,
+)
+from khronika.domain.ids import stream_id
+from khronika.domain.rules import check_citations, check_entity, check_fact
+from khronika.domain.rules import check_source as check_source_doc
+
+CORRECTABLE_FIELDS = (
+    "kind",
+    "when",
+    "summary",
+    "place",
+    "participants",
+    "details",
+    "sources",
+)
+
+
+class Aggregate(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    version: int
+    created_on: datetime
+    modified_on: datetime
+
+
+class Source(Aggregate, frozen=True, kw_only=True):
+    doc: SourceDoc
+
+
+class Entity(Aggregate, frozen=True, kw_only=True):
+    doc: EntityDoc
+    merged_into: str | None = None
+
+
+class Fact(Aggregate, frozen=True, kw_only=True):
+    doc: FactDoc
+    retracted: bool = False
+
+
+A = TypeVar("A", bound=Aggregate)
+
+
+def _next(state: A, event: Event, **changes: Any) -> A:
+    return msgspec.structs.replace(
+        state,
+        version=event.originator_version,
+        modified_on=event.timestamp,
+        **changes,
+    )
+
+
+def _first(cls: type[A], event: Event, **fields: Any) -> A:
+    return cls(
+        id=event.originator_id,
+        version=event.originator_version,
+        created_on=event.timestamp,
+        modified_on=event.timestamp,
+        **fields,
+    )
+
+
+def apply(state: Aggregate | None, event: Event) -> Aggregate:
+    """The state after `event`."""
+    if isinstance(event, SourceAdded):
+        return _first(Source, event, doc=event.doc)
+    if isinstance(event, EntityRegistered):
+        return _first(Entity, event, doc=event.doc)
+    if isinstance(event, FactRecorded):
+        return _first(Fact, event, doc=event.doc)
+    if isinstance(state, Entity):
+        if isinstance(event, EntityAliasAdded):
+            aliases = [*state.doc.aliases, event.alias]
+            return _next(state, event, doc=_with(state.doc, aliases=aliases))
+        if isinstance(event, EntityRenamed):
+            aliases = [*state.doc.aliases, state.doc.name]
+            doc = _with(state.doc, name=event.name, aliases=aliases)
+            return _next(state, event, doc=doc)
+        if isinstance(event, EntityMerged):
+            return _next(state, event, merged_into=event.into)
+    if isinstance(state, Fact):
+        if isinstance(event, FactCorrected):
+            return _next(state, event, doc=apply_changes(state.doc, event.changes))
+        if isinstance(event, FactRetracted):
+            return _next(state, event, retracted=True)
+    raise KhronikaError(
+        f"event {type(event).__name__} v{event.originator_version} "
+        f"does not apply to {type(state).__name__}"
+    )
+
+
+def project(state: Aggregate | None, events: Iterable[Event]) -> Aggregate | None:
+    for event in events:
+        state = apply(state, event)
+    return state
+
+
+D = TypeVar("D", bound=msgspec.Struct)
+
+
+def _with(doc: D, **changes: Any) -> D:
+    return msgspec.structs.replace(doc, **changes)
+
+
+def apply_changes(doc: FactDoc, changes: dict[str, Any]) -> FactDoc:
+    """The fact document with the given top-level fields replaced."""
+    raw = msgspec.to_builtins(doc)
+    for name, value in changes.items():
+        if name not in CORRECTABLE_FIELDS:
+            raise ValidationError(
+                name,
+                "cannot be corrected; correctable fields are "
+                + ", ".join(CORRECTABLE_FIELDS),
+            )
+        raw[name] = value
+    try:
+        return msgspec.convert(raw, type=FactDoc)
+    except msgspec.ValidationError as e:
+        raise ValidationError("", str(e).replace("$.", "")) from None
+
+
+def add_source(doc: SourceDoc, at: datetime, by: str) -> SourceAdded:
+    check_source_doc(doc)
+    return SourceAdded(**_new("source", doc.id, at, by), doc=doc)
+
+
+def register_entity(doc: EntityDoc, at: datetime, by: str) -> EntityRegistered:
+    check_entity(doc)
+    return EntityRegistered(**_new("entity", doc.id, at, by), doc=doc)
+
+
+def record_fact(doc: FactDoc, at: datetime, by: str) -> FactRecorded:
+    check_fact(doc)
+    return FactRecorded(**_new("fact", doc.id, at, by), doc=doc)
+
+
+def add_alias(entity: Entity, alias: str, at: datetime, by: str) -> EntityAliasAdded:
+    alias = alias.strip()
+    if not alias:
+        raise ValidationError("alias", "is empty")
+    if alias == entity.doc.name or alias in entity.doc.aliases:
+        raise ValidationError("alias", f"'{entity.doc.id}' already has '{alias}'")
+    return EntityAliasAdded(**_after(entity, entity.doc.id, at, by), alias=alias)
+
+
+def rename(
+    entity: Entity, name: str, reason: str, at: datetime, by: str
+) -> EntityRenamed:
+    name = name.strip()
+    if not name or len(name) > 300:
+        raise ValidationError("name", "must be 1 to 300 characters")
+    if name == entity.doc.name:
+        raise ValidationError("name", f"'{entity.doc.id}' is already named '{name}'")
+    return EntityRenamed(
+        **_after(entity, entity.doc.id, at, by), name=name, reason=reason
+    )
+
+
+def merge(
+    entity: Entity, into: Entity, reason: str, at: datetime, by: str
+) -> EntityMerged:
+    if entity.id == into.id:
+        raise ValidationError("into", "an entity cannot be merged into itself")
+    if entity.merged_into is not None:
+        raise ValidationError(
+            "entity", f"'{entity.doc.id}' is already merged into '{entity.merged_into}'"
+        )
+    if into.merged_into is not None:
+        raise ValidationError(
+            "into",
+            f"'{into.doc.id}' is itself merged into '{into.merged_into}'; "
+            "merge into that one",
+        )
+    if entity.doc.kind != into.doc.kind:
+        raise ValidationError(
+            "into", f"cannot merge a {entity.doc.kind} into a {into.doc.kind}"
+        )
+    return EntityMerged(
+        **_after(entity, entity.doc.id, at, by), into=into.doc.id, reason=reason
+    )
+
+
+def correct(
+    fact: Fact,
+    changes: dict[str, Any],
+    reason: str,
+    sources: list[Citation],
+    at: datetime,
+    by: str,
+) -> FactCorrected:
+    _check_amendment(fact, reason, sources)
+    if not changes:
+        raise ValidationError("set", "name at least one field to change")
+    new_doc = apply_changes(fact.doc, changes)
+    if new_doc == fact.doc:
+        raise ValidationError("set", "the new values equal the current ones")
+    check_fact(new_doc)
+    return FactCorrected(
+        **_after(fact, fact.doc.id, at, by),
+        changes=changes,
+        reason=reason,
+        sources=sources,
+    )
+
+
+def retract(
+    fact: Fact, reason: str, sources: list[Citation], at: datetime, by: str
+) -> FactRetracted:
+    _check_amendment(fact, reason, sources)
+    return FactRetracted(
+        **_after(fact, fact.doc.id, at, by), reason=reason, sources=sources
+    )
+
+
+def _check_amendment(fact: Fact, reason: str, sources: list[Citation]) -> None:
+    if fact.retracted:
+        raise ValidationError("fact", f"'{fact.doc.id}' is retracted already")
+    if not reason.strip():
+        raise ValidationError("reason", "say why (a non-empty reason is required)")
+    check_citations(sources, field="source")
+
+
+def _new(kind: Any, slug: str, at: datetime, by: str) -> dict[str, Any]:
+    return {
+        "originator_id": stream_id(kind, slug),
+        "originator_version": 1,
+        "timestamp": at,
+        "recorded_by": by,
+        "slug": slug,
+    }
+
+
+def _after(state: Aggregate, slug: str, at: datetime, by: str) -> dict[str, Any]:
+    return {
+        "originator_id": state.id,
+        "originator_version": state.version + 1,
+        "timestamp": at,
+        "recorded_by": by,
+        "slug": slug,
+    }

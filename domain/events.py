@@ -1,0 +1,86 @@
+"""The stored events. Their module and class names are stored topics.
+
+Rules (the stored schema is a contract): a new field gets a default, a field
+never changes type, a renamed class is registered under its old topic with
+`eventsourcing.utils.register_topic`, and a changed meaning gets an upcaster
+in `khronika.store.codec` together with a test that decodes an old event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of every stored event.
+
+    `timestamp` is record time: the store's clock, never taken from input.
+    `slug` names the stream (its UUID is derived from it, see ids.py).
+    """
+
+    originator_id: UUID
+    originator_version: int
+    timestamp: datetime
+    recorded_by: str
+    slug: str
+
+
+class SourceAdded(Event, frozen=True, kw_only=True):
+    doc: SourceDoc
+
+
+class EntityRegistered(Event, frozen=True, kw_only=True):
+    doc: EntityDoc
+
+
+class EntityAliasAdded(Event, frozen=True, kw_only=True):
+    alias: str
+
+
+class EntityRenamed(Event, frozen=True, kw_only=True):
+    name: str
+    reason: str = ""
+
+
+class EntityMerged(Event, frozen=True, kw_only=True):
+    """This entity is the same as `into`; its facts count for `into`."""
+
+    into: str
+    reason: str = ""
+
+
+class FactRecorded(Event, frozen=True, kw_only=True):
+    doc: FactDoc
+
+
+class FactCorrected(Event, frozen=True, kw_only=True):
+    """New values for the named top-level fields of the fact."""
+
+    changes: dict[str, Any]
+    reason: str
+    sources: list[Citation]
+
+
+class FactRetracted(Event, frozen=True, kw_only=True):
+    """The fact no longer stands; it stays visible in history."""
+
+    reason: str
+    sources: list[Citation]
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    SourceAdded,
+    EntityRegistered,
+    EntityAliasAdded,
+    EntityRenamed,
+    EntityMerged,
+    FactRecorded,
+    FactCorrected,
+    FactRetracted,
+)

@@ -1,0 +1,19 @@
+"""Stream ids: every source, entity and fact stream is named by a slug.
+
+The stream's UUID is derived from its kind and slug, so the same slug always
+names the same stream, and an auditor can recompute it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID, uuid5
+
+StreamKind = Literal["source", "entity", "fact"]
+
+NAMESPACE = UUID("6f1c0e2a-5b7d-4e0b-9a51-6b686f6e696b")
+
+
+def stream_id(kind: StreamKind, slug: str) -> UUID:
+    """The UUID of the stream of the `kind` record named `slug`."""
+    return uuid5(NAMESPACE, f"{kind}:{slug}")

@@ -1,0 +1,56 @@
+"""Decoding documents from JSON or TOML bytes, with errors that name the field."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, TypeVar
+
+import msgspec
+
+from khronika.domain.errors import ValidationError
+
+Format = Literal["json", "toml"]
+T = TypeVar("T")
+
+_AT = re.compile(r"^(?P<problem>.*?) - at `\$\.?(?P<field>[^`]*)`$")
+
+
+def field_error(error: msgspec.MsgspecError, prefix: str = "") -> ValidationError:
+    """A msgspec error as a ValidationError naming the field it is about."""
+    text = str(error)
+    match = _AT.match(text)
+    if match is None:
+        return ValidationError(prefix.rstrip("."), _lower_first(text))
+    field = prefix + match["field"] if match["field"] else prefix.rstrip(".")
+    return ValidationError(field or "document", _lower_first(match["problem"]))
+
+
+def decode(data: bytes, cls: type[T], fmt: Format = "json") -> T:
+    """Decode one document of type `cls`; raise ValidationError on any flaw."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValidationError(
+            "document", f"is not UTF-8 (byte {e.start} is 0x{data[e.start]:02x})"
+        ) from None
+    try:
+        if fmt == "toml":
+            return msgspec.toml.decode(text, type=cls)
+        return msgspec.json.decode(text, type=cls)
+    except msgspec.DecodeError as e:
+        raise ValidationError("document", f"is not valid {fmt.upper()}: {e}") from None
+    except msgspec.ValidationError as e:
+        raise field_error(e) from None
+
+
+def sniff(data: bytes, name: str = "") -> Format:
+    """TOML for .toml files, JSON for .json, else by the first character."""
+    if name.endswith(".toml"):
+        return "toml"
+    if name.endswith((".json", ".jsonl")):
+        return "json"
+    return "json" if data.lstrip()[:1] in (b"{", b"[") else "toml"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]

@@ -1,0 +1,130 @@
+"""Domain rules a document must satisfy beyond its schema, and its references."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+import msgspec
+
+from khronika.domain import edtf
+from khronika.domain.documents import (
+    Citation,
+    EntityDoc,
+    FactDoc,
+    LawAmendmentDetails,
+    Record,
+    SentenceChangeDetails,
+    SourceDoc,
+    VerdictDetails,
+)
+from khronika.domain.errors import ValidationError
+
+RefKind = Literal["source", "entity", "fact", "article"]
+
+
+class Reference(msgspec.Struct, frozen=True):
+    """A slug a document points at, and the field that holds it."""
+
+    field: str
+    kind: RefKind
+    slug: str
+
+
+def check_citations(citations: list[Citation], field: str = "sources") -> None:
+    if not citations:
+        raise ValidationError(field, "at least one citation is required")
+    for i, citation in enumerate(citations):
+        if citation.locator.startswith("chars:"):
+            start, _, end = citation.locator[6:].partition("-")
+            if end and int(end) < int(start):
+                raise ValidationError(
+                    f"{field}[{i}].locator",
+                    f"character range '{citation.locator}' ends before it starts",
+                )
+
+
+def check_fact(doc: FactDoc) -> None:
+    """Raise ValidationError naming the field if the fact breaks a rule."""
+    check_citations(doc.sources)
+    when = doc.date
+    edtf.parse(when.edtf, field="when")
+    if when.anchor is not None:
+        edtf.parse(when.anchor, field="when.anchor")
+    if doc.details is not None:
+        tag = type(doc.details).__struct_config__.tag
+        if tag != doc.kind:
+            raise ValidationError(
+                "details",
+                f"details of type '{tag}' do not fit a fact of kind '{doc.kind}'",
+            )
+    seen: set[tuple[str, str]] = set()
+    for i, p in enumerate(doc.participants):
+        if (p.entity, p.role) in seen:
+            raise ValidationError(
+                f"participants[{i}]", f"'{p.entity}' is listed twice as {p.role}"
+            )
+        seen.add((p.entity, p.role))
+    if isinstance(doc.details, VerdictDetails):
+        defendants = {p.entity for p in doc.participants if p.role == "defendant"}
+        for i, s in enumerate(doc.details.sentences):
+            if s.defendant is not None and s.defendant not in defendants:
+                raise ValidationError(
+                    f"details.sentences[{i}].defendant",
+                    f"'{s.defendant}' is not a defendant among the participants",
+                )
+
+
+def check_source(doc: SourceDoc) -> None:
+    edtf.parse(doc.published, field="published")
+
+
+def check_entity(doc: EntityDoc) -> None:
+    if doc.articles and doc.kind != "law":
+        raise ValidationError("articles", f"only a law has articles, not a {doc.kind}")
+    numbers = [a.number for a in doc.articles]
+    for number in numbers:
+        if numbers.count(number) > 1:
+            raise ValidationError("articles", f"article '{number}' is listed twice")
+    if len(set(doc.aliases)) != len(doc.aliases):
+        raise ValidationError("aliases", "an alias is listed twice")
+
+
+def check_record(record: Record) -> None:
+    if isinstance(record, FactDoc):
+        check_fact(record)
+    elif isinstance(record, SourceDoc):
+        check_source(record)
+    else:
+        check_entity(record)
+
+
+def references(doc: FactDoc) -> Iterator[Reference]:
+    """Every slug the fact points at, with the field that holds it."""
+    for i, c in enumerate(doc.sources):
+        yield Reference(f"sources[{i}].source", "source", c.source)
+    if doc.place is not None:
+        yield Reference("place", "entity", doc.place)
+    for i, p in enumerate(doc.participants):
+        yield Reference(f"participants[{i}].entity", "entity", p.entity)
+    details = doc.details
+    if isinstance(details, VerdictDetails):
+        for i, charge in enumerate(details.charges):
+            yield Reference(f"details.charges[{i}]", "article", charge)
+    elif isinstance(details, SentenceChangeDetails) and details.verdict is not None:
+        yield Reference("details.verdict", "fact", details.verdict)
+    elif isinstance(details, LawAmendmentDetails):
+        yield Reference("details.law", "entity", details.law)
+        for i, article in enumerate(details.articles):
+            yield Reference(f"details.articles[{i}]", "article", article)
+        for side in ("penalties_before", "penalties_after"):
+            for i, penalty in enumerate(getattr(details, side)):
+                if penalty.article is not None:
+                    yield Reference(
+                        f"details.{side}[{i}].article", "article", penalty.article
+                    )
+
+
+def citation_references(citations: list[Citation], field: str) -> Iterator[Reference]:
+    for i, c in enumerate(citations):
+        yield Reference(f"{field}[{i}].source", "source", c.source)

@@ -1,0 +1,3 @@
+from khronika.cli.main import main
+
+main()

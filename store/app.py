@@ -1,0 +1,212 @@
+"""The khronika application: commands that append events, queries that read them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Notification
+from eventsourcing.utils import Environment, get_topic
+
+from khronika.domain import aggregates as agg
+from khronika.domain.aggregates import Entity, Fact, Source
+from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
+from khronika.domain.errors import ConflictError, DuplicateError, StoreError
+from khronika.domain.events import Event
+from khronika.domain.ids import StreamKind, stream_id
+from khronika.store import location as loc
+from khronika.store.catalogue import Catalogue
+from khronika.store.clock import RecordClock
+from khronika.store.codec import MsgspecMapper, NullTranscoder, decode
+from khronika.store.sqlite import KhronikaSQLiteRecorder
+
+FORMAT = "1"
+A = TypeVar("A", bound=agg.Aggregate)
+_KINDS: dict[type[agg.Aggregate], StreamKind] = {
+    Fact: "fact",
+    Entity: "entity",
+    Source: "source",
+}
+
+
+class Chronicle(Application[UUID]):
+    """The event store of one chronicle, at a SQLite path or PostgreSQL URL."""
+
+    name = "khronika"
+
+    def __init__(self, location: str, *, create: bool = False) -> None:
+        self.location = location
+        env = loc.environment(location)
+        if not loc.is_postgres(location):
+            path = Path(location)
+            if not path.exists() and not create:
+                raise StoreError(
+                    f"no store at {location}; create one with `khronika init` "
+                    "(or load the example with `khronika demo`)"
+                )
+            if create:
+                path.parent.mkdir(parents=True, exist_ok=True)
+        env["CREATE_TABLE"] = "y" if create else "n"
+        super().__init__(env=env)
+        if create:
+            self.store.create_meta_table()
+            self.store.write_meta(
+                {
+                    "store_id": str(uuid4()),
+                    "format": FORMAT,
+                    "created_at": datetime.now(UTC).isoformat(),
+                }
+            )
+        meta = self.store.read_meta()
+        if meta is None:
+            raise StoreError(
+                f"{loc.describe(location)} is not a khronika store; "
+                "run `khronika init` to make one"
+            )
+        self.meta = meta
+        self.clock = RecordClock(self._last_record_time())
+
+    # eventsourcing wiring: our env only (not os.environ), msgspec mapper.
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        return Environment(name, dict(env or {}))
+
+    def construct_mapper(self) -> MsgspecMapper:
+        return MsgspecMapper(transcoder=NullTranscoder())
+
+    @property
+    def store(self) -> KhronikaSQLiteRecorder:
+        return cast(KhronikaSQLiteRecorder, self.recorder)
+
+    def _last_record_time(self) -> datetime | None:
+        last = self.recorder.max_notification_id()
+        if not last:
+            return None
+        (n,) = self.recorder.select_notifications(last, limit=1)
+        event: Event = decode(n.topic, n.state)
+        return event.timestamp
+
+    # -- reading streams ---------------------------------------------------
+    def get(self, cls: type[A], slug: str) -> A:
+        """The current state of the `cls` record named `slug`."""
+        kind = _KINDS[cls]
+        try:
+            state = self.repository.get(stream_id(kind, slug), projector_func=agg.project)
+        except AggregateNotFoundError:
+            raise self.catalogue().not_found(kind, slug, self) from None
+        if not isinstance(state, cls):
+            raise StoreError(f"stream of {kind} '{slug}' holds a {type(state).__name__}")
+        return state
+
+    def exists(self, kind: StreamKind, slug: str) -> bool:
+        return bool(self.recorder.select_events(stream_id(kind, slug), limit=1))
+
+    def history(self, kind: StreamKind, slug: str) -> list[tuple[int, Event]]:
+        """A stream's events, each with its position in the whole log."""
+        return [
+            (n.id, decode(n.topic, n.state))
+            for n in self.store.stream_notifications(stream_id(kind, slug))
+        ]
+
+    def notifications(
+        self, topics: Sequence[str] = (), page: int = 1000
+    ) -> Iterator[Notification]:
+        """Every stored event in log order, read a page at a time."""
+        start = 1
+        while True:
+            batch = self.recorder.select_notifications(start, page, topics=topics)
+            yield from batch
+            if len(batch) < page:
+                return
+            start = batch[-1].id + 1
+
+    def read_events(self, *types: type[Event]) -> Iterator[tuple[int, Event]]:
+        topics = [get_topic(t) for t in types]
+        for n in self.notifications(topics):
+            yield n.id, decode(n.topic, n.state)
+
+    def catalogue(self) -> Catalogue:
+        return Catalogue.load(self.read_events(*Catalogue.EVENT_TYPES))
+
+    def fact_slugs(self) -> Iterator[str]:
+        return Catalogue.fact_slugs(self.notifications(Catalogue.FACT_TOPICS))
+
+    # -- commands ---------------------------------------------------------
+    def add_source(self, doc: SourceDoc, by: str) -> Event:
+        return self._save_new(agg.add_source(doc, self.clock.now(), by))
+
+    def register_entity(self, doc: EntityDoc, by: str) -> Event:
+        return self._save_new(agg.register_entity(doc, self.clock.now(), by))
+
+    def append_fact(self, doc: FactDoc, by: str) -> Event:
+        event = agg.record_fact(doc, self.clock.now(), by)
+        self.catalogue().check_fact(doc, self)
+        return self._save_new(event)
+
+    def add_alias(self, slug: str, alias: str, by: str) -> Event:
+        entity = self.get(Entity, slug)
+        return self._save_next(agg.add_alias(entity, alias, self.clock.now(), by))
+
+    def rename(self, slug: str, name: str, reason: str, by: str) -> Event:
+        entity = self.get(Entity, slug)
+        return self._save_next(agg.rename(entity, name, reason, self.clock.now(), by))
+
+    def merge(self, slug: str, into: str, reason: str, by: str) -> Event:
+        entity, target = self.get(Entity, slug), self.get(Entity, into)
+        event = agg.merge(entity, target, reason, self.clock.now(), by)
+        return self._save_next(event)
+
+    def correct(
+        self,
+        slug: str,
+        changes: dict[str, Any],
+        reason: str,
+        sources: list[Citation],
+        by: str,
+    ) -> Event:
+        fact = self.get(Fact, slug)
+        event = agg.correct(fact, changes, reason, sources, self.clock.now(), by)
+        catalogue = self.catalogue()
+        catalogue.check_fact(agg.apply_changes(fact.doc, changes), self)
+        catalogue.check_citations(sources, "source")
+        return self._save_next(event)
+
+    def retract(
+        self, slug: str, reason: str, sources: list[Citation], by: str
+    ) -> Event:
+        fact = self.get(Fact, slug)
+        event = agg.retract(fact, reason, sources, self.clock.now(), by)
+        self.catalogue().check_citations(sources, "source")
+        return self._save_next(event)
+
+    def save_batch(self, events: Sequence[Event]) -> None:
+        """Append many events in one transaction: all of them or none."""
+        try:
+            self.save(*events)
+        except IntegrityError as e:
+            raise ConflictError("batch", 0) from e
+
+    def _save_new(self, event: Event) -> Event:
+        try:
+            self.save(event)
+        except IntegrityError:
+            kind = type(event).__name__
+            raise DuplicateError(
+                f"'{event.slug}' exists already ({kind}); choose another id, "
+                "or use `khronika correct` to change a fact"
+            ) from None
+        return event
+
+    def _save_next(self, event: Event) -> Event:
+        try:
+            self.save(event)
+        except IntegrityError:
+            raise ConflictError(event.slug, event.originator_version - 1) from None
+        return event
+
+
+def open_store(location: str | None = None, *, create: bool = False) -> Chronicle:
+    return Chronicle(loc.resolve(location), create=create)

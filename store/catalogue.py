@@ -1,0 +1,141 @@
+"""The catalogue of sources and entities, for checking references.
+
+Entities and sources are few next to facts, so the catalogue is folded from
+their events in memory. Facts are checked against the store one by one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+import msgspec
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
+
+from khronika.domain import aggregates as agg
+from khronika.domain.aggregates import Entity
+from khronika.domain.documents import Citation, FactDoc, SourceDoc
+from khronika.domain.errors import NotFoundError
+from khronika.domain.events import (
+    EntityAliasAdded,
+    EntityMerged,
+    EntityRegistered,
+    EntityRenamed,
+    Event,
+    FactRecorded,
+    SourceAdded,
+)
+from khronika.domain.ids import StreamKind
+from khronika.domain.rules import Reference, citation_references, references
+
+
+class FactIndex(Protocol):
+    def exists(self, kind: StreamKind, slug: str) -> bool: ...
+
+    def fact_slugs(self) -> Iterator[str]: ...
+
+
+class _Slug(msgspec.Struct):
+    slug: str
+
+
+_slug_decoder = msgspec.json.Decoder(_Slug)
+
+
+class Catalogue:
+    EVENT_TYPES: tuple[type[Event], ...] = (
+        SourceAdded,
+        EntityRegistered,
+        EntityAliasAdded,
+        EntityRenamed,
+        EntityMerged,
+    )
+    FACT_TOPICS = (get_topic(FactRecorded),)
+
+    def __init__(self) -> None:
+        self.entities: dict[str, Entity] = {}
+        self.sources: dict[str, SourceDoc] = {}
+        self.pending_facts: set[str] = set()
+
+    @classmethod
+    def load(cls, events: Iterable[tuple[int, Event]]) -> Catalogue:
+        catalogue = cls()
+        for _, event in events:
+            catalogue.add(event)
+        return catalogue
+
+    def add(self, event: Event) -> None:
+        """Fold a source or entity event into the catalogue."""
+        if isinstance(event, SourceAdded):
+            self.sources[event.slug] = event.doc
+        else:
+            state = agg.apply(self.entities.get(event.slug), event)
+            assert isinstance(state, Entity)
+            self.entities[event.slug] = state
+
+    @staticmethod
+    def fact_slugs(notifications: Iterable[Notification]) -> Iterator[str]:
+        for n in notifications:
+            yield _slug_decoder.decode(n.state).slug
+
+    def check_fact(self, doc: FactDoc, facts: FactIndex) -> None:
+        """Raise NotFoundError for the first reference that does not resolve."""
+        for ref in references(doc):
+            self.check(ref, facts)
+
+    def check_citations(self, citations: list[Citation], field: str) -> None:
+        for ref in citation_references(citations, field):
+            self.check(ref, None)
+
+    def check(self, ref: Reference, facts: FactIndex | None) -> None:
+        if ref.kind == "source":
+            if ref.slug not in self.sources:
+                raise self._miss("source", ref, list(self.sources))
+        elif ref.kind == "entity":
+            if ref.slug not in self.entities:
+                raise self._miss("entity", ref, self._entity_names())
+        elif ref.kind == "article":
+            self._check_article(ref)
+        elif facts is not None and ref.slug not in self.pending_facts:
+            if not facts.exists("fact", ref.slug):
+                raise self._miss("fact", ref, list(facts.fact_slugs()))
+
+    def _check_article(self, ref: Reference) -> None:
+        law_slug, _, number = ref.slug.partition(":")
+        law = self.entities.get(law_slug)
+        if law is None or law.doc.kind != "law":
+            laws = [s for s, e in self.entities.items() if e.doc.kind == "law"]
+            raise self._miss("law", Reference(ref.field, "entity", law_slug), laws)
+        numbers = [a.number for a in law.doc.articles]
+        if number not in numbers:
+            known = [f"{law_slug}:{n}" for n in numbers]
+            raise self._miss("article", ref, known)
+
+    def not_found(self, kind: StreamKind, slug: str, facts: FactIndex) -> NotFoundError:
+        ref = Reference("", kind, slug)
+        if kind == "fact":
+            return self._miss("fact", ref, list(facts.fact_slugs()))
+        if kind == "source":
+            return self._miss("source", ref, list(self.sources))
+        return self._miss("entity", ref, self._entity_names())
+
+    def _entity_names(self) -> dict[str, str]:
+        """Every slug, name and alias, lower-cased, with the slug it names."""
+        names: dict[str, str] = {}
+        for slug, entity in self.entities.items():
+            for name in (slug, entity.doc.name, *entity.doc.aliases):
+                names.setdefault(name.lower(), slug)
+        return names
+
+    @staticmethod
+    def _miss(
+        what: str, ref: Reference, known: list[str] | dict[str, str]
+    ) -> NotFoundError:
+        names = known if isinstance(known, dict) else {k: k for k in known}
+        query = ref.slug.lower()
+        within = sorted((n for n in names if query in n), key=len)[:3]
+        close = difflib.get_close_matches(query, list(names), n=5, cutoff=0.6)
+        suggestions = list(dict.fromkeys(names[c] for c in [*within, *close]))[:3]
+        return NotFoundError(what, ref.slug, suggestions, field=ref.field)

@@ -1,0 +1,103 @@
+"""The SQLite adapter: eventsourcing's recorder with a bulk insert path."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
+META_TABLE = "khronika_meta"
+
+
+class KhronikaSQLiteRecorder(SQLiteApplicationRecorder):
+    """Inserts a batch with one executemany, in one transaction.
+
+    Rowids of one insert in one write transaction are consecutive, so the
+    notification ids are the last rowid and the ones before it.
+    """
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **_: Any
+    ) -> Sequence[int] | None:
+        if not stored_events:
+            return []
+        c.executemany(
+            self.insert_events_statement,
+            [
+                (s.originator_id.hex, s.originator_version, s.topic, s.state)  # type: ignore[union-attr]
+                for s in stored_events
+            ],
+        )
+        c.execute("SELECT last_insert_rowid()")
+        last = int(c.fetchone()[0])
+        return list(range(last - len(stored_events) + 1, last + 1))
+
+    def first_events(self, ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
+        """The version-1 event of each of the streams that exist."""
+        found: dict[UUID, StoredEvent] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for i in range(0, len(ids), CHUNK):
+                chunk = [u.hex for u in ids[i : i + CHUNK]]
+                c.execute(
+                    f"SELECT * FROM {self.events_table_name} WHERE originator_version=1"
+                    f" AND originator_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                for row in c.fetchall():
+                    event = _stored(row)
+                    found[event.originator_id] = event  # type: ignore[index]
+        return found
+
+    def stream_notifications(self, originator_id: UUID) -> list[Notification]:
+        """A stream's events with their positions in the whole log."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT rowid, * FROM {self.events_table_name} "
+                "WHERE originator_id=? ORDER BY originator_version",
+                [originator_id.hex],
+            )
+            return [
+                Notification(id=row["rowid"], **_stored(row).__dict__)
+                for row in c.fetchall()
+            ]
+
+    def create_meta_table(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {META_TABLE} "
+                "(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+
+    def read_meta(self) -> dict[str, str] | None:
+        """The store's identity and format; None where it is no khronika store."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name=?",
+                [META_TABLE],
+            )
+            if c.fetchone() is None:
+                return None
+            c.execute(f"SELECT key, value FROM {META_TABLE}")
+            return {row["key"]: row["value"] for row in c.fetchall()}
+
+    def write_meta(self, values: dict[str, str]) -> None:
+        """Sets keys that are not set yet; a set value is never changed."""
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(
+                f"INSERT OR IGNORE INTO {META_TABLE} (key, value) VALUES (?, ?)",
+                list(values.items()),
+            )
+
+
+def _stored(row: Any) -> StoredEvent:
+    return StoredEvent(
+        originator_id=UUID(row["originator_id"]),
+        originator_version=row["originator_version"],
+        topic=row["topic"],
+        state=row["state"],
+    )
+
