@@ -34,16 +34,35 @@ def source() -> None:
 @click.option("--title", required=True)
 @click.option("--publisher", required=True)
 @click.option("--url", required=True)
-@click.option("--published", required=True, metavar="EDTF",
-              help="Publication date, EDTF: 2024-06-20, 2024-06, 2024-06~, "
-              "2024-06-13/2024-07.")
-@click.option("--language", default="en", show_default=True,
-              help="Language code, e.g. en, ru, kk.")
-@click.option("--file", "archived", type=click.Path(exists=True, dir_okay=False),
-              help="An archived copy; its SHA-256 is recorded with the source.")
+@click.option(
+    "--published",
+    required=True,
+    metavar="EDTF",
+    help="Publication date, EDTF: 2024-06-20, 2024-06, 2024-06~, 2024-06-13/2024-07.",
+)
+@click.option(
+    "--language",
+    default="en",
+    show_default=True,
+    help="Language code, e.g. en, ru, kk.",
+)
+@click.option(
+    "--file",
+    "archived",
+    type=click.Path(exists=True, dir_okay=False),
+    help="An archived copy; its SHA-256 is recorded with the source.",
+)
 @with_settings
-def source_add(settings: Settings, slug: str, title: str, publisher: str,
-               url: str, published: str, language: str, archived: str | None) -> None:
+def source_add(
+    settings: Settings,
+    slug: str,
+    title: str,
+    publisher: str,
+    url: str,
+    published: str,
+    language: str,
+    archived: str | None,
+) -> None:
     """Add a source that facts can cite.
 
     \b
@@ -53,9 +72,19 @@ def source_add(settings: Settings, slug: str, title: str, publisher: str,
           --publisher Worldcrunch --published 2024-06-13/2024-07 \\
           --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/
     """
-    sha256 = hashlib.sha256(Path(archived).read_bytes()).hexdigest() if archived else None
-    doc = _doc(SourceDoc, id=slug, title=title, publisher=publisher, url=url,
-               published=published, language=language, sha256=sha256)
+    sha256 = (
+        hashlib.sha256(Path(archived).read_bytes()).hexdigest() if archived else None
+    )
+    doc = _doc(
+        SourceDoc,
+        id=slug,
+        title=title,
+        publisher=publisher,
+        url=url,
+        published=published,
+        language=language,
+        sha256=sha256,
+    )
     settings.open().add_source(doc, settings.user())
     click.echo(f"added source {slug}")
 
@@ -69,15 +98,30 @@ def entity() -> None:
 @click.argument("kind", type=click.Choice(ENTITY_KINDS))
 @click.argument("slug")
 @click.option("--name", required=True, help="Display name.")
-@click.option("--alias", "aliases", multiple=True,
-              help="Another name: transliteration, Cyrillic, nickname. Repeatable.")
+@click.option(
+    "--alias",
+    "aliases",
+    multiple=True,
+    help="Another name: transliteration, Cyrillic, nickname. Repeatable.",
+)
 @click.option("--note", help="A short description in your own words.")
-@click.option("--article", "articles", multiple=True, metavar="NUMBER=TITLE",
-              help="For a law: one of its articles, e.g. 180='Separatist activity'.")
+@click.option(
+    "--article",
+    "articles",
+    multiple=True,
+    metavar="NUMBER=TITLE",
+    help="For a law: one of its articles, e.g. 180='Separatist activity'.",
+)
 @with_settings
-def entity_add(settings: Settings, kind: str, slug: str, name: str,
-               aliases: tuple[str, ...], note: str | None,
-               articles: tuple[str, ...]) -> None:
+def entity_add(
+    settings: Settings,
+    kind: str,
+    slug: str,
+    name: str,
+    aliases: tuple[str, ...],
+    note: str | None,
+    articles: tuple[str, ...],
+) -> None:
     """Add an entity that facts can name.
 
     \b
@@ -92,11 +136,19 @@ def entity_add(settings: Settings, kind: str, slug: str, name: str,
     for text in articles:
         number, sep, title = text.partition("=")
         if not sep:
-            raise click.BadParameter(f"'{text}': write NUMBER=TITLE",
-                                     param_hint="--article")
+            raise click.BadParameter(
+                f"'{text}': write NUMBER=TITLE", param_hint="--article"
+            )
         parsed.append({"number": number.strip(), "title": title.strip()})
-    doc = _doc(EntityDoc, id=slug, kind=kind, name=name, aliases=list(aliases),
-               note=note, articles=parsed)
+    doc = _doc(
+        EntityDoc,
+        id=slug,
+        kind=kind,
+        name=name,
+        aliases=list(aliases),
+        note=note,
+        articles=parsed,
+    )
     settings.open().register_entity(doc, settings.user())
     click.echo(f"added {kind} {slug}")
 

@@ -41,12 +41,19 @@ _STREAM: dict[type[Event], StreamKind] = {
 
 @click.command()
 @click.argument("ident", required=False, metavar="[FACT|ENTITY|SOURCE]")
-@click.option("-n", "--limit", type=click.IntRange(min=1), help="Show at most N events.")
+@click.option(
+    "-n", "--limit", type=click.IntRange(min=1), help="Show at most N events."
+)
 @click.option("--oldest-first", is_flag=True, help="Oldest event first.")
 @output_options("log", "table", "json", "csv", default="log")
 @with_settings
-def log(settings: Settings, ident: str | None, limit: int | None,
-        oldest_first: bool, fmt: str) -> None:
+def log(
+    settings: Settings,
+    ident: str | None,
+    limit: int | None,
+    oldest_first: bool,
+    fmt: str,
+) -> None:
     """Show the raw event history: what was recorded, when, by whom and why.
 
     Newest first, like `git log`. With an id (a slug, or an entity's name or
@@ -122,8 +129,13 @@ def _row(position: int, event: Event) -> dict[str, Any]:
         "event": type(event).__name__,
     }
     details = msgspec.to_builtins(event)
-    for key in ("originator_id", "originator_version", "timestamp",
-                "recorded_by", "slug"):
+    for key in (
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        "recorded_by",
+        "slug",
+    ):
         details.pop(key)
     row["details"] = details
     return row
@@ -152,7 +164,7 @@ def _summary(row: dict[str, Any]) -> str:
     d = row["details"]
     event = row["event"]
     if event in ("FactCorrected", "FactRetracted", "EntityRenamed", "EntityMerged"):
-        text = d.get("reason", "")
+        text: str = d.get("reason", "")
         if "changes" in d:
             text = ", ".join(d["changes"]) + " — " + text
         if "name" in d:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
@@ -65,16 +66,20 @@ def emit(rows: Sequence[dict[str, Any]], fmt: str, title: str | None = None) -> 
             table.add_column(key, overflow="fold")
         for row in rows:
             table.add_row(*(cell(v) for v in row.values()))
-        console().print(table)
+        make_console().print(table)
 
 
-def console() -> Console:
+def make_console() -> Console:
     """A console for click's stdout, 80 columns unless a terminal says more."""
-    stream = click.get_text_stream("stdout")
+    stream = sys.stdout
     is_tty = stream.isatty()
     return Console(
-        file=stream, width=None if is_tty else 80, force_terminal=False,
-        no_color=not is_tty, highlight=False, soft_wrap=False,
+        file=stream,
+        width=None if is_tty else 80,
+        force_terminal=False,
+        no_color=not is_tty,
+        highlight=False,
+        soft_wrap=False,
     )
 
 

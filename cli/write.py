@@ -21,8 +21,8 @@ from khronika.domain.parse import decode, sniff
 from khronika.store import location as loc
 from khronika.store.importer import (
     DEFAULT_BATCH,
-    ImportReport,
     Importer,
+    ImportReport,
     bundle_files,
     read_lines,
 )
@@ -65,12 +65,16 @@ def init(settings: Settings) -> None:
       khronika --store chronicle.db init
     """
     where = loc.describe(settings.location)
-    existed = not loc.is_postgres(settings.location) and Path(settings.location).exists()
+    existed = (
+        not loc.is_postgres(settings.location) and Path(settings.location).exists()
+    )
     app = settings.open(create=True)
     state = "already a khronika store" if existed else "created an empty store"
     click.echo(f"{where}: {state} (id {app.meta['store_id']})")
-    click.echo("Next: `khronika demo` loads an example, `khronika append --help` "
-               "shows how to write a fact.")
+    click.echo(
+        "Next: `khronika demo` loads an example, `khronika append --help` "
+        "shows how to write a fact."
+    )
 
 
 @click.command()
@@ -100,9 +104,14 @@ def demo(settings: Settings) -> None:
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(["auto", "json", "toml"]),
-              default="auto", show_default=True,
-              help="Document format; auto goes by the file name, then the content.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "json", "toml"]),
+    default="auto",
+    show_default=True,
+    help="Document format; auto goes by the file name, then the content.",
+)
 @with_settings
 def append(settings: Settings, file: str, fmt: str) -> None:
     """Append one fact from a JSON or TOML document (FILE, or - for stdin).
@@ -134,11 +143,14 @@ append.help = append.help.replace("{example}", EXAMPLE)
 
 @click.command(name="import")
 @click.argument("path", type=click.Path(exists=True, allow_dash=True))
-@click.option("--batch-size", default=DEFAULT_BATCH, show_default=True,
-              type=click.IntRange(1, 100_000),
-              help="Records per transaction; a failed batch writes nothing.")
-@click.option("--dry-run", is_flag=True,
-              help="Check everything, write nothing.")
+@click.option(
+    "--batch-size",
+    default=DEFAULT_BATCH,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Records per transaction; a failed batch writes nothing.",
+)
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
 @with_settings
 def import_(settings: Settings, path: str, batch_size: int, dry_run: bool) -> None:
     """Import sources, entities and facts from JSON Lines or a bundle.
@@ -190,8 +202,12 @@ def _progress(total: int) -> Iterator[Any]:
     if not total or not sys.stderr.isatty():
         yield None
         return
-    columns = ("[progress.description]{task.description}", BarColumn(),
-               DownloadColumn(), TimeRemainingColumn())
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, transient=True) as progress:
         task = progress.add_task("importing", total=total)
         yield lambda done: progress.update(task, completed=done)
@@ -199,8 +215,11 @@ def _progress(total: int) -> Iterator[Any]:
 
 def _print_report(report: ImportReport, what: str, dry_run: bool = False) -> None:
     def counts(counter: Any) -> str:
-        parts = [f"{counter[k]} {k}{'s' if counter[k] != 1 else ''}"
-                 for k in ("source", "entity", "fact") if counter[k]]
+        parts = [
+            f"{counter[k]} {k}{'s' if counter[k] != 1 else ''}"
+            for k in ("source", "entity", "fact")
+            if counter[k]
+        ]
         return ", ".join(parts).replace("entitys", "entities") or "nothing"
 
     verb = "would add" if dry_run else "added"
@@ -219,16 +238,19 @@ def _citations(sources: tuple[str, ...], quote: str | None) -> list[Citation]:
         slug, sep, locator = text.partition("@")
         if not sep:
             raise click.BadParameter(
-                f"'{text}': write SOURCE@LOCATOR, e.g. worldcrunch-kz-separatism@para:5",
+                f"'{text}': write SOURCE@LOCATOR, "
+                "e.g. worldcrunch-kz-separatism@para:5",
                 param_hint="--source",
             )
-        data = json.dumps({"source": slug, "locator": locator,
-                           "quote": quote if i == 0 else None}).encode()
+        data = json.dumps(
+            {"source": slug, "locator": locator, "quote": quote if i == 0 else None}
+        ).encode()
         try:
             citations.append(decode(data, Citation))
         except ValidationError as e:
-            raise click.BadParameter(f"'{text}': {e.problem}",
-                                     param_hint="--source") from None
+            raise click.BadParameter(
+                f"'{text}': {e.problem}", param_hint="--source"
+            ) from None
     return citations
 
 
@@ -246,37 +268,55 @@ def _value(text: str, name: str) -> Any:
     """Text as is; JSON where it starts like JSON ({, [ or "); null clears."""
     if text == "null":
         return None
-    if text[:1] in "{[\"" and text:
+    if text[:1] in '{["' and text:
         try:
             return json.loads(text)
         except json.JSONDecodeError as e:
-            raise click.BadParameter(f"{name}: not valid JSON: {e}",
-                                     param_hint="--set") from None
+            raise click.BadParameter(
+                f"{name}: not valid JSON: {e}", param_hint="--set"
+            ) from None
     return text
 
 
 _source_option = click.option(
-    "--source", "sources", multiple=True, required=True, metavar="SOURCE@LOCATOR",
+    "--source",
+    "sources",
+    multiple=True,
+    required=True,
+    metavar="SOURCE@LOCATOR",
     help="Citation that justifies it, e.g. worldcrunch-kz-separatism@para:5. "
-    "Repeatable.")
+    "Repeatable.",
+)
 _quote_option = click.option(
-    "--quote", help="Short quote from the first --source that shows the point.")
+    "--quote", help="Short quote from the first --source that shows the point."
+)
 _reason_option = click.option("--reason", required=True, help="Why, in a sentence.")
 
 
 @click.command()
 @click.argument("fact")
-@click.option("--set", "assignments", multiple=True, required=True,
-              metavar="FIELD=VALUE",
-              help="New value of a field: kind, when, summary, place, "
-              "participants, details or sources. JSON for lists and tables; "
-              "null clears place. Repeatable.")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    required=True,
+    metavar="FIELD=VALUE",
+    help="New value of a field: kind, when, summary, place, "
+    "participants, details or sources. JSON for lists and tables; "
+    "null clears place. Repeatable.",
+)
 @_reason_option
 @_source_option
 @_quote_option
 @with_settings
-def correct(settings: Settings, fact: str, assignments: tuple[str, ...],
-            reason: str, sources: tuple[str, ...], quote: str | None) -> None:
+def correct(
+    settings: Settings,
+    fact: str,
+    assignments: tuple[str, ...],
+    reason: str,
+    sources: tuple[str, ...],
+    quote: str | None,
+) -> None:
     """Correct fields of a fact, with a reason and a source.
 
     The correction is a new event: the old value stays in the history and
@@ -289,10 +329,13 @@ def correct(settings: Settings, fact: str, assignments: tuple[str, ...],
           --source worldcrunch-kz-separatism@para:5
     """
     app = settings.open()
-    event = app.correct(fact, _changes(assignments), reason,
-                        _citations(sources, quote), settings.user())
-    click.echo(f"corrected {fact} (version {event.originator_version}, "
-               f"{stamp(event.timestamp)})")
+    event = app.correct(
+        fact, _changes(assignments), reason, _citations(sources, quote), settings.user()
+    )
+    click.echo(
+        f"corrected {fact} (version {event.originator_version}, "
+        f"{stamp(event.timestamp)})"
+    )
 
 
 @click.command()
@@ -301,8 +344,13 @@ def correct(settings: Settings, fact: str, assignments: tuple[str, ...],
 @_source_option
 @_quote_option
 @with_settings
-def retract(settings: Settings, fact: str, reason: str,
-            sources: tuple[str, ...], quote: str | None) -> None:
+def retract(
+    settings: Settings,
+    fact: str,
+    reason: str,
+    sources: tuple[str, ...],
+    quote: str | None,
+) -> None:
     """Retract a fact, with a reason and a source.
 
     The fact stays in the history, marked retracted from this moment on.
@@ -314,8 +362,10 @@ def retract(settings: Settings, fact: str, reason: str,
     """
     app = settings.open()
     event = app.retract(fact, reason, _citations(sources, quote), settings.user())
-    click.echo(f"retracted {fact} (version {event.originator_version}, "
-               f"{stamp(event.timestamp)})")
+    click.echo(
+        f"retracted {fact} (version {event.originator_version}, "
+        f"{stamp(event.timestamp)})"
+    )
 
 
 def _read(file: str) -> bytes:
@@ -324,8 +374,9 @@ def _read(file: str) -> bytes:
     try:
         return Path(file).read_bytes()
     except OSError as e:
-        raise click.BadParameter(f"cannot read {file}: {e.strerror}",
-                                 param_hint="FILE") from None
+        raise click.BadParameter(
+            f"cannot read {file}: {e.strerror}", param_hint="FILE"
+        ) from None
 
 
 COMMANDS = (init, demo, append, import_, correct, retract)

@@ -24,7 +24,10 @@ class NotFoundError(KhronikaError):
     """A reference to a fact, entity or source that is not in the store."""
 
     def __init__(
-        self, what: str, ident: str, suggestions: list[str] | None = None,
+        self,
+        what: str,
+        ident: str,
+        suggestions: list[str] | None = None,
         field: str = "",
     ) -> None:
         self.what = what
@@ -33,9 +36,9 @@ class NotFoundError(KhronikaError):
         where = f"{field}: " if field else ""
         message = f"{where}unknown {what} '{ident}'"
         if self.suggestions:
-            message += "; did you mean " + ", ".join(
-                f"'{s}'" for s in self.suggestions
-            ) + "?"
+            message += (
+                "; did you mean " + ", ".join(f"'{s}'" for s in self.suggestions) + "?"
+            )
         super().__init__(message)
 
 

@@ -94,11 +94,15 @@ class Chronicle(Application[UUID]):
         """The current state of the `cls` record named `slug`."""
         kind = _KINDS[cls]
         try:
-            state = self.repository.get(stream_id(kind, slug), projector_func=agg.project)
+            state = self.repository.get(
+                stream_id(kind, slug), projector_func=agg.project
+            )
         except AggregateNotFoundError:
             raise self.catalogue().not_found(kind, slug, self) from None
         if not isinstance(state, cls):
-            raise StoreError(f"stream of {kind} '{slug}' holds a {type(state).__name__}")
+            raise StoreError(
+                f"stream of {kind} '{slug}' holds a {type(state).__name__}"
+            )
         return state
 
     def exists(self, kind: StreamKind, slug: str) -> bool:

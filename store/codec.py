@@ -71,7 +71,9 @@ class MsgspecMapper(Mapper[UUID]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        event: DomainEventProtocol[UUID] = decode(stored_event.topic, stored_event.state)
+        event: DomainEventProtocol[UUID] = decode(
+            stored_event.topic, stored_event.state
+        )
         return event
 
 

@@ -75,7 +75,11 @@ def read_lines(files: Iterable[tuple[str, BinaryIO]]) -> Iterator[Line]:
                 yield Line("", b"", len(data))
 
 
-_KIND: dict[type, StreamKind] = {SourceDoc: "source", EntityDoc: "entity", FactDoc: "fact"}
+_KIND: dict[type, StreamKind] = {
+    SourceDoc: "source",
+    EntityDoc: "entity",
+    FactDoc: "fact",
+}
 
 
 class Importer:

@@ -56,9 +56,7 @@ def _postgres(url: str) -> dict[str, str]:
     dbname = unquote(parts.path.lstrip("/"))
     if not dbname:
         raise StoreError(f"{describe(url)}: the URL names no database")
-    password = (
-        unquote(parts.password or "") or os.environ.get("PGPASSWORD") or ""
-    )
+    password = unquote(parts.password or "") or os.environ.get("PGPASSWORD") or ""
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": dbname,

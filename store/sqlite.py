@@ -100,4 +100,3 @@ def _stored(row: Any) -> StoredEvent:
         topic=row["topic"],
         state=row["state"],
     )
-
