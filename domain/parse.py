@@ -37,10 +37,10 @@ def decode(data: bytes, cls: type[T], fmt: Format = "json") -> T:
         if fmt == "toml":
             return msgspec.toml.decode(text, type=cls)
         return msgspec.json.decode(text, type=cls)
+    except msgspec.ValidationError as e:  # a subclass of DecodeError: first
+        raise field_error(e) from None
     except msgspec.DecodeError as e:
         raise ValidationError("document", f"is not valid {fmt.upper()}: {e}") from None
-    except msgspec.ValidationError as e:
-        raise field_error(e) from None
 
 
 def sniff(data: bytes, name: str = "") -> Format:

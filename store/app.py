@@ -208,7 +208,10 @@ class Chronicle(Application[UUID]):
         try:
             self.save(event)
         except IntegrityError:
-            raise ConflictError(event.slug, event.originator_version - 1) from None
+            (last,) = self.recorder.select_events(
+                event.originator_id, desc=True, limit=1
+            )
+            raise ConflictError(event.slug, last.originator_version) from None
         return event
 
 
