@@ -12,12 +12,20 @@ from khronika.domain.errors import ValidationError
 Format = Literal["json", "toml"]
 T = TypeVar("T")
 
+_MISSING = re.compile(
+    r"^Object missing required field `(?P<field>[^`]+)`"
+    r"(?: - at `\$\.?(?P<at>[^`]*)`)?$"
+)
 _AT = re.compile(r"^(?P<problem>.*?) - at `\$\.?(?P<field>[^`]*)`$")
 
 
 def field_error(error: msgspec.MsgspecError, prefix: str = "") -> ValidationError:
     """A msgspec error as a ValidationError naming the field it is about."""
     text = str(error)
+    missing = _MISSING.match(text)
+    if missing is not None:
+        parent = missing["at"] + "." if missing["at"] else ""
+        return ValidationError(prefix + parent + missing["field"], "is required")
     match = _AT.match(text)
     if match is None:
         return ValidationError(prefix.rstrip("."), _lower_first(text))

@@ -11,7 +11,7 @@ import pytest
 
 from khronika.domain.aggregates import Fact
 from khronika.store.app import Chronicle
-from khronika.store.importer import ImportError_, Importer, read_lines
+from khronika.store.importer import Importer, ImportError_, read_lines
 
 
 def jsonl(*records: Any) -> bytes:
