@@ -149,14 +149,13 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _short(row: dict[str, Any]) -> dict[str, Any]:
-    """A narrow row for an 80-column table."""
+    """A narrow row for an 80-column table; csv and json have everything."""
     return {
         "#": row["position"],
-        "recorded (UTC)": row["recorded_at"].strftime("%Y-%m-%d %H:%M:%S"),
+        "recorded (UTC)": row["recorded_at"].strftime("%Y-%m-%d %H:%M"),
         "by": row["recorded_by"],
         "event": row["event"],
         "id": f"{row['id']} v{row['version']}",
-        "what": _summary(row),
     }
 
 

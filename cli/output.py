@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 import msgspec
+from rich.box import SIMPLE_HEAD
 from rich.console import Console
 from rich.table import Table
 
@@ -61,7 +62,7 @@ def emit(rows: Sequence[dict[str, Any]], fmt: str, title: str | None = None) -> 
             writer.writerows({k: cell(v) for k, v in row.items()} for row in rows)
         click.echo(buffer.getvalue(), nl=False)
     else:
-        table = Table(title=title, show_lines=False, expand=False)
+        table = Table(title=title, show_lines=False, expand=False, box=SIMPLE_HEAD)
         for key in rows[0] if rows else ():
             table.add_column(key, overflow="fold")
         for row in rows:

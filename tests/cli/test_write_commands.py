@@ -1,0 +1,159 @@
+"""End to end through the CLI: the maintainer's daily work."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from khronika.cli.write import EXAMPLE
+
+Run = Callable[..., Result]
+SOURCE = "worldcrunch-kz-separatism"
+
+
+def ok(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def the_help_example(run: Run, tmp_path: Path) -> None:
+    """Run the commands `khronika append --help` shows, in a fresh store."""
+    lines = EXAMPLE.replace("\\\n", " ").replace("\b", "").splitlines()
+    toml = [line.strip() for line in lines if " = " in line and "khronika" not in line]
+    (tmp_path / "fact.toml").write_text("\n".join(toml) + "\n")
+    for line in lines:
+        command = line.strip()
+        if command.startswith("khronika "):
+            import shlex
+
+            ok(run(*shlex.split(command)[1:]))
+
+
+def test_the_append_help_example_works_in_a_fresh_store(
+    run: Run, tmp_path: Path
+) -> None:
+    the_help_example(run, tmp_path)
+    out = ok(run("log", "--oldest-first"))
+    assert out.count("v1  ") == 3
+    assert "fact serebryakova-chatroulette-2021  v1  FactRecorded" in out
+    assert "Recorded: " in out and " by tester" in out
+
+
+def test_append_reads_json_from_stdin(run: Run, tmp_path: Path) -> None:
+    the_help_example(run, tmp_path)
+    fact = {
+        "id": "second-fact",
+        "kind": "other",
+        "when": "2023-24",
+        "summary": "A fact in winter 2023/24.",
+        "sources": [{"source": SOURCE, "locator": "para:2"}],
+    }
+    out = ok(run("append", "-", input=json.dumps(fact)))
+    assert out.startswith("recorded fact second-fact (event at ")
+
+
+def test_correct_and_retract_are_new_events_with_reason_and_recorder(
+    run: Run, tmp_path: Path
+) -> None:
+    the_help_example(run, tmp_path)
+    fact = "serebryakova-chatroulette-2021"
+    out = ok(
+        run(
+            "--as",
+            "bob",
+            "correct",
+            fact,
+            "--set",
+            "when=2021-09~",
+            "--reason",
+            "The month is approximate",
+            "--source",
+            f"{SOURCE}@para:5",
+        )
+    )
+    assert out.startswith(f"corrected {fact} (version 2, ")
+    out = ok(
+        run(
+            "--as",
+            "carol",
+            "retract",
+            fact,
+            "--reason",
+            "Duplicate entry",
+            "--source",
+            f"{SOURCE}@para:5",
+            "--quote",
+            "Take our Petropavlovsk",
+        )
+    )
+    assert out.startswith(f"retracted {fact} (version 3, ")
+    log = ok(run("log", fact))
+    blocks = log.strip().split("\n\n")
+    assert blocks[0].splitlines()[0] == f"event 5  fact {fact}  v3  FactRetracted"
+    assert " by carol" in blocks[0] and "Reason:   Duplicate entry" in blocks[0]
+    assert f'Source:   {SOURCE}@para:5 "Take our Petropavlovsk"' in blocks[0]
+    assert 'Set:      when = "2021-09~"' in blocks[1] and " by bob" in blocks[1]
+    assert "FactRecorded" in blocks[2] and " by tester" in blocks[2]
+
+
+def test_log_json_is_the_full_event(run: Run, tmp_path: Path) -> None:
+    the_help_example(run, tmp_path)
+    rows = json.loads(ok(run("log", "--format", "json", "--oldest-first")))
+    assert [r["event"] for r in rows] == [
+        "SourceAdded",
+        "EntityRegistered",
+        "FactRecorded",
+    ]
+    assert rows[1]["details"]["doc"]["aliases"] == ["Татьяна Серебрякова"]
+    assert [r["position"] for r in rows] == [1, 2, 3]
+    assert all(r["recorded_by"] == "tester" for r in rows)
+
+
+def test_entity_alias_rename_and_merge(run: Run, tmp_path: Path) -> None:
+    the_help_example(run, tmp_path)
+    ok(run("entity", "add", "person", "t-serebryakova", "--name", "T. Serebryakova"))
+    assert "added alias" in ok(
+        run("entity", "alias", "tatyana-serebryakova", "Serebriakova")
+    )
+    ok(run("entity", "rename", "tatyana-serebryakova", "Tatiana Serebryakova"))
+    ok(
+        run(
+            "entity",
+            "merge",
+            "t-serebryakova",
+            "tatyana-serebryakova",
+            "--reason",
+            "Same person",
+        )
+    )
+    out = ok(run("log", "Serebriakova", "--format", "csv"))
+    assert out.splitlines()[1:] and "EntityRenamed" in out
+    again = run(
+        "entity", "merge", "t-serebryakova", "tatyana-serebryakova", "--reason", "again"
+    )
+    assert again.exit_code == 1
+    assert "already merged into 'tatyana-serebryakova'" in again.output
+
+
+def test_recorder_must_be_known_for_writes(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok(run("init"))
+    monkeypatch.delenv("KHRONIKA_USER")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "none"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    result = run("entity", "add", "place", "astana", "--name", "Astana")
+    assert result.exit_code == 2
+    assert "who is recording? Pass --as NAME, set KHRONIKA_USER" in result.output
+
+
+def test_store_option_beats_the_environment(run: Run, tmp_path: Path) -> None:
+    other = tmp_path / "sub" / "other.db"
+    out = ok(run("--store", str(other), "init"))
+    assert out.startswith(f"{other}: created an empty store")
+    assert other.exists() and not (tmp_path / "khronika.db").exists()
