@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from calendar import monthrange
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 
 import msgspec
@@ -84,6 +85,7 @@ class _Invalid(Exception):
     """A problem found while reading; turned into EdtfError with the field."""
 
 
+@lru_cache(maxsize=4096)  # dates repeat; Bounds are immutable
 def parse(text: str, *, field: str = "when") -> Bounds:
     """The bounds of the EDTF date `text`; raises EdtfError naming `field`."""
     ends = _ends(text, field)

@@ -6,6 +6,7 @@ names the same stream, and an auditor can recompute it.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 from uuid import UUID, uuid5
 
@@ -14,6 +15,7 @@ StreamKind = Literal["source", "entity", "fact"]
 NAMESPACE = UUID("6f1c0e2a-5b7d-4e0b-9a51-6b686f6e696b")
 
 
+@lru_cache(maxsize=8192)  # a batch asks twice for each of its ids
 def stream_id(kind: StreamKind, slug: str) -> UUID:
     """The UUID of the stream of the `kind` record named `slug`."""
     return uuid5(NAMESPACE, f"{kind}:{slug}")

@@ -19,6 +19,19 @@ from khronika.store.app import Chronicle
 SOURCE = "worldcrunch-kz-separatism"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--benchmarks", action="store_true", help="also run tests/benchmarks (slow)"
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/benchmarks is opt-in: pytest --benchmarks."""
+    if "benchmarks" in collection_path.parts and not config.getoption("--benchmarks"):
+        return True
+    return None
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the store at a temporary path, so tests never touch user data."""
