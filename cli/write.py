@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import sys
 from collections.abc import Iterator
@@ -27,7 +28,10 @@ from khronika.store.importer import (
     read_lines,
 )
 
-EXAMPLE = """\b
+EXAMPLE = """\
+A complete example, in a fresh store:
+
+\b
   # 1. a store, a source and the entities the fact names
   khronika init
   khronika source add worldcrunch-kz-separatism \\
@@ -125,10 +129,6 @@ def append(settings: Settings, file: str, fmt: str) -> None:
     other. `when` is EDTF: 2024-06-06, 2024-06, 2023-21 (spring), 2023-24
     (winter, into 2024), 2023~ (about), 2021-09? (uncertain), 201X,
     2019/2021, ../2020.
-
-    A complete example, in a fresh store:
-
-    {example}
     """
     data = _read(file)
     doc = decode(data, FactDoc, sniff(data, file) if fmt == "auto" else fmt)  # type: ignore[arg-type]
@@ -137,8 +137,7 @@ def append(settings: Settings, file: str, fmt: str) -> None:
     click.echo(f"recorded fact {doc.id} (event at {stamp(event.timestamp)})")
 
 
-assert append.help is not None
-append.help = append.help.replace("{example}", EXAMPLE)
+append.help = inspect.cleandoc(append.help or "") + "\n\n" + EXAMPLE
 
 
 @click.command(name="import")
