@@ -99,6 +99,7 @@ def parse(text: str, *, field: str = "when") -> Bounds:
     )
 
 
+@lru_cache(maxsize=4096)
 def describe(text: str, *, field: str = "when") -> str:
     """A short English label for `text`, e.g. 'about June 2024'."""
     ends = _ends(text, field)

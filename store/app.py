@@ -116,10 +116,9 @@ class Chronicle(Application[UUID]):
         ]
 
     def notifications(
-        self, topics: Sequence[str] = (), page: int = 1000
+        self, topics: Sequence[str] = (), page: int = 1000, start: int = 1
     ) -> Iterator[Notification]:
-        """Every stored event in log order, read a page at a time."""
-        start = 1
+        """Every stored event from `start` in log order, a page at a time."""
         while True:
             batch = self.recorder.select_notifications(start, page, topics=topics)
             yield from batch
@@ -130,6 +129,11 @@ class Chronicle(Application[UUID]):
     def read_events(self, *types: type[Event]) -> Iterator[tuple[int, Event]]:
         topics = [get_topic(t) for t in types]
         for n in self.notifications(topics):
+            yield n.id, decode(n.topic, n.state)
+
+    def read_after(self, position: int) -> Iterator[tuple[int, Event]]:
+        """Every event after log position `position`, for the views."""
+        for n in self.notifications(start=position + 1):
             yield n.id, decode(n.topic, n.state)
 
     def catalogue(self) -> Catalogue:

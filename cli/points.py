@@ -1,0 +1,110 @@
+"""The two time axes on the command line, and opening the views caught up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from functools import update_wrapper
+from typing import Any, TypeVar
+
+import click
+
+from khronika.cli.context import Settings
+from khronika.cli.output import output_options
+from khronika.domain import edtf
+from khronika.domain.errors import EdtfError, StoreError
+from khronika.projections.queries import Point
+from khronika.projections.views import Views
+from khronika.store import location as loc
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class WorldDay(click.ParamType[date]):
+    """An EDTF date; a coarse one (2023, 2023-06) means its last day."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return edtf.parse(value, field="as-of").latest
+        except EdtfError as e:
+            self.fail(e.problem, param, ctx)
+
+
+class RecordTime(click.ParamType[str]):
+    """An ISO 8601 time, UTC unless it says otherwise; a date means its end."""
+
+    name = "TIMESTAMP"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        text = str(value).strip().replace("Z", "+00:00").replace("z", "+00:00")
+        try:
+            if len(text) == 10:
+                moment = datetime.combine(date.fromisoformat(text), time.max)
+            else:
+                moment = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(
+                f"'{value}' is not an ISO 8601 date or time, such as 2026-11-24 "
+                "or 2026-11-24T17:30:00Z",
+                param,
+                ctx,
+            )
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def point_options(*formats: str) -> Callable[[F], F]:
+    """--as-of, --known-at, --certain and --format, passed on as `point`."""
+
+    def decorate(f: F) -> F:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs["point"] = Point(
+                as_of=kwargs.pop("as_of"),
+                known_at=kwargs.pop("known_at"),
+                certain=kwargs.pop("certain"),
+            )
+            return f(*args, **kwargs)
+
+        wrapped = update_wrapper(wrapper, f)
+        for option in reversed(
+            [
+                click.option(
+                    "--as-of", type=WorldDay(),
+                    help="World time: only what could have happened by DATE "
+                    "(EDTF; 2023 means 2023-12-31). Facts whose dates straddle "
+                    "DATE are marked possible.",
+                ),
+                click.option(
+                    "--known-at", type=RecordTime(),
+                    help="Record time: the record exactly as it stood at "
+                    "TIMESTAMP (UTC; a bare date means the end of that day).",
+                ),
+                click.option(
+                    "--certain", is_flag=True,
+                    help="With --as-of, drop facts that only possibly happened "
+                    "by then.",
+                ),
+                output_options(*formats),
+            ]
+        ):  # fmt: skip
+            wrapped = option(wrapped)
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+def open_views(
+    settings: Settings, progress: Callable[[int], None] | None = None
+) -> Views:
+    """The views of the store, caught up with every event recorded so far."""
+    app = settings.open()
+    if loc.is_postgres(app.location):
+        raise StoreError("the read side does not run on PostgreSQL yet")
+    views = Views(app.location)
+    views.catch_up(app.read_after, progress)
+    return views

@@ -1,0 +1,435 @@
+"""Read commands: timeline, person, law, stats, fact, diff, projections."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import click
+
+from khronika.cli.context import Settings, with_settings
+from khronika.cli.output import emit, to_json
+from khronika.cli.points import RecordTime, WorldDay, open_views, point_options
+from khronika.domain.documents import FACT_KINDS
+from khronika.domain.errors import NotFoundError
+from khronika.projections import queries
+from khronika.projections.law import law as law_state
+from khronika.projections.person import person as person_history
+from khronika.projections.queries import Entities, Point
+from khronika.projections.stats import DIMENSIONS
+from khronika.projections.stats import stats as stats_of
+
+FORMATS = ("table", "json", "csv")
+
+
+def _header(point: Point) -> dict[str, Any]:
+    return {"as_of": point.as_of.isoformat() if point.as_of else None,
+            "known_at": point.known_at}  # fmt: skip
+
+
+def _print_facts(facts: list[dict[str, Any]], point: Point) -> None:
+    """Each fact as a heading line and its summary, wrapped to 80 columns."""
+    for f in facts:
+        marks = [", ".join(f["roles"])] if "roles" in f else []
+        if point.as_of and f["status"] != "certain":
+            marks.append("possible")
+        mark = f"  [{'; '.join(marks)}]" if marks else ""
+        click.echo(f"{f['when']['label']:<24} {f['kind']:<15} {f['id']}{mark}")
+        click.echo(textwrap.fill(f["summary"], 78, initial_indent="    ",
+                                 subsequent_indent="    "))  # fmt: skip
+    click.echo(f"{len(facts)} fact{'s' * (len(facts) != 1)}")
+
+
+def _flat(fact: dict[str, Any]) -> dict[str, Any]:
+    when = fact["when"]
+    return {
+        "id": fact["id"], "kind": fact["kind"], "when": when["edtf"],
+        "label": when["label"], "earliest": when["earliest"],
+        "latest": when["latest"], "status": fact["status"],
+        "place": fact["place"], "summary": fact["summary"],
+        "version": fact["version"], "recorded_at": fact["recorded_at"],
+    }  # fmt: skip
+
+
+@click.command()
+@click.option(
+    "--person",
+    "people",
+    multiple=True,
+    metavar="ID",
+    help="Only facts a person or group took part in (slug, name or alias).",
+)
+@click.option(
+    "--entity",
+    "others",
+    multiple=True,
+    metavar="ID",
+    help="Only facts naming this entity, of any kind.",
+)
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(FACT_KINDS))
+@click.option("--place", "places", multiple=True, metavar="ID")
+@click.option(
+    "--from", "start", type=WorldDay(), help="Facts that may end on or after DATE."
+)
+@click.option(
+    "--to", "end", type=WorldDay(), help="Facts that may start on or before DATE."
+)
+@click.option("--search", help="Text in the summary (case-insensitive for ASCII).")
+@click.option("--limit", type=click.IntRange(min=1))
+@click.option("--offset", type=click.IntRange(min=0), default=0)
+@point_options(*FORMATS)
+@with_settings
+def timeline(settings: Settings, people: tuple[str, ...], others: tuple[str, ...],
+             kinds: tuple[str, ...], places: tuple[str, ...], start: Any, end: Any,
+             search: str | None, limit: int | None, offset: int, point: Point,
+             fmt: str) -> None:  # fmt: skip
+    """Facts in world-time order, with uncertain dates shown as such.
+
+    Ordered by earliest possible day, then latest. `2023-21` shows as
+    "spring 2023"; with --as-of, facts that straddle the day are marked
+    possible.
+
+    \b
+    Examples:
+      khronika timeline --kind verdict
+      khronika timeline --person tatyana-serebryakova --as-of 2023-01-01
+      khronika timeline --known-at 2026-01-01 --format json
+    """
+    views = open_views(settings)
+    entities = Entities(views, point)
+    chosen: list[str] = []
+    for ident in people:
+        chosen += entities.members(
+            entities.resolve(ident, ("person", "group"))["entity"]
+        )
+    for ident in others:
+        chosen += entities.members(entities.resolve(ident)["entity"])
+    where = [m for i in places for m in entities.members(entities.resolve(i)["entity"])]
+    facts = queries.timeline(
+        views, point, entities=chosen or None, kinds=list(kinds) or None,
+        places=where or None, start=start, end=end, text=search, limit=limit,
+        offset=offset,
+    )  # fmt: skip
+    if fmt == "json":
+        click.echo(to_json(_header(point) | {"facts": facts}))
+    elif fmt == "csv":
+        emit([_flat(f) for f in facts], "csv")
+    else:
+        _print_facts(facts, point)
+
+
+@click.command()
+@click.argument("ident", metavar="ID")
+@point_options(*FORMATS)
+@with_settings
+def person(settings: Settings, ident: str, point: Point, fmt: str) -> None:
+    """A person's or group's history: roles, charges, sentences and status.
+
+    The status is judged on the --as-of day (default: today), for example
+    "serving 3 years, prison, medium-security regime, since 2023-05-30".
+
+    \b
+    Examples:
+      khronika person tatyana-serebryakova
+      khronika person "Vyacheslav Zuderman" --as-of 2024-01-01
+    """
+    views = open_views(settings)
+    history = person_history(views, ident, point)
+    if fmt == "json":
+        click.echo(to_json(_header(point) | history))
+        return
+    facts = history["facts"]
+    if fmt == "csv":
+        emit([_flat(f) | {"roles": f["roles"]} for f in facts], "csv")
+        return
+    click.echo(f"{history['name']} ({history['kind']}, {history['id']})")
+    if history["aliases"]:
+        click.echo("Also: " + ", ".join(history["aliases"]))
+    if history["note"]:
+        click.echo(history["note"])
+    if history["merged"]:
+        click.echo("Merged in: " + ", ".join(history["merged"]))
+    if history["sentences"]:
+        click.echo(f"\nSentences, as of {history['status_on']}:")
+        for s in history["sentences"]:
+            charges = ", ".join(s["charges"]) or "charges not recorded"
+            click.echo(f"  {s['label']}  {s['fact']} ({charges})")
+            click.echo(f"    {s['status']}")
+    click.echo()
+    _print_facts(facts, point)
+
+
+@click.command(name="law")
+@click.argument("ident", metavar="LAW[:ARTICLE]")
+@point_options(*FORMATS)
+@with_settings
+def law(settings: Settings, ident: str, point: Point, fmt: str) -> None:
+    """The penalties a law or article set on a day, and the amendments behind them.
+
+    \b
+    Examples:
+      khronika law kz-criminal-code-2014:180 --as-of 2014-01-01
+      khronika law kz-criminal-code-2014 --as-of 2015-01-01
+    """
+    views = open_views(settings)
+    state = law_state(views, ident, point)
+    force = state["in_force"]
+    if fmt == "json":
+        click.echo(to_json(_header(point) | state))
+        return
+    if fmt == "csv":
+        rows = [{"amendment": a["id"], "when": a["when"], "side": side, **p}
+                for a in state["amendments"] for side in ("before", "after")
+                for p in a[side]]  # fmt: skip
+        emit(rows, "csv")
+        return
+    title = state["name"] + (
+        f", article {state['article'].split(':')[1]} ({state['article_title']})"
+        if state["article"]
+        else ""
+    )
+    click.echo(title)
+    day = state["as_of"] or "today"
+    since = (
+        f" (since {force['since']})" if force["since"] else " (before any amendment)"
+    )
+    click.echo(f"\nIn force on {day}{since}:")
+    for p in force["penalties"]:
+        click.echo(f"  {_penalty(p)}")
+    for possible in force["possibly"]:
+        click.echo(f"  possibly changed by {possible['id']} to:")
+        for p in possible["penalties"]:
+            click.echo(f"    {_penalty(p)}")
+    click.echo("\nAmendments:")
+    for a in state["amendments"]:
+        click.echo(f"  {a['when']}  {a['id']}")
+        for side in ("before", "after"):
+            for p in a[side]:
+                click.echo(f"    {side:<7}{_penalty(p)}")
+
+
+def _penalty(p: dict[str, Any]) -> str:
+    limit = p["max_term_months"]
+    text = str(p["conduct"])
+    if limit is not None:
+        text += (
+            f": up to {limit // 12} years"
+            if limit % 12 == 0
+            else f": up to {limit} months"
+        )
+    if p["article"]:
+        text += f" [{p['article']}]"
+    return text
+
+
+@click.command()
+@click.option(
+    "--by",
+    type=click.Choice(DIMENSIONS),
+    default="year",
+    show_default=True,
+    help="Bucket verdicts by year, charge, place or platform; "
+    "sentences by type; or the lag from act to verdict.",
+)
+@point_options(*FORMATS)
+@with_settings
+def stats(settings: Settings, by: str, point: Point, fmt: str) -> None:
+    """Verdict and sentence statistics that keep uncertain dates honest.
+
+    Each bucket counts the verdicts certainly in it and those possibly in
+    it: a verdict dated "2022-01/2022-06" is certain in 2022, one dated
+    "2023-12/2024-02" is possible in both years. By charge and by
+    sentence type, terms (months) are summarised: count, median, mean,
+    minimum and maximum.
+
+    \b
+    Examples:
+      khronika stats --by year
+      khronika stats --by charge --as-of 2023-12-31
+      khronika stats --by lag --format json
+    """
+    views = open_views(settings)
+    result = stats_of(views, point, by)
+    if fmt == "json":
+        click.echo(to_json(_header(point) | result))
+        return
+    rows = result["lags"]["pairs"] if by == "lag" else result["buckets"]
+    if by == "lag":
+        rows = [{"defendant": r["name"], "act": r["act"], "verdict": r["verdict"],
+                 "days": f"{r['days_min']}–{r['days_max']}"} for r in rows]  # fmt: skip
+    emit(rows, fmt)
+    if fmt == "table" and by == "lag":
+        summary = result["lags"]["summary"]
+        if summary["pairs"]:
+            click.echo(f"median {summary['median_days']:.0f} days over "
+                       f"{summary['pairs']} act–verdict pairs")  # fmt: skip
+
+
+@click.command()
+@click.argument("fact_id", metavar="FACT")
+@point_options(*FORMATS)
+@with_settings
+def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
+    """One fact: how it stands now (or at --known-at), and its history.
+
+    \b
+    Examples:
+      khronika fact serebryakova-verdict-2023
+      khronika fact serebryakova-verdict-2023 --known-at 2026-01-01 --format json
+    """
+    views = open_views(settings)
+    history = queries.fact_history(views, fact_id, point)
+    if not history:
+        raise _unknown_fact(views, fact_id)
+    current = history[-1]
+    if fmt == "json":
+        click.echo(to_json(_header(point) | {"fact": current, "history": history}))
+        return
+    if fmt == "csv":
+        emit(
+            [
+                _flat(v)
+                | {
+                    "retracted": v["retracted"],
+                    "reason": v["reason"],
+                    "recorded_by": v["recorded_by"],
+                }
+                for v in history
+            ],
+            "csv",
+        )
+        return
+    when = current["when"]
+    state = "RETRACTED" if current["retracted"] else f"version {current['version']}"
+    click.echo(f"{current['id']}  ({current['kind']}, {state})")
+    click.echo(
+        f"When:     {when['label']}  [{when['earliest']} .. {when['latest']}]"
+        + (f'  "{when["wording"]}"' if when["wording"] else "")
+    )
+    click.echo(f"Summary:  {current['summary']}")
+    if current["place"]:
+        click.echo(f"Place:    {current['place']}")
+    for p in current["participants"]:
+        click.echo(f"Who:      {p['entity']} ({p['role']})")
+    if current["details"]:
+        click.echo(f"Details:  {to_json(current['details']).replace(chr(10), ' ')}")
+    for c in current["sources"]:
+        quote = f' "{c["quote"]}"' if c.get("quote") else ""
+        click.echo(f"Source:   {c['source']}@{c['locator']}{quote}")
+    click.echo("\nHistory:")
+    for v in history:
+        what = "retracted" if v["retracted"] else ("recorded" if v["version"] == 1
+                                                   else "corrected")  # fmt: skip
+        reason = f": {v['reason']}" if v["reason"] else ""
+        click.echo(f"  v{v['version']} {v['recorded_at']} {what} by {v['recorded_by']}"
+                   f"{reason}")  # fmt: skip
+
+
+def _unknown_fact(views: Any, slug: str) -> NotFoundError:
+    import difflib
+
+    known = queries.fact_slugs(views)
+    within = sorted((k for k in known if slug in k), key=len)[:3]
+    close = difflib.get_close_matches(slug, known, n=3, cutoff=0.6)
+    return NotFoundError("fact", slug, list(dict.fromkeys([*within, *close]))[:3])
+
+
+@click.command()
+@click.option(
+    "--known-at",
+    "times",
+    type=RecordTime(),
+    multiple=True,
+    required=True,
+    metavar="TIMESTAMP",
+    help="Give it twice: the earlier and the later time.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True
+)
+@with_settings
+def diff(settings: Settings, times: tuple[str, ...], fmt: str) -> None:
+    """Facts added, corrected or retracted between two record times.
+
+    Like a release diff: what a reader of the record at the first time
+    would find changed at the second.
+
+    \b
+    Example:
+      khronika diff --known-at 2026-11-01 --known-at 2026-11-24T18:00:00Z
+    """
+    if len(times) != 2:
+        raise click.BadParameter("give exactly two times", param_hint="--known-at")
+    before, after = sorted(times)
+    views = open_views(settings)
+    changes = queries.diff(views, before, after)
+    if fmt == "json":
+        click.echo(to_json({"from": before, "to": after, "changes": changes}))
+        return
+    rows = changes if fmt == "csv" else [
+        {"change": c["change"], "id": c["id"], "by": c["recorded_by"],
+         "reason": c["reason"] or c["summary"]} for c in changes]  # fmt: skip
+    emit(rows, fmt)
+    if fmt == "table":
+        click.echo(f"{len(changes)} change{'s' * (len(changes) != 1)} "
+                   f"from {before} to {after}")  # fmt: skip
+
+
+@click.group()
+def projections() -> None:
+    """The read-side views: their position in the log, and rebuilding them."""
+
+
+@projections.command(name="status")
+@with_settings
+def projections_status(settings: Settings) -> None:
+    """Show the views' position in the event log and how far behind they are.
+
+    Read commands catch up on their own; this only reports.
+
+    \b
+    Example:
+      khronika projections status
+    """
+    from khronika.projections.views import Views
+
+    app = settings.open()
+    views = Views(app.location)
+    head = app.recorder.max_notification_id() or 0
+    position = views.position()
+    click.echo(
+        f"events in the log: {head}\nviews at position: {position}\n"
+        f"lag: {head - position} event{'s' * (head - position != 1)}"
+    )
+
+
+@projections.command(name="rebuild")
+@with_settings
+def projections_rebuild(settings: Settings) -> None:
+    """Rebuild every view from the first event, with a progress bar.
+
+    \b
+    Example:
+      khronika projections rebuild
+    """
+    import sys
+
+    from rich.progress import Progress
+
+    from khronika.projections.views import Views
+
+    app = settings.open()
+    views = Views(app.location)
+    views.reset()
+    total = app.recorder.max_notification_id() or 0
+    if sys.stderr.isatty() and total:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("rebuilding", total=total)
+            done = views.catch_up(app.read_after,
+                                  lambda n: bar.update(task, completed=n))  # fmt: skip
+    else:
+        done = views.catch_up(app.read_after)
+    click.echo(f"rebuilt the views from {done} event{'s' * (done != 1)}")
+
+
+COMMANDS = (timeline, person, law, stats, fact, diff, projections)

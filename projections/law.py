@@ -1,0 +1,79 @@
+"""A law's state on a day: the penalties in force and the amendments behind them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from khronika.domain.errors import NotFoundError
+from khronika.projections.queries import Entities, Point
+from khronika.projections.views import Views
+
+
+def law(views: Views, ident: str, point: Point) -> dict[str, Any]:
+    """`ident` is a law (slug, name or alias) or one article, LAW:ARTICLE."""
+    entities = Entities(views, point)
+    law_ident, _, article = ident.partition(":")
+    row = entities.resolve(law_ident, kinds=("law",))
+    slug = row["entity"]
+    articles = {a["number"]: a["title"] for a in msgspec.json.decode(row["articles"])}
+    if article and article not in articles:
+        hints = [f"{slug}:{n}" for n in articles]
+        raise NotFoundError("article", ident, hints[:3])
+    params = point.params | {"law": slug}
+    rows = views.query(
+        f"SELECT p.*, f.label, f.summary, {point.status('p')} AS status "
+        "FROM view_penalties p JOIN view_facts f "
+        "ON f.fact = p.fact AND f.version = p.version "
+        f"WHERE {point.where('p', world=False)} AND p.law = :law "
+        "ORDER BY p.earliest, p.latest, p.fact",
+        params,
+    )
+    amendments: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        entry = amendments.setdefault(r["fact"], {
+            "id": r["fact"], "when": r["label"], "earliest": r["earliest"],
+            "latest": r["latest"], "status": r["status"], "summary": r["summary"],
+            "before": [], "after": [],
+        })  # fmt: skip
+        entry[r["side"]].append({
+            "article": r["article"], "conduct": r["conduct"],
+            "min_term_months": r["min_term_months"],
+            "max_term_months": r["max_term_months"],
+        })  # fmt: skip
+    chosen = [
+        a for a in amendments.values()
+        if not article or any(p["article"] == f"{slug}:{article}" for p in a["after"])
+    ]  # fmt: skip
+    return {
+        "id": slug,
+        "name": row["name"],
+        "article": f"{slug}:{article}" if article else None,
+        "article_title": articles.get(article) if article else None,
+        "articles": articles,
+        "as_of": point.as_of.isoformat() if point.as_of else None,
+        "in_force": in_force(chosen, point),
+        "amendments": chosen,
+    }
+
+
+def in_force(amendments: list[dict[str, Any]], point: Point) -> dict[str, Any]:
+    """The penalties that applied on the as-of day (or now), with certainty.
+
+    An amendment certainly before the day sets the penalties; one that only
+    possibly came before it leaves both the old and the new ones possible.
+    """
+    day = point.params["d"]
+    before = [a for a in amendments if a["earliest"] <= day]
+    if not amendments:
+        return {"penalties": [], "since": None, "certain": True, "possibly": []}
+    certain = [a for a in before if a["latest"] <= day]
+    possible = [a for a in before if a["latest"] > day]
+    base = certain[-1] if certain else None
+    return {
+        "penalties": base["after"] if base else amendments[0]["before"],
+        "since": base["id"] if base else None,
+        "certain": not possible,
+        "possibly": [{"id": a["id"], "penalties": a["after"]} for a in possible],
+    }

@@ -1,0 +1,140 @@
+"""A person's or group's history: facts with roles, charges, sentences, status."""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from datetime import date
+from typing import Any
+
+import msgspec
+
+from khronika.projections.queries import Entities, Point, _in, timeline
+from khronika.projections.views import Views
+
+CUSTODIAL = ("prison", "penal_colony", "restriction_of_freedom", "other")
+RELEASES = ("release", "pardon", "parole", "amnesty")
+
+
+def add_months(day: date, months: int) -> date:
+    year, month = divmod(day.month - 1 + months, 12)
+    year += day.year
+    if year > 9999:
+        return date.max
+    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
+
+
+def term(months: int | None) -> str:
+    if months is None:
+        return "an unrecorded term"
+    years, rest = divmod(months, 12)
+    parts = [f"{years} year{'s' * (years != 1)}"] if years else []
+    if rest or not parts:
+        parts.append(f"{rest} month{'s' * (rest != 1)}")
+    return " ".join(parts)
+
+
+def describe(s: dict[str, Any]) -> str:
+    """'3 years, penal colony, medium-security regime', and so on."""
+    if s["outcome"] != "convicted":
+        return str(s["outcome"])
+    if s["type"] is None:
+        return "convicted, no sentence recorded"
+    text = f"{term(s['term_months'])}, {s['type'].replace('_', ' ')}"
+    if s["regime"]:
+        text += f", {s['regime'].replace('_', ' ')}-security regime"
+    if s["probation_months"]:
+        text += f", {term(s['probation_months'])} probation"
+    return text
+
+
+def status(s: dict[str, Any], changes: list[dict[str, Any]], day: date) -> str:
+    """Where this sentence stood on `day`, judged by the verdict's bounds."""
+    start, start_late = (
+        date.fromisoformat(s["earliest"]),
+        date.fromisoformat(s["latest"]),
+    )
+    if day < start_late:
+        return f"possibly sentenced by then (verdict {s['label']})"
+    if s["outcome"] != "convicted" or s["type"] is None:
+        return describe(s) + f" on {s['label']}"
+    for change in changes:
+        if change["verdict"] in (None, s["fact"]) and change["change"] in RELEASES:
+            if date.fromisoformat(change["latest"]) <= day:
+                return f"{change['change']}d ({change['label']}) from {describe(s)}"
+    if s["term_months"] is None or s["type"] == "fine":
+        return f"{describe(s)}, since {s['label']}"
+    end = add_months(start, s["term_months"])
+    end_late = add_months(start_late, s["term_months"])
+    verb = "serving" if s["type"] in CUSTODIAL else "under"
+    if day < end:
+        return f"{verb} {describe(s)}, since {s['label']}"
+    if day < end_late:
+        return f"possibly still {verb} {describe(s)} (ends {end} to {end_late})"
+    return f"served {describe(s)} (ended by {end_late})"
+
+
+def person(views: Views, ident: str, point: Point) -> dict[str, Any]:
+    entities = Entities(views, point)
+    row = entities.resolve(ident)
+    members = entities.members(row["entity"])
+    params: dict[str, Any] = dict(point.params)
+    who = _in("who", members, params)
+    roles = {
+        (r["fact"], r["entity"]): r["role"]
+        for r in views.query(
+            f"SELECT fact, entity, role FROM view_roles r WHERE "
+            f"{point.where('r', world=False)} AND r.entity IN {who}",
+            params,
+        )
+    }
+    facts = timeline(views, point, entities=members)
+    for fact in facts:
+        fact["roles"] = sorted(
+            {role for (slug, _), role in roles.items() if slug == fact["id"]}
+        )
+    sentences = _rows(views, "view_sentences", "defendant", who, point, params)
+    changes = _rows(views, "view_changes", "defendant", who, point, params)
+    charges = _charges(views, point, [s["fact"] for s in sentences])
+    day = point.as_of or date.today()
+    for s in sentences:
+        s["charges"] = charges.get(s["fact"], [])
+        s["sentence"] = describe(s)
+        s["status"] = status(s, changes, day)
+    return {
+        "id": row["entity"],
+        "kind": row["kind"],
+        "name": row["name"],
+        "aliases": msgspec.json.decode(row["aliases"]),
+        "note": row["note"],
+        "merged": [m for m in members if m != row["entity"]],
+        "merged_into": row["merged_into"],
+        "status_on": day.isoformat(),
+        "facts": facts,
+        "sentences": sentences,
+        "sentence_changes": changes,
+    }
+
+
+def _rows(
+    views: Views, table: str, column: str, who: str, point: Point, params: Any
+) -> list[dict[str, Any]]:
+    rows = views.query(
+        f"SELECT t.*, f.label, {point.status('t')} AS certainty FROM {table} t "
+        "JOIN view_facts f ON f.fact = t.fact AND f.version = t.version "
+        f"WHERE {point.where('t')} AND t.{column} IN {who} ORDER BY t.earliest",
+        params,
+    )
+    return [dict(r) for r in rows]
+
+
+def _charges(views: Views, point: Point, facts: list[str]) -> dict[str, list[str]]:
+    params: dict[str, Any] = dict(point.params)
+    rows = views.query(
+        "SELECT fact, article FROM view_charges c WHERE "
+        f"{point.where('c', world=False)} AND c.fact IN {_in('f', facts, params)}",
+        params,
+    )
+    found: dict[str, list[str]] = {}
+    for r in rows:
+        found.setdefault(r["fact"], []).append(r["article"])
+    return found

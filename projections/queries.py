@@ -1,0 +1,215 @@
+"""Reading the views at a point on both time axes."""
+
+from __future__ import annotations
+
+import difflib
+import sqlite3
+from datetime import date
+from typing import Any
+
+import msgspec
+
+from khronika.domain.errors import NotFoundError
+from khronika.projections.schema import NOW
+from khronika.projections.views import Views
+
+FAR = "9999-12-31"
+
+
+class Point(msgspec.Struct, frozen=True, kw_only=True):
+    """Where on the two axes to read: world day and record time."""
+
+    as_of: date | None = None
+    known_at: str | None = None  # ISO 8601 UTC, as the views store it
+    certain: bool = False  # drop facts only possibly before as_of
+
+    @property
+    def params(self) -> dict[str, str]:
+        day = self.as_of.isoformat() if self.as_of else FAR
+        return {"k": self.known_at or NOW, "d": day}
+
+    def where(self, alias: str, world: bool = True) -> str:
+        """SQL for rows known at k and (if `world`) possibly before d."""
+        a = f"{alias}." if alias else ""
+        sql = f"{a}recorded_from <= :k AND :k < {a}recorded_to"
+        if world:
+            sql += f" AND {a}earliest <= :d"
+            if self.certain:
+                sql += f" AND {a}latest <= :d"
+        return sql
+
+    def status(self, alias: str) -> str:
+        return f"CASE WHEN {alias}.latest <= :d THEN 'certain' ELSE 'possible' END"
+
+
+class Entities:
+    """The entities as the record knew them at a record time."""
+
+    def __init__(self, views: Views, point: Point) -> None:
+        rows = views.query(
+            f"SELECT * FROM view_entities WHERE {point.where('', world=False)}",
+            point.params,
+        )
+        self.rows: dict[str, sqlite3.Row] = {r["entity"]: r for r in rows}
+
+    def name(self, slug: str | None) -> str:
+        row = self.rows.get(slug or "")
+        return row["name"] if row else (slug or "")
+
+    def resolve(self, ident: str, kinds: tuple[str, ...] = ()) -> sqlite3.Row:
+        """By slug, name or alias, case-insensitively; did-you-mean on a miss."""
+        wanted = ident.casefold()
+        names: dict[str, str] = {}
+        for slug, row in self.rows.items():
+            if kinds and row["kind"] not in kinds:
+                continue
+            aliases = msgspec.json.decode(row["aliases"])
+            for name in (slug, row["name"], *aliases):
+                names.setdefault(name.casefold(), slug)
+        if wanted in names:
+            return self.rows[names[wanted]]
+        close = difflib.get_close_matches(wanted, list(names), n=5, cutoff=0.6)
+        within = sorted((n for n in names if wanted in n), key=len)[:3]
+        hints = list(dict.fromkeys(names[n] for n in [*within, *close]))[:3]
+        what = " or ".join(kinds) if kinds else "entity"
+        raise NotFoundError(what, ident, hints)
+
+    def members(self, slug: str) -> list[str]:
+        """The entity and every entity merged into it, at any depth."""
+        found, frontier = {slug}, [slug]
+        while frontier:
+            into = frontier.pop()
+            for other, row in self.rows.items():
+                if row["merged_into"] == into and other not in found:
+                    found.add(other)
+                    frontier.append(other)
+        return sorted(found)
+
+
+def _in(name: str, values: list[str], params: dict[str, Any]) -> str:
+    keys = []
+    for i, value in enumerate(values):
+        params[f"{name}{i}"] = value
+        keys.append(f":{name}{i}")
+    return f"({', '.join(keys)})"
+
+
+def timeline(
+    views: Views,
+    point: Point,
+    *,
+    entities: list[str] | None = None,
+    kinds: list[str] | None = None,
+    places: list[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    text: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Facts in world-time order: earliest day, then latest day."""
+    params: dict[str, Any] = dict(point.params)
+    sql = [f"SELECT f.*, {point.status('f')} AS status FROM view_facts f",
+           f"WHERE {point.where('f')} AND f.retracted = 0"]  # fmt: skip
+    if kinds:
+        sql.append(f"AND f.kind IN {_in('kind', kinds, params)}")
+    if places:
+        sql.append(f"AND f.place IN {_in('place', places, params)}")
+    if start:
+        sql.append("AND f.latest >= :start")
+        params["start"] = start.isoformat()
+    if end:
+        sql.append("AND f.earliest <= :end")
+        params["end"] = end.isoformat()
+    if text:
+        sql.append("AND f.summary LIKE :text")
+        params["text"] = f"%{text}%"
+    if entities:
+        sql.append(
+            "AND f.fact IN (SELECT r.fact FROM view_roles r WHERE "
+            f"{point.where('r', world=False)} AND r.entity IN "
+            f"{_in('entity', entities, params)})"
+        )
+    sql.append("ORDER BY f.earliest, f.latest, f.fact")
+    if limit is not None:
+        sql.append("LIMIT :limit OFFSET :offset")
+        params |= {"limit": limit, "offset": offset}
+    return [fact_json(row) for row in views.query(" ".join(sql), params)]
+
+
+def fact_json(row: sqlite3.Row) -> dict[str, Any]:
+    """One fact version in the stable JSON shape of every read command."""
+    doc = msgspec.json.decode(row["doc"])
+    keys = row.keys()
+    return {
+        "id": row["fact"],
+        "kind": row["kind"],
+        "when": {
+            "edtf": row["edtf"],
+            "label": row["label"],
+            "earliest": row["earliest"],
+            "latest": row["latest"],
+            "approximate": bool(row["approximate"]),
+            "uncertain": bool(row["uncertain"]),
+            "wording": row["wording"],
+        },
+        "status": row["status"] if "status" in keys else None,
+        "summary": row["summary"],
+        "place": row["place"],
+        "participants": doc["participants"],
+        "details": doc.get("details"),
+        "sources": doc["sources"],
+        "version": row["version"],
+        "retracted": bool(row["retracted"]),
+        "recorded_at": row["recorded_from"],
+        "recorded_by": row["recorded_by"],
+        "reason": row["reason"],
+    }
+
+
+def fact_history(views: Views, slug: str, point: Point) -> list[dict[str, Any]]:
+    """Every version of a fact recorded by `known_at`, oldest first."""
+    rows = views.query(
+        "SELECT * FROM view_facts WHERE fact = :slug AND recorded_from <= :k "
+        "ORDER BY version",
+        point.params | {"slug": slug},
+    )
+    return [fact_json(row) for row in rows]
+
+
+def fact_slugs(views: Views) -> list[str]:
+    return [r[0] for r in views.query("SELECT DISTINCT fact FROM view_facts")]
+
+
+def diff(views: Views, before: str, after: str) -> list[dict[str, Any]]:
+    """Facts added, corrected or retracted between two record times."""
+    old = {r["fact"]: r for r in _facts_at(views, before)}
+    changes = []
+    for slug, row in sorted(
+        ((r["fact"], r) for r in _facts_at(views, after)),
+        key=lambda item: item[1]["recorded_from"],
+    ):
+        was = old.get(slug)
+        if was is not None and was["version"] == row["version"]:
+            continue
+        if was is None:
+            change = "added" + (", retracted" if row["retracted"] else "")
+        elif row["retracted"] and not was["retracted"]:
+            change = "retracted"
+        else:
+            change = "corrected"
+        changes.append({
+            "change": change, "id": slug, "kind": row["kind"],
+            "from_version": was["version"] if was is not None else None,
+            "to_version": row["version"], "recorded_at": row["recorded_from"],
+            "recorded_by": row["recorded_by"], "reason": row["reason"],
+            "summary": row["summary"],
+        })  # fmt: skip
+    return changes
+
+
+def _facts_at(views: Views, known_at: str) -> list[sqlite3.Row]:
+    return views.query(
+        "SELECT * FROM view_facts WHERE recorded_from <= :k AND :k < recorded_to",
+        {"k": known_at},
+    )

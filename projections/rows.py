@@ -1,0 +1,110 @@
+"""From one version of a record to its rows in the read-side tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import msgspec
+
+from khronika.domain import edtf
+from khronika.domain.aggregates import Entity
+from khronika.domain.documents import (
+    FactDoc,
+    LawAmendmentDetails,
+    Penalty,
+    Sentence,
+    SentenceChangeDetails,
+    SourceDoc,
+    VerdictDetails,
+)
+
+Row = tuple[Any, ...]
+
+
+class FactVersion(msgspec.Struct, frozen=True, kw_only=True):
+    """A fact as it stood after one event, with who recorded that event."""
+
+    doc: FactDoc
+    version: int
+    retracted: bool
+    reason: str
+    recorded_by: str
+    position: int
+
+
+def iso(day: date) -> str:
+    return day.isoformat()
+
+
+def fact_rows(v: FactVersion) -> Iterator[tuple[str, Row]]:
+    """(table, row) for every read-side row of this fact version."""
+    doc, key = v.doc, (v.doc.id, v.version)
+    when = doc.date
+    bounds = edtf.parse(when.edtf)
+    span = (iso(bounds.earliest), iso(bounds.latest))
+    yield "view_facts", (
+        *key, doc.kind, when.edtf, edtf.describe(when.edtf), when.wording, *span,
+        int(bounds.approximate), int(bounds.uncertain), doc.place, doc.summary,
+        int(v.retracted), v.reason, v.recorded_by, v.position,
+        msgspec.json.encode(doc).decode(),
+    )  # fmt: skip
+    if v.retracted:
+        return
+    for p in doc.participants:
+        yield "view_roles", (*key, p.entity, p.role, *span)
+    defendants = [p.entity for p in doc.participants if p.role == "defendant"]
+    details = doc.details
+    if isinstance(details, VerdictDetails):
+        for article in details.charges:
+            law = article.partition(":")[0]
+            yield "view_charges", (*key, article, law, doc.place, *span)
+        for defendant in defendants:
+            mine: list[Sentence | None] = [
+                s for s in details.sentences if s.defendant in (None, defendant)
+            ]
+            for s in mine or [None]:
+                yield "view_sentences", (
+                    *key, defendant, details.outcome,
+                    s and s.type, s and s.term_months, s and s.regime,
+                    s and s.probation_months, doc.place, *span,
+                )  # fmt: skip
+    elif isinstance(details, SentenceChangeDetails):
+        for defendant in defendants:
+            yield "view_changes", (
+                *key, defendant, details.change, details.verdict,
+                details.served_months, *span,
+            )  # fmt: skip
+    elif isinstance(details, LawAmendmentDetails):
+        for side, penalties in (
+            ("before", details.penalties_before),
+            ("after", details.penalties_after),
+        ):
+            for penalty in penalties:
+                yield "view_penalties", _penalty(key, details.law, side, penalty, span)
+
+
+def _penalty(
+    key: tuple[str, int], law: str, side: str, p: Penalty, span: tuple[str, str]
+) -> Row:
+    return (
+        *key, law, p.article, side, p.conduct, p.min_term_months,
+        p.max_term_months, *span,
+    )  # fmt: skip
+
+
+def entity_row(entity: Entity) -> Row:
+    doc = entity.doc
+    return (
+        doc.id, entity.version, doc.kind, doc.name,
+        msgspec.json.encode(doc.aliases).decode(), doc.note, entity.merged_into,
+        msgspec.json.encode(doc.articles).decode(),
+    )  # fmt: skip
+
+
+def source_row(doc: SourceDoc) -> Row:
+    return (
+        doc.id, 1, doc.title, doc.publisher, doc.url, doc.published,
+        doc.language, doc.sha256,
+    )  # fmt: skip

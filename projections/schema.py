@@ -1,0 +1,97 @@
+"""The read-side tables: plain SQL, one row per version of a record.
+
+Every row carries its record-time interval [recorded_from, recorded_to):
+the version was what the record said from `recorded_from` until the next
+event on the same record. The open end is OPEN. Rows about facts also carry
+the fact's world-time bounds, earliest and latest possible day (ISO dates;
+open ends are 0001-01-01 and 9999-12-31). So a query at any point on both
+axes is an indexed lookup:
+
+    recorded_from <= :known_at AND :known_at < recorded_to
+    AND earliest <= :as_of          -- certain when latest <= :as_of too
+
+Record times are ISO 8601 UTC text with microseconds, which sort as text.
+"""
+
+from __future__ import annotations
+
+OPEN = "9999-12-31T23:59:59.999999Z"
+NOW = "9999-12-31T23:59:59.999998Z"  # "known at" when no time is given
+RECORDED = ("recorded_from", "recorded_to")
+BOUNDS = ("earliest", "latest")
+
+# table -> (key column, its other columns, in insert order)
+# fmt: off
+TABLES: dict[str, tuple[str, ...]] = {
+    # one row per version of each fact; retracted versions stay, flagged
+    "view_facts": (
+        "fact", "version", "kind", "edtf", "label", "wording", *BOUNDS,
+        "approximate", "uncertain", "place", "summary", "retracted", "reason",
+        "recorded_by", "position", "doc",
+    ),
+    # who took part in a fact version, in which role
+    "view_roles": ("fact", "version", "entity", "role", *BOUNDS),
+    # one row per defendant and sentence of a verdict version
+    "view_sentences": (
+        "fact", "version", "defendant", "outcome", "type", "term_months",
+        "regime", "probation_months", "place", *BOUNDS,
+    ),
+    # the law articles a verdict version convicts under
+    "view_charges": ("fact", "version", "article", "law", "place", *BOUNDS),
+    # appeals, releases, pardons
+    "view_changes": (
+        "fact", "version", "defendant", "change", "verdict", "served_months",
+        *BOUNDS,
+    ),
+    # what a law amendment allowed before and after
+    "view_penalties": (
+        "fact", "version", "law", "article", "side", "conduct",
+        "min_term_months", "max_term_months", *BOUNDS,
+    ),
+    "view_entities": (
+        "entity", "version", "kind", "name", "aliases", "note", "merged_into",
+        "articles",
+    ),
+    "view_sources": (
+        "source", "version", "title", "publisher", "url", "published",
+        "language", "sha256",
+    ),
+}
+# fmt: on
+FACT_TABLES = tuple(t for t, cols in TABLES.items() if cols[0] == "fact")
+KEY = {table: cols[0] for table, cols in TABLES.items()}
+INDEXES: dict[str, list[tuple[str, ...]]] = {
+    "view_facts": [("recorded_to", "recorded_from"), ("earliest", "latest")],
+    "view_roles": [("entity", "recorded_to"), ("fact", "recorded_to")],
+    "view_sentences": [("defendant", "recorded_to"), ("fact", "recorded_to")],
+    "view_charges": [("fact", "recorded_to"), ("article",)],
+    "view_changes": [("defendant",), ("fact", "recorded_to")],
+    "view_penalties": [("law", "recorded_to"), ("fact", "recorded_to")],
+    "view_entities": [("entity", "recorded_to")],
+    "view_sources": [("source", "recorded_to")],
+}
+
+
+def create_statements() -> list[str]:
+    statements = []
+    for table, cols in TABLES.items():
+        columns = ", ".join((*cols, *RECORDED))
+        statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+        for i, index in enumerate(INDEXES[table]):
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {table}_{i} ON {table} "
+                f"({', '.join(index)})"
+            )
+    return statements
+
+
+def insert_statement(table: str) -> str:
+    cols = (*TABLES[table], *RECORDED)
+    return f"INSERT INTO {table} VALUES ({', '.join('?' * len(cols))})"
+
+
+def close_statement(table: str) -> str:
+    return (
+        f"UPDATE {table} SET recorded_to = ? "
+        f"WHERE {KEY[table]} = ? AND recorded_to = '{OPEN}'"
+    )

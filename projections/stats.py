@@ -1,0 +1,212 @@
+"""Uncertainty-aware statistics over verdicts and sentences.
+
+A verdict counts as *certain* in a bucket when it surely falls there by the
+as-of day; as *possible* when it may. A verdict whose dates span two years
+counts as certain in neither and possible in both.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from khronika.projections.queries import Entities, Point, _in
+from khronika.projections.views import Views
+
+DIMENSIONS = ("year", "charge", "place", "platform", "sentence-type", "lag")
+ACTS = ("statement", "publication")
+ACTORS = ("speaker", "author", "organiser")
+
+
+def stats(views: Views, point: Point, by: str) -> dict[str, Any]:
+    entities = Entities(views, point)
+    verdicts = [dict(r) for r in views.query(
+        f"SELECT f.fact, f.place, f.earliest, f.latest, {point.status('f')} AS status"
+        f" FROM view_facts f WHERE {point.where('f')} AND f.retracted = 0"
+        " AND f.kind = 'verdict' ORDER BY f.earliest", point.params)]  # fmt: skip
+    result: dict[str, Any] = {
+        "by": by,
+        "as_of": point.as_of.isoformat() if point.as_of else None,
+        "verdicts": len(verdicts),
+    }
+    if by == "lag":
+        result["lags"] = lags(views, point, entities)
+        return result
+    terms: dict[str, list[int]] = {}
+    if by == "year":
+        last = point.as_of or date.today()
+        placed = [(_years(v, last), v["status"]) for v in verdicts]
+    elif by == "place":
+        placed = [([entities.name(v["place"]) or "(no place)"], v["status"])
+                  for v in verdicts]  # fmt: skip
+    elif by == "platform":
+        found = _platforms(views, point, [v["fact"] for v in verdicts])
+        placed = [
+            (sorted(entities.name(p) for p in found.get(v["fact"], ())) or ["(none)"],
+             v["status"])
+            for v in verdicts
+        ]  # fmt: skip
+    else:
+        placed, terms = _sentences(views, point, by, verdicts)
+    with_terms = by in ("charge", "sentence-type")
+    result["buckets"] = _count(
+        placed, sure=by != "year", terms=terms, with_terms=with_terms
+    )
+    return result
+
+
+def _years(verdict: dict[str, Any], last: date) -> list[str]:
+    if verdict["earliest"] == "0001-01-01":
+        return ["undated"]
+    first = int(verdict["earliest"][:4])
+    final = min(int(verdict["latest"][:4]), last.year)
+    return [str(y) for y in range(first, final + 1)]
+
+
+def _count(
+    placed: Iterable[tuple[list[str], str]],
+    sure: bool,
+    terms: dict[str, list[int]],
+    with_terms: bool = False,
+) -> list[dict[str, Any]]:
+    """Certain where the item surely lies in one bucket, possible otherwise.
+
+    `sure`: an item in several buckets is in all of them (two charges), not
+    in one of them we cannot tell (a date spanning two years).
+    """
+    certain: Counter[str] = Counter()
+    possible: Counter[str] = Counter()
+    for keys, status in placed:
+        for key in keys:
+            if status == "certain" and (sure or len(keys) == 1):
+                certain[key] += 1
+            else:
+                possible[key] += 1
+    buckets = []
+    for key in sorted(set(certain) | set(possible)):
+        bucket: dict[str, Any] = {
+            "key": key,
+            "certain": certain[key],
+            "possible": possible[key],
+        }
+        if with_terms:
+            bucket |= _summary(terms.get(key, []))
+        buckets.append(bucket)
+    return buckets
+
+
+def _summary(months: list[int]) -> dict[str, Any]:
+    if not months:
+        return {"terms": 0, "median": None, "mean": None, "min": None, "max": None}
+    return {
+        "terms": len(months),
+        "median": statistics.median(months),
+        "mean": round(statistics.fmean(months), 1),
+        "min": min(months),
+        "max": max(months),
+    }
+
+
+def _sentences(
+    views: Views, point: Point, by: str, verdicts: list[dict[str, Any]]
+) -> tuple[list[tuple[list[str], str]], dict[str, list[int]]]:
+    """By charge: one item per verdict; by type: one per defendant's sentence.
+
+    Terms (months) are gathered per bucket from the defendants' sentences.
+    """
+    sentences = views.query(
+        f"SELECT s.*, {point.status('s')} AS status FROM view_sentences s "
+        f"WHERE {point.where('s')} ORDER BY s.earliest",
+        point.params,
+    )
+    keys_of: dict[str, list[str]] = {}
+    if by == "charge":
+        for c in views.query(
+            f"SELECT fact, article FROM view_charges c WHERE {point.where('c')}",
+            point.params,
+        ):
+            keys_of.setdefault(c["fact"], []).append(c["article"])
+        for v in verdicts:
+            keys_of.setdefault(v["fact"], ["(no charge recorded)"])
+        placed = [(keys_of[v["fact"]], v["status"]) for v in verdicts]
+    else:
+        placed = [([_type(s)], s["status"]) for s in sentences]
+    terms: dict[str, list[int]] = {}
+    for s in sentences:
+        keys = keys_of.get(s["fact"], []) if by == "charge" else [_type(s)]
+        for key in keys:
+            if s["term_months"] is not None:
+                terms.setdefault(key, []).append(s["term_months"])
+    return placed, terms
+
+
+def _type(sentence: Any) -> str:
+    if sentence["outcome"] != "convicted":
+        return str(sentence["outcome"])
+    return str(sentence["type"] or "(no sentence recorded)")
+
+
+def _platforms(views: Views, point: Point, verdicts: list[str]) -> dict[str, set[str]]:
+    """Platforms of the verdict itself or of its defendants' acts before it."""
+    params: dict[str, Any] = dict(point.params)
+    known = {a: point.where(a, world=False) for a in ("v", "a", "p", "e")}
+    rows = views.query(
+        "SELECT DISTINCT v.fact AS verdict, p.entity AS platform "
+        "FROM view_roles v JOIN view_roles a ON a.entity = v.entity "
+        "JOIN view_roles p ON p.fact = a.fact AND p.version = a.version "
+        "JOIN view_entities e ON e.entity = p.entity AND e.kind = 'platform' "
+        f"WHERE {known['v']} AND {known['a']} AND {known['p']} AND {known['e']} "
+        "AND v.role = 'defendant' AND a.earliest <= v.latest "
+        f"AND v.fact IN {_in('v', verdicts, params)}",
+        params,
+    )
+    found: dict[str, set[str]] = {}
+    for r in rows:
+        found.setdefault(r["verdict"], set()).add(r["platform"])
+    return found
+
+
+def lags(views: Views, point: Point, entities: Entities) -> dict[str, Any]:
+    """Days from a defendant's last recorded act before a verdict to the verdict."""
+    params: dict[str, Any] = dict(point.params)
+    rows = views.query(
+        "SELECT v.fact AS verdict, v.entity AS defendant, a.fact AS act, "
+        "v.earliest AS v_early, v.latest AS v_late, "
+        "a.earliest AS a_early, a.latest AS a_late "
+        "FROM view_roles v JOIN view_facts vf ON vf.fact = v.fact "
+        "AND vf.version = v.version AND vf.kind = 'verdict' "
+        "JOIN view_roles a ON a.entity = v.entity AND a.fact != v.fact "
+        "JOIN view_facts af ON af.fact = a.fact AND af.version = a.version "
+        f"AND af.kind IN {_in('act', list(ACTS), params)} "
+        f"WHERE {point.where('v')} AND {point.where('a')} "
+        f"AND v.role = 'defendant' AND a.role IN {_in('actor', list(ACTORS), params)} "
+        "AND a.latest <= v.latest AND a.earliest > '0001-01-01' "
+        "ORDER BY v.fact, a.latest",
+        params,
+    )
+    last: dict[tuple[str, str], Any] = {}
+    for r in rows:  # keep each defendant's latest act before the verdict
+        last[(r["verdict"], r["defendant"])] = r
+    pairs = []
+    for (verdict, defendant), r in sorted(last.items()):
+        low = _days(r["a_late"], r["v_early"])
+        high = _days(r["a_early"], r["v_late"])
+        pairs.append({
+            "verdict": verdict, "defendant": defendant,
+            "name": entities.name(defendant), "act": r["act"],
+            "days_min": max(low, 0), "days_max": high,
+            "days_mid": (max(low, 0) + high) / 2,
+        })  # fmt: skip
+    mids = [p["days_mid"] for p in pairs]
+    summary = {"pairs": len(pairs)}
+    if mids:
+        summary |= {"median_days": statistics.median(mids),
+                    "min_days": min(mids), "max_days": max(mids)}  # fmt: skip
+    return {"summary": summary, "pairs": pairs}
+
+
+def _days(start: str, end: str) -> int:
+    return (date.fromisoformat(end) - date.fromisoformat(start)).days

@@ -1,0 +1,227 @@
+"""Keeping the read-side tables current, with eventsourcing's tracking.
+
+Each batch of events and the new tracking position are written in one
+transaction, so the views are never ahead of or behind what they say.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from eventsourcing.persistence import Tracking
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+
+from khronika.domain import aggregates as agg
+from khronika.domain.aggregates import Entity
+from khronika.domain.documents import Article, EntityDoc, FactDoc
+from khronika.domain.errors import KhronikaError
+from khronika.domain.events import (
+    Event,
+    FactCorrected,
+    FactRecorded,
+    FactRetracted,
+    SourceAdded,
+)
+from khronika.domain.ids import stream_id
+from khronika.projections import schema
+from khronika.projections.rows import (
+    FactVersion,
+    Row,
+    entity_row,
+    fact_rows,
+    source_row,
+)
+
+NAME = "khronika-views"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # views keep no aggregate timestamps
+BATCH = 1000
+Positioned = tuple[int, Event]
+
+
+def stamp(event: Event) -> str:
+    return event.timestamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Views(SQLiteTrackingRecorder):
+    """The read-side tables and their tracking position, in the store's file."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(SQLiteDatastore(path, lock_timeout=30))
+        self.create_table()
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            *schema.create_statements(),
+        ]
+
+    def position(self) -> int:
+        return self.max_tracking_id(NAME) or 0
+
+    def catch_up(
+        self,
+        read_after: Callable[[int], Iterable[Positioned]],
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Project every event after the tracking position; return how many."""
+        done = 0
+        for batch in _batches(read_after(self.position()), BATCH):
+            with self.datastore.transaction(commit=True) as c:
+                _Batch(c).project(batch)
+                self._insert_tracking(c, Tracking(NAME, batch[-1][0]))
+            done += len(batch)
+            if on_progress is not None:
+                on_progress(done)
+        return done
+
+    def reset(self) -> None:
+        """Empty every view and forget the position (for a rebuild)."""
+        with self.datastore.transaction(commit=True) as c:
+            for table in schema.TABLES:
+                c.execute(f"DELETE FROM {table}")
+            c.execute("DELETE FROM tracking WHERE application_name = ?", [NAME])
+
+    def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(sql, params)
+            rows: list[sqlite3.Row] = c.fetchall()
+            return rows
+
+
+def _batches(items: Iterable[Positioned], size: int) -> Iterator[list[Positioned]]:
+    batch: list[Positioned] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+_TABLES = {"fact": schema.FACT_TABLES, "entity": ("view_entities",),
+           "source": ("view_sources",)}  # fmt: skip
+
+
+class _Batch:
+    """One transaction's worth of view changes.
+
+    Rows of a version written in this batch are closed in memory when a later
+    version arrives in the same batch; older ones are closed with an UPDATE.
+    """
+
+    def __init__(self, c: SQLiteCursor) -> None:
+        self.c = c
+        self.rows: dict[str, list[list[Any]]] = defaultdict(list)
+        self.open: dict[tuple[str, str], list[list[Any]]] = {}
+        self.closes: list[tuple[str, str, str]] = []
+        self.facts: dict[str, FactVersion] = {}
+        self.entities: dict[str, Entity] = {}
+
+    def project(self, batch: list[Positioned]) -> None:
+        for position, event in batch:
+            self._event(position, event)
+        for kind, slug, at in self.closes:
+            for table in _TABLES[kind]:
+                self.c.execute(schema.close_statement(table), (at, slug))
+        for table, rows in self.rows.items():
+            self.c.executemany(schema.insert_statement(table), rows)
+
+    def _event(self, position: int, event: Event) -> None:
+        slug, at = event.slug, stamp(event)
+        first = event.originator_version == 1
+        if isinstance(event, SourceAdded):
+            rows = [("view_sources", source_row(event.doc))]
+            self._put("source", slug, rows, at, first=True)
+        elif isinstance(event, FactRecorded | FactCorrected | FactRetracted):
+            version = self._fact_version(position, event)
+            self.facts[slug] = version
+            self._put("fact", slug, list(fact_rows(version)), at, first)
+        else:
+            before = None if first else self._entity(slug)
+            entity = agg.apply(before, event)
+            assert isinstance(entity, Entity)
+            self.entities[slug] = entity
+            rows = [("view_entities", entity_row(entity))]
+            self._put("entity", slug, rows, at, first)
+
+    def _fact_version(self, position: int, event: Event) -> FactVersion:
+        reason = getattr(event, "reason", "")
+        if isinstance(event, FactRecorded):
+            doc, retracted = event.doc, False
+        else:
+            before = self._fact(event.slug)
+            retracted = isinstance(event, FactRetracted)
+            doc = before.doc
+            if isinstance(event, FactCorrected):
+                doc = agg.apply_changes(before.doc, event.changes)
+        return FactVersion(
+            doc=doc,
+            version=event.originator_version,
+            retracted=retracted,
+            reason=reason,
+            recorded_by=event.recorded_by,
+            position=position,
+        )
+
+    def _put(
+        self, kind: str, slug: str, rows: list[tuple[str, Row]], at: str, first: bool
+    ) -> None:
+        """Add a version's rows, closing the version before it at `at`."""
+        pending = self.open.get((kind, slug))
+        if pending is not None:
+            for row in pending:
+                row[-1] = at
+        elif not first:
+            self.closes.append((kind, slug, at))
+        new = [[*row, at, schema.OPEN] for _, row in rows]
+        for (table, _), full in zip(rows, new, strict=True):
+            self.rows[table].append(full)
+        self.open[(kind, slug)] = new
+
+    def _open_row(self, table: str, slug: str) -> sqlite3.Row | None:
+        self.c.execute(
+            f"SELECT * FROM {table} WHERE {schema.KEY[table]} = ? "
+            f"AND recorded_to = '{schema.OPEN}'",
+            (slug,),
+        )
+        row: sqlite3.Row | None = self.c.fetchone()
+        return row
+
+    def _fact(self, slug: str) -> FactVersion:
+        if slug in self.facts:
+            return self.facts[slug]
+        row = self._open_row("view_facts", slug)
+        if row is None:
+            raise KhronikaError(f"views: no current version of fact '{slug}'")
+        return FactVersion(
+            doc=msgspec.json.decode(row["doc"], type=FactDoc),
+            version=row["version"],
+            retracted=bool(row["retracted"]),
+            reason=row["reason"],
+            recorded_by=row["recorded_by"],
+            position=row["position"],
+        )
+
+    def _entity(self, slug: str) -> Entity:
+        if slug in self.entities:
+            return self.entities[slug]
+        row = self._open_row("view_entities", slug)
+        if row is None:
+            raise KhronikaError(f"views: no current version of entity '{slug}'")
+        doc = EntityDoc(
+            id=slug,
+            kind=row["kind"],
+            name=row["name"],
+            aliases=msgspec.json.decode(row["aliases"]),
+            note=row["note"],
+            articles=msgspec.json.decode(row["articles"], type=list[Article]),
+        )
+        return Entity(id=stream_id("entity", slug), version=row["version"],
+                      created_on=_EPOCH, modified_on=_EPOCH, doc=doc,
+                      merged_into=row["merged_into"])  # fmt: skip
