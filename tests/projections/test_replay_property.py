@@ -1,0 +1,170 @@
+"""Every view equals a naive replay of the events filtered to the point.
+
+Hypothesis generates histories of appends, corrections and retractions with
+a hand-moved clock and random EDTF dates, then asks the views and a naive
+fold of the raw events the same questions at random (as_of, known_at).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from khronika.domain import aggregates as agg
+from khronika.domain import edtf
+from khronika.domain.aggregates import Fact
+from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
+from khronika.domain.events import Event
+from khronika.projections.queries import Point, timeline
+from khronika.projections.stats import stats
+from khronika.projections.views import Views
+from khronika.store.app import Chronicle
+
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+PEOPLE = ("person-a", "person-b")
+CITE = [Citation(source="src", locator="para:1")]
+
+
+@st.composite
+def edtf_dates(draw: st.DrawFn) -> str:
+    year = draw(st.integers(1990, 2025))
+    month = draw(st.integers(1, 12))
+    simple = draw(st.sampled_from([
+        f"{year}", f"{year}-{month:02d}", f"{year}-{month:02d}-{draw(st.integers(1, 28)):02d}",
+        f"{year}-{draw(st.integers(21, 24))}", f"{year}~", f"{year}-{month:02d}?",
+        f"{str(year)[:3]}X", f"{year}-{month:02d}%",
+    ]))  # fmt: skip
+    form = draw(st.sampled_from(["simple", "simple", "interval", "open", "unknown"]))
+    if form == "interval":
+        return f"{year}/{year + draw(st.integers(0, 3))}-{month:02d}"
+    if form == "open":
+        return draw(st.sampled_from([f"../{simple}", f"{simple}/.."]))
+    if form == "unknown":
+        return f"/{year}"
+    return simple
+
+
+operation = st.one_of(
+    st.tuples(st.just("append"), st.integers(0, 2), st.sampled_from(
+        ["verdict", "statement", "other"]), edtf_dates(), st.sampled_from(PEOPLE)),
+    st.tuples(st.just("correct"), st.integers(0, 2), edtf_dates()),
+    st.tuples(st.just("retract"), st.integers(0, 2)),
+)  # fmt: skip
+
+
+at_event = st.tuples(st.integers(0, 20), st.integers(-1, 1))
+
+
+def fact(i: int, kind: str, when: str, who: str) -> FactDoc:
+    role = "defendant" if kind == "verdict" else "speaker"
+    return msgspec.convert({
+        "id": f"fact-{i}", "kind": kind, "when": when, "summary": f"Fact {i}.",
+        "participants": [{"entity": who, "role": role}],
+        "sources": [{"source": "src", "locator": "para:1"}],
+    }, FactDoc)  # fmt: skip
+
+
+def play(app: Chronicle, ops: list[Any], gaps: list[int]) -> None:
+    now = [T0]
+    app.clock.source = lambda: now[0]
+    app.add_source(msgspec.convert({
+        "id": "src", "title": "t", "publisher": "p", "url": "https://x.org/",
+        "published": "2024", "language": "en"}, SourceDoc), "a")  # fmt: skip
+    for slug in PEOPLE:
+        app.register_entity(EntityDoc(id=slug, kind="person", name=slug), "a")
+    for op, gap in zip(ops, gaps, strict=False):
+        now[0] += timedelta(minutes=gap)
+        slug = f"fact-{op[1]}"
+        exists = app.exists("fact", slug)
+        if op[0] == "append" and not exists:
+            app.append_fact(fact(*op[1:]), "a")
+        elif op[0] != "append" and exists and not app.get(Fact, slug).retracted:
+            if op[0] == "correct" and app.get(Fact, slug).doc.when != op[2]:
+                app.correct(slug, {"when": op[2]}, "fix", CITE, "b")
+            elif op[0] == "retract":
+                app.retract(slug, "wrong", CITE, "c")
+
+
+def naive_facts(events: list[Event], known_at: datetime | None) -> list[Fact]:
+    states: dict[str, Any] = {}
+    for event in events:
+        if known_at is None or event.timestamp <= known_at:
+            states[event.slug] = agg.apply(states.get(event.slug), event)
+    return [s for s in states.values() if isinstance(s, Fact) and not s.retracted]
+
+
+def naive_timeline(facts: list[Fact], as_of: date | None) -> list[tuple[str, int, str]]:
+    rows = []
+    for f in facts:
+        b = edtf.parse(f.doc.date.edtf)
+        if as_of is None or b.earliest <= as_of:
+            status = "certain" if as_of is None or b.latest <= as_of else "possible"
+            rows.append((b.earliest, b.latest, f.doc.id, f.version, status))
+    return [(slug, v, s) for _, _, slug, v, s in sorted(rows)]
+
+
+def naive_years(facts: list[Fact], as_of: date | None) -> dict[str, tuple[int, int]]:
+    last = as_of or date.today()
+    certain: Counter[str] = Counter()
+    possible: Counter[str] = Counter()
+    for f in facts:
+        b = edtf.parse(f.doc.date.edtf)
+        if f.doc.kind != "verdict" or (as_of is not None and b.earliest > as_of):
+            continue
+        if b.earliest == date.min:
+            years = ["undated"]
+        else:
+            years = [
+                str(y) for y in range(b.earliest.year, min(b.latest, last).year + 1)
+            ]
+        sure = len(years) == 1 and (as_of is None or b.latest <= as_of)
+        for y in years:
+            (certain if sure else possible)[y] += 1
+    return {k: (certain[k], possible[k]) for k in set(certain) | set(possible)}
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+@given(
+    ops=st.lists(operation, min_size=1, max_size=14),
+    gaps=st.lists(st.integers(0, 90), min_size=14, max_size=14),
+    points=st.lists(st.tuples(
+        st.one_of(st.none(), st.dates(date(1985, 1, 1), date(2030, 12, 31))),
+        st.one_of(st.none(), st.integers(-5, 20 * 90 + 5), at_event, at_event),
+    ), min_size=3, max_size=3),
+)  # fmt: skip
+def test_views_equal_a_naive_replay_at_any_point(
+    ops: list[Any], gaps: list[int], points: list[tuple[date | None, Any]]
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "k.db")
+        app = Chronicle(path, create=True)
+        play(app, ops, gaps)
+        views = Views(path)
+        views.catch_up(app.read_after)
+        events = [e for _, e in app.read_after(0)]
+        for as_of, at in points:
+            known = None
+            if isinstance(at, int):  # a moment between events
+                known = T0 + timedelta(minutes=at)
+            elif at is not None:  # exactly at an event, or a microsecond off
+                index, micro = at
+                moment = events[index % len(events)].timestamp
+                known = moment + timedelta(microseconds=micro)
+            stamp = known.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if known else None
+            point = Point(as_of=as_of, known_at=stamp)
+            facts = naive_facts(events, known)
+            got = [(f["id"], f["version"], f["status"]) for f in timeline(views, point)]
+            assert got == naive_timeline(facts, as_of)
+            buckets = stats(views, point, "year")["buckets"]
+            assert {b["key"]: (b["certain"], b["possible"]) for b in buckets} == (
+                naive_years(facts, as_of)
+            )
+        app.close()
