@@ -37,7 +37,8 @@ def edtf_dates(draw: st.DrawFn) -> str:
     year = draw(st.integers(1990, 2025))
     month = draw(st.integers(1, 12))
     simple = draw(st.sampled_from([
-        f"{year}", f"{year}-{month:02d}", f"{year}-{month:02d}-{draw(st.integers(1, 28)):02d}",
+        f"{year}", f"{year}-{month:02d}",
+        f"{year}-{month:02d}-{draw(st.integers(1, 28)):02d}",
         f"{year}-{draw(st.integers(21, 24))}", f"{year}~", f"{year}-{month:02d}?",
         f"{str(year)[:3]}X", f"{year}-{month:02d}%",
     ]))  # fmt: skip
