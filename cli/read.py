@@ -34,7 +34,8 @@ def _print_facts(facts: list[dict[str, Any]], point: Point) -> None:
         if point.as_of and f["status"] != "certain":
             marks.append("possible")
         mark = f"  [{'; '.join(marks)}]" if marks else ""
-        click.echo(f"{f['when']['label']:<24} {f['kind']:<15} {f['id']}{mark}")
+        heading = f"{f['when']['label']} · {f['kind']} · {f['id']}{mark}"
+        click.echo(textwrap.fill(heading, 80, subsequent_indent="      "))
         click.echo(textwrap.fill(f["summary"], 78, initial_indent="    ",
                                  subsequent_indent="    "))  # fmt: skip
     click.echo(f"{len(facts)} fact{'s' * (len(facts) != 1)}")

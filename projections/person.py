@@ -12,7 +12,8 @@ from khronika.projections.queries import Entities, Point, _in, timeline
 from khronika.projections.views import Views
 
 CUSTODIAL = ("prison", "penal_colony", "restriction_of_freedom", "other")
-RELEASES = ("release", "pardon", "parole", "amnesty")
+RELEASES = {"release": "released", "pardon": "pardoned", "parole": "paroled",
+            "amnesty": "amnestied"}  # fmt: skip
 
 
 def add_months(day: date, months: int) -> date:
@@ -60,7 +61,8 @@ def status(s: dict[str, Any], changes: list[dict[str, Any]], day: date) -> str:
     for change in changes:
         if change["verdict"] in (None, s["fact"]) and change["change"] in RELEASES:
             if date.fromisoformat(change["latest"]) <= day:
-                return f"{change['change']}d ({change['label']}) from {describe(s)}"
+                done = RELEASES[change["change"]]
+                return f"{done} ({change['label']}) from {describe(s)}"
     if s["term_months"] is None or s["type"] == "fine":
         return f"{describe(s)}, since {s['label']}"
     end = add_months(start, s["term_months"])

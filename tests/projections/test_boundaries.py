@@ -1,0 +1,153 @@
+"""EDTF edge cases at the as-of and bucket boundaries, and sentence status."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import msgspec
+import pytest
+
+from khronika.domain.documents import FactDoc
+from khronika.projections.person import add_months, status, term
+from khronika.projections.queries import Point, timeline
+from khronika.projections.stats import stats
+from khronika.projections.views import Views
+from khronika.store.app import Chronicle
+
+
+def verdict(when: str) -> FactDoc:
+    return msgspec.convert({
+        "id": "v", "kind": "verdict", "when": when, "summary": "A verdict.",
+        "participants": [{"entity": "tatyana-serebryakova", "role": "defendant"}],
+        "sources": [{"source": "worldcrunch-kz-separatism", "locator": "para:1"}],
+    }, FactDoc)  # fmt: skip
+
+
+@pytest.fixture
+def one(seeded: Chronicle) -> Any:
+    def views_with(when: str) -> Views:
+        seeded.append_fact(verdict(when), "ann")
+        views = Views(seeded.location)
+        views.catch_up(seeded.read_after)
+        return views
+
+    return views_with
+
+
+def status_on(views: Views, day: str | None) -> str | None:
+    as_of = date.fromisoformat(day) if day else None
+    facts = timeline(views, Point(as_of=as_of))
+    return facts[0]["status"] if facts else None
+
+
+def years(views: Views, day: str | None = None) -> dict[str, tuple[int, int]]:
+    as_of = date.fromisoformat(day) if day else None
+    found = stats(views, Point(as_of=as_of), "year")["buckets"]
+    return {b["key"]: (b["certain"], b["possible"]) for b in found}
+
+
+@pytest.mark.parametrize(
+    ("when", "day", "expected"),
+    [
+        ("2023-24", "2023-11-30", None),  # winter starts on 1 December
+        ("2023-24", "2023-12-01", "possible"),
+        ("2023-24", "2024-02-28", "possible"),  # 2024 is a leap year
+        ("2023-24", "2024-02-29", "certain"),
+        ("2022-24", "2023-02-28", "certain"),
+        ("2024-06-06", "2024-06-05", None),
+        ("2024-06-06", "2024-06-06", "certain"),  # the as-of day itself counts
+        ("2024-06~", "2024-05-01", "possible"),  # about June: May to July
+        ("2024-06~", "2024-07-31", "certain"),
+        ("2024-06?", "2024-06-30", "certain"),  # uncertain keeps its bounds
+        ("201X", "2009-12-31", None),
+        ("201X", "2015-01-01", "possible"),
+        ("201X", "2019-12-31", "certain"),
+        ("2020/..", "2999-12-31", "possible"),  # an open end is never certain
+        ("../2020", "1900-01-01", "possible"),
+        ("../2020", "2020-12-31", "certain"),
+        ("/2020-06", "2020-06-30", "certain"),
+        ("2023-24", None, "certain"),  # without --as-of, everything is in
+    ],
+)
+def test_as_of_boundaries(one: Any, when: str, day: str | None, expected: str) -> None:
+    assert status_on(one(when), day) == expected
+
+
+@pytest.mark.parametrize(
+    ("when", "day", "expected"),
+    [
+        ("2023-24", None, {"2023": (0, 1), "2024": (0, 1)}),
+        ("2023-24", "2023-12-31", {"2023": (0, 1)}),
+        ("2023-22", None, {"2023": (1, 0)}),
+        ("2023-22", "2023-07-01", {"2023": (0, 1)}),
+        ("2023~", None, {"2022": (0, 1), "2023": (0, 1), "2024": (0, 1)}),
+        ("2023?", None, {"2023": (1, 0)}),
+        ("2023-12%", None, {"2023": (0, 1), "2024": (0, 1)}),
+        ("199X", "1992-06-30", {"1990": (0, 1), "1991": (0, 1), "1992": (0, 1)}),
+        ("../2020", None, {"undated": (1, 0)}),
+        ("../2020", "2019-01-01", {"undated": (0, 1)}),
+        ("2022-01/2022-06", None, {"2022": (1, 0)}),
+    ],
+)
+def test_year_buckets(
+    one: Any, when: str, day: str | None, expected: dict[str, tuple[int, int]]
+) -> None:
+    assert years(one(when), day) == expected
+
+
+def test_open_ended_interval_is_possible_in_every_year_up_to_the_as_of_day(
+    one: Any,
+) -> None:
+    found = years(one("2021/.."), "2023-06-01")
+    assert found == {"2021": (0, 1), "2022": (0, 1), "2023": (0, 1)}
+
+
+@pytest.mark.parametrize(
+    ("start", "months", "end"),
+    [
+        (date(2023, 5, 30), 36, date(2026, 5, 30)),
+        (date(2024, 1, 31), 1, date(2024, 2, 29)),
+        (date(2023, 11, 30), 3, date(2024, 2, 29)),
+        (date(9999, 1, 1), 24, date.max),
+    ],
+)
+def test_add_months_clamps_to_the_month_end(
+    start: date, months: int, end: date
+) -> None:
+    assert add_months(start, months) == end
+
+
+@pytest.mark.parametrize(
+    ("months", "text"),
+    [(36, "3 years"), (12, "1 year"), (30, "2 years 6 months"), (1, "1 month"),
+     (0, "0 months"), (None, "an unrecorded term")],
+)  # fmt: skip
+def test_term_in_words(months: int | None, text: str) -> None:
+    assert term(months) == text
+
+
+SENTENCE = {
+    "fact": "v", "outcome": "convicted", "type": "prison", "term_months": 36,
+    "regime": "medium", "probation_months": None, "earliest": "2023-05-30",
+    "latest": "2023-05-30", "label": "2023-05-30",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("day", "changes", "text"),
+    [
+        (date(2023, 5, 29), [], "possibly sentenced by then (verdict 2023-05-30)"),
+        (date(2024, 1, 1), [],
+         "serving 3 years, prison, medium-security regime, since 2023-05-30"),
+        (date(2026, 5, 30), [],
+         "served 3 years, prison, medium-security regime (ended by 2026-05-30)"),
+        (date(2025, 1, 1), [{"verdict": "v", "change": "pardon",
+                             "latest": "2024-12-31", "label": "2024-12-31"}],
+         "pardoned (2024-12-31) from 3 years, prison, medium-security regime"),
+    ],
+)  # fmt: skip
+def test_sentence_status_on_a_day(
+    day: date, changes: list[dict[str, Any]], text: str
+) -> None:
+    assert status(SENTENCE, changes, day) == text
