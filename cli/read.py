@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from typing import Any
 
@@ -307,13 +308,14 @@ def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
         f"When:     {when['label']}  [{when['earliest']} .. {when['latest']}]"
         + (f'  "{when["wording"]}"' if when["wording"] else "")
     )
-    click.echo(f"Summary:  {current['summary']}")
+    click.echo(_wrap("Summary:", current["summary"]))
     if current["place"]:
         click.echo(f"Place:    {current['place']}")
     for p in current["participants"]:
         click.echo(f"Who:      {p['entity']} ({p['role']})")
     if current["details"]:
-        click.echo(f"Details:  {to_json(current['details']).replace(chr(10), ' ')}")
+        details = {k: v for k, v in current["details"].items() if v not in (None, [])}
+        click.echo(_wrap("Details:", json.dumps(details, ensure_ascii=False)))
     for c in current["sources"]:
         quote = f' "{c["quote"]}"' if c.get("quote") else ""
         click.echo(f"Source:   {c['source']}@{c['locator']}{quote}")
@@ -322,8 +324,17 @@ def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
         what = "retracted" if v["retracted"] else ("recorded" if v["version"] == 1
                                                    else "corrected")  # fmt: skip
         reason = f": {v['reason']}" if v["reason"] else ""
-        click.echo(f"  v{v['version']} {v['recorded_at']} {what} by {v['recorded_by']}"
-                   f"{reason}")  # fmt: skip
+        line = (
+            f"v{v['version']} {v['recorded_at']} {what} by {v['recorded_by']}{reason}"
+        )
+        click.echo(
+            textwrap.fill(line, 80, initial_indent="  ", subsequent_indent="    ")
+        )
+
+
+def _wrap(label: str, text: str) -> str:
+    return textwrap.fill(text, 80, initial_indent=f"{label:<10}",
+                         subsequent_indent=" " * 10)  # fmt: skip
 
 
 def _unknown_fact(views: Any, slug: str) -> NotFoundError:
