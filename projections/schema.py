@@ -61,7 +61,11 @@ TABLES: dict[str, tuple[str, ...]] = {
 FACT_TABLES = tuple(t for t, cols in TABLES.items() if cols[0] == "fact")
 KEY = {table: cols[0] for table, cols in TABLES.items()}
 INDEXES: dict[str, list[tuple[str, ...]]] = {
-    "view_facts": [("recorded_to", "recorded_from"), ("earliest", "latest")],
+    "view_facts": [
+        ("fact", "recorded_to"),
+        ("recorded_to", "recorded_from"),
+        ("earliest", "latest"),
+    ],
     "view_roles": [("entity", "recorded_to"), ("fact", "recorded_to")],
     "view_sentences": [("defendant", "recorded_to"), ("fact", "recorded_to")],
     "view_charges": [("fact", "recorded_to"), ("article",)],

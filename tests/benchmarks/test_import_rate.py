@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sqlite3
 import subprocess
 import sys
@@ -25,86 +24,8 @@ from typing import Any
 
 import pytest
 
-BATCH = 1000
-KINDS = ("statement", "verdict", "detention", "publication", "other")
-
-
-def generate(path: Path, facts: int, seed: int = 1) -> None:
-    """A bundle-like JSONL file: a source, a law, 500 people, N facts."""
-    rng = random.Random(seed)
-    people = [f"person-{i}" for i in range(500)]
-    with path.open("w") as out:
-        out.write(
-            json.dumps(
-                {
-                    "type": "source",
-                    "id": "src",
-                    "title": "Generated",
-                    "publisher": "Bench",
-                    "url": "https://example.org/",
-                    "published": "2024-06",
-                    "language": "en",
-                }
-            )
-            + "\n"
-        )
-        out.write(
-            json.dumps(
-                {
-                    "type": "entity",
-                    "id": "code",
-                    "kind": "law",
-                    "name": "Code",
-                    "articles": [{"number": "180", "title": "Separatist activity"}],
-                }
-            )
-            + "\n"
-        )
-        for slug in people:
-            out.write(
-                json.dumps(
-                    {"type": "entity", "id": slug, "kind": "person", "name": slug}
-                )
-                + "\n"
-            )
-        for i in range(facts):
-            kind = rng.choice(KINDS)
-            year = rng.randint(1991, 2024)
-            fact: dict[str, Any] = {
-                "type": "fact",
-                "id": f"fact-{i}",
-                "kind": kind,
-                "when": rng.choice(
-                    [
-                        f"{year}",
-                        f"{year}-{rng.randint(1, 12):02d}",
-                        f"{year}-2{rng.randint(1, 4)}",
-                        f"{year}~",
-                    ]
-                ),
-                "summary": f"Generated fact number {i} about {rng.choice(people)}.",
-                "participants": [{"entity": rng.choice(people), "role": "subject"}],
-                "sources": [{"source": "src", "locator": f"para:{rng.randint(1, 60)}"}],
-            }
-            if kind == "verdict":
-                fact["participants"] = [
-                    {"entity": rng.choice(people), "role": "defendant"}
-                ]
-                fact["details"] = {
-                    "type": "verdict",
-                    "charges": ["code:180"],
-                    "sentences": [
-                        {"type": "prison", "term_months": rng.randint(12, 120)}
-                    ],
-                }
-            out.write(json.dumps(fact) + "\n")
-
-
-def peak_rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+sys.path.insert(0, str(Path(__file__).parent))
+from workload import BATCH, generate, peak_rss_mib  # noqa: E402
 
 
 def phase_import(jsonl: Path, store: Path, batch: int) -> dict[str, Any]:

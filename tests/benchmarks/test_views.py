@@ -1,0 +1,233 @@
+"""View rebuild rate against a hand-written baseline, and query latency.
+
+Opt-in. As a benchmark:  pytest tests/benchmarks --benchmarks
+As a report (a table):   python tests/benchmarks/test_views.py --facts 100000
+
+  build     imports N generated facts, then corrects 5% and retracts 1% of
+            them in later "sessions", an hour of record time apart
+  rebuild   khronika's views from an empty start (`projections rebuild`)
+  raw       the same work by hand: sqlite3 reads of the stored rows, msgspec
+            decoding, executemany inserts of the very rows the views hold,
+            one transaction per 1,000 events
+  queries   timeline page, person, law and stats at random (as_of,
+            known_at) points: median and 95th percentile
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from workload import generate, peak_rss_mib  # noqa: E402
+
+QUERIES = ("timeline page", "person", "law", "stats by year")
+
+
+def build(workdir: Path, facts: int) -> Path:
+    from khronika.domain import aggregates as agg
+    from khronika.domain.aggregates import Fact
+    from khronika.domain.documents import Citation
+    from khronika.store.app import Chronicle
+    from khronika.store.importer import Importer, read_lines
+
+    jsonl, store = workdir / "facts.jsonl", workdir / "k.db"
+    generate(jsonl, facts)
+    app = Chronicle(str(store), create=True)
+    with jsonl.open("rb") as f:
+        Importer(app, "bench").run(read_lines([("f", f)]))
+    rng = random.Random(2)
+    cite = [Citation(source="src", locator="para:2")]
+    clock = app.clock
+    for session in range(3):
+        clock.last = clock.now() + timedelta(hours=1)  # the next session
+        events = []
+        for i in rng.sample(range(facts), facts // 50):
+            fact = app.get(Fact, f"fact-{i}")
+            if fact.retracted:
+                continue
+            if session == 2 and i % 3 == 0:
+                events.append(agg.retract(fact, "dup", cite, clock.now(), "b"))
+            else:
+                change = {"summary": f"{fact.doc.summary} (checked)"}
+                events.append(
+                    agg.correct(fact, change, "check", cite, clock.now(), "b")
+                )
+        app.save_batch(events)
+    app.close()
+    return store
+
+
+def phase_rebuild(store: Path) -> dict[str, Any]:
+    from khronika.projections.views import Views
+    from khronika.store.app import Chronicle
+
+    app, views = Chronicle(str(store)), Views(str(store))
+    views.reset()
+    start_rss = peak_rss_mib()
+    started = time.perf_counter()
+    events = views.catch_up(app.read_after)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "events": events, "rss_before": start_rss,
+            "rss_peak": peak_rss_mib()}  # fmt: skip
+
+
+def phase_raw(store: Path, target: Path) -> dict[str, Any]:
+    from khronika.projections import schema
+    from khronika.store.codec import decode
+
+    source = sqlite3.connect(store)
+    views = {t: source.execute(f"SELECT * FROM {t}").fetchall() for t in schema.TABLES}
+    per_event = max(1, sum(map(len, views.values())) // max(1, _count(source)))
+    db = sqlite3.connect(target, isolation_level=None)
+    for statement in schema.create_statements():
+        db.execute(statement)
+    started = time.perf_counter()
+    cursor = source.execute(
+        "SELECT rowid, topic, state FROM stored_events ORDER BY rowid"
+    )
+    offsets = dict.fromkeys(views, 0)
+    events = 0
+    while batch := cursor.fetchmany(1000):
+        for _, topic, state in batch:
+            decode(topic, state)
+        events += len(batch)
+        db.execute("BEGIN")
+        for table, rows in views.items():  # this batch's share of each table
+            share = len(rows) * len(batch) // _count(source) + 1
+            chunk = rows[offsets[table] : offsets[table] + share]
+            offsets[table] += share
+            if chunk:
+                db.executemany(schema.insert_statement(table), chunk)
+        db.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    written = sum(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in views)
+    assert written == sum(map(len, views.values())), "baseline lost rows"
+    return {"seconds": seconds, "events": events, "rows": written,
+            "rows_per_event": per_event, "rss_peak": peak_rss_mib()}  # fmt: skip
+
+
+def _count(db: sqlite3.Connection) -> int:
+    return int(db.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
+
+
+def phase_queries(store: Path, samples: int) -> dict[str, Any]:
+    from khronika.projections.law import law
+    from khronika.projections.person import person
+    from khronika.projections.queries import Point, timeline
+    from khronika.projections.stats import stats
+    from khronika.projections.views import Views
+
+    views = Views(str(store))
+    first, last = views.query(
+        "SELECT MIN(recorded_from), MAX(recorded_from) FROM view_facts"
+    )[0]
+    stamps = [
+        r[0]
+        for r in views.query(
+            "SELECT DISTINCT recorded_from FROM view_facts ORDER BY random() LIMIT 500"
+        )
+    ]
+    rng = random.Random(3)
+    timings: dict[str, list[float]] = {q: [] for q in QUERIES}
+    for _ in range(samples):
+        point = Point(
+            as_of=date(1991, 1, 1) + timedelta(days=rng.randint(0, 34 * 365)),
+            known_at=rng.choice([*stamps, first, last, None]),
+        )
+        runs = {
+            "timeline page": lambda: timeline(views, point, limit=50),
+            "person": lambda: person(views, f"person-{rng.randint(0, 499)}", point),
+            "law": lambda: law(views, "code:180", point),
+            "stats by year": lambda: stats(views, point, "year"),
+        }
+        for name, run in runs.items():
+            started = time.perf_counter()
+            run()
+            timings[name].append((time.perf_counter() - started) * 1000)
+    return {
+        name: {"median_ms": statistics.median(ms),
+               "p95_ms": statistics.quantiles(ms, n=20)[18]}
+        for name, ms in timings.items()
+    }  # fmt: skip
+
+
+def run_phase(*args: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(workdir: Path, facts: int, samples: int) -> dict[str, Any]:
+    store = build(workdir, facts)
+    rebuilt = run_phase("--phase", "rebuild", str(store))
+    raw = run_phase("--phase", "raw", str(store), str(workdir / "raw.db"))
+    queries = run_phase("--phase", "queries", str(store), str(samples))
+    return {"facts": facts, "rebuild": rebuilt, "raw": raw, "queries": queries,
+            "ratio": raw["seconds"] / rebuilt["seconds"]}  # fmt: skip
+
+
+@pytest.mark.parametrize("facts", [3000])
+def test_views_rebuild_and_queries_are_measured(
+    facts: int, tmp_path: Path, benchmark: Any
+) -> None:
+    result = benchmark.pedantic(measure, args=(tmp_path, facts, 20), rounds=1)
+    benchmark.extra_info.update(result)
+    assert result["rebuild"]["events"] == result["raw"]["events"]
+    assert set(result["queries"]) == set(QUERIES)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--facts", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--phase", nargs="+")
+    args = parser.parse_args()
+    if args.phase:
+        name, *rest = args.phase
+        if name == "rebuild":
+            result = phase_rebuild(Path(rest[0]))
+        elif name == "raw":
+            result = phase_raw(Path(rest[0]), Path(rest[1]))
+        else:
+            result = phase_queries(Path(rest[0]), int(rest[1]))
+        print(json.dumps(result))
+        return
+    print(
+        "| facts | events | rebuild events/s | raw baseline events/s | ratio "
+        "| rebuild peak RSS |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|")
+    results = []
+    for n in args.facts:
+        with tempfile.TemporaryDirectory() as tmp:
+            r = measure(Path(tmp), n, args.samples)
+        results.append(r)
+        b, raw = r["rebuild"], r["raw"]
+        print(f"| {n:,} | {b['events']:,} | {b['events'] / b['seconds']:,.0f} "
+              f"| {raw['events'] / raw['seconds']:,.0f} | {r['ratio']:.0%} "
+              f"| {b['rss_peak']:.0f} MiB (start {b['rss_before']:.0f}) |",
+              flush=True)  # fmt: skip
+    print("\n| facts | query | median | p95 |\n|---:|---|---:|---:|")
+    for r in results:
+        for name, q in r["queries"].items():
+            print(f"| {r['facts']:,} | {name} | {q['median_ms']:.1f} ms "
+                  f"| {q['p95_ms']:.1f} ms |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
