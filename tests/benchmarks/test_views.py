@@ -147,11 +147,12 @@ def phase_queries(store: Path, samples: int) -> dict[str, Any]:
             as_of=date(1991, 1, 1) + timedelta(days=rng.randint(0, 34 * 365)),
             known_at=rng.choice([*stamps, first, last, None]),
         )
+        who = f"person-{rng.randint(0, 499)}"
         runs = {
-            "timeline page": lambda: timeline(views, point, limit=50),
-            "person": lambda: person(views, f"person-{rng.randint(0, 499)}", point),
-            "law": lambda: law(views, "code:180", point),
-            "stats by year": lambda: stats(views, point, "year"),
+            "timeline page": lambda p=point: timeline(views, p, limit=50),
+            "person": lambda p=point, w=who: person(views, w, p),
+            "law": lambda p=point: law(views, "code:180", p),
+            "stats by year": lambda p=point: stats(views, p, "year"),
         }
         for name, run in runs.items():
             started = time.perf_counter()
