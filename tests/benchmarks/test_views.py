@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ def build(workdir: Path, facts: int) -> Path:
     from khronika.domain import aggregates as agg
     from khronika.domain.aggregates import Fact
     from khronika.domain.documents import Citation
+    from khronika.domain.events import Event
     from khronika.store.app import Chronicle
     from khronika.store.importer import Importer, read_lines
 
@@ -53,7 +55,7 @@ def build(workdir: Path, facts: int) -> Path:
     clock = app.clock
     for session in range(3):
         clock.last = clock.now() + timedelta(hours=1)  # the next session
-        events = []
+        events: list[Event] = []
         for i in rng.sample(range(facts), facts // 50):
             fact = app.get(Fact, f"fact-{i}")
             if fact.retracted:
@@ -148,7 +150,7 @@ def phase_queries(store: Path, samples: int) -> dict[str, Any]:
             known_at=rng.choice([*stamps, first, last, None]),
         )
         who = f"person-{rng.randint(0, 499)}"
-        runs = {
+        runs: dict[str, Callable[[], object]] = {
             "timeline page": lambda p=point: timeline(views, p, limit=50),
             "person": lambda p=point, w=who: person(views, w, p),
             "law": lambda p=point: law(views, "code:180", p),
