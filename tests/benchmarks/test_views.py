@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -151,10 +152,10 @@ def phase_queries(store: Path, samples: int) -> dict[str, Any]:
         )
         who = f"person-{rng.randint(0, 499)}"
         runs: dict[str, Callable[[], object]] = {
-            "timeline page": lambda p=point: timeline(views, p, limit=50),
-            "person": lambda p=point, w=who: person(views, w, p),
-            "law": lambda p=point: law(views, "code:180", p),
-            "stats by year": lambda p=point: stats(views, p, "year"),
+            "timeline page": partial(timeline, views, point, limit=50),
+            "person": partial(person, views, who, point),
+            "law": partial(law, views, "code:180", point),
+            "stats by year": partial(stats, views, point, "year"),
         }
         for name, run in runs.items():
             started = time.perf_counter()
