@@ -50,7 +50,8 @@ def source() -> None:
     "--file",
     "archived",
     type=click.Path(exists=True, dir_okay=False),
-    help="An archived copy; its SHA-256 is recorded with the source.",
+    help="An archived copy: stored by its SHA-256; citations of the source "
+    "are then checked against it.",
 )
 @with_settings
 def source_add(
@@ -72,9 +73,7 @@ def source_add(
           --publisher Worldcrunch --published 2024-06-13/2024-07 \\
           --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/
     """
-    sha256 = (
-        hashlib.sha256(Path(archived).read_bytes()).hexdigest() if archived else None
-    )
+    copy = Path(archived).read_bytes() if archived else None
     doc = _doc(
         SourceDoc,
         id=slug,
@@ -83,10 +82,31 @@ def source_add(
         url=url,
         published=published,
         language=language,
-        sha256=sha256,
     )
-    settings.open().add_source(doc, settings.user())
+    settings.open().add_source(doc, settings.user(), copy)
     click.echo(f"added source {slug}")
+
+
+@source.command(name="attach")
+@click.argument("slug")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_settings
+def source_attach(settings: Settings, slug: str, file: str) -> None:
+    """Store an archived copy of a source, by its SHA-256.
+
+    From then on, citations of the source are checked against the copy:
+    quotes must occur in it, at the paragraph, page or characters the
+    locator names. The same bytes are stored once, however often attached.
+
+    \b
+    Example:
+      khronika source attach worldcrunch-kz-separatism article.txt
+    """
+    content = Path(file).read_bytes()
+    event = settings.open().attach_copy(slug, content, settings.user())
+    sha = hashlib.sha256(content).hexdigest()
+    state = "attached" if event else "stored (the source already names it)"
+    click.echo(f"{slug}: archived copy sha256:{sha} {state}")
 
 
 @click.group()

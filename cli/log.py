@@ -22,6 +22,7 @@ from khronika.domain.events import (
     FactRecorded,
     FactRetracted,
     SourceAdded,
+    SourceCopyAttached,
 )
 from khronika.domain.ids import StreamKind
 from khronika.store.app import Chronicle
@@ -29,6 +30,7 @@ from khronika.store.codec import decode
 
 _STREAM: dict[type[Event], StreamKind] = {
     SourceAdded: "source",
+    SourceCopyAttached: "source",
     EntityRegistered: "entity",
     EntityAliasAdded: "entity",
     EntityRenamed: "entity",
@@ -173,6 +175,8 @@ def _summary(row: dict[str, Any]) -> str:
         return text
     if event == "EntityAliasAdded":
         return f"alias '{d['alias']}'"
+    if event == "SourceCopyAttached":
+        return f"archived copy sha256:{d['sha256']}"
     doc = d.get("doc", {})
     if event == "FactRecorded":
         when = doc["when"] if isinstance(doc["when"], str) else doc["when"]["edtf"]
@@ -191,6 +195,8 @@ def _print_log(rows: list[dict[str, Any]]) -> None:
         )
         click.echo(f"Recorded: {stamp(row['recorded_at'])} by {row['recorded_by']}")
         d = row["details"]
+        if d.get("unchecked"):
+            click.echo(f"Unchecked: {d['unchecked']}")
         if "reason" in d:
             for name, value in d.get("changes", {}).items():
                 click.echo(f"Set:      {name} = {to_json(value)}")

@@ -56,6 +56,27 @@ A complete example, in a fresh store:
 """
 
 
+_unchecked_option = click.option(
+    "--unchecked",
+    metavar="REASON",
+    default="",
+    help="Skip checking citations against stored copies; REASON is recorded.",
+)
+_source_option = click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    required=True,
+    metavar="SOURCE@LOCATOR",
+    help="Citation that justifies it, e.g. worldcrunch-kz-separatism@para:5. "
+    "Repeatable.",
+)
+_quote_option = click.option(
+    "--quote", help="Short quote from the first --source that shows the point."
+)
+_reason_option = click.option("--reason", required=True, help="Why, in a sentence.")
+
+
 @click.command()
 @with_settings
 def init(settings: Settings) -> None:
@@ -116,8 +137,9 @@ def demo(settings: Settings) -> None:
     show_default=True,
     help="Document format; auto goes by the file name, then the content.",
 )
+@_unchecked_option
 @with_settings
-def append(settings: Settings, file: str, fmt: str) -> None:
+def append(settings: Settings, file: str, fmt: str, unchecked: str) -> None:
     """Append one fact from a JSON or TOML document (FILE, or - for stdin).
 
     A fact needs an id (a slug), a kind, a date (`when`, EDTF), a summary in
@@ -133,7 +155,7 @@ def append(settings: Settings, file: str, fmt: str) -> None:
     data = _read(file)
     doc = decode(data, FactDoc, sniff(data, file) if fmt == "auto" else fmt)  # type: ignore[arg-type]
     app = settings.open()
-    event = app.append_fact(doc, settings.user())
+    event = app.append_fact(doc, settings.user(), unchecked)
     click.echo(f"recorded fact {doc.id} (event at {stamp(event.timestamp)})")
 
 
@@ -150,8 +172,11 @@ append.help = inspect.cleandoc(append.help or "") + "\n\n" + EXAMPLE
     help="Records per transaction; a failed batch writes nothing.",
 )
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@_unchecked_option
 @with_settings
-def import_(settings: Settings, path: str, batch_size: int, dry_run: bool) -> None:
+def import_(
+    settings: Settings, path: str, batch_size: int, dry_run: bool, unchecked: str
+) -> None:
     """Import sources, entities and facts from JSON Lines or a bundle.
 
     PATH is a .jsonl file (or - for stdin) with one record per line, each
@@ -168,7 +193,7 @@ def import_(settings: Settings, path: str, batch_size: int, dry_run: bool) -> No
     """
     app = settings.open()
     files = [Path("-")] if path == "-" else bundle_files(Path(path))
-    report = _run_import(app, files, settings.user(), batch_size, dry_run)
+    report = _run_import(app, files, settings.user(), batch_size, dry_run, unchecked)
     _print_report(report, what=path, dry_run=dry_run)
 
 
@@ -178,11 +203,12 @@ def _run_import(
     user: str,
     batch_size: int = DEFAULT_BATCH,
     dry_run: bool = False,
+    unchecked: str = "",
 ) -> ImportReport:
     total = sum(f.stat().st_size for f in files if str(f) != "-")
     with _progress(total) as advance, contextlib.ExitStack() as stack:
         streams = [(f.name, stack.enter_context(_open(f))) for f in files]
-        importer = Importer(app, user, batch_size, dry_run, advance)
+        importer = Importer(app, user, batch_size, dry_run, advance, unchecked)
         return importer.run(read_lines(streams))
 
 
@@ -277,21 +303,6 @@ def _value(text: str, name: str) -> Any:
     return text
 
 
-_source_option = click.option(
-    "--source",
-    "sources",
-    multiple=True,
-    required=True,
-    metavar="SOURCE@LOCATOR",
-    help="Citation that justifies it, e.g. worldcrunch-kz-separatism@para:5. "
-    "Repeatable.",
-)
-_quote_option = click.option(
-    "--quote", help="Short quote from the first --source that shows the point."
-)
-_reason_option = click.option("--reason", required=True, help="Why, in a sentence.")
-
-
 @click.command()
 @click.argument("fact")
 @click.option(
@@ -307,6 +318,7 @@ _reason_option = click.option("--reason", required=True, help="Why, in a sentenc
 @_reason_option
 @_source_option
 @_quote_option
+@_unchecked_option
 @with_settings
 def correct(
     settings: Settings,
@@ -315,6 +327,7 @@ def correct(
     reason: str,
     sources: tuple[str, ...],
     quote: str | None,
+    unchecked: str,
 ) -> None:
     """Correct fields of a fact, with a reason and a source.
 
@@ -328,9 +341,9 @@ def correct(
           --source worldcrunch-kz-separatism@para:5
     """
     app = settings.open()
-    event = app.correct(
-        fact, _changes(assignments), reason, _citations(sources, quote), settings.user()
-    )
+    citations = _citations(sources, quote)
+    changes = _changes(assignments)
+    event = app.correct(fact, changes, reason, citations, settings.user(), unchecked)
     click.echo(
         f"corrected {fact} (version {event.originator_version}, "
         f"{stamp(event.timestamp)})"
@@ -342,6 +355,7 @@ def correct(
 @_reason_option
 @_source_option
 @_quote_option
+@_unchecked_option
 @with_settings
 def retract(
     settings: Settings,
@@ -349,6 +363,7 @@ def retract(
     reason: str,
     sources: tuple[str, ...],
     quote: str | None,
+    unchecked: str,
 ) -> None:
     """Retract a fact, with a reason and a source.
 
@@ -360,7 +375,8 @@ def retract(
           --source worldcrunch-kz-separatism@para:3
     """
     app = settings.open()
-    event = app.retract(fact, reason, _citations(sources, quote), settings.user())
+    citations = _citations(sources, quote)
+    event = app.retract(fact, reason, citations, settings.user(), unchecked)
     click.echo(
         f"retracted {fact} (version {event.originator_version}, "
         f"{stamp(event.timestamp)})"

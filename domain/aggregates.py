@@ -26,6 +26,7 @@ from khronika.domain.events import (
     FactRecorded,
     FactRetracted,
     SourceAdded,
+    SourceCopyAttached,
 )
 from khronika.domain.ids import stream_id
 from khronika.domain.rules import check_citations, check_entity, check_fact
@@ -93,6 +94,8 @@ def apply(state: Aggregate | None, event: Event) -> Aggregate:
         return _first(Entity, event, doc=event.doc)
     if isinstance(event, FactRecorded):
         return _first(Fact, event, doc=event.doc)
+    if isinstance(state, Source) and isinstance(event, SourceCopyAttached):
+        return _next(state, event, doc=_with(state.doc, sha256=event.sha256))
     if isinstance(state, Entity):
         if isinstance(event, EntityAliasAdded):
             aliases = [*state.doc.aliases, event.alias]
@@ -154,9 +157,19 @@ def register_entity(doc: EntityDoc, at: datetime, by: str) -> EntityRegistered:
     return EntityRegistered(**_new("entity", doc.id, at, by), doc=doc)
 
 
-def record_fact(doc: FactDoc, at: datetime, by: str) -> FactRecorded:
+def record_fact(
+    doc: FactDoc, at: datetime, by: str, unchecked: str = ""
+) -> FactRecorded:
     check_fact(doc)
-    return FactRecorded(**_new("fact", doc.id, at, by), doc=doc)
+    return FactRecorded(**_new("fact", doc.id, at, by), doc=doc, unchecked=unchecked)
+
+
+def attach_copy(
+    source: Source, sha256: str, at: datetime, by: str
+) -> SourceCopyAttached:
+    if source.doc.sha256 == sha256:
+        raise ValidationError("file", f"'{source.doc.id}' already names this copy")
+    return SourceCopyAttached(**_after(source, source.doc.id, at, by), sha256=sha256)
 
 
 def add_alias(entity: Entity, alias: str, at: datetime, by: str) -> EntityAliasAdded:
@@ -212,6 +225,7 @@ def correct(
     sources: list[Citation],
     at: datetime,
     by: str,
+    unchecked: str = "",
 ) -> FactCorrected:
     _check_amendment(fact, reason, sources)
     if not changes:
@@ -225,15 +239,24 @@ def correct(
         changes=changes,
         reason=reason,
         sources=sources,
+        unchecked=unchecked,
     )
 
 
 def retract(
-    fact: Fact, reason: str, sources: list[Citation], at: datetime, by: str
+    fact: Fact,
+    reason: str,
+    sources: list[Citation],
+    at: datetime,
+    by: str,
+    unchecked: str = "",
 ) -> FactRetracted:
     _check_amendment(fact, reason, sources)
     return FactRetracted(
-        **_after(fact, fact.doc.id, at, by), reason=reason, sources=sources
+        **_after(fact, fact.doc.id, at, by),
+        reason=reason,
+        sources=sources,
+        unchecked=unchecked,
     )
 
 

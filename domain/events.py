@@ -35,6 +35,12 @@ class SourceAdded(Event, frozen=True, kw_only=True):
     doc: SourceDoc
 
 
+class SourceCopyAttached(Event, frozen=True, kw_only=True):
+    """An archived copy of the source, stored by its SHA-256."""
+
+    sha256: str
+
+
 class EntityRegistered(Event, frozen=True, kw_only=True):
     doc: EntityDoc
 
@@ -57,6 +63,7 @@ class EntityMerged(Event, frozen=True, kw_only=True):
 
 class FactRecorded(Event, frozen=True, kw_only=True):
     doc: FactDoc
+    unchecked: str = ""  # why the citations were not checked against copies
 
 
 class FactCorrected(Event, frozen=True, kw_only=True):
@@ -65,6 +72,7 @@ class FactCorrected(Event, frozen=True, kw_only=True):
     changes: dict[str, Any]
     reason: str
     sources: list[Citation]
+    unchecked: str = ""
 
 
 class FactRetracted(Event, frozen=True, kw_only=True):
@@ -72,10 +80,12 @@ class FactRetracted(Event, frozen=True, kw_only=True):
 
     reason: str
     sources: list[Citation]
+    unchecked: str = ""
 
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     SourceAdded,
+    SourceCopyAttached,
     EntityRegistered,
     EntityAliasAdded,
     EntityRenamed,

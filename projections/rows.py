@@ -9,14 +9,13 @@ from typing import Any
 import msgspec
 
 from khronika.domain import edtf
-from khronika.domain.aggregates import Entity
+from khronika.domain.aggregates import Entity, Source
 from khronika.domain.documents import (
     FactDoc,
     LawAmendmentDetails,
     Penalty,
     Sentence,
     SentenceChangeDetails,
-    SourceDoc,
     VerdictDetails,
 )
 
@@ -103,8 +102,9 @@ def entity_row(entity: Entity) -> Row:
     )  # fmt: skip
 
 
-def source_row(doc: SourceDoc) -> Row:
+def source_row(source: Source) -> Row:
+    doc = source.doc
     return (
-        doc.id, 1, doc.title, doc.publisher, doc.url, doc.published,
+        doc.id, source.version, doc.title, doc.publisher, doc.url, doc.published,
         doc.language, doc.sha256,
     )  # fmt: skip

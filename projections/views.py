@@ -17,8 +17,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
 
 from khronika.domain import aggregates as agg
-from khronika.domain.aggregates import Entity
-from khronika.domain.documents import Article, EntityDoc, FactDoc
+from khronika.domain.aggregates import Entity, Source
+from khronika.domain.documents import Article, EntityDoc, FactDoc, SourceDoc
 from khronika.domain.errors import KhronikaError
 from khronika.domain.events import (
     Event,
@@ -26,6 +26,7 @@ from khronika.domain.events import (
     FactRecorded,
     FactRetracted,
     SourceAdded,
+    SourceCopyAttached,
 )
 from khronika.domain.ids import stream_id
 from khronika.projections import schema
@@ -122,6 +123,7 @@ class _Batch:
         self.closes: list[tuple[str, str, str]] = []
         self.facts: dict[str, FactVersion] = {}
         self.entities: dict[str, Entity] = {}
+        self.sources: dict[str, Source] = {}
 
     def project(self, batch: list[Positioned]) -> None:
         for position, event in batch:
@@ -135,9 +137,11 @@ class _Batch:
     def _event(self, position: int, event: Event) -> None:
         slug, at = event.slug, stamp(event)
         first = event.originator_version == 1
-        if isinstance(event, SourceAdded):
-            rows = [("view_sources", source_row(event.doc))]
-            self._put("source", slug, rows, at, first=True)
+        if isinstance(event, SourceAdded | SourceCopyAttached):
+            source = agg.apply(None if first else self._source(slug), event)
+            assert isinstance(source, Source)
+            self.sources[slug] = source
+            self._put("source", slug, [("view_sources", source_row(source))], at, first)
         elif isinstance(event, FactRecorded | FactCorrected | FactRetracted):
             version = self._fact_version(position, event)
             self.facts[slug] = version
@@ -207,6 +211,20 @@ class _Batch:
             recorded_by=row["recorded_by"],
             position=row["position"],
         )
+
+    def _source(self, slug: str) -> Source:
+        if slug in self.sources:
+            return self.sources[slug]
+        row = self._open_row("view_sources", slug)
+        if row is None:
+            raise KhronikaError(f"views: no current version of source '{slug}'")
+        doc = SourceDoc(
+            id=slug, title=row["title"], publisher=row["publisher"], url=row["url"],
+            published=row["published"], language=row["language"],
+            sha256=row["sha256"],
+        )  # fmt: skip
+        return Source(id=stream_id("source", slug), version=row["version"],
+                      created_on=_EPOCH, modified_on=_EPOCH, doc=doc)  # fmt: skip
 
     def _entity(self, slug: str) -> Entity:
         if slug in self.entities:

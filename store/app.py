@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
+import msgspec
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Notification
 from eventsourcing.utils import Environment, get_topic
 
 from khronika.domain import aggregates as agg
 from khronika.domain.aggregates import Entity, Fact, Source
+from khronika.domain.citations import check as citations_check
 from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
 from khronika.domain.errors import ConflictError, DuplicateError, StoreError
 from khronika.domain.events import Event
@@ -67,7 +70,9 @@ class Chronicle(Application[UUID]):
                 f"{loc.describe(location)} is not a khronika store; "
                 "run `khronika init` to make one"
             )
+        self.store.create_meta_table()  # tables added since the store was made
         self.meta = meta
+        self._texts: dict[str, str | None] = {}
         self.clock = RecordClock(self._last_record_time())
 
     # eventsourcing wiring: our env only (not os.environ), msgspec mapper.
@@ -142,16 +147,56 @@ class Chronicle(Application[UUID]):
     def fact_slugs(self) -> Iterator[str]:
         return Catalogue.fact_slugs(self.notifications(Catalogue.FACT_TOPICS))
 
+    # -- archived copies and checked citations ------------------------------
+    def text_of(self, sha256: str | None) -> str | None:
+        """The stored copy with this hash as text; None if absent or binary."""
+        if sha256 is None:
+            return None
+        if sha256 not in self._texts:
+            content = self.store.get_copy(sha256)
+            try:
+                self._texts[sha256] = None if content is None else content.decode()
+            except UnicodeDecodeError:
+                self._texts[sha256] = None
+        return self._texts[sha256]
+
+    def check_citations(
+        self, citations: list[Citation], field: str, catalogue: Catalogue
+    ) -> None:
+        """Each citation against its source's stored copy, where there is one."""
+        catalogue.check_citations(citations, field)
+        for i, citation in enumerate(citations):
+            text = self.text_of(catalogue.sources[citation.source].sha256)
+            if text is not None:
+                citations_check(citation, text, f"{field}[{i}]")
+
     # -- commands ---------------------------------------------------------
-    def add_source(self, doc: SourceDoc, by: str) -> Event:
-        return self._save_new(agg.add_source(doc, self.clock.now(), by))
+    def add_source(self, doc: SourceDoc, by: str, copy: bytes | None = None) -> Event:
+        if copy is not None:
+            doc = msgspec.structs.replace(doc, sha256=hashlib.sha256(copy).hexdigest())
+        event = agg.add_source(doc, self.clock.now(), by)
+        if copy is not None:
+            self.store.put_copy(hashlib.sha256(copy).hexdigest(), copy)
+        return self._save_new(event)
+
+    def attach_copy(self, slug: str, copy: bytes, by: str) -> Event | None:
+        """Store an archived copy of a source; an event if it is a new one."""
+        source = self.get(Source, slug)
+        sha256 = hashlib.sha256(copy).hexdigest()
+        self.store.put_copy(sha256, copy)
+        if source.doc.sha256 == sha256:
+            return None
+        return self._save_next(agg.attach_copy(source, sha256, self.clock.now(), by))
 
     def register_entity(self, doc: EntityDoc, by: str) -> Event:
         return self._save_new(agg.register_entity(doc, self.clock.now(), by))
 
-    def append_fact(self, doc: FactDoc, by: str) -> Event:
-        event = agg.record_fact(doc, self.clock.now(), by)
-        self.catalogue().check_fact(doc, self)
+    def append_fact(self, doc: FactDoc, by: str, unchecked: str = "") -> Event:
+        event = agg.record_fact(doc, self.clock.now(), by, unchecked)
+        catalogue = self.catalogue()
+        catalogue.check_fact(doc, self)
+        if not unchecked:
+            self.check_citations(doc.sources, "sources", catalogue)
         return self._save_new(event)
 
     def add_alias(self, slug: str, alias: str, by: str) -> Event:
@@ -174,20 +219,35 @@ class Chronicle(Application[UUID]):
         reason: str,
         sources: list[Citation],
         by: str,
+        unchecked: str = "",
     ) -> Event:
         fact = self.get(Fact, slug)
-        event = agg.correct(fact, changes, reason, sources, self.clock.now(), by)
+        now = self.clock.now()
+        event = agg.correct(fact, changes, reason, sources, now, by, unchecked)
         catalogue = self.catalogue()
-        catalogue.check_fact(agg.apply_changes(fact.doc, changes), self)
+        new_doc = agg.apply_changes(fact.doc, changes)
+        catalogue.check_fact(new_doc, self)
         catalogue.check_citations(sources, "source")
+        if not unchecked:
+            self.check_citations(sources, "source", catalogue)
+            if "sources" in changes:
+                self.check_citations(new_doc.sources, "sources", catalogue)
         return self._save_next(event)
 
     def retract(
-        self, slug: str, reason: str, sources: list[Citation], by: str
+        self,
+        slug: str,
+        reason: str,
+        sources: list[Citation],
+        by: str,
+        unchecked: str = "",
     ) -> Event:
         fact = self.get(Fact, slug)
-        event = agg.retract(fact, reason, sources, self.clock.now(), by)
-        self.catalogue().check_citations(sources, "source")
+        event = agg.retract(fact, reason, sources, self.clock.now(), by, unchecked)
+        catalogue = self.catalogue()
+        catalogue.check_citations(sources, "source")
+        if not unchecked:
+            self.check_citations(sources, "source", catalogue)
         return self._save_next(event)
 
     def save_batch(self, events: Sequence[Event]) -> None:

@@ -26,6 +26,7 @@ from khronika.domain.events import (
     Event,
     FactRecorded,
     SourceAdded,
+    SourceCopyAttached,
 )
 from khronika.domain.ids import StreamKind
 from khronika.domain.rules import Reference, citation_references, references
@@ -47,6 +48,7 @@ _slug_decoder = msgspec.json.Decoder(_Slug)
 class Catalogue:
     EVENT_TYPES: tuple[type[Event], ...] = (
         SourceAdded,
+        SourceCopyAttached,
         EntityRegistered,
         EntityAliasAdded,
         EntityRenamed,
@@ -70,6 +72,9 @@ class Catalogue:
         """Fold a source or entity event into the catalogue."""
         if isinstance(event, SourceAdded):
             self.sources[event.slug] = event.doc
+        elif isinstance(event, SourceCopyAttached):
+            doc = msgspec.structs.replace(self.sources[event.slug], sha256=event.sha256)
+            self.sources[event.slug] = doc
         else:
             state = agg.apply(self.entities.get(event.slug), event)
             assert isinstance(state, Entity)

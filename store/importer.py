@@ -90,12 +90,14 @@ class Importer:
         batch_size: int = DEFAULT_BATCH,
         dry_run: bool = False,
         on_progress: Callable[[int], None] | None = None,
+        unchecked: str = "",
     ) -> None:
         self.app = app
         self.by = by
         self.batch_size = batch_size
         self.dry_run = dry_run
         self.on_progress = on_progress
+        self.unchecked = unchecked
         self.catalogue = app.catalogue()
         self.report = ImportReport()
 
@@ -156,8 +158,10 @@ class Importer:
     def _event(self, record: Record) -> Event:
         at = self.app.clock.now()
         if isinstance(record, FactDoc):
-            fact = agg.record_fact(record, at, self.by)
+            fact = agg.record_fact(record, at, self.by, self.unchecked)
             self.catalogue.check_fact(record, self.app)
+            if not self.unchecked:
+                self.app.check_citations(record.sources, "sources", self.catalogue)
             self.catalogue.pending_facts.add(record.id)
             return fact
         event: Event

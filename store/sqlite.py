@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +11,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
 META_TABLE = "khronika_meta"
+COPIES_TABLE = "khronika_copies"
 
 
 class KhronikaSQLiteRecorder(SQLiteApplicationRecorder):
@@ -66,11 +67,41 @@ class KhronikaSQLiteRecorder(SQLiteApplicationRecorder):
             ]
 
     def create_meta_table(self) -> None:
+        """khronika's own tables: identity, archived copies."""
         with self.datastore.transaction(commit=True) as c:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {META_TABLE} "
                 "(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
             )
+            c.execute(
+                f"CREATE TABLE IF NOT EXISTS {COPIES_TABLE} "
+                "(sha256 TEXT PRIMARY KEY, content BLOB NOT NULL)"
+            )
+
+    def put_copy(self, sha256: str, content: bytes) -> bool:
+        """Store an archived copy under its hash; False if it was there."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                f"INSERT OR IGNORE INTO {COPIES_TABLE} VALUES (?, ?)", [sha256, content]
+            )
+            c.execute("SELECT changes()")
+            return bool(c.fetchone()[0])
+
+    def get_copy(self, sha256: str) -> bytes | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT content FROM {COPIES_TABLE} WHERE sha256 = ?", [sha256])
+            row = c.fetchone()
+            return None if row is None else bytes(row[0])
+
+    def copies(self) -> Iterator[tuple[str, bytes]]:
+        """Every stored copy with the hash it is stored under."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT sha256 FROM {COPIES_TABLE} ORDER BY sha256")
+            hashes = [row[0] for row in c.fetchall()]
+        for sha256 in hashes:
+            content = self.get_copy(sha256)
+            if content is not None:
+                yield sha256, content
 
     def read_meta(self) -> dict[str, str] | None:
         """The store's identity and format; None where it is no khronika store."""
