@@ -101,6 +101,6 @@ def _closeness(quote: str, part: str) -> float:
 def _window(quote: str, part: str) -> str:
     match = difflib.SequenceMatcher(None, quote, part, autojunk=False)
     block = match.find_longest_match(0, len(quote), 0, len(part))
-    start = max(0, block.b - block.a)
-    snippet = part[start : start + max(len(quote), 40) + 20]
+    start = max(0, block.b - block.a - 20)
+    snippet = part[start : start + len(quote) + 40]
     return snippet if len(snippet) <= SNIPPET else snippet[:SNIPPET] + "…"
