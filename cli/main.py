@@ -8,7 +8,7 @@ import click
 from eventsourcing.persistence import PersistenceError
 
 from khronika import __version__
-from khronika.cli import catalogue, log, read, write
+from khronika.cli import audit, catalogue, log, read, write
 from khronika.cli.context import Settings
 from khronika.domain.errors import KhronikaError
 
@@ -55,7 +55,13 @@ def cli(ctx: click.Context, store: str | None, user: str | None) -> None:
     ctx.obj = Settings(store, user)
 
 
-for command in (*write.COMMANDS, *catalogue.COMMANDS, log.log, *read.COMMANDS):
+for command in (
+    *write.COMMANDS,
+    *catalogue.COMMANDS,
+    log.log,
+    *read.COMMANDS,
+    audit.trace,
+):
     cli.add_command(command)
 
 

@@ -1,0 +1,97 @@
+"""The auditor's view of a fact: every event, who recorded it, and its sources."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from khronika.domain.aggregates import Fact, project
+from khronika.domain.citations import check
+from khronika.domain.documents import Citation
+from khronika.domain.errors import NotFoundError, ValidationError
+from khronika.domain.events import Event, FactCorrected, FactRecorded, FactRetracted
+from khronika.store.app import Chronicle
+from khronika.store.catalogue import Catalogue
+
+
+def trace_fact(
+    app: Chronicle, slug: str, known_at: datetime | None = None
+) -> dict[str, Any]:
+    """The fact as it stands (or stood at `known_at`), then every event of it."""
+    history = [
+        (position, event)
+        for position, event in app.history("fact", slug)
+        if known_at is None or event.timestamp <= known_at
+    ]
+    if not history:
+        raise app.catalogue().not_found("fact", slug, app)
+    state = project(None, [event for _, event in history])
+    assert isinstance(state, Fact)
+    catalogue = app.catalogue()
+    return {
+        "id": slug,
+        "known_at": known_at,
+        "fact": msgspec.to_builtins(state.doc),
+        "version": state.version,
+        "retracted": state.retracted,
+        "events": [_event(app, catalogue, p, e) for p, e in history],
+    }
+
+
+def _event(
+    app: Chronicle, catalogue: Catalogue, position: int, event: Event
+) -> dict[str, Any]:
+    citations: list[Citation] = []
+    reason = ""
+    if isinstance(event, FactRecorded):
+        citations = event.doc.sources
+    elif isinstance(event, FactCorrected | FactRetracted):
+        citations, reason = event.sources, event.reason
+    unchecked = getattr(event, "unchecked", "")
+    return {
+        "position": position,
+        "event": type(event).__name__,
+        "version": event.originator_version,
+        "recorded_at": event.timestamp,
+        "recorded_by": event.recorded_by,
+        "reason": reason,
+        "changes": getattr(event, "changes", None),
+        "unchecked": unchecked,
+        "citations": [_citation(app, catalogue, c, unchecked) for c in citations],
+    }
+
+
+def _citation(
+    app: Chronicle, catalogue: Catalogue, citation: Citation, unchecked: str
+) -> dict[str, Any]:
+    source = catalogue.sources.get(citation.source)
+    if source is None:
+        raise NotFoundError("source", citation.source)
+    text = app.text_of(source.sha256)
+    if text is None:
+        copy = "stored" if source.sha256 and app.store.get_copy(source.sha256) else None
+        verified = "no stored copy" if copy is None else "copy is not text"
+    else:
+        try:
+            check(citation, text, "citation")
+            verified = (
+                "verified: the quote is at the locator"
+                if citation.quote
+                else "verified: the locator is in the copy (no quote to check)"
+            )
+        except ValidationError as e:
+            verified = f"does not match the stored copy: {e.problem}"
+    return {
+        "source": citation.source,
+        "title": source.title,
+        "publisher": source.publisher,
+        "url": source.url,
+        "published": source.published,
+        "locator": citation.locator,
+        "quote": citation.quote,
+        "verified": verified,
+        "unchecked_at_append": unchecked or None,
+        "copy_sha256": source.sha256,
+    }

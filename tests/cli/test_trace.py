@@ -1,0 +1,80 @@
+"""`khronika trace`: a fact down to the paragraph of its source."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+Run = Callable[..., Result]
+SOURCE = "worldcrunch-kz-separatism"
+ARTICLE = Path(__file__).parents[3] / "shared" / "seed" / "000_3cd9964ab855c274.txt"
+
+
+@pytest.fixture
+def demo(run: Run) -> Run:
+    assert run("demo").exit_code == 0
+    return run
+
+
+def test_trace_shows_every_event_with_recorder_reason_and_source(demo: Run) -> None:
+    fact = "serebryakova-verdict-2023"
+    demo("--as", "bob", "correct", fact, "--set", "when=2023-05-31", "--reason",
+         "typo", "--source", f"{SOURCE}@para:6")  # fmt: skip
+    result = json.loads(demo("trace", fact, "--format", "json").output)
+    first, second = result["events"]
+    assert (first["event"], first["recorded_by"]) == ("FactRecorded", "tester")
+    assert (second["event"], second["recorded_by"], second["reason"]) == (
+        "FactCorrected",
+        "bob",
+        "typo",
+    )
+    citation = first["citations"][0]
+    assert citation["url"].startswith("https://worldcrunch.com/")
+    assert (citation["publisher"], citation["locator"]) == ("Worldcrunch", "para:6")
+    assert citation["verified"] == "no stored copy"
+    assert citation["copy_sha256"] == (
+        "740cb4120f803476aabc76a7dba03e6dd0175dc13be8b20881d85ae63ee93016"
+    )
+
+
+@pytest.mark.skipif(
+    not ARTICLE.exists(), reason="the seed article is not beside the repo"
+)
+def test_with_the_copy_attached_every_dataset_quote_verifies(demo: Run) -> None:
+    assert "stored" in demo("source", "attach", SOURCE, str(ARTICLE)).output
+    facts = json.loads(demo("timeline", "--format", "json").output)["facts"]
+    for fact in facts:
+        traced = json.loads(demo("trace", fact["id"], "--format", "json").output)
+        for citation in traced["events"][0]["citations"]:
+            assert citation["verified"].startswith("verified"), (fact["id"], citation)
+
+
+def test_trace_known_at_before_a_correction_shows_one_event(demo: Run) -> None:
+    before = json.loads(demo("log", "-n", "1", "--format", "json").output)[0]
+    fact = "astakhov-verdict-2024"
+    demo("retract", fact, "--reason", "test", "--source", f"{SOURCE}@para:4")
+    then = json.loads(
+        demo(
+            "trace", fact, "--known-at", before["recorded_at"], "--format", "json"
+        ).output
+    )
+    assert [e["event"] for e in then["events"]] == ["FactRecorded"]
+    assert then["retracted"] is False
+
+
+def test_trace_entity_lists_its_facts_with_sources(demo: Run) -> None:
+    out = demo("trace", "Татьяна Серебрякова").output
+    assert out.startswith(
+        "Tatyana Serebryakova (person, tatyana-serebryakova): 3 facts"
+    )
+    assert f"{SOURCE}@para:6" in out
+
+
+def test_trace_unknown_id_suggests(demo: Run) -> None:
+    result = demo("trace", "serebryakova")
+    assert result.exit_code == 1
+    assert "unknown fact or entity 'serebryakova'; did you mean" in result.output
