@@ -57,8 +57,11 @@ def _postgres(url: str) -> dict[str, str]:
     if not dbname:
         raise StoreError(f"{describe(url)}: the URL names no database")
     password = unquote(parts.password or "") or os.environ.get("PGPASSWORD") or ""
+    from khronika.store.postgres import KhronikaPostgresRecorder  # needs psycopg
+
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": get_topic(KhronikaPostgresRecorder),
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": parts.hostname or "localhost",
         "POSTGRES_PORT": str(parts.port or 5432),

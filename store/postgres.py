@@ -1,0 +1,157 @@
+"""The PostgreSQL adapter: eventsourcing's recorder with khronika's extra reads.
+
+Writes stay eventsourcing's: one `INSERT ... SELECT FROM unnest(...)` per batch
+under `LOCK TABLE ... IN EXCLUSIVE MODE`, so writers take notification ids one
+transaction at a time and the log order is the commit order. Ids come from a
+`bigserial` sequence: a batch that fails (a duplicate stream, say) writes no
+rows but burns the sequence values it drew, so positions are increasing but
+can have gaps. Readers must not assume contiguous positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL, Composed, Identifier
+
+CHUNK = 1000  # ids per `= ANY(%s)` array; one query per chunk
+META_TABLE = "khronika_meta"
+COPIES_TABLE = "khronika_copies"
+
+
+class KhronikaPostgresRecorder(PostgresApplicationRecorder):
+    """The events table `<app>_events` and khronika's own tables, one schema."""
+
+    def _table(self, name: str) -> Composed:
+        return SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(name))
+
+    def _id_param(self, originator_id: UUID) -> UUID | str:
+        """The parameter for an originator_id column of the datastore's type."""
+        if self.datastore.originator_id_type == "text":
+            return str(originator_id)
+        return originator_id
+
+    def first_events(self, ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
+        """The version-1 event of each of the streams that exist."""
+        found: dict[UUID, StoredEvent] = {}
+        statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {} "
+            "WHERE originator_version = 1 AND originator_id = ANY(%s)"
+        ).format(self._table(self.events_table_name))
+        with self.datastore.transaction(commit=False) as c:
+            for i in range(0, len(ids), CHUNK):
+                chunk = [self._id_param(u) for u in ids[i : i + CHUNK]]
+                c.execute(statement, [chunk])
+                for row in c.fetchall():
+                    event = _stored(row)
+                    found[_uuid(row["originator_id"])] = event
+        return found
+
+    def stream_notifications(self, originator_id: UUID) -> list[Notification]:
+        """A stream's events with their positions in the whole log."""
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {} WHERE originator_id = %s ORDER BY originator_version"
+        ).format(self._table(self.events_table_name))
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, [self._id_param(originator_id)])
+            return [
+                Notification(id=row["notification_id"], **_stored(row).__dict__)
+                for row in c.fetchall()
+            ]
+
+    def create_meta_table(self) -> None:
+        """khronika's own tables: identity, archived copies."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {} "
+                    "(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+                ).format(self._table(META_TABLE))
+            )
+            c.execute(
+                SQL(
+                    "CREATE TABLE IF NOT EXISTS {} "
+                    "(sha256 TEXT PRIMARY KEY, content BYTEA NOT NULL)"
+                ).format(self._table(COPIES_TABLE))
+            )
+
+    def put_copy(self, sha256: str, content: bytes) -> bool:
+        """Store an archived copy under its hash; False if it was there."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                SQL(
+                    "INSERT INTO {} (sha256, content) VALUES (%s, %s) "
+                    "ON CONFLICT (sha256) DO NOTHING"
+                ).format(self._table(COPIES_TABLE)),
+                [sha256, content],
+            )
+            return c.rowcount == 1
+
+    def get_copy(self, sha256: str) -> bytes | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                SQL("SELECT content FROM {} WHERE sha256 = %s").format(
+                    self._table(COPIES_TABLE)
+                ),
+                [sha256],
+            )
+            row = c.fetchone()
+            return None if row is None else bytes(row["content"])
+
+    def copies(self) -> Iterator[tuple[str, bytes]]:
+        """Every stored copy with the hash it is stored under, by hash."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(  # byte order, as SQLite sorts, whatever the collation
+                SQL('SELECT sha256 FROM {} ORDER BY sha256 COLLATE "C"').format(
+                    self._table(COPIES_TABLE)
+                )
+            )
+            hashes = [row["sha256"] for row in c.fetchall()]
+        for sha256 in hashes:  # one copy in memory at a time
+            content = self.get_copy(sha256)
+            if content is not None:
+                yield sha256, content
+
+    def read_meta(self) -> dict[str, str] | None:
+        """The store's identity and format; None where it is no khronika store."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT 1 FROM pg_catalog.pg_tables "
+                "WHERE schemaname = %s AND tablename = %s",
+                [self.datastore.schema, META_TABLE],
+            )
+            if c.fetchone() is None:
+                return None
+            c.execute(SQL("SELECT key, value FROM {}").format(self._table(META_TABLE)))
+            return {row["key"]: row["value"] for row in c.fetchall()}
+
+    def write_meta(self, values: dict[str, str]) -> None:
+        """Sets keys that are not set yet; a set value is never changed."""
+        if not values:
+            return
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(
+                SQL(
+                    "INSERT INTO {} (key, value) VALUES (%s, %s) "
+                    "ON CONFLICT (key) DO NOTHING"
+                ).format(self._table(META_TABLE)),
+                list(values.items()),
+            )
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
+
+
+def _stored(row: dict[str, Any]) -> StoredEvent:
+    return StoredEvent(
+        originator_id=_uuid(row["originator_id"]),
+        originator_version=row["originator_version"],
+        topic=row["topic"],
+        state=bytes(row["state"]),
+    )
