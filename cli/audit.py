@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import click
@@ -10,9 +12,12 @@ import click
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.output import stamp, to_json
 from khronika.cli.points import RecordTime, open_views
-from khronika.domain.errors import NotFoundError
+from khronika.domain.errors import KhronikaError, NotFoundError
 from khronika.projections.queries import Entities, Point, timeline
+from khronika.store import attest
+from khronika.store import checkpoint as cp
 from khronika.store.audit import trace_fact
+from khronika.store.verify import verify as run_verify
 
 FORMATS = ("table", "json")
 
@@ -108,3 +113,163 @@ def _print_fact(result: dict[str, Any]) -> None:
             proof = event["proof"]
             click.echo(f"  In log:    leaf {proof['leaf_index']} of "
                        f"{proof['tree_size']}, root {proof['root']}")  # fmt: skip
+
+
+@click.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the checkpoint to this file instead of stdout.",
+)
+@with_settings
+def checkpoint(settings: Settings, out: str | None) -> None:
+    """Sign the log's current size and Merkle root with the store's key.
+
+    Publish the note where you cannot rewrite it (a newsletter, a public
+    repository, another organisation's archive): `verify` and
+    `verify-proof` then prove the log behind it was never rewritten.
+
+    \b
+    Example:
+      khronika checkpoint --out checkpoints/2026-11-24.txt
+    """
+    note = attest.checkpoint(settings.open())
+    if out is None:
+        click.echo(note, nl=False)
+        return
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(note)
+    parsed = cp.parse(note)
+    click.echo(f"checkpoint of {parsed.size} events written to {out}")
+
+
+@click.command()
+@click.argument("target", required=False, metavar="FACT|POSITION")
+@click.option(
+    "--checkpoint",
+    "head",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Prove inclusion in the log this checkpoint signed.",
+)
+@click.option(
+    "--consistency",
+    nargs=2,
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="OLD NEW",
+    help="Prove OLD's log is a prefix of NEW's.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the proof (JSON) to this file instead of stdout.",
+)
+@with_settings
+def prove(settings: Settings, target: str | None, head: str | None,
+          consistency: tuple[str, str] | None, out: str | None) -> None:  # fmt: skip
+    """Print Merkle proofs an auditor can check offline with `verify-proof`.
+
+    With FACT (or an event's log position) and --checkpoint: inclusion
+    proofs of each of the fact's events in the checkpoint's log, with the
+    events themselves. With --consistency OLD NEW: a proof that the log
+    signed in OLD is a prefix of the one signed in NEW.
+
+    \b
+    Examples:
+      khronika prove serebryakova-verdict-2023 --checkpoint cp.txt --out proof.json
+      khronika prove --consistency cp-old.txt cp-new.txt --out consistency.json
+    """
+    app = settings.open()
+    if consistency:
+        old, new = (cp.parse(Path(p).read_text()) for p in consistency)
+        result: Any = attest.consistency(app, old, new)
+    elif target and head:
+        result = attest.inclusion(app, target, cp.parse(Path(head).read_text()))
+    else:
+        raise click.UsageError("give FACT (or POSITION) and --checkpoint, "
+                               "or --consistency OLD NEW")  # fmt: skip
+    text = to_json(result)
+    if out is None:
+        click.echo(text)
+    else:
+        Path(out).write_text(text + "\n")
+        count = len(result) if isinstance(result, list) else 1
+        click.echo(f"{count} proof{'s' * (count != 1)} written to {out}")
+
+
+@click.command()
+@click.option(
+    "--checkpoint",
+    "heads",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A published checkpoint the log must still agree with. Repeatable.",
+)
+@click.option(
+    "--pubkey",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Verifier key for the checkpoints (default: the store's .pub).",
+)
+@with_settings
+def verify(settings: Settings, heads: tuple[str, ...], pubkey: str | None) -> None:
+    """Recompute every leaf from the stored events and check the whole log.
+
+    Checks that every event is in the Merkle tree unchanged and in order,
+    that nothing was added behind the tree's back or removed, that the tree
+    agrees with every given checkpoint, and that archived copies still hash
+    to their names. Exit 0 when all holds; 1 naming the first broken event
+    (stream, version, log position) otherwise.
+
+    \b
+    Examples:
+      khronika verify
+      khronika verify --checkpoint checkpoints/2026-11-24.txt
+    """
+    app = settings.open()
+    key = Path(pubkey) if pubkey else attest.key_path(app).with_suffix(".pub")
+    heads_ok = [cp.verify(Path(h).read_text(), cp.load_verifier(key)) for h in heads]
+    findings = run_verify(app, heads_ok)
+    if findings:
+        more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+        raise KhronikaError(str(findings[0]) + more)
+    size = app.store.tree_size()
+    click.echo(
+        f"verified {size} event{'s' * (size != 1)}"
+        + (f" against {len(heads_ok)} checkpoint(s)" if heads_ok else "")
+    )
+
+
+@click.command(name="verify-proof")
+@click.argument("proof", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--checkpoint",
+    "heads",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="The signed checkpoint(s) the proof is against.",
+)
+@click.option(
+    "--pubkey",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="The verifier key (.pub) of the store that signed them.",
+)
+def verify_proof(proof: str, heads: tuple[str, ...], pubkey: str) -> None:
+    """Check a proof offline, with no store: what an auditor runs at home.
+
+    Verifies the checkpoints' signatures with --pubkey, recomputes each
+    event's leaf from the event carried in the proof, and checks the path
+    up to the signed root. Exit 0 when all holds, 1 otherwise.
+
+    \b
+    Example:
+      khronika verify-proof proof.json --checkpoint cp.txt --pubkey khronika.db.pub
+    """
+    verifier = cp.load_verifier(Path(pubkey))
+    signed = [cp.verify(Path(h).read_text(), verifier) for h in heads]
+    data = json.loads(Path(proof).read_text())
+    for item in data if isinstance(data, list) else [data]:
+        click.echo("ok: " + attest.check_proof(item, signed))
+
+
+COMMANDS = (trace, checkpoint, prove, verify, verify_proof)

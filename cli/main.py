@@ -60,7 +60,7 @@ for command in (
     *catalogue.COMMANDS,
     log.log,
     *read.COMMANDS,
-    audit.trace,
+    *audit.COMMANDS,
 ):
     cli.add_command(command)
 

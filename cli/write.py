@@ -19,6 +19,7 @@ from khronika.cli.output import stamp
 from khronika.domain.documents import Citation, FactDoc
 from khronika.domain.errors import ValidationError
 from khronika.domain.parse import decode, sniff
+from khronika.store import attest
 from khronika.store import location as loc
 from khronika.store.importer import (
     DEFAULT_BATCH,
@@ -96,6 +97,9 @@ def init(settings: Settings) -> None:
     app = settings.open(create=True)
     state = "already a khronika store" if existed else "created an empty store"
     click.echo(f"{where}: {state} (id {app.meta['store_id']})")
+    key, made = attest.ensure_key(app)
+    click.echo(f"signing key: {key} ({'created' if made else 'exists'}; "
+               f"publish {key.with_suffix('.pub')} for auditors)")  # fmt: skip
     click.echo(
         "Next: `khronika demo` loads an example, `khronika append --help` "
         "shows how to write a fact."
@@ -114,6 +118,7 @@ def demo(settings: Settings) -> None:
       khronika demo && khronika log --limit 5
     """
     app = settings.open(create=True)
+    attest.ensure_key(app)
     bundle = resources.files("khronika.data") / "kazakhstan-separatism"
     with resources.as_file(bundle) as path:
         report = _run_import(app, bundle_files(path), settings.user("khronika-demo"))

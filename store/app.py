@@ -62,6 +62,7 @@ class Chronicle(Application[UUID]):
                     "store_id": str(uuid4()),
                     "format": FORMAT,
                     "created_at": datetime.now(UTC).isoformat(),
+                    "merkle": "1",
                 }
             )
         meta = self.store.read_meta()
@@ -71,6 +72,9 @@ class Chronicle(Application[UUID]):
                 "run `khronika init` to make one"
             )
         self.store.create_meta_table()  # tables added since the store was made
+        if "merkle" not in meta:  # made before the tree: add its events once
+            self.store.backfill_tree()
+            self.store.write_meta({"merkle": "1"})
         self.meta = meta
         self._texts: dict[str, str | None] = {}
         self.clock = RecordClock(self._last_record_time())

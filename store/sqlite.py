@@ -9,9 +9,21 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
+from khronika.store import merkle
+from khronika.store.ledger import leaf
+
 CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
 META_TABLE = "khronika_meta"
 COPIES_TABLE = "khronika_copies"
+MERKLE_TABLE = "khronika_merkle"
+KHRONIKA_TABLES = (
+    f"CREATE TABLE IF NOT EXISTS {META_TABLE} "
+    "(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {COPIES_TABLE} "
+    "(sha256 TEXT PRIMARY KEY, content BLOB NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {MERKLE_TABLE} (level INTEGER, idx INTEGER, "
+    "hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID",
+)
 
 
 class KhronikaSQLiteRecorder(SQLiteApplicationRecorder):
@@ -35,7 +47,68 @@ class KhronikaSQLiteRecorder(SQLiteApplicationRecorder):
         )
         c.execute("SELECT last_insert_rowid()")
         last = int(c.fetchone()[0])
-        return list(range(last - len(stored_events) + 1, last + 1))
+        first = last - len(stored_events) + 1
+        self._grow_tree(c, [leaf(s) for s in stored_events], first - 1)
+        return list(range(first, last + 1))
+
+    def _grow_tree(self, c: SQLiteCursor, leaves: list[bytes], size: int) -> None:
+        """Add the leaves after `size` to the Merkle tree, in this transaction."""
+
+        def get(level: int, index: int) -> bytes:
+            c.execute(
+                f"SELECT hash FROM {MERKLE_TABLE} WHERE level = ? AND idx = ?",
+                [level, index],
+            )
+            row = c.fetchone()
+            if row is None:
+                raise KeyError((level, index))
+            return bytes(row[0])
+
+        nodes = merkle.append(leaves, size, get)
+        c.executemany(f"INSERT INTO {MERKLE_TABLE} VALUES (?, ?, ?)", nodes)
+
+    def node(self, level: int, index: int) -> bytes:
+        """A stored Merkle node; KeyError if absent."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT hash FROM {MERKLE_TABLE} WHERE level = ? AND idx = ?",
+                [level, index],
+            )
+            row = c.fetchone()
+        if row is None:
+            raise KeyError((level, index))
+        return bytes(row[0])
+
+    def tree_size(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT MAX(idx) FROM {MERKLE_TABLE} WHERE level = 0")
+            top = c.fetchone()[0]
+        return 0 if top is None else int(top) + 1
+
+    def leaves(self, start: int, stop: int) -> dict[int, bytes]:
+        """Stored leaf hashes with index in [start, stop)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT idx, hash FROM {MERKLE_TABLE} "
+                "WHERE level = 0 AND idx >= ? AND idx < ?",
+                [start, stop],
+            )
+            return {int(r[0]): bytes(r[1]) for r in c.fetchall()}
+
+    def backfill_tree(self) -> int:
+        """Add events the tree lacks (a store made before it); how many."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"SELECT MAX(idx) FROM {MERKLE_TABLE} WHERE level = 0")
+            top = c.fetchone()[0]
+            size = 0 if top is None else int(top) + 1
+            c.execute(
+                f"SELECT * FROM {self.events_table_name} "
+                "WHERE rowid > ? ORDER BY rowid",
+                [size],
+            )
+            missing = [_stored(row) for row in c.fetchall()]
+            self._grow_tree(c, [leaf(s) for s in missing], size)
+        return len(missing)
 
     def first_events(self, ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
         """The version-1 event of each of the streams that exist."""
@@ -66,17 +139,14 @@ class KhronikaSQLiteRecorder(SQLiteApplicationRecorder):
                 for row in c.fetchall()
             ]
 
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *KHRONIKA_TABLES]
+
     def create_meta_table(self) -> None:
-        """khronika's own tables: identity, archived copies."""
+        """khronika's own tables: identity, archived copies, the Merkle tree."""
         with self.datastore.transaction(commit=True) as c:
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {META_TABLE} "
-                "(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-            )
-            c.execute(
-                f"CREATE TABLE IF NOT EXISTS {COPIES_TABLE} "
-                "(sha256 TEXT PRIMARY KEY, content BLOB NOT NULL)"
-            )
+            for statement in KHRONIKA_TABLES:
+                c.execute(statement)
 
     def put_copy(self, sha256: str, content: bytes) -> bool:
         """Store an archived copy under its hash; False if it was there."""
