@@ -77,7 +77,14 @@ class Chronicle(Application[UUID]):
             self.store.write_meta({"merkle": "1"})
         self.meta = meta
         self._texts: dict[str, str | None] = {}
-        self.clock = RecordClock(self._last_record_time())
+        self._clock: RecordClock | None = None
+
+    @property
+    def clock(self) -> RecordClock:
+        """Record time, continuing after the last event (read on first write)."""
+        if self._clock is None:
+            self._clock = RecordClock(self._last_record_time())
+        return self._clock
 
     # eventsourcing wiring: our env only (not os.environ), msgspec mapper.
     def construct_env(self, name: str, env: Any = None) -> Environment:

@@ -87,11 +87,15 @@ class KhronikaSQLiteRecorder(SQLiteApplicationRecorder):
 
     def leaves(self, start: int, stop: int) -> dict[int, bytes]:
         """Stored leaf hashes with index in [start, stop)."""
+        return self.nodes(0, start, stop)
+
+    def nodes(self, level: int, start: int, stop: int) -> dict[int, bytes]:
+        """Stored Merkle nodes of one level with index in [start, stop)."""
         with self.datastore.transaction(commit=False) as c:
             c.execute(
                 f"SELECT idx, hash FROM {MERKLE_TABLE} "
-                "WHERE level = 0 AND idx >= ? AND idx < ?",
-                [start, stop],
+                "WHERE level = ? AND idx >= ? AND idx < ?",
+                [level, start, stop],
             )
             return {int(r[0]): bytes(r[1]) for r in c.fetchall()}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import msgspec
 from eventsourcing.persistence import Notification
@@ -69,9 +70,10 @@ def verify(
     wanted = {c.size: c for c in checkpoints}
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
     frontier = Frontier()
-    findings: list[Finding] = []
+    edge: dict[tuple[int, int], bytes] = {}  # recomputed right-edge subtree roots
     for page in _pages(app):
         stored_leaves = store.leaves(page[0].id - 1, page[-1].id)
+        size = frontier.size
         for n in page:
             position = frontier.size + 1
             if n.id != position:
@@ -87,18 +89,55 @@ def verify(
             frontier.add(recomputed)
             if frontier.size in wanted:
                 roots[frontier.size] = frontier.root()
+        leaves = [leaf(n) for n in page]
+        nodes = merkle.append(leaves, size, _reader(edge))
+        altered = _inner(store, nodes)
+        if altered is not None:
+            return [altered]
+        new = {(level, i): h for level, i, h in nodes}
+        edge = {k: new.get(k) or edge[k] for k in _edge(frontier.size)}
         if on_progress is not None:
             on_progress(frontier.size)
     if stored_size > frontier.size:
         return [Finding(f"the Merkle tree has {stored_size} leaves but the log "
                         f"has {frontier.size} events; events were removed",
                         frontier.size + 1)]  # fmt: skip
-    if frontier.size and merkle.root(frontier.size, store.node) != frontier.root():
-        findings.append(Finding("the stored Merkle tree's inner nodes were altered"))
+    findings: list[Finding] = []
     for checkpoint in checkpoints:
         findings += _against(checkpoint, frontier.size, roots)
     findings += _copies(app)
     return findings
+
+
+def _reader(nodes: dict[tuple[int, int], bytes]) -> merkle.Getter:
+    return lambda level, index: nodes[level, index]
+
+
+def _edge(size: int) -> list[tuple[int, int]]:
+    """(level, index) of the perfect subtrees a tree of `size` leaves ends in."""
+    keys, offset = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            keys.append((level, offset >> level))
+            offset += 1 << level
+    return keys
+
+
+def _inner(store: Any, nodes: list[merkle.Node]) -> Finding | None:
+    """The first stored inner node that differs from its recomputed value."""
+    by_level: dict[int, dict[int, bytes]] = {}
+    for level, index, h in nodes:
+        if level:
+            by_level.setdefault(level, {})[index] = h
+    for level, expected in sorted(by_level.items()):
+        stored = store.nodes(level, min(expected), max(expected) + 1)
+        for index, h in sorted(expected.items()):
+            if stored.get(index) != h:
+                first, last = index << level, ((index + 1) << level) - 1
+                return Finding(f"the stored Merkle tree's inner node at level "
+                               f"{level}, index {index} (over positions "
+                               f"{first + 1} to {last + 1}) was altered")  # fmt: skip
+    return None
 
 
 def _against(
