@@ -1,0 +1,110 @@
+"""checkpoint, prove, verify and verify-proof through the CLI."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+Run = Callable[..., Result]
+SOURCE = "worldcrunch-kz-separatism"
+
+
+@pytest.fixture
+def demo(run: Run, store_path: Path) -> Run:
+    assert run("init").exit_code == 0
+    assert run("demo").exit_code == 0
+    return run
+
+
+def ok(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_init_makes_a_private_key_and_a_public_one(demo: Run, store_path: Path) -> None:
+    key = Path(str(store_path) + ".key")
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert Path(str(store_path) + ".pub").read_text().startswith("khronika-")
+
+
+def test_checkpoint_then_verify_against_it(demo: Run, tmp_path: Path) -> None:
+    assert ok(demo("checkpoint", "--out", str(tmp_path / "cp.txt"))) == (
+        f"checkpoint of 106 events written to {tmp_path / 'cp.txt'}\n"
+    )
+    assert ok(demo("verify", "--checkpoint", str(tmp_path / "cp.txt"))) == (
+        "verified 106 events against 1 checkpoint(s)\n"
+    )
+
+
+def test_proofs_verify_offline_with_no_store(
+    demo: Run, tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
+    ok(demo("checkpoint", "--out", str(old)))
+    ok(demo("retract", "astakhov-verdict-2024", "--reason", "test", "--source",
+            f"{SOURCE}@para:4"))  # fmt: skip
+    ok(demo("checkpoint", "--out", str(new)))
+    ok(demo("prove", "astakhov-verdict-2024", "--checkpoint", str(new),
+            "--out", str(tmp_path / "p.json")))  # fmt: skip
+    ok(demo("prove", "--consistency", str(old), str(new), "--out",
+            str(tmp_path / "c.json")))  # fmt: skip
+    pub = str(store_path) + ".pub"
+    monkeypatch.setenv("KHRONIKA_STORE", str(tmp_path / "no-such-store.db"))
+    out = ok(demo("verify-proof", str(tmp_path / "p.json"), "--checkpoint", str(new),
+                  "--pubkey", pub))  # fmt: skip
+    assert out.count("ok: event at position") == 2  # recorded, then retracted
+    out = ok(demo("verify-proof", str(tmp_path / "c.json"), "--checkpoint", str(old),
+                  "--checkpoint", str(new), "--pubkey", pub))  # fmt: skip
+    assert out == "ok: the log of size 106 is a prefix of the log of size 107\n"
+    assert not (tmp_path / "no-such-store.db").exists()
+
+
+def test_a_doctored_proof_fails_offline(
+    demo: Run, tmp_path: Path, store_path: Path
+) -> None:
+    head = tmp_path / "cp.txt"
+    ok(demo("checkpoint", "--out", str(head)))
+    ok(demo("prove", "serebryakova-verdict-2023", "--checkpoint", str(head),
+            "--out", str(tmp_path / "p.json")))  # fmt: skip
+    proofs = json.loads((tmp_path / "p.json").read_text())
+    proofs[0]["event"]["state"] = proofs[0]["event"]["state"].replace("A", "B", 1)
+    (tmp_path / "p.json").write_text(json.dumps(proofs))
+    result = demo("verify-proof", str(tmp_path / "p.json"), "--checkpoint", str(head),
+                  "--pubkey", str(store_path) + ".pub")  # fmt: skip
+    assert result.exit_code == 1
+    assert "is NOT in the log of the checkpoint (size 106)" in result.output
+
+
+def test_a_checkpoint_signed_by_another_key_is_refused(
+    demo: Run, tmp_path: Path, run: Run
+) -> None:
+    head = tmp_path / "cp.txt"
+    ok(demo("checkpoint", "--out", str(head)))
+    other = tmp_path / "other.db"
+    ok(run("--store", str(other), "init"))
+    result = run("verify", "--checkpoint", str(head), "--pubkey", str(other) + ".pub")
+    assert result.exit_code == 1
+    assert "key id" in result.output
+
+
+def test_verify_names_the_broken_event_and_exits_1(demo: Run, store_path: Path) -> None:
+    with sqlite3.connect(store_path) as db:
+        db.execute("DELETE FROM stored_events WHERE rowid = 12")
+    result = demo("verify")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: event at position 12: the log jumps to position 13; "
+        "an event is missing here\n"
+    )
+
+
+def test_prove_needs_a_target_and_a_checkpoint(demo: Run) -> None:
+    result = demo("prove", "serebryakova-verdict-2023")
+    assert result.exit_code == 2
+    assert "give FACT (or POSITION) and --checkpoint" in result.output
