@@ -74,12 +74,12 @@ def verify(
     for page in _pages(app):
         stored_leaves = store.leaves(page[0].id - 1, page[-1].id)
         size = frontier.size
-        for n in page:
+        leaves = [leaf(n) for n in page]
+        for n, recomputed in zip(page, leaves, strict=True):
             position = frontier.size + 1
             if n.id != position:
                 return [Finding(f"the log jumps to position {n.id}; an event is "
                                 "missing here", position)]  # fmt: skip
-            recomputed = leaf(n)
             stored = stored_leaves.get(position - 1)
             if stored is None:
                 return [_about(n, "is not in the Merkle tree (added behind its back)")]
@@ -89,7 +89,6 @@ def verify(
             frontier.add(recomputed)
             if frontier.size in wanted:
                 roots[frontier.size] = frontier.root()
-        leaves = [leaf(n) for n in page]
         nodes = merkle.append(leaves, size, _reader(edge))
         altered = _inner(store, nodes)
         if altered is not None:

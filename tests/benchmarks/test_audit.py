@@ -1,0 +1,111 @@
+"""Merkle tree and verify rates, in hashes per second against raw hashlib.
+
+Opt-in. As a benchmark:  pytest tests/benchmarks --benchmarks
+As a report (a table):   python tests/benchmarks/test_audit.py --facts 100000
+
+  raw         hashlib.sha256 over the same canonical event bytes (the leaves)
+              and the same number of 64-byte inner nodes, in a tight loop
+  tree        building the stored tree from scratch, as inserts do
+              (`backfill_tree`: read events, hash, store every node)
+  verify      `khronika verify`: read every event, recompute every leaf and
+              node, compare with the stored tree
+  checkpoint  one signed checkpoint (an O(log n) root and a signature)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from workload import generate  # noqa: E402
+
+
+def measure(workdir: Path, facts: int) -> dict[str, Any]:
+    from khronika.store import attest
+    from khronika.store.app import Chronicle
+    from khronika.store.importer import Importer, read_lines
+    from khronika.store.ledger import canonical
+    from khronika.store.verify import verify
+
+    jsonl, store = workdir / "facts.jsonl", workdir / "k.db"
+    generate(jsonl, facts)
+    app = Chronicle(str(store), create=True)
+    with jsonl.open("rb") as f:
+        Importer(app, "bench").run(read_lines([("f", f)]))
+    attest.ensure_key(app)
+    events = app.store.tree_size()
+    with sqlite3.connect(store) as db:
+        inner = db.execute("SELECT COUNT(*) FROM khronika_merkle WHERE level > 0")
+        hashes = events + inner.fetchone()[0]
+        rows = db.execute(
+            "SELECT originator_id, originator_version, topic, state FROM stored_events"
+        ).fetchall()
+    leaves = [canonical(t, UUID(i), v, s) for i, v, t, s in rows]
+    started = time.perf_counter()
+    for data in leaves:
+        hashlib.sha256(b"\x00" + data).digest()
+    node = b"\x01" + bytes(64)
+    for _ in range(hashes - events):
+        hashlib.sha256(node).digest()
+    raw = time.perf_counter() - started
+
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM khronika_merkle")
+    started = time.perf_counter()
+    app.store.backfill_tree()
+    tree = time.perf_counter() - started
+
+    started = time.perf_counter()
+    findings = verify(app)
+    checked = time.perf_counter() - started
+    assert findings == [], findings
+
+    started = time.perf_counter()
+    attest.checkpoint(app)
+    signed = time.perf_counter() - started
+    return {
+        "facts": facts, "events": events, "hashes": hashes,
+        "raw_per_s": hashes / raw, "tree_per_s": hashes / tree,
+        "verify_per_s": hashes / checked, "checkpoint_ms": signed * 1000,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("facts", [3000])
+def test_tree_and_verify_rates_are_measured(
+    facts: int, tmp_path: Path, benchmark: Any
+) -> None:
+    result = benchmark.pedantic(measure, args=(tmp_path, facts), rounds=1)
+    benchmark.extra_info.update(result)
+    assert result["hashes"] == 2 * result["events"] - bin(result["events"]).count("1")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--facts", type=int, nargs="+", default=[100_000])
+    args = parser.parse_args()
+    print(
+        "| facts | events | hashes | raw hashlib/s | tree build/s | ratio "
+        "| verify/s | ratio | checkpoint |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in args.facts:
+        with tempfile.TemporaryDirectory() as tmp:
+            r = measure(Path(tmp), n)
+        print(f"| {n:,} | {r['events']:,} | {r['hashes']:,} | {r['raw_per_s']:,.0f} "
+              f"| {r['tree_per_s']:,.0f} | {r['tree_per_s'] / r['raw_per_s']:.0%} "
+              f"| {r['verify_per_s']:,.0f} | {r['verify_per_s'] / r['raw_per_s']:.0%} "
+              f"| {r['checkpoint_ms']:.1f} ms |", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
