@@ -107,12 +107,17 @@ def _print_fact(result: dict[str, Any]) -> None:
             click.echo(f"             {c['publisher']}, {c['published']}, {c['url']}")
             quote = f'  "{c["quote"]}"' if c["quote"] else ""
             click.echo(f"  Passage:   {c['locator']}{quote}")
-            copy = f"sha256:{c['copy_sha256']}" if c["copy_sha256"] else "none"
-            click.echo(f"  Checked:   {c['verified']} (copy {copy})")
+            sha = c["copy_sha256"]
+            if c["verified"] == "no stored copy" and sha:
+                note = f"the source names sha256:{sha}; attach it to check"
+            else:
+                note = f"copy sha256:{sha}" if sha else "no copy"
+            click.echo(f"  Checked:   {c['verified']} ({note})")
         if "proof" in event:
             proof = event["proof"]
             click.echo(f"  In log:    leaf {proof['leaf_index']} of "
-                       f"{proof['tree_size']}, root {proof['root']}")  # fmt: skip
+                       f"{proof['tree_size']}, root {proof['root']}, "
+                       f"{len(proof['path'])}-hash path")  # fmt: skip
 
 
 @click.command()

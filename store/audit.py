@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from khronika.domain.citations import check
 from khronika.domain.documents import Citation
 from khronika.domain.errors import NotFoundError, ValidationError
 from khronika.domain.events import Event, FactCorrected, FactRecorded, FactRetracted
+from khronika.store import merkle
 from khronika.store.app import Chronicle
 from khronika.store.catalogue import Catalogue
 
@@ -30,13 +32,25 @@ def trace_fact(
     state = project(None, [event for _, event in history])
     assert isinstance(state, Fact)
     catalogue = app.catalogue()
+    size = app.store.tree_size()
+    root = merkle.root(size, app.store.node)
+    events = [_event(app, catalogue, p, e) for p, e in history]
+    for event in events:
+        index = event["position"] - 1
+        event["proof"] = {
+            "leaf_index": index,
+            "tree_size": size,
+            "root": base64.b64encode(root).decode(),
+            "path": [base64.b64encode(h).decode()
+                     for h in merkle.inclusion_proof(index, size, app.store.node)],
+        }  # fmt: skip
     return {
         "id": slug,
         "known_at": known_at,
         "fact": msgspec.to_builtins(state.doc),
         "version": state.version,
         "retracted": state.retracted,
-        "events": [_event(app, catalogue, p, e) for p, e in history],
+        "events": events,
     }
 
 
