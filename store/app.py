@@ -28,6 +28,7 @@ from khronika.store.codec import MsgspecMapper, NullTranscoder, decode
 from khronika.store.sqlite import KhronikaSQLiteRecorder
 
 FORMAT = "1"
+TREE_FORMAT = "2"  # leaves record their event's log position
 A = TypeVar("A", bound=agg.Aggregate)
 _KINDS: dict[type[agg.Aggregate], StreamKind] = {
     Fact: "fact",
@@ -62,7 +63,7 @@ class Chronicle(Application[UUID]):
                     "store_id": str(uuid4()),
                     "format": FORMAT,
                     "created_at": datetime.now(UTC).isoformat(),
-                    "merkle": "1",
+                    "tree": TREE_FORMAT,
                 }
             )
         meta = self.store.read_meta()
@@ -72,9 +73,9 @@ class Chronicle(Application[UUID]):
                 "run `khronika init` to make one"
             )
         self.store.create_meta_table()  # tables added since the store was made
-        if "merkle" not in meta:  # made before the tree: add its events once
-            self.store.backfill_tree()
-            self.store.write_meta({"merkle": "1"})
+        if "tree" not in meta:  # made before this tree's format: build it once
+            self.rebuild_tree()
+            self.store.write_meta({"tree": TREE_FORMAT})
         self.meta = meta
         self._texts: dict[str, str | None] = {}
         self._clock: RecordClock | None = None
@@ -131,21 +132,33 @@ class Chronicle(Application[UUID]):
             for n in self.store.stream_notifications(stream_id(kind, slug))
         ]
 
-    def notifications(
+    def pages(
         self, topics: Sequence[str] = (), page: int = 1000, start: int = 1
-    ) -> Iterator[Notification]:
-        """Every stored event from `start` in log order, a page at a time."""
+    ) -> Iterator[Sequence[Notification]]:
+        """The stored events from `start` in log order, a page at a time."""
         while True:
             batch = self.recorder.select_notifications(start, page, topics=topics)
-            yield from batch
+            if batch:
+                yield batch
             if len(batch) < page:
                 return
             start = batch[-1].id + 1
+
+    def notifications(
+        self, topics: Sequence[str] = (), page: int = 1000, start: int = 1
+    ) -> Iterator[Notification]:
+        """Every stored event from `start` in log order."""
+        for batch in self.pages(topics, page, start):
+            yield from batch
 
     def read_events(self, *types: type[Event]) -> Iterator[tuple[int, Event]]:
         topics = [get_topic(t) for t in types]
         for n in self.notifications(topics):
             yield n.id, decode(n.topic, n.state)
+
+    def rebuild_tree(self) -> int:
+        """Build the Merkle tree afresh from the stored events."""
+        return self.store.rebuild_tree(self.pages())
 
     def read_after(self, position: int) -> Iterator[tuple[int, Event]]:
         """Every event after log position `position`, for the views."""

@@ -81,7 +81,10 @@ def inclusion(app: Chronicle, target: str, at: cp.Checkpoint) -> list[dict[str, 
             stream_id("fact", target))]  # fmt: skip
     proofs = []
     for position, n in events:
-        if position > at.size:
+        index = app.store.leaf_index(position)
+        if index is None:
+            raise KhronikaError(f"event at position {position} is not in the tree")
+        if index >= at.size:
             raise KhronikaError(
                 f"event at position {position} came after the checkpoint "
                 f"(size {at.size}); take a newer checkpoint"
@@ -90,13 +93,13 @@ def inclusion(app: Chronicle, target: str, at: cp.Checkpoint) -> list[dict[str, 
         assert isinstance(originator_id, UUID)
         proofs.append({
             "type": "inclusion", "origin": at.origin, "tree_size": at.size,
-            "root": _b64(at.root), "leaf_index": position - 1,
+            "root": _b64(at.root), "leaf_index": index,
             "event": {"position": position, "topic": n.topic,
                       "originator_id": str(originator_id),
                       "originator_version": n.originator_version,
                       "state": _b64(n.state)},
             "path": [_b64(h) for h in merkle.inclusion_proof(
-                position - 1, at.size, app.store.node)],
+                index, at.size, app.store.node)],
         })  # fmt: skip
     return proofs
 

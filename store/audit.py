@@ -36,7 +36,9 @@ def trace_fact(
     root = merkle.root(size, app.store.node)
     events = [_event(app, catalogue, p, e) for p, e in history]
     for event in events:
-        index = event["position"] - 1
+        index = app.store.leaf_index(event["position"])
+        if index is None:
+            continue  # verify names it: an event outside the tree
         event["proof"] = {
             "leaf_index": index,
             "tree_size": size,

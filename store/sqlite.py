@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
-from khronika.store import merkle
-from khronika.store.ledger import leaf
+from khronika.store.ledger import TreeStore
 
 CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
 META_TABLE = "khronika_meta"
@@ -22,11 +22,13 @@ KHRONIKA_TABLES = (
     f"CREATE TABLE IF NOT EXISTS {COPIES_TABLE} "
     "(sha256 TEXT PRIMARY KEY, content BLOB NOT NULL)",
     f"CREATE TABLE IF NOT EXISTS {MERKLE_TABLE} (level INTEGER, idx INTEGER, "
-    "hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID",
+    "hash BLOB NOT NULL, position INTEGER, PRIMARY KEY (level, idx)) WITHOUT ROWID",
+    f"CREATE INDEX IF NOT EXISTS {MERKLE_TABLE}_position ON {MERKLE_TABLE} "
+    "(position) WHERE level = 0",
 )
 
 
-class KhronikaSQLiteRecorder(SQLiteApplicationRecorder):
+class KhronikaSQLiteRecorder(TreeStore, SQLiteApplicationRecorder):
     """Inserts a batch with one executemany, in one transaction.
 
     Rowids of one insert in one write transaction are consecutive, so the
@@ -47,72 +49,15 @@ class KhronikaSQLiteRecorder(SQLiteApplicationRecorder):
         )
         c.execute("SELECT last_insert_rowid()")
         last = int(c.fetchone()[0])
-        first = last - len(stored_events) + 1
-        self._grow_tree(c, [leaf(s) for s in stored_events], first - 1)
-        return list(range(first, last + 1))
+        positions = list(range(last - len(stored_events) + 1, last + 1))
+        self._grow_tree(c, stored_events, positions)
+        return positions
 
-    def _grow_tree(self, c: SQLiteCursor, leaves: list[bytes], size: int) -> None:
-        """Add the leaves after `size` to the Merkle tree, in this transaction."""
+    def _q(self, sql: str) -> str:
+        return sql.replace("{merkle}", MERKLE_TABLE)
 
-        def get(level: int, index: int) -> bytes:
-            c.execute(
-                f"SELECT hash FROM {MERKLE_TABLE} WHERE level = ? AND idx = ?",
-                [level, index],
-            )
-            row = c.fetchone()
-            if row is None:
-                raise KeyError((level, index))
-            return bytes(row[0])
-
-        nodes = merkle.append(leaves, size, get)
-        c.executemany(f"INSERT INTO {MERKLE_TABLE} VALUES (?, ?, ?)", nodes)
-
-    def node(self, level: int, index: int) -> bytes:
-        """A stored Merkle node; KeyError if absent."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT hash FROM {MERKLE_TABLE} WHERE level = ? AND idx = ?",
-                [level, index],
-            )
-            row = c.fetchone()
-        if row is None:
-            raise KeyError((level, index))
-        return bytes(row[0])
-
-    def tree_size(self) -> int:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT MAX(idx) FROM {MERKLE_TABLE} WHERE level = 0")
-            top = c.fetchone()[0]
-        return 0 if top is None else int(top) + 1
-
-    def leaves(self, start: int, stop: int) -> dict[int, bytes]:
-        """Stored leaf hashes with index in [start, stop)."""
-        return self.nodes(0, start, stop)
-
-    def nodes(self, level: int, start: int, stop: int) -> dict[int, bytes]:
-        """Stored Merkle nodes of one level with index in [start, stop)."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT idx, hash FROM {MERKLE_TABLE} "
-                "WHERE level = ? AND idx >= ? AND idx < ?",
-                [level, start, stop],
-            )
-            return {int(r[0]): bytes(r[1]) for r in c.fetchall()}
-
-    def backfill_tree(self) -> int:
-        """Add events the tree lacks (a store made before it); how many."""
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(f"SELECT MAX(idx) FROM {MERKLE_TABLE} WHERE level = 0")
-            top = c.fetchone()[0]
-            size = 0 if top is None else int(top) + 1
-            c.execute(
-                f"SELECT * FROM {self.events_table_name} "
-                "WHERE rowid > ? ORDER BY rowid",
-                [size],
-            )
-            missing = [_stored(row) for row in c.fetchall()]
-            self._grow_tree(c, [leaf(s) for s in missing], size)
-        return len(missing)
+    def _tx(self, *, commit: bool) -> AbstractContextManager[SQLiteCursor]:
+        return self.datastore.transaction(commit=commit)
 
     def first_events(self, ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
         """The version-1 event of each of the streams that exist."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -71,19 +71,22 @@ def verify(
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
     frontier = Frontier()
     edge: dict[tuple[int, int], bytes] = {}  # recomputed right-edge subtree roots
-    for page in _pages(app):
-        stored_leaves = store.leaves(page[0].id - 1, page[-1].id)
+    for page in app.pages():
         size = frontier.size
+        stored_leaves = store.leaves(size, size + len(page))
         leaves = [leaf(n) for n in page]
         for n, recomputed in zip(page, leaves, strict=True):
-            position = frontier.size + 1
-            if n.id != position:
-                return [Finding(f"the log jumps to position {n.id}; an event is "
-                                "missing here", position)]  # fmt: skip
-            stored = stored_leaves.get(position - 1)
+            index = frontier.size
+            stored = stored_leaves.get(index)
             if stored is None:
                 return [_about(n, "is not in the Merkle tree (added behind its back)")]
-            if stored != recomputed:
+            if stored[1] != n.id:
+                missing = min(stored[1], n.id)
+                return [Finding(f"the tree's leaf {index} is the event at position "
+                                f"{stored[1]}, but the log has position {n.id} "
+                                "there: an event is missing or was moved",
+                                missing)]  # fmt: skip
+            if stored[0] != recomputed:
                 return [_about(n, "does not match its leaf in the Merkle tree "
                                   "(its stored bytes were changed)")]  # fmt: skip
             frontier.add(recomputed)
@@ -98,9 +101,10 @@ def verify(
         if on_progress is not None:
             on_progress(frontier.size)
     if stored_size > frontier.size:
+        (lost,) = store.leaves(frontier.size, frontier.size + 1).values()
         return [Finding(f"the Merkle tree has {stored_size} leaves but the log "
                         f"has {frontier.size} events; events were removed",
-                        frontier.size + 1)]  # fmt: skip
+                        lost[1])]  # fmt: skip
     findings: list[Finding] = []
     for checkpoint in checkpoints:
         findings += _against(checkpoint, frontier.size, roots)
@@ -163,17 +167,6 @@ def _copies(app: Chronicle) -> list[Finding]:
         for sha256, content in app.store.copies()
         if hashlib.sha256(content).hexdigest() != sha256
     ]
-
-
-def _pages(app: Chronicle) -> Iterator[Sequence[Notification]]:
-    start = 1
-    while True:
-        page = app.recorder.select_notifications(start, PAGE)
-        if page:
-            yield page
-        if len(page) < PAGE:
-            return
-        start = page[-1].id + 1
 
 
 def _about(n: Notification, problem: str) -> Finding:

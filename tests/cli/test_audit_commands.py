@@ -99,8 +99,9 @@ def test_verify_names_the_broken_event_and_exits_1(demo: Run, store_path: Path) 
     result = demo("verify")
     assert result.exit_code == 1
     assert result.output == (
-        "Error: event at position 12: the log jumps to position 13; "
-        "an event is missing here\n"
+        "Error: event at position 12: the tree's leaf 11 is the event at "
+        "position 12, but the log has position 13 there: an event is missing "
+        "or was moved\n"
     )
 
 

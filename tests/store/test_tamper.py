@@ -80,7 +80,7 @@ def test_a_deleted_event_is_named(store: Path) -> None:
     sql(store, "DELETE FROM stored_events WHERE rowid = 50")
     (found,) = findings(store)
     assert found.position == 50
-    assert "an event is missing here" in found.message
+    assert "an event is missing or was moved" in found.message
 
 
 def test_a_deleted_last_event_is_caught(store: Path) -> None:
@@ -123,9 +123,7 @@ def test_truncation_with_a_recomputed_tree_is_caught_by_an_earlier_checkpoint(
     earlier = cp.parse(attest.checkpoint(app))
     with sqlite3.connect(store) as db:
         db.execute("DELETE FROM stored_events WHERE rowid > 80")
-        db.execute("DELETE FROM khronika_merkle")
-    attacker = Chronicle(str(store))
-    attacker.store.backfill_tree()  # the attacker rebuilds the tree
+    Chronicle(str(store)).rebuild_tree()  # the attacker rebuilds the tree
     assert findings(store) == []  # consistent on its own...
     (found,) = findings(store, [earlier])  # ...but not with what was published
     assert "covers 107 events, but the log has only 80: it was truncated" in str(found)
@@ -143,9 +141,7 @@ def test_a_rewritten_log_with_a_recomputed_tree_breaks_the_checkpoint_root(
         db.execute(
             "UPDATE stored_events SET state = ? WHERE rowid = 50", [bytes(state)]
         )
-        db.execute("DELETE FROM khronika_merkle")
-    attacker = Chronicle(str(store))
-    attacker.store.backfill_tree()
+    Chronicle(str(store)).rebuild_tree()
     (found,) = findings(store, [earlier])
     assert "do not hash to the root of the checkpoint" in found.message
 
@@ -227,9 +223,7 @@ def test_every_random_single_edit_is_detected(
         app.close()
         with sqlite3.connect(path) as db:
             db.execute("DELETE FROM stored_events WHERE rowid > ?", [size])
-            db.execute("DELETE FROM khronika_merkle")
-        rebuilt = Chronicle(str(path))
-        rebuilt.store.backfill_tree()
+        Chronicle(str(path)).rebuild_tree()
         assert verify(Chronicle(str(path))) == []
         with sqlite3.connect(path) as db:
             edit(db, size, data.draw)
