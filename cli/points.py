@@ -12,10 +12,12 @@ import click
 from khronika.cli.context import Settings
 from khronika.cli.output import output_options
 from khronika.domain import edtf
-from khronika.domain.errors import EdtfError, StoreError
+from khronika.domain.errors import EdtfError
 from khronika.projections.queries import Point
-from khronika.projections.views import Views
+from khronika.projections.views import ViewStore
+from khronika.projections.views import open_views as open_env_views
 from khronika.store import location as loc
+from khronika.store.app import Chronicle
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,11 +102,14 @@ def point_options(*formats: str) -> Callable[[F], F]:
 
 def open_views(
     settings: Settings, progress: Callable[[int], None] | None = None
-) -> Views:
+) -> ViewStore:
     """The views of the store, caught up with every event recorded so far."""
     app = settings.open()
-    if loc.is_postgres(app.location):
-        raise StoreError("the read side does not run on PostgreSQL yet")
-    views = Views(app.location)
+    views = store_views(app)
     views.catch_up(app.read_after, progress)
     return views
+
+
+def store_views(app: Chronicle) -> ViewStore:
+    """The views beside the store's events, as they are."""
+    return open_env_views(loc.environment(app.location))

@@ -10,7 +10,13 @@ import click
 
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.output import emit, to_json
-from khronika.cli.points import RecordTime, WorldDay, open_views, point_options
+from khronika.cli.points import (
+    RecordTime,
+    WorldDay,
+    open_views,
+    point_options,
+    store_views,
+)
 from khronika.domain.documents import FACT_KINDS
 from khronika.domain.errors import NotFoundError
 from khronika.projections import queries
@@ -403,10 +409,8 @@ def projections_status(settings: Settings) -> None:
     Example:
       khronika projections status
     """
-    from khronika.projections.views import Views
-
     app = settings.open()
-    views = Views(app.location)
+    views = store_views(app)
     head = app.recorder.max_notification_id() or 0
     position = views.position()
     click.echo(
@@ -428,10 +432,8 @@ def projections_rebuild(settings: Settings) -> None:
 
     from rich.progress import Progress
 
-    from khronika.projections.views import Views
-
     app = settings.open()
-    views = Views(app.location)
+    views = store_views(app)
     views.reset()
     total = app.recorder.max_notification_id() or 0
     if sys.stderr.isatty() and total:

@@ -8,10 +8,10 @@ import msgspec
 
 from khronika.domain.errors import NotFoundError
 from khronika.projections.queries import Entities, Point
-from khronika.projections.views import Views
+from khronika.projections.views import ViewStore
 
 
-def law(views: Views, ident: str, point: Point) -> dict[str, Any]:
+def law(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
     """`ident` is a law (slug, name or alias) or one article, LAW:ARTICLE."""
     entities = Entities(views, point)
     law_ident, _, article = ident.partition(":")

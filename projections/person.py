@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from khronika.projections.queries import Entities, Point, _in, timeline
-from khronika.projections.views import Views
+from khronika.projections.views import ViewStore
 
 CUSTODIAL = ("prison", "penal_colony", "restriction_of_freedom", "other")
 RELEASES = {"release": "released", "pardon": "pardoned", "parole": "paroled",
@@ -75,7 +75,7 @@ def status(s: dict[str, Any], changes: list[dict[str, Any]], day: date) -> str:
     return f"served {describe(s)} (ended by {end_late})"
 
 
-def person(views: Views, ident: str, point: Point) -> dict[str, Any]:
+def person(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
     entities = Entities(views, point)
     row = entities.resolve(ident)
     members = entities.members(row["entity"])
@@ -118,7 +118,7 @@ def person(views: Views, ident: str, point: Point) -> dict[str, Any]:
 
 
 def _rows(
-    views: Views, table: str, column: str, who: str, point: Point, params: Any
+    views: ViewStore, table: str, column: str, who: str, point: Point, params: Any
 ) -> list[dict[str, Any]]:
     rows = views.query(
         f"SELECT t.*, f.label, {point.status('t')} AS certainty FROM {table} t "
@@ -129,7 +129,7 @@ def _rows(
     return [dict(r) for r in rows]
 
 
-def _charges(views: Views, point: Point, facts: list[str]) -> dict[str, list[str]]:
+def _charges(views: ViewStore, point: Point, facts: list[str]) -> dict[str, list[str]]:
     params: dict[str, Any] = dict(point.params)
     rows = views.query(
         "SELECT fact, article FROM view_charges c WHERE "

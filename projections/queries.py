@@ -11,7 +11,7 @@ import msgspec
 
 from khronika.domain.errors import NotFoundError
 from khronika.projections.schema import NOW
-from khronika.projections.views import Views
+from khronika.projections.views import ViewStore
 
 FAR = "9999-12-31"
 
@@ -45,7 +45,7 @@ class Point(msgspec.Struct, frozen=True, kw_only=True):
 class Entities:
     """The entities as the record knew them at a record time."""
 
-    def __init__(self, views: Views, point: Point) -> None:
+    def __init__(self, views: ViewStore, point: Point) -> None:
         rows = views.query(
             f"SELECT * FROM view_entities WHERE {point.where('', world=False)}",
             point.params,
@@ -95,7 +95,7 @@ def _in(name: str, values: list[str], params: dict[str, Any]) -> str:
 
 
 def timeline(
-    views: Views,
+    views: ViewStore,
     point: Point,
     *,
     entities: list[str] | None = None,
@@ -167,7 +167,7 @@ def fact_json(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def fact_history(views: Views, slug: str, point: Point) -> list[dict[str, Any]]:
+def fact_history(views: ViewStore, slug: str, point: Point) -> list[dict[str, Any]]:
     """Every version of a fact recorded by `known_at`, oldest first."""
     rows = views.query(
         "SELECT * FROM view_facts WHERE fact = :slug AND recorded_from <= :k "
@@ -177,11 +177,11 @@ def fact_history(views: Views, slug: str, point: Point) -> list[dict[str, Any]]:
     return [fact_json(row) for row in rows]
 
 
-def fact_slugs(views: Views) -> list[str]:
-    return [r[0] for r in views.query("SELECT DISTINCT fact FROM view_facts")]
+def fact_slugs(views: ViewStore) -> list[str]:
+    return [r["fact"] for r in views.query("SELECT DISTINCT fact FROM view_facts")]
 
 
-def diff(views: Views, before: str, after: str) -> list[dict[str, Any]]:
+def diff(views: ViewStore, before: str, after: str) -> list[dict[str, Any]]:
     """Facts added, corrected or retracted between two record times."""
     old = {r["fact"]: r for r in _facts_at(views, before)}
     changes = []
@@ -208,7 +208,7 @@ def diff(views: Views, before: str, after: str) -> list[dict[str, Any]]:
     return changes
 
 
-def _facts_at(views: Views, known_at: str) -> list[sqlite3.Row]:
+def _facts_at(views: ViewStore, known_at: str) -> list[sqlite3.Row]:
     return views.query(
         "SELECT * FROM view_facts WHERE recorded_from <= :k AND :k < recorded_to",
         {"k": known_at},

@@ -76,10 +76,18 @@ INDEXES: dict[str, list[tuple[str, ...]]] = {
 }
 
 
+INTEGERS = {
+    "version", "position", "approximate", "uncertain", "retracted", "term_months",
+    "probation_months", "served_months", "min_term_months", "max_term_months",
+}  # fmt: skip
+
+
 def create_statements() -> list[str]:
     statements = []
     for table, cols in TABLES.items():
-        columns = ", ".join((*cols, *RECORDED))
+        columns = ", ".join(
+            f"{c} {'BIGINT' if c in INTEGERS else 'TEXT'}" for c in (*cols, *RECORDED)
+        )
         statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         for i, index in enumerate(INDEXES[table]):
             statements.append(

@@ -14,14 +14,14 @@ from datetime import date
 from typing import Any
 
 from khronika.projections.queries import Entities, Point, _in
-from khronika.projections.views import Views
+from khronika.projections.views import ViewStore
 
 DIMENSIONS = ("year", "charge", "place", "platform", "sentence-type", "lag")
 ACTS = ("statement", "publication")
 ACTORS = ("speaker", "author", "organiser")
 
 
-def stats(views: Views, point: Point, by: str) -> dict[str, Any]:
+def stats(views: ViewStore, point: Point, by: str) -> dict[str, Any]:
     entities = Entities(views, point)
     verdicts = [dict(r) for r in views.query(
         f"SELECT f.fact, f.place, f.earliest, f.latest, {point.status('f')} AS status"
@@ -111,7 +111,7 @@ def _summary(months: list[int]) -> dict[str, Any]:
 
 
 def _sentences(
-    views: Views, point: Point, by: str, verdicts: list[dict[str, Any]]
+    views: ViewStore, point: Point, by: str, verdicts: list[dict[str, Any]]
 ) -> tuple[list[tuple[list[str], str]], dict[str, list[int]]]:
     """By charge: one item per verdict; by type: one per defendant's sentence.
 
@@ -149,7 +149,9 @@ def _type(sentence: Any) -> str:
     return str(sentence["type"] or "(no sentence recorded)")
 
 
-def _platforms(views: Views, point: Point, verdicts: list[str]) -> dict[str, set[str]]:
+def _platforms(
+    views: ViewStore, point: Point, verdicts: list[str]
+) -> dict[str, set[str]]:
     """Platforms of the verdict itself or of its defendants' acts before it."""
     params: dict[str, Any] = dict(point.params)
     known = {a: point.where(a, world=False) for a in ("v", "a", "p", "e")}
@@ -169,7 +171,7 @@ def _platforms(views: Views, point: Point, verdicts: list[str]) -> dict[str, set
     return found
 
 
-def lags(views: Views, point: Point, entities: Entities) -> dict[str, Any]:
+def lags(views: ViewStore, point: Point, entities: Entities) -> dict[str, Any]:
     """Days from a defendant's last recorded act before a verdict to the verdict."""
     params: dict[str, Any] = dict(point.params)
     rows = views.query(

@@ -6,15 +6,16 @@ transaction, so the views are never ahead of or behind what they say.
 
 from __future__ import annotations
 
-import sqlite3
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from eventsourcing.persistence import Tracking
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.utils import Environment
 
 from khronika.domain import aggregates as agg
 from khronika.domain.aggregates import Entity, Source
@@ -48,18 +49,30 @@ def stamp(event: Event) -> str:
     return event.timestamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class Views(SQLiteTrackingRecorder):
-    """The read-side tables and their tracking position, in the store's file."""
+_NAMED = re.compile(r"(?<![\w:]):([a-z_][a-z0-9_]*)")
 
-    def __init__(self, path: str) -> None:
-        super().__init__(SQLiteDatastore(path, lock_timeout=30))
-        self.create_table()
 
-    def construct_create_table_statements(self) -> list[str]:
-        return [
-            *super().construct_create_table_statements(),
-            *schema.create_statements(),
-        ]
+class ViewStore:
+    """The read-side tables and their tracking position, beside the events.
+
+    Adapters mix this into an eventsourcing tracking recorder and say how
+    to spell a query (`_q`) and which tracking table they use.
+    """
+
+    datastore: Any
+    tracking_table: str
+
+    def _q(self, sql: str) -> str:
+        return sql
+
+    def _enter(self, c: Any) -> None:
+        """Prepare a transaction's cursor (PostgreSQL: the search path)."""
+
+    def _insert_tracking(self, c: Any, tracking: Tracking) -> None:
+        raise NotImplementedError
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        raise NotImplementedError
 
     def position(self) -> int:
         return self.max_tracking_id(NAME) or 0
@@ -73,7 +86,8 @@ class Views(SQLiteTrackingRecorder):
         done = 0
         for batch in _batches(read_after(self.position()), BATCH):
             with self.datastore.transaction(commit=True) as c:
-                _Batch(c).project(batch)
+                self._enter(c)
+                _Batch(c, self._q).project(batch)
                 self._insert_tracking(c, Tracking(NAME, batch[-1][0]))
             done += len(batch)
             if on_progress is not None:
@@ -83,15 +97,54 @@ class Views(SQLiteTrackingRecorder):
     def reset(self) -> None:
         """Empty every view and forget the position (for a rebuild)."""
         with self.datastore.transaction(commit=True) as c:
+            self._enter(c)
             for table in schema.TABLES:
                 c.execute(f"DELETE FROM {table}")
-            c.execute("DELETE FROM tracking WHERE application_name = ?", [NAME])
+            c.execute(
+                self._q(
+                    f"DELETE FROM {self.tracking_table} WHERE application_name = ?"
+                ),
+                [NAME],
+            )
 
-    def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Any = ()) -> list[Any]:
+        """Rows (addressable by column name) of a query with ? or :name params."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute(sql, params)
-            rows: list[sqlite3.Row] = c.fetchall()
+            self._enter(c)
+            c.execute(self._q(sql), params)
+            rows: list[Any] = c.fetchall()
             return rows
+
+
+class Views(SQLiteTrackingRecorder, ViewStore):
+    """The views in the store's SQLite file."""
+
+    tracking_table = "tracking"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(SQLiteDatastore(path, lock_timeout=30))
+        self.create_table()
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            *schema.create_statements(),
+        ]
+
+
+def open_views(env: dict[str, str]) -> ViewStore:
+    """The views of the store eventsourcing's `env` describes."""
+    factory = InfrastructureFactory.construct(Environment("khronika", env))
+    if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+        from khronika.projections.postgres import PostgresViews  # needs psycopg
+
+        return PostgresViews(factory.datastore)  # type: ignore[attr-defined]
+    return Views(env["SQLITE_DBNAME"])
+
+
+def postgres_params(sql: str) -> str:
+    """SQLite's ? and :name placeholders as psycopg's %s and %(name)s."""
+    return _NAMED.sub(r"%(\1)s", sql.replace("?", "%s"))
 
 
 def _batches(items: Iterable[Positioned], size: int) -> Iterator[list[Positioned]]:
@@ -116,8 +169,9 @@ class _Batch:
     version arrives in the same batch; older ones are closed with an UPDATE.
     """
 
-    def __init__(self, c: SQLiteCursor) -> None:
+    def __init__(self, c: Any, q: Callable[[str], str]) -> None:
         self.c = c
+        self.q = q
         self.rows: dict[str, list[list[Any]]] = defaultdict(list)
         self.open: dict[tuple[str, str], list[list[Any]]] = {}
         self.closes: list[tuple[str, str, str]] = []
@@ -130,9 +184,9 @@ class _Batch:
             self._event(position, event)
         for kind, slug, at in self.closes:
             for table in _TABLES[kind]:
-                self.c.execute(schema.close_statement(table), (at, slug))
+                self.c.execute(self.q(schema.close_statement(table)), (at, slug))
         for table, rows in self.rows.items():
-            self.c.executemany(schema.insert_statement(table), rows)
+            self.c.executemany(self.q(schema.insert_statement(table)), rows)
 
     def _event(self, position: int, event: Event) -> None:
         slug, at = event.slug, stamp(event)
@@ -188,14 +242,15 @@ class _Batch:
             self.rows[table].append(full)
         self.open[(kind, slug)] = new
 
-    def _open_row(self, table: str, slug: str) -> sqlite3.Row | None:
+    def _open_row(self, table: str, slug: str) -> Any:
         self.c.execute(
-            f"SELECT * FROM {table} WHERE {schema.KEY[table]} = ? "
-            f"AND recorded_to = '{schema.OPEN}'",
+            self.q(
+                f"SELECT * FROM {table} WHERE {schema.KEY[table]} = ? "
+                f"AND recorded_to = '{schema.OPEN}'"
+            ),
             (slug,),
         )
-        row: sqlite3.Row | None = self.c.fetchone()
-        return row
+        return self.c.fetchone()
 
     def _fact(self, slug: str) -> FactVersion:
         if slug in self.facts:

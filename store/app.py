@@ -67,7 +67,7 @@ class Chronicle(Application[UUID]):
                 }
             )
         meta = self.store.read_meta()
-        if meta is None:
+        if meta is None or "store_id" not in meta:
             raise StoreError(
                 f"{loc.describe(location)} is not a khronika store; "
                 "run `khronika init` to make one"

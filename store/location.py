@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventsourcing.utils import get_topic
 
@@ -32,7 +32,8 @@ def describe(location: str) -> str:
     host = parts.hostname or "localhost"
     port = f":{parts.port}" if parts.port else ""
     user = f"{parts.username}@" if parts.username else ""
-    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}{query}"
 
 
 def environment(location: str) -> dict[str, str]:
@@ -59,9 +60,11 @@ def _postgres(url: str) -> dict[str, str]:
     password = unquote(parts.password or "") or os.environ.get("PGPASSWORD") or ""
     from khronika.store.postgres import KhronikaPostgresRecorder  # needs psycopg
 
+    schema = parse_qs(parts.query).get("schema", [""])[-1]
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "APPLICATION_RECORDER_TOPIC": get_topic(KhronikaPostgresRecorder),
+        "POSTGRES_SCHEMA": schema,
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": parts.hostname or "localhost",
         "POSTGRES_PORT": str(parts.port or 5432),

@@ -11,20 +11,42 @@ can have gaps. Readers must not assume contiguous positions.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
+
+from khronika.store.ledger import TreeStore
 
 CHUNK = 1000  # ids per `= ANY(%s)` array; one query per chunk
 META_TABLE = "khronika_meta"
 COPIES_TABLE = "khronika_copies"
+MERKLE_TABLE = "khronika_merkle"
 
 
-class KhronikaPostgresRecorder(PostgresApplicationRecorder):
+class KhronikaPostgresRecorder(TreeStore, PostgresApplicationRecorder):
     """The events table `<app>_events` and khronika's own tables, one schema."""
+
+    def _q(self, sql: str) -> str:
+        merkle_table = f'"{self.datastore.schema}"."{MERKLE_TABLE}"'
+        return sql.replace("?", "%s").replace("{merkle}", merkle_table)
+
+    def _tx(self, *, commit: bool) -> AbstractContextManager[Cursor[DictRow]]:
+        return self.datastore.transaction(commit=commit)
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kw: Any
+    ) -> Sequence[int] | None:
+        """The new positions; and the tree grows, under the same table lock."""
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kw)
+        assert ids is not None
+        self._grow_tree(curs, stored_events, ids)
+        return ids
 
     def _table(self, name: str) -> Composed:
         return SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(name))
@@ -64,21 +86,39 @@ class KhronikaPostgresRecorder(PostgresApplicationRecorder):
                 for row in c.fetchall()
             ]
 
+    def create_table(self) -> None:
+        if self.datastore.schema:  # a store in a schema of its own: ?schema=NAME
+            with self.datastore.transaction(commit=True) as c:
+                c.execute(
+                    SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                        Identifier(self.datastore.schema)
+                    )
+                )
+        super().create_table()
+        self.create_meta_table()
+
     def create_meta_table(self) -> None:
-        """khronika's own tables: identity, archived copies."""
+        """khronika's own tables: identity, archived copies, the Merkle tree."""
+        tables = {
+            META_TABLE: "key TEXT PRIMARY KEY, value TEXT NOT NULL",
+            COPIES_TABLE: "sha256 TEXT PRIMARY KEY, content BYTEA NOT NULL",
+            MERKLE_TABLE: "level INTEGER, idx BIGINT, hash BYTEA NOT NULL, "
+            "position BIGINT, PRIMARY KEY (level, idx)",
+        }
         with self.datastore.transaction(commit=True) as c:
+            for name, columns in tables.items():
+                c.execute(
+                    SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
+                        self._table(name),
+                        SQL(columns),
+                    )
+                )
             c.execute(
-                SQL(
-                    "CREATE TABLE IF NOT EXISTS {} "
-                    "(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-                ).format(self._table(META_TABLE))
-            )
-            c.execute(
-                SQL(
-                    "CREATE TABLE IF NOT EXISTS {} "
-                    "(sha256 TEXT PRIMARY KEY, content BYTEA NOT NULL)"
-                ).format(self._table(COPIES_TABLE))
-            )
+                SQL("CREATE INDEX IF NOT EXISTS {} ON {} (position) "
+                    "WHERE level = 0").format(
+                    Identifier(f"{MERKLE_TABLE}_position"), self._table(MERKLE_TABLE)
+                )
+            )  # fmt: skip
 
     def put_copy(self, sha256: str, content: bytes) -> bool:
         """Store an archived copy under its hash; False if it was there."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,24 +31,55 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the store at a temporary path, so tests never touch user data."""
-    store = tmp_path / "khronika.db"
-    monkeypatch.setenv("KHRONIKA_STORE", str(store))
-    monkeypatch.setenv("KHRONIKA_USER", "tester")
-    monkeypatch.chdir(tmp_path)
-    return store
+STORE_FIXTURES = {"app", "run", "store_path", "seeded", "demo"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses a store runs on SQLite and on PostgreSQL."""
+    if STORE_FIXTURES & set(metafunc.fixturenames) and not any(
+        m.name == "sqlite_only" for m in metafunc.definition.iter_markers()
+    ):
+        metafunc.parametrize("store_kind", ["sqlite", "postgres"], indirect=True)
 
 
 @pytest.fixture
-def store_path(isolated: Path) -> Path:
+def store_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = getattr(request, "param", "sqlite")
+    return kind
+
+
+@pytest.fixture(autouse=True)
+def isolated(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    store_kind: str,
+) -> str:
+    """Point the store (and its key) at throwaway places, never at user data."""
+    location = str(tmp_path / "khronika.db")
+    if store_kind == "postgres":
+        location = request.getfixturevalue("postgres_db")
+    monkeypatch.setenv("KHRONIKA_STORE", location)
+    monkeypatch.setenv("KHRONIKA_KEY", str(tmp_path / "khronika.key"))
+    monkeypatch.setenv("KHRONIKA_USER", "tester")
+    monkeypatch.chdir(tmp_path)
+    return location
+
+
+@pytest.fixture
+def store_path(isolated: str) -> str:
+    """The store's location: a SQLite path or a PostgreSQL URL."""
     return isolated
 
 
 @pytest.fixture
-def app(store_path: Path) -> Iterator[Chronicle]:
-    chronicle = Chronicle(str(store_path), create=True)
+def key_path(tmp_path: Path) -> Path:
+    return tmp_path / "khronika.key"
+
+
+@pytest.fixture
+def app(store_path: str) -> Iterator[Chronicle]:
+    chronicle = Chronicle(store_path, create=True)
     yield chronicle
     chronicle.close()
 
@@ -93,7 +123,7 @@ class Make:
     entity = staticmethod(lambda slug, kind="person", **c: entity_doc(slug, kind, **c))
     fact_data = staticmethod(lambda **c: fact_data(**c))
     fact = staticmethod(lambda **c: fact_doc(**c))
-    dump = staticmethod(lambda path: dump(path))
+    dump = staticmethod(lambda location: dump(location))
 
 
 @pytest.fixture
@@ -153,13 +183,16 @@ def seeded(app: Chronicle) -> Chronicle:
     return app
 
 
-def dump(path: Path) -> list[tuple[Any, ...]]:
-    """Every stored event row, to prove a failed command changed nothing."""
-    with sqlite3.connect(path) as db:
-        return db.execute(
-            "SELECT rowid, originator_id, originator_version, topic, state "
-            "FROM stored_events ORDER BY rowid"
-        ).fetchall()
+def dump(location: str) -> list[tuple[Any, ...]]:
+    """Every stored event and tree node, to prove a failed command changed nothing."""
+    app = Chronicle(location)
+    events = [
+        (n.id, n.originator_id, n.originator_version, n.topic, n.state)
+        for n in app.notifications()
+    ]
+    size = app.store.tree_size()
+    app.close()
+    return [*events, ("tree size", size)]
 
 
 # ---- PostgreSQL: throwaway server (begin) ----

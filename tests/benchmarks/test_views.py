@@ -134,11 +134,12 @@ def phase_queries(store: Path, samples: int) -> dict[str, Any]:
     from khronika.projections.views import Views
 
     views = Views(str(store))
-    first, last = views.query(
-        "SELECT MIN(recorded_from), MAX(recorded_from) FROM view_facts"
+    bounds = views.query(
+        "SELECT MIN(recorded_from) AS first, MAX(recorded_from) AS last FROM view_facts"
     )[0]
+    first, last = bounds["first"], bounds["last"]
     stamps = [
-        r[0]
+        r["recorded_from"]
         for r in views.query(
             "SELECT DISTINCT recorded_from FROM view_facts ORDER BY random() LIMIT 500"
         )

@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from khronika.store.checkpoint import generate_key
+
 Run = Callable[..., Result]
 SOURCE = "worldcrunch-kz-separatism"
 
 
 @pytest.fixture
-def demo(run: Run, store_path: Path) -> Run:
+def demo(run: Run, store_path: str) -> Run:
     assert run("init").exit_code == 0
     assert run("demo").exit_code == 0
     return run
@@ -27,10 +29,9 @@ def ok(result: Result) -> str:
     return result.output
 
 
-def test_init_makes_a_private_key_and_a_public_one(demo: Run, store_path: Path) -> None:
-    key = Path(str(store_path) + ".key")
-    assert stat.S_IMODE(key.stat().st_mode) == 0o600
-    assert Path(str(store_path) + ".pub").read_text().startswith("khronika-")
+def test_init_makes_a_private_key_and_a_public_one(demo: Run, key_path: Path) -> None:
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    assert key_path.with_suffix(".pub").read_text().startswith("khronika-")
 
 
 def test_checkpoint_then_verify_against_it(demo: Run, tmp_path: Path) -> None:
@@ -43,7 +44,7 @@ def test_checkpoint_then_verify_against_it(demo: Run, tmp_path: Path) -> None:
 
 
 def test_proofs_verify_offline_with_no_store(
-    demo: Run, tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
+    demo: Run, tmp_path: Path, key_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old, new = tmp_path / "old.txt", tmp_path / "new.txt"
     ok(demo("checkpoint", "--out", str(old)))
@@ -54,7 +55,7 @@ def test_proofs_verify_offline_with_no_store(
             "--out", str(tmp_path / "p.json")))  # fmt: skip
     ok(demo("prove", "--consistency", str(old), str(new), "--out",
             str(tmp_path / "c.json")))  # fmt: skip
-    pub = str(store_path) + ".pub"
+    pub = str(key_path.with_suffix(".pub"))
     monkeypatch.setenv("KHRONIKA_STORE", str(tmp_path / "no-such-store.db"))
     out = ok(demo("verify-proof", str(tmp_path / "p.json"), "--checkpoint", str(new),
                   "--pubkey", pub))  # fmt: skip
@@ -66,7 +67,7 @@ def test_proofs_verify_offline_with_no_store(
 
 
 def test_a_doctored_proof_fails_offline(
-    demo: Run, tmp_path: Path, store_path: Path
+    demo: Run, tmp_path: Path, key_path: Path
 ) -> None:
     head = tmp_path / "cp.txt"
     ok(demo("checkpoint", "--out", str(head)))
@@ -76,7 +77,7 @@ def test_a_doctored_proof_fails_offline(
     proofs[0]["event"]["state"] = proofs[0]["event"]["state"].replace("A", "B", 1)
     (tmp_path / "p.json").write_text(json.dumps(proofs))
     result = demo("verify-proof", str(tmp_path / "p.json"), "--checkpoint", str(head),
-                  "--pubkey", str(store_path) + ".pub")  # fmt: skip
+                  "--pubkey", str(key_path.with_suffix(".pub")))  # fmt: skip
     assert result.exit_code == 1
     assert "is NOT in the log of the checkpoint (size 106)" in result.output
 
@@ -86,14 +87,15 @@ def test_a_checkpoint_signed_by_another_key_is_refused(
 ) -> None:
     head = tmp_path / "cp.txt"
     ok(demo("checkpoint", "--out", str(head)))
-    other = tmp_path / "other.db"
-    ok(run("--store", str(other), "init"))
-    result = run("verify", "--checkpoint", str(head), "--pubkey", str(other) + ".pub")
+    generate_key(tmp_path / "other.key", "someone-else")
+    result = run("verify", "--checkpoint", str(head), "--pubkey",
+                 str(tmp_path / "other.pub"))  # fmt: skip
     assert result.exit_code == 1
     assert "key id" in result.output
 
 
-def test_verify_names_the_broken_event_and_exits_1(demo: Run, store_path: Path) -> None:
+@pytest.mark.sqlite_only
+def test_verify_names_the_broken_event_and_exits_1(demo: Run, store_path: str) -> None:
     with sqlite3.connect(store_path) as db:
         db.execute("DELETE FROM stored_events WHERE rowid = 12")
     result = demo("verify")

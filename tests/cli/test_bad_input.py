@@ -120,13 +120,13 @@ CASES: dict[str, tuple[Callable[[Any], bytes], str, str]] = {
 
 
 @pytest.fixture
-def store(seeded: Chronicle, store_path: Path, make: Any) -> Path:
+def store(seeded: Chronicle, store_path: str, make: Any) -> str:
     return store_path
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_bad_fact_is_refused_and_the_store_is_unchanged(
-    case: str, store: Path, run: Run, make: Any, tmp_path: Path
+    case: str, store: str, run: Run, make: Any, tmp_path: Path
 ) -> None:
     content, name, message = CASES[case]
     path = tmp_path / name
@@ -139,7 +139,7 @@ def test_bad_fact_is_refused_and_the_store_is_unchanged(
 
 
 def test_duplicate_fact_id_is_refused_and_the_store_is_unchanged(
-    store: Path, run: Run, make: Any, tmp_path: Path
+    store: str, run: Run, make: Any, tmp_path: Path
 ) -> None:
     path = tmp_path / "fact.toml"
     path.write_bytes(toml_fact())
@@ -153,7 +153,7 @@ def test_duplicate_fact_id_is_refused_and_the_store_is_unchanged(
 
 
 def test_bad_import_line_is_refused_and_the_store_is_unchanged(
-    store: Path, run: Run, make: Any, tmp_path: Path
+    store: str, run: Run, make: Any, tmp_path: Path
 ) -> None:
     good = {"type": "fact"} | make.fact_data(id="a")
     bad = {"type": "fact"} | make.fact_data(id="b", when="2023-13")
@@ -224,7 +224,7 @@ def test_bad_import_line_is_refused_and_the_store_is_unchanged(
     ],
 )
 def test_bad_amendment_is_refused_and_the_store_is_unchanged(
-    store: Path, run: Run, make: Any, tmp_path: Path, args: list[str], message: str
+    store: str, run: Run, make: Any, tmp_path: Path, args: list[str], message: str
 ) -> None:
     path = tmp_path / "fact.toml"
     path.write_bytes(toml_fact())
@@ -279,7 +279,7 @@ def test_bad_amendment_is_refused_and_the_store_is_unchanged(
     ],
 )
 def test_bad_usage_exits_2_and_names_the_option(
-    store: Path, run: Run, make: Any, args: list[str], message: str
+    store: str, run: Run, make: Any, args: list[str], message: str
 ) -> None:
     before = make.dump(store)
     result = run(*args)
@@ -289,7 +289,7 @@ def test_bad_usage_exits_2_and_names_the_option(
 
 
 def test_source_with_impossible_date_is_refused(
-    store: Path, run: Run, make: Any
+    store: str, run: Run, make: Any
 ) -> None:
     before = make.dump(store)
     result = run(

@@ -12,8 +12,9 @@ from khronika.domain.documents import FactDoc
 from khronika.projections.person import add_months, status, term
 from khronika.projections.queries import Point, timeline
 from khronika.projections.stats import stats
-from khronika.projections.views import Views
+from khronika.projections.views import ViewStore, open_views
 from khronika.store.app import Chronicle
+from khronika.store.location import environment
 
 
 def verdict(when: str) -> FactDoc:
@@ -26,22 +27,22 @@ def verdict(when: str) -> FactDoc:
 
 @pytest.fixture
 def one(seeded: Chronicle) -> Any:
-    def views_with(when: str) -> Views:
+    def views_with(when: str) -> ViewStore:
         seeded.append_fact(verdict(when), "ann")
-        views = Views(seeded.location)
+        views = open_views(environment(seeded.location))
         views.catch_up(seeded.read_after)
         return views
 
     return views_with
 
 
-def status_on(views: Views, day: str | None) -> str | None:
+def status_on(views: ViewStore, day: str | None) -> str | None:
     as_of = date.fromisoformat(day) if day else None
     facts = timeline(views, Point(as_of=as_of))
     return facts[0]["status"] if facts else None
 
 
-def years(views: Views, day: str | None = None) -> dict[str, tuple[int, int]]:
+def years(views: ViewStore, day: str | None = None) -> dict[str, tuple[int, int]]:
     as_of = date.fromisoformat(day) if day else None
     found = stats(views, Point(as_of=as_of), "year")["buckets"]
     return {b["key"]: (b["certain"], b["possible"]) for b in found}

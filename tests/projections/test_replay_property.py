@@ -12,8 +12,10 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,8 +26,9 @@ from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
 from khronika.domain.events import Event
 from khronika.projections.queries import Point, timeline
 from khronika.projections.stats import stats
-from khronika.projections.views import Views
+from khronika.projections.views import open_views
 from khronika.store.app import Chronicle
+from khronika.store.location import environment
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 PEOPLE = ("person-a", "person-b")
@@ -131,24 +134,16 @@ def naive_years(facts: list[Fact], as_of: date | None) -> dict[str, tuple[int, i
     return {k: (certain[k], possible[k]) for k in set(certain) | set(possible)}
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
-@given(
-    ops=st.lists(operation, min_size=1, max_size=14),
-    gaps=st.lists(st.integers(0, 90), min_size=14, max_size=14),
-    points=st.lists(st.tuples(
-        st.one_of(st.none(), st.dates(date(1985, 1, 1), date(2030, 12, 31))),
-        st.one_of(st.none(), st.integers(-5, 20 * 90 + 5), at_event, at_event),
-    ), min_size=3, max_size=3),
-)  # fmt: skip
-def test_views_equal_a_naive_replay_at_any_point(
-    ops: list[Any], gaps: list[int], points: list[tuple[date | None, Any]]
+def check(
+    location: str,
+    ops: list[Any],
+    gaps: list[int],
+    points: list[tuple[date | None, Any]],
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = str(Path(tmp) / "k.db")
-        app = Chronicle(path, create=True)
+    app = Chronicle(location, create=True)
+    views = open_views(environment(location))
+    try:
         play(app, ops, gaps)
-        views = Views(path)
         views.catch_up(app.read_after)
         events = [e for _, e in app.read_after(0)]
         for as_of, at in points:
@@ -168,4 +163,39 @@ def test_views_equal_a_naive_replay_at_any_point(
             assert {b["key"]: (b["certain"], b["possible"]) for b in buckets} == (
                 naive_years(facts, as_of)
             )
+    finally:
+        views.datastore.close()
         app.close()
+
+
+histories = given(
+    ops=st.lists(operation, min_size=1, max_size=14),
+    gaps=st.lists(st.integers(0, 90), min_size=14, max_size=14),
+    points=st.lists(st.tuples(
+        st.one_of(st.none(), st.dates(date(1985, 1, 1), date(2030, 12, 31))),
+        st.one_of(st.none(), st.integers(-5, 20 * 90 + 5), at_event, at_event),
+    ), min_size=3, max_size=3),
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+@histories
+def test_views_equal_a_naive_replay_at_any_point(
+    ops: list[Any], gaps: list[int], points: list[tuple[date | None, Any]]
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        check(str(Path(tmp) / "k.db"), ops, gaps, points)
+
+
+@pytest.mark.postgres
+@settings(max_examples=200, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # fmt: skip
+@histories
+def test_views_on_postgres_equal_a_naive_replay_at_any_point(
+    postgres_db: str,
+    ops: list[Any],
+    gaps: list[int],
+    points: list[tuple[date | None, Any]],
+) -> None:
+    check(f"{postgres_db}?schema=ex_{uuid4().hex[:12]}", ops, gaps, points)

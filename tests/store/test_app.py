@@ -77,10 +77,10 @@ def test_duplicate_fact_id_is_refused(seeded: Chronicle, make: Any) -> None:
 
 
 def test_concurrent_correction_loses_with_a_conflict_naming_the_version(
-    seeded: Chronicle, make: Any, store_path: Path
+    seeded: Chronicle, make: Any, store_path: str
 ) -> None:
     seeded.append_fact(make.fact(), "ann")
-    other = Chronicle(str(store_path))
+    other = Chronicle(store_path)
     stale = other.get(Fact, "serebryakova-verdict-2023")
     seeded.correct("serebryakova-verdict-2023", {"summary": "A."}, "r", CITE, "ann")
     other.get = lambda cls, slug: stale  # type: ignore[method-assign,assignment,return-value]
@@ -102,10 +102,10 @@ def test_record_time_never_runs_backwards_even_if_the_clock_does(
 
 
 def test_a_reopened_store_continues_after_its_last_record_time(
-    seeded: Chronicle, make: Any, clock: Any, store_path: Path
+    seeded: Chronicle, make: Any, clock: Any, store_path: str
 ) -> None:
     first = seeded.append_fact(make.fact(), "ann")
-    reopened = Chronicle(str(store_path))
+    reopened = Chronicle(store_path)
     reopened.clock.source = lambda: first.timestamp.replace(year=2001)
     later = reopened.retract("serebryakova-verdict-2023", "r", CITE, "ann")
     assert later.timestamp > first.timestamp
@@ -134,6 +134,6 @@ def test_foreign_sqlite_file_is_not_taken_for_a_store(tmp_path: Path) -> None:
         Chronicle(str(path))
 
 
-def test_store_identity_is_kept_across_init(store_path: Path) -> None:
-    first = Chronicle(str(store_path), create=True).meta["store_id"]
-    assert Chronicle(str(store_path), create=True).meta["store_id"] == first
+def test_store_identity_is_kept_across_init(store_path: str) -> None:
+    first = Chronicle(store_path, create=True).meta["store_id"]
+    assert Chronicle(store_path, create=True).meta["store_id"] == first

@@ -1,0 +1,34 @@
+"""The views in a PostgreSQL store, in the store's schema, beside its events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg.sql import SQL, Identifier
+
+from khronika.projections import schema
+from khronika.projections.views import ViewStore, postgres_params
+
+TRACKING = "khronika_views_tracking"
+
+
+class PostgresViews(PostgresTrackingRecorder, ViewStore):
+    tracking_table = TRACKING
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        super().__init__(datastore, tracking_table_name=TRACKING)
+        self.create_table()
+        with self.datastore.transaction(commit=True) as c:
+            self._enter(c)
+            for statement in schema.create_statements():
+                c.execute(statement)
+
+    def _q(self, sql: str) -> str:
+        return postgres_params(sql)
+
+    def _enter(self, c: Any) -> None:
+        """Unqualified view names mean the store's schema."""
+        c.execute(
+            SQL("SET LOCAL search_path TO {}").format(Identifier(self.datastore.schema))
+        )
