@@ -144,12 +144,15 @@ def test_a_failed_batch_writes_nothing_and_later_positions_still_rise(
     assert [n.id for n in recorder.select_notifications(1, 10)] == [1, after]
 
 
-def test_read_meta_is_none_before_the_table_exists(
-    recorder: KhronikaPostgresRecorder,
-) -> None:
-    assert recorder.read_meta() is None
-    recorder.create_meta_table()
-    assert recorder.read_meta() == {}
+def test_read_meta_is_none_before_the_table_exists(postgres_db: str) -> None:
+    datastore = _datastore(postgres_db)
+    try:
+        bare = KhronikaPostgresRecorder(datastore)  # no create_table()
+        assert bare.read_meta() is None
+        bare.create_meta_table()
+        assert bare.read_meta() == {}
+    finally:
+        datastore.close()
 
 
 def test_meta_round_trips_and_a_set_value_never_changes(
