@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 import msgspec
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Notification
+from eventsourcing.persistence import IntegrityError, Notification, PersistenceError
 from eventsourcing.utils import Environment, get_topic
 
 from khronika.domain import aggregates as agg
@@ -42,7 +42,13 @@ class Chronicle(Application[UUID]):
 
     name = "khronika"
 
-    def __init__(self, location: str, *, create: bool = False) -> None:
+    def __init__(
+        self,
+        location: str,
+        *,
+        create: bool = False,
+        identity: dict[str, str] | None = None,
+    ) -> None:
         self.location = location
         env = loc.environment(location)
         if not loc.is_postgres(location):
@@ -65,6 +71,7 @@ class Chronicle(Application[UUID]):
                     "created_at": datetime.now(UTC).isoformat(),
                     "tree": TREE_FORMAT,
                 }
+                | (identity or {})
             )
         meta = self.store.read_meta()
         if meta is None or "store_id" not in meta:
@@ -86,6 +93,17 @@ class Chronicle(Application[UUID]):
         if self._clock is None:
             self._clock = RecordClock(self._last_record_time())
         return self._clock
+
+    @staticmethod
+    def is_store(location: str) -> bool:
+        """Whether a khronika store is at `location` already."""
+        if not loc.is_postgres(location) and not Path(location).exists():
+            return False
+        try:
+            Chronicle(location).close()
+        except (StoreError, PersistenceError):
+            return False
+        return True
 
     # eventsourcing wiring: our env only (not os.environ), msgspec mapper.
     def construct_env(self, name: str, env: Any = None) -> Environment:

@@ -36,8 +36,11 @@ STORE_FIXTURES = {"app", "run", "store_path", "seeded", "demo"}
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test that uses a store runs on SQLite and on PostgreSQL."""
-    if STORE_FIXTURES & set(metafunc.fixturenames) and not any(
-        m.name == "sqlite_only" for m in metafunc.definition.iter_markers()
+    names = set(metafunc.fixturenames)
+    if (
+        STORE_FIXTURES & names
+        and "postgres_db" not in names  # the test picks its stores itself
+        and not any(m.name == "sqlite_only" for m in metafunc.definition.iter_markers())
     ):
         metafunc.parametrize("store_kind", ["sqlite", "postgres"], indirect=True)
 

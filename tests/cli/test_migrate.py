@@ -1,0 +1,66 @@
+"""`khronika migrate`: SQLite to PostgreSQL, and nothing is lost."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from khronika.store import merkle
+from khronika.store.app import Chronicle
+
+Run = Callable[..., Result]
+pytestmark = pytest.mark.postgres
+
+
+def ok(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_migrate_keeps_identity_order_record_times_and_the_merkle_root(
+    run: Run, tmp_path: Path, postgres_db: str, key_path: Path
+) -> None:
+    sqlite = str(tmp_path / "source.db")
+    ok(run("--store", sqlite, "init"))
+    ok(run("--store", sqlite, "demo"))
+    ok(run("--store", sqlite, "retract", "astakhov-verdict-2024", "--reason", "t",
+           "--source", "worldcrunch-kz-separatism@para:4"))  # fmt: skip
+    ok(run("--store", sqlite, "source", "attach", "worldcrunch-kz-separatism",
+           __file__))  # fmt: skip
+    ok(run("--store", sqlite, "checkpoint", "--out", str(tmp_path / "cp.txt")))
+
+    out = ok(run("migrate", "--from", sqlite, "--to", postgres_db))
+    assert out.startswith("copied 108 events from ")
+    assert out.endswith("; the Merkle roots match\n")
+
+    source, target = Chronicle(sqlite), Chronicle(postgres_db)
+    assert target.meta["store_id"] == source.meta["store_id"]
+    assert [(n.originator_id, n.originator_version, n.topic, n.state)
+            for n in target.notifications()] == [
+        (n.originator_id, n.originator_version, n.topic, n.state)
+        for n in source.notifications()]  # fmt: skip
+    assert merkle.root(108, target.store.node) == merkle.root(108, source.store.node)
+    assert list(target.store.copies()) == list(source.store.copies())
+
+    pub = str(key_path.with_suffix(".pub"))
+    checked = ok(run("--store", postgres_db, "verify", "--checkpoint",
+                     str(tmp_path / "cp.txt"), "--pubkey", pub))  # fmt: skip
+    assert checked == "verified 108 events against 1 checkpoint(s)\n"
+    before = json.loads(ok(run("--store", sqlite, "timeline", "--format", "json")))
+    after = json.loads(ok(run("--store", postgres_db, "timeline", "--format", "json")))
+    assert after == before  # record times, recorders and versions included
+
+
+def test_migrate_refuses_a_target_that_is_a_store_already(
+    run: Run, tmp_path: Path, postgres_db: str
+) -> None:
+    sqlite = str(tmp_path / "source.db")
+    ok(run("--store", sqlite, "init"))
+    ok(run("--store", postgres_db, "init"))
+    result = run("migrate", "--from", sqlite, "--to", postgres_db)
+    assert result.exit_code == 1
+    assert "is a khronika store already" in result.output
