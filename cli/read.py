@@ -413,9 +413,11 @@ def projections_status(settings: Settings) -> None:
     views = store_views(app)
     head = app.recorder.max_notification_id() or 0
     position = views.position()
+    lag = sum(len(page) for page in app.pages(start=position + 1))
     click.echo(
-        f"events in the log: {head}\nviews at position: {position}\n"
-        f"lag: {head - position} event{'s' * (head - position != 1)}"
+        f"last event in the log: position {head}\n"
+        f"views at position: {position}\n"
+        f"lag: {lag} event{'s' * (lag != 1)}"
     )
 
 

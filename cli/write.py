@@ -401,7 +401,6 @@ def _read(file: str) -> bytes:
         ) from None
 
 
-
 @click.command()
 @click.option(
     "--from",

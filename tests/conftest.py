@@ -40,7 +40,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if (
         STORE_FIXTURES & names
         and "postgres_db" not in names  # the test picks its stores itself
-        and not any(m.name == "sqlite_only" for m in metafunc.definition.iter_markers())
+        and not any(
+            m.name == "sqlite_only"
+            or (m.name == "parametrize" and "store_kind" in str(m.args[0]))
+            for m in metafunc.definition.iter_markers()
+        )
     ):
         metafunc.parametrize("store_kind", ["sqlite", "postgres"], indirect=True)
 

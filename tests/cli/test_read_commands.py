@@ -296,3 +296,13 @@ def test_timeline_text_fits_80_columns(demo: Run) -> None:
     assert max(len(line) for line in out.splitlines()) <= 80
     assert out.splitlines()[0].startswith("September 2021 · statement · ")
     assert out.splitlines()[-1] == "3 facts"
+
+
+@pytest.mark.parametrize("store_kind", ["postgres"], indirect=True)
+def test_a_postgres_store_leaves_no_file_beside_it(demo: Run, tmp_path: Path) -> None:
+    assert demo("timeline", "--limit", "1").exit_code == 0
+    assert demo("checkpoint").exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "khronika.key",
+        "khronika.pub",
+    ]
