@@ -8,9 +8,10 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
 from khronika.projections import schema
-from khronika.projections.views import ViewStore, postgres_params
+from khronika.projections.views import ViewStore, create_once, postgres_params
 
 TRACKING = "khronika_views_tracking"
+LOCK = 0x6B68726F  # the views' advisory lock ("khro")
 
 
 class PostgresViews(PostgresTrackingRecorder, ViewStore):
@@ -18,14 +19,18 @@ class PostgresViews(PostgresTrackingRecorder, ViewStore):
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         super().__init__(datastore, tracking_table_name=TRACKING)
-        self.create_table()
+        create_once(self.create_table)
         with self.datastore.transaction(commit=True) as c:
             self._enter(c)
+            c.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])  # one creator
             for statement in schema.create_statements():
                 c.execute(statement)
 
     def _q(self, sql: str) -> str:
         return postgres_params(sql)
+
+    def _lock(self, c: Any) -> None:
+        c.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])
 
     def _enter(self, c: Any) -> None:
         """Unqualified view names mean the store's schema."""

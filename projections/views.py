@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import msgspec
-from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.persistence import InfrastructureFactory, PersistenceError, Tracking
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 
@@ -74,25 +75,45 @@ class ViewStore:
     def max_tracking_id(self, application_name: str) -> int | None:
         raise NotImplementedError
 
+    def _max_tracking_id(self, application_name: str, c: Any) -> int | None:
+        raise NotImplementedError
+
     def position(self) -> int:
         return self.max_tracking_id(NAME) or 0
+
+    def _lock(self, c: Any) -> None:
+        """Hold the views' write lock for the rest of the transaction."""
+        c.execute(
+            self._q(f"UPDATE {self.tracking_table} SET notification_id = "
+                    "notification_id WHERE application_name = ?"),
+            [NAME],
+        )  # fmt: skip
 
     def catch_up(
         self,
         read_after: Callable[[int], Iterable[Positioned]],
         on_progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Project every event after the tracking position; return how many."""
+        """Project every event after the tracking position; return how many.
+
+        Each batch is taken under the views' lock, from the position as it
+        stands inside that transaction, so readers catching up at once take
+        turns instead of projecting the same events twice.
+        """
         done = 0
-        for batch in _batches(read_after(self.position()), BATCH):
+        while True:
             with self.datastore.transaction(commit=True) as c:
                 self._enter(c)
+                self._lock(c)
+                position = self._max_tracking_id(NAME, c) or 0
+                batch = list(islice(read_after(position), BATCH))
+                if not batch:
+                    return done
                 _Batch(c, self._q).project(batch)
                 self._insert_tracking(c, Tracking(NAME, batch[-1][0]))
             done += len(batch)
             if on_progress is not None:
                 on_progress(done)
-        return done
 
     def reset(self) -> None:
         """Empty every view and forget the position (for a rebuild)."""
@@ -123,13 +144,26 @@ class Views(SQLiteTrackingRecorder, ViewStore):
 
     def __init__(self, path: str) -> None:
         super().__init__(SQLiteDatastore(path, lock_timeout=30))
-        self.create_table()
+        create_once(self.create_table)
 
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
             *schema.create_statements(),
         ]
+
+
+def create_once(create_table: Callable[[], None]) -> None:
+    """Create the tables; if another process created them meanwhile, fine.
+
+    eventsourcing's tracking table records a migration row when it creates
+    the table; two creators at once race for it and one fails. By the
+    second try the table and its row are there.
+    """
+    try:
+        create_table()
+    except PersistenceError:
+        create_table()
 
 
 def open_views(env: dict[str, str]) -> ViewStore:
@@ -145,17 +179,6 @@ def open_views(env: dict[str, str]) -> ViewStore:
 def postgres_params(sql: str) -> str:
     """SQLite's ? and :name placeholders as psycopg's %s and %(name)s."""
     return _NAMED.sub(r"%(\1)s", sql.replace("?", "%s"))
-
-
-def _batches(items: Iterable[Positioned], size: int) -> Iterator[list[Positioned]]:
-    batch: list[Positioned] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 _TABLES = {"fact": schema.FACT_TABLES, "entity": ("view_entities",),

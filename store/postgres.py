@@ -113,6 +113,12 @@ class KhronikaPostgresRecorder(TreeStore, PostgresApplicationRecorder):
                         SQL(columns),
                     )
                 )
+            c.execute(  # the catalogue reads source and entity events by topic
+                SQL("CREATE INDEX IF NOT EXISTS {} ON {} (topic)").format(
+                    Identifier(f"{self.events_table_name}_topic"),
+                    self._table(self.events_table_name),
+                )
+            )
             c.execute(
                 SQL("CREATE INDEX IF NOT EXISTS {} ON {} (position) "
                     "WHERE level = 0").format(

@@ -25,6 +25,8 @@ KHRONIKA_TABLES = (
     "hash BLOB NOT NULL, position INTEGER, PRIMARY KEY (level, idx)) WITHOUT ROWID",
     f"CREATE INDEX IF NOT EXISTS {MERKLE_TABLE}_position ON {MERKLE_TABLE} "
     "(position) WHERE level = 0",
+    # the catalogue reads source and entity events by topic
+    "CREATE INDEX IF NOT EXISTS stored_events_topic ON stored_events (topic)",
 )
 
 
