@@ -96,6 +96,13 @@ class KhronikaPostgresRecorder(TreeStore, PostgresApplicationRecorder):
                 )
         super().create_table()
         self.create_meta_table()
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(  # the catalogue reads source and entity events by topic
+                SQL("CREATE INDEX IF NOT EXISTS {} ON {} (topic)").format(
+                    Identifier(f"{self.events_table_name}_topic"),
+                    self._table(self.events_table_name),
+                )
+            )
 
     def create_meta_table(self) -> None:
         """khronika's own tables: identity, archived copies, the Merkle tree."""
@@ -113,12 +120,6 @@ class KhronikaPostgresRecorder(TreeStore, PostgresApplicationRecorder):
                         SQL(columns),
                     )
                 )
-            c.execute(  # the catalogue reads source and entity events by topic
-                SQL("CREATE INDEX IF NOT EXISTS {} ON {} (topic)").format(
-                    Identifier(f"{self.events_table_name}_topic"),
-                    self._table(self.events_table_name),
-                )
-            )
             c.execute(
                 SQL("CREATE INDEX IF NOT EXISTS {} ON {} (position) "
                     "WHERE level = 0").format(
