@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import msgspec
@@ -202,169 +205,44 @@ def dump(location: str) -> list[tuple[Any, ...]]:
     return [*events, ("tree size", size)]
 
 
-# ---- PostgreSQL: throwaway server (begin) ----
-# One server per test session, started from the local PostgreSQL binaries on a
-# free loopback port with fsync off, and one fresh database per test. Where the
-# binaries or psycopg are missing the tests skip, except under CI=true, where
-# they fail: CI must run them. KHRONIKA_PG_BIN names another bin directory.
-import glob  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from typing import NoReturn  # noqa: E402
-from uuid import uuid4  # noqa: E402
-
-PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin",)
+# ---- PostgreSQL: throwaway server ----
+# One server per test session, from the local PostgreSQL binaries on a free
+# loopback port (tests/benchmarks/pgserver.py has the recipe), and a fresh
+# database per test. Without binaries or psycopg the tests skip, except under
+# CI=true, where they fail: CI must run them.
 
 
-def _pg_unavailable(reason: str) -> NoReturn:
-    """Skip, or fail under CI, where PostgreSQL tests must never skip."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"PostgreSQL tests cannot run under CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+def _pgserver() -> ModuleType:
+    path = Path(__file__).parent / "benchmarks" / "pgserver.py"
+    spec = importlib.util.spec_from_file_location("khronika_tests_pgserver", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _pg_bin() -> Path | None:
-    """The directory holding initdb and pg_ctl, or None."""
-    override = os.environ.get("KHRONIKA_PG_BIN")
-    on_path = shutil.which("pg_ctl")
-    candidates = [
-        *([override] if override else []),
-        *PG_BIN_DIRS,
-        *sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True),
-        *([str(Path(on_path).parent)] if on_path else []),
-    ]
-    for candidate in candidates:
-        path = Path(candidate)
-        if (path / "initdb").is_file() and (path / "pg_ctl").is_file():
-            return path
-    return None
-
-
-def _pg_run_as() -> list[str]:
-    """The command prefix that runs the server: postgres refuses to run as root."""
-    if os.geteuid() != 0:
-        return []
-    import pwd
-
-    try:
-        pwd.getpwnam("postgres")
-    except KeyError:
-        _pg_unavailable("running as root, and there is no OS user `postgres`")
-    if shutil.which("runuser") is None:
-        _pg_unavailable("running as root, and no `runuser` to become `postgres`")
-    return ["runuser", "-u", "postgres", "--"]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+PG = _pgserver()
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A server for this session: postgresql://postgres@127.0.0.1:PORT/postgres."""
     try:
-        import psycopg
-    except ImportError:
-        _pg_unavailable("psycopg is not installed: pip install 'khronika[postgres]'")
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        _pg_unavailable(
-            "no PostgreSQL binaries (initdb, pg_ctl) in /usr/lib/postgresql/*/bin "
-            "or on PATH; set KHRONIKA_PG_BIN to their directory"
-        )
-    as_user = _pg_run_as()
-    root = Path(tempfile.mkdtemp(prefix="khronika-pg-"))
-    data, log = root / "data", root / "server.log"
+        import psycopg  # noqa: F401
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*as_user, *args], capture_output=True, text=True, check=False
-        )
-
-    def log_tail() -> str:
-        try:
-            return log.read_text(errors="replace")[-3000:]
-        except OSError:
-            return ""
-
-    started = False
+        server = PG.server()
+        url: str = server.__enter__()
+    except (ImportError, PG.ServerError) as e:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL tests cannot run under CI: {e}", pytrace=False)
+        pytest.skip(f"no PostgreSQL server for these tests: {e}")
     try:
-        if as_user:
-            shutil.chown(root, "postgres", "postgres")
-        init = run(
-            str(bin_dir / "initdb"),
-            "-D", str(data),
-            "-A", "trust",
-            "-U", "postgres",
-            "-E", "UTF8",
-            "--locale=C",
-            "--no-sync",
-        )  # fmt: skip
-        if init.returncode:
-            pytest.fail(f"initdb failed:\n{init.stdout}\n{init.stderr}", pytrace=False)
-        port, failures = 0, []
-        for _attempt in range(3):  # another process may take the port meanwhile
-            port = _free_port()
-            start = run(
-                str(bin_dir / "pg_ctl"),
-                "-D", str(data),
-                "-l", str(log),  # not our pipes: the server outlives pg_ctl
-                "-o", f"-h 127.0.0.1 -p {port} -k {root} -F -c fsync=off"
-                " -c synchronous_commit=off -c full_page_writes=off",
-                "-w", "-t", "60",
-                "start",
-            )  # fmt: skip
-            if start.returncode == 0:
-                started = True
-                break
-            failures.append(f"{start.stdout}\n{start.stderr}\n{log_tail()}")
-        if not started:
-            pytest.fail("pg_ctl start failed:\n" + "\n".join(failures), pytrace=False)
-        url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-        deadline = time.monotonic() + 30
-        while True:  # pg_ctl -w saw "ready"; make sure a client gets in too
-            try:
-                psycopg.connect(url, connect_timeout=2).close()
-                break
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    pytest.fail(
-                        f"PostgreSQL on port {port} takes no connections:\n"
-                        + log_tail(),
-                        pytrace=False,
-                    )
-                time.sleep(0.1)
         yield url
     finally:
-        if started:
-            run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+        server.__exit__(None, None, None)
 
 
 @pytest.fixture
 def postgres_db(postgres_url: str) -> Iterator[str]:
-    """A fresh, empty database on the session's server, dropped afterwards."""
-    import psycopg
-    from psycopg import sql
-
-    name = f"test_{uuid4().hex}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)
-                )
-            )
-
-
-# ---- PostgreSQL: throwaway server (end) ----
+    """A fresh database for one test, dropped afterwards."""
+    with PG.fresh_database(postgres_url, prefix="test") as url:
+        yield str(url)

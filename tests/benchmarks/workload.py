@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,85 +12,69 @@ BATCH = 1000
 KINDS = ("statement", "verdict", "detention", "publication", "other")
 
 
-def generate(path: Path, facts: int, seed: int = 1) -> None:
-    """A bundle-like JSONL file: a source, a law, 500 people, N facts."""
+PEOPLE = [f"person-{i}" for i in range(500)]
+
+
+def catalogue() -> list[dict[str, Any]]:
+    """The source, a law and 500 people that the generated facts name."""
+    return [
+        {"type": "source", "id": "src", "title": "Generated", "publisher": "Bench",
+         "url": "https://example.org/", "published": "2024-06", "language": "en"},
+        {"type": "entity", "id": "code", "kind": "law", "name": "Code",
+         "articles": [{"number": "180", "title": "Separatist activity"}]},
+        *({"type": "entity", "id": p, "kind": "person", "name": p} for p in PEOPLE),
+    ]  # fmt: skip
+
+
+def fact(rng: random.Random, i: int, fact_id: str) -> dict[str, Any]:
+    """A fact: mostly statements and verdicts, every 1,000th a law amendment."""
+    kind = rng.choice(KINDS)
+    year = rng.randint(1991, 2024)
+    record: dict[str, Any] = {
+        "type": "fact", "id": fact_id, "kind": kind,
+        "when": rng.choice([f"{year}", f"{year}-{rng.randint(1, 12):02d}",
+                            f"{year}-2{rng.randint(1, 4)}", f"{year}~"]),
+        "summary": f"Generated fact {fact_id} about {rng.choice(PEOPLE)}.",
+        "participants": [{"entity": rng.choice(PEOPLE), "role": "subject"}],
+        "sources": [{"source": "src", "locator": f"para:{rng.randint(1, 60)}"}],
+    }  # fmt: skip
+    if i % 1000 == 999:
+        record["kind"] = "law_amendment"
+        record["details"] = {
+            "type": "law_amendment", "law": "code", "articles": ["code:180"],
+            "penalties_before": [{"conduct": "calls", "max_term_months": 60}],
+            "penalties_after": [{"conduct": "calls", "article": "code:180",
+                                 "max_term_months": rng.randint(60, 180)}],
+        }  # fmt: skip
+    elif kind == "verdict":
+        record["participants"] = [{"entity": rng.choice(PEOPLE), "role": "defendant"}]
+        record["details"] = {
+            "type": "verdict", "charges": ["code:180"],
+            "sentences": [{"type": "prison", "term_months": rng.randint(12, 120)}],
+        }  # fmt: skip
+    return record
+
+
+def write_catalogue(path: Path) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in catalogue()))
+
+
+def write_facts(path: Path, ids: Sequence[str], seed: int) -> None:
+    """One fact per id, in that order."""
     rng = random.Random(seed)
-    people = [f"person-{i}" for i in range(500)]
     with path.open("w") as out:
-        out.write(
-            json.dumps(
-                {
-                    "type": "source",
-                    "id": "src",
-                    "title": "Generated",
-                    "publisher": "Bench",
-                    "url": "https://example.org/",
-                    "published": "2024-06",
-                    "language": "en",
-                }
-            )
-            + "\n"
-        )
-        out.write(
-            json.dumps(
-                {
-                    "type": "entity",
-                    "id": "code",
-                    "kind": "law",
-                    "name": "Code",
-                    "articles": [{"number": "180", "title": "Separatist activity"}],
-                }
-            )
-            + "\n"
-        )
-        for slug in people:
-            out.write(
-                json.dumps(
-                    {"type": "entity", "id": slug, "kind": "person", "name": slug}
-                )
-                + "\n"
-            )
+        for i, fact_id in enumerate(ids):
+            out.write(json.dumps(fact(rng, i, fact_id)) + "\n")
+
+
+def generate(path: Path, facts: int, seed: int = 1) -> None:
+    """A bundle-like JSONL file: the catalogue, then N facts."""
+    rng = random.Random(seed)
+    with path.open("w") as out:
+        for record in catalogue():
+            out.write(json.dumps(record) + "\n")
         for i in range(facts):
-            kind = rng.choice(KINDS)
-            year = rng.randint(1991, 2024)
-            fact: dict[str, Any] = {
-                "type": "fact",
-                "id": f"fact-{i}",
-                "kind": kind,
-                "when": rng.choice(
-                    [
-                        f"{year}",
-                        f"{year}-{rng.randint(1, 12):02d}",
-                        f"{year}-2{rng.randint(1, 4)}",
-                        f"{year}~",
-                    ]
-                ),
-                "summary": f"Generated fact number {i} about {rng.choice(people)}.",
-                "participants": [{"entity": rng.choice(people), "role": "subject"}],
-                "sources": [{"source": "src", "locator": f"para:{rng.randint(1, 60)}"}],
-            }
-            if i % 1000 == 999:
-                fact["kind"] = "law_amendment"
-                fact["details"] = {
-                    "type": "law_amendment", "law": "code", "articles": ["code:180"],
-                    "penalties_before": [{"conduct": "calls", "max_term_months": 60}],
-                    "penalties_after": [
-                        {"conduct": "calls", "article": "code:180",
-                         "max_term_months": rng.randint(60, 180)}
-                    ],
-                }  # fmt: skip
-            elif kind == "verdict":
-                fact["participants"] = [
-                    {"entity": rng.choice(people), "role": "defendant"}
-                ]
-                fact["details"] = {
-                    "type": "verdict",
-                    "charges": ["code:180"],
-                    "sentences": [
-                        {"type": "prison", "term_months": rng.randint(12, 120)}
-                    ],
-                }
-            out.write(json.dumps(fact) + "\n")
+            out.write(json.dumps(fact(rng, i, f"fact-{i}")) + "\n")
 
 
 def peak_rss_mib() -> float:

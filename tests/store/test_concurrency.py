@@ -31,11 +31,12 @@ from khronika.domain.events import Event, FactCorrected, FactRecorded
 from khronika.store.app import Chronicle
 from khronika.store.verify import verify
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+from workload import write_catalogue, write_facts  # noqa: E402
+
 WORKER = Path(__file__).with_name("concurrency_worker.py")
 SOURCE = "worldcrunch-kz-separatism"
 CITE = [Citation(source=SOURCE, locator="para:5")]
-PEOPLE = [f"person-{i}" for i in range(500)]
-KINDS = ("statement", "verdict", "detention", "publication", "other")
 TIMEOUT = 300.0  # seconds any one command may take before the test fails
 
 
@@ -56,78 +57,6 @@ def spawned() -> Iterator[list[subprocess.Popen[str]]]:
         if process.returncode is None:
             process.kill()
             process.communicate(timeout=TIMEOUT)
-
-
-# ---- generated records (after tests/benchmarks/workload.py) ----
-
-
-def write_catalogue(path: Path) -> None:
-    """The source, a law and 500 people that the generated facts name."""
-    records: list[dict[str, Any]] = [
-        {
-            "type": "source",
-            "id": "src",
-            "title": "Generated",
-            "publisher": "Bench",
-            "url": "https://example.org/",
-            "published": "2024-06",
-            "language": "en",
-        },
-        {
-            "type": "entity",
-            "id": "code",
-            "kind": "law",
-            "name": "Code",
-            "articles": [{"number": "180", "title": "Separatist activity"}],
-        },
-        *({"type": "entity", "id": p, "kind": "person", "name": p} for p in PEOPLE),
-    ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-
-
-def write_facts(path: Path, ids: Sequence[str], seed: int) -> None:
-    """One fact per id, in that order: statements, verdicts, amendments."""
-    rng = random.Random(seed)
-    with path.open("w") as out:
-        for i, fact_id in enumerate(ids):
-            kind = rng.choice(KINDS)
-            year = rng.randint(1991, 2024)
-            fact: dict[str, Any] = {
-                "type": "fact",
-                "id": fact_id,
-                "kind": kind,
-                "when": rng.choice(
-                    [f"{year}", f"{year}-{rng.randint(1, 12):02d}", f"{year}~"]
-                ),
-                "summary": f"Generated fact {fact_id} about {rng.choice(PEOPLE)}.",
-                "participants": [{"entity": rng.choice(PEOPLE), "role": "subject"}],
-                "sources": [{"source": "src", "locator": f"para:{rng.randint(1, 60)}"}],
-            }
-            if i % 1000 == 999:
-                fact["kind"] = "law_amendment"
-                fact["details"] = {
-                    "type": "law_amendment", "law": "code", "articles": ["code:180"],
-                    "penalties_before": [{"conduct": "calls", "max_term_months": 60}],
-                    "penalties_after": [
-                        {"conduct": "calls", "article": "code:180",
-                         "max_term_months": rng.randint(60, 180)}
-                    ],
-                }  # fmt: skip
-            elif kind == "verdict":
-                fact["participants"] = [
-                    {"entity": rng.choice(PEOPLE), "role": "defendant"}
-                ]
-                fact["details"] = {
-                    "type": "verdict",
-                    "charges": ["code:180"],
-                    "sentences": [
-                        {"type": "prison", "term_months": rng.randint(12, 120)}
-                    ],
-                }
-            out.write(json.dumps(fact) + "\n")
-
-
-# ---- running khronika in other processes ----
 
 
 def child_env() -> dict[str, str]:
