@@ -203,10 +203,17 @@ class Chronicle(Application[UUID]):
         return self._texts[sha256]
 
     def check_citations(
-        self, citations: list[Citation], field: str, catalogue: Catalogue
+        self,
+        citations: list[Citation],
+        field: str,
+        catalogue: Catalogue,
+        unchecked: str = "",
     ) -> None:
-        """Each citation against its source's stored copy, where there is one."""
+        """Each citation's source exists; and, unless `unchecked` says why not,
+        the citation matches its source's stored copy, where there is one."""
         catalogue.check_citations(citations, field)
+        if unchecked:
+            return
         for i, citation in enumerate(citations):
             text = self.text_of(catalogue.sources[citation.source].sha256)
             if text is not None:
@@ -237,8 +244,7 @@ class Chronicle(Application[UUID]):
         event = agg.record_fact(doc, self.clock.now(), by, unchecked)
         catalogue = self.catalogue()
         catalogue.check_fact(doc, self)
-        if not unchecked:
-            self.check_citations(doc.sources, "sources", catalogue)
+        self.check_citations(doc.sources, "sources", catalogue, unchecked)
         return self._save_new(event)
 
     def add_alias(self, slug: str, alias: str, by: str) -> Event:
@@ -269,11 +275,9 @@ class Chronicle(Application[UUID]):
         catalogue = self.catalogue()
         new_doc = agg.apply_changes(fact.doc, changes)
         catalogue.check_fact(new_doc, self)
-        catalogue.check_citations(sources, "source")
-        if not unchecked:
-            self.check_citations(sources, "source", catalogue)
-            if "sources" in changes:
-                self.check_citations(new_doc.sources, "sources", catalogue)
+        self.check_citations(sources, "source", catalogue, unchecked)
+        if "sources" in changes:
+            self.check_citations(new_doc.sources, "sources", catalogue, unchecked)
         return self._save_next(event)
 
     def retract(
@@ -286,10 +290,7 @@ class Chronicle(Application[UUID]):
     ) -> Event:
         fact = self.get(Fact, slug)
         event = agg.retract(fact, reason, sources, self.clock.now(), by, unchecked)
-        catalogue = self.catalogue()
-        catalogue.check_citations(sources, "source")
-        if not unchecked:
-            self.check_citations(sources, "source", catalogue)
+        self.check_citations(sources, "source", self.catalogue(), unchecked)
         return self._save_next(event)
 
     def save_batch(self, events: Sequence[Event]) -> None:

@@ -160,8 +160,9 @@ class Importer:
         if isinstance(record, FactDoc):
             fact = agg.record_fact(record, at, self.by, self.unchecked)
             self.catalogue.check_fact(record, self.app)
-            if not self.unchecked:
-                self.app.check_citations(record.sources, "sources", self.catalogue)
+            self.app.check_citations(
+                record.sources, "sources", self.catalogue, self.unchecked
+            )
             self.catalogue.pending_facts.add(record.id)
             return fact
         event: Event
