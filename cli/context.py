@@ -6,7 +6,7 @@ import os
 import subprocess
 from collections.abc import Callable
 from functools import update_wrapper
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 import click
 
@@ -62,7 +62,3 @@ def with_settings(
         return f(settings, *args, **kwargs)
 
     return update_wrapper(wrapper, f)
-
-
-def echo_done(message: str, **style: Any) -> None:
-    click.secho(message, err=False, **style)

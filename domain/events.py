@@ -81,16 +81,3 @@ class FactRetracted(Event, frozen=True, kw_only=True):
     reason: str
     sources: list[Citation]
     unchecked: str = ""
-
-
-EVENT_TYPES: tuple[type[Event], ...] = (
-    SourceAdded,
-    SourceCopyAttached,
-    EntityRegistered,
-    EntityAliasAdded,
-    EntityRenamed,
-    EntityMerged,
-    FactRecorded,
-    FactCorrected,
-    FactRetracted,
-)

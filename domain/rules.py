@@ -13,7 +13,6 @@ from khronika.domain.documents import (
     EntityDoc,
     FactDoc,
     LawAmendmentDetails,
-    Record,
     SentenceChangeDetails,
     SourceDoc,
     VerdictDetails,
@@ -88,15 +87,6 @@ def check_entity(doc: EntityDoc) -> None:
             raise ValidationError("articles", f"article '{number}' is listed twice")
     if len(set(doc.aliases)) != len(doc.aliases):
         raise ValidationError("aliases", "an alias is listed twice")
-
-
-def check_record(record: Record) -> None:
-    if isinstance(record, FactDoc):
-        check_fact(record)
-    elif isinstance(record, SourceDoc):
-        check_source(record)
-    else:
-        check_entity(record)
 
 
 def references(doc: FactDoc) -> Iterator[Reference]:
