@@ -152,17 +152,17 @@ def person(settings: Settings, ident: str, point: Point, fmt: str) -> None:
         return
     click.echo(f"{history['name']} ({history['kind']}, {history['id']})")
     if history["aliases"]:
-        click.echo("Also: " + ", ".join(history["aliases"]))
+        click.echo(_indented(", ".join(history["aliases"]), "Also: "))
     if history["note"]:
-        click.echo(history["note"])
+        click.echo(_indented(history["note"], ""))
     if history["merged"]:
         click.echo("Merged in: " + ", ".join(history["merged"]))
     if history["sentences"]:
         click.echo(f"\nSentences, as of {history['status_on']}:")
         for s in history["sentences"]:
             charges = ", ".join(s["charges"]) or "charges not recorded"
-            click.echo(f"  {s['label']}  {s['fact']} ({charges})")
-            click.echo(f"    {s['status']}")
+            click.echo(_indented(f"{s['fact']} ({charges})", f"  {s['label']}  "))
+            click.echo(_indented(s["status"], "    "))
     click.echo()
     _print_facts(facts, point)
 
@@ -196,24 +196,30 @@ def law(settings: Settings, ident: str, point: Point, fmt: str) -> None:
         if state["article"]
         else ""
     )
-    click.echo(title)
+    click.echo(_indented(title, ""))
     day = state["as_of"] or "today"
     since = (
         f" (since {force['since']})" if force["since"] else " (before any amendment)"
     )
     click.echo(f"\nIn force on {day}{since}:")
     for p in force["penalties"]:
-        click.echo(f"  {_penalty(p)}")
+        click.echo(_indented(_penalty(p), "  "))
     for possible in force["possibly"]:
         click.echo(f"  possibly changed by {possible['id']} to:")
         for p in possible["penalties"]:
-            click.echo(f"    {_penalty(p)}")
+            click.echo(_indented(_penalty(p), "    "))
     click.echo("\nAmendments:")
     for a in state["amendments"]:
         click.echo(f"  {a['when']}  {a['id']}")
         for side in ("before", "after"):
             for p in a[side]:
-                click.echo(f"    {side:<7}{_penalty(p)}")
+                click.echo(_indented(_penalty(p), f"    {side:<7}"))
+
+
+def _indented(text: str, first: str) -> str:
+    """Wrapped to 80 columns, continuation lines under the first's text."""
+    return textwrap.fill(text, 80, initial_indent=first, break_on_hyphens=False,
+                         subsequent_indent=" " * len(first))  # fmt: skip
 
 
 def _penalty(p: dict[str, Any]) -> str:

@@ -306,3 +306,17 @@ def test_a_postgres_store_leaves_no_file_beside_it(demo: Run, tmp_path: Path) ->
         "khronika.key",
         "khronika.pub",
     ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["law", "kz-criminal-code-2014:180", "--as-of", "2015-01-01"],
+        ["person", "tatyana-serebryakova", "--as-of", "2024-01-01"],
+        ["fact", "serebryakova-verdict-2023"],
+        ["stats", "--by", "charge"],
+    ],
+)
+def test_text_output_fits_80_columns(demo: Run, args: list[str]) -> None:
+    out = demo(*args).output
+    assert out and max(len(line) for line in out.splitlines()) <= 80, out
