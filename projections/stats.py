@@ -19,38 +19,53 @@ from khronika.projections.views import ViewStore
 DIMENSIONS = ("year", "charge", "place", "platform", "sentence-type", "lag")
 ACTS = ("statement", "publication")
 ACTORS = ("speaker", "author", "organiser")
+Placed = tuple[list[str], str, int]  # bucket keys, certain or possible, how many
 
 
 def stats(views: ViewStore, point: Point, by: str) -> dict[str, Any]:
     entities = Entities(views, point)
-    verdicts = [dict(r) for r in views.query(
-        f"SELECT f.fact, f.place, f.earliest, f.latest, {point.status('f')} AS status"
-        f" FROM view_facts f WHERE {point.where('f')} AND f.retracted = 0"
-        " AND f.kind = 'verdict' ORDER BY f.earliest", point.params)]  # fmt: skip
+    where = (f"FROM view_facts f WHERE {point.where('f')} AND f.retracted = 0 "
+             "AND f.kind = 'verdict'")  # fmt: skip
     result: dict[str, Any] = {
         "by": by,
         "as_of": point.as_of.isoformat() if point.as_of else None,
-        "verdicts": len(verdicts),
+        "verdicts": views.query(f"SELECT COUNT(*) AS n {where}", point.params)[0]["n"],
     }
     if by == "lag":
         result["lags"] = lags(views, point, entities)
         return result
+    status = point.status("f")
+    placed: list[Placed] = []
     terms: dict[str, list[int]] = {}
-    if by == "year":
+    if by in ("year", "place"):  # counted in SQL, by group
+        columns = (
+            "substr(f.earliest, 1, 4) AS y0, substr(f.latest, 1, 4) AS y1, "
+            "CASE WHEN f.earliest = '0001-01-01' THEN 1 ELSE 0 END AS open_start"
+            if by == "year" else "f.place AS place"
+        )  # fmt: skip
+        groups = views.query(
+            f"SELECT {columns}, {status} AS status, COUNT(*) AS n {where} "
+            f"GROUP BY {'y0, y1, open_start' if by == 'year' else 'place'}, status",
+            point.params,
+        )
         last = point.as_of or date.today()
-        placed = [(_years(v, last), v["status"]) for v in verdicts]
-    elif by == "place":
-        placed = [([entities.name(v["place"]) or "(no place)"], v["status"])
-                  for v in verdicts]  # fmt: skip
-    elif by == "platform":
-        found = _platforms(views, point, [v["fact"] for v in verdicts])
-        placed = [
-            (sorted(entities.name(p) for p in found.get(v["fact"], ())) or ["(none)"],
-             v["status"])
-            for v in verdicts
-        ]  # fmt: skip
+        for g in groups:
+            keys = _years(g, last) if by == "year" else [
+                entities.name(g["place"]) or "(no place)"]  # fmt: skip
+            placed.append((keys, g["status"], g["n"]))
     else:
-        placed, terms = _sentences(views, point, by, verdicts)
+        verdicts = [dict(r) for r in views.query(
+            f"SELECT f.fact, {status} AS status {where} ORDER BY f.earliest",
+            point.params)]  # fmt: skip
+        if by == "platform":
+            found = _platforms(views, point, [v["fact"] for v in verdicts])
+            placed = [
+                (sorted(entities.name(p) for p in found.get(v["fact"], ()))
+                 or ["(none)"], v["status"], 1)
+                for v in verdicts
+            ]  # fmt: skip
+        else:
+            placed, terms = _sentences(views, point, by, verdicts)
     with_terms = by in ("charge", "sentence-type")
     result["buckets"] = _count(
         placed, sure=by != "year", terms=terms, with_terms=with_terms
@@ -58,16 +73,15 @@ def stats(views: ViewStore, point: Point, by: str) -> dict[str, Any]:
     return result
 
 
-def _years(verdict: dict[str, Any], last: date) -> list[str]:
-    if verdict["earliest"] == "0001-01-01":
+def _years(group: Any, last: date) -> list[str]:
+    if group["open_start"]:
         return ["undated"]
-    first = int(verdict["earliest"][:4])
-    final = min(int(verdict["latest"][:4]), last.year)
-    return [str(y) for y in range(first, final + 1)]
+    final = min(int(group["y1"]), last.year)
+    return [str(y) for y in range(int(group["y0"]), final + 1)]
 
 
 def _count(
-    placed: Iterable[tuple[list[str], str]],
+    placed: Iterable[Placed],
     sure: bool,
     terms: dict[str, list[int]],
     with_terms: bool = False,
@@ -79,12 +93,12 @@ def _count(
     """
     certain: Counter[str] = Counter()
     possible: Counter[str] = Counter()
-    for keys, status in placed:
+    for keys, status, n in placed:
         for key in keys:
             if status == "certain" and (sure or len(keys) == 1):
-                certain[key] += 1
+                certain[key] += n
             else:
-                possible[key] += 1
+                possible[key] += n
     buckets = []
     for key in sorted(set(certain) | set(possible)):
         bucket: dict[str, Any] = {
@@ -112,7 +126,7 @@ def _summary(months: list[int]) -> dict[str, Any]:
 
 def _sentences(
     views: ViewStore, point: Point, by: str, verdicts: list[dict[str, Any]]
-) -> tuple[list[tuple[list[str], str]], dict[str, list[int]]]:
+) -> tuple[list[Placed], dict[str, list[int]]]:
     """By charge: one item per verdict; by type: one per defendant's sentence.
 
     Terms (months) are gathered per bucket from the defendants' sentences.
@@ -131,9 +145,9 @@ def _sentences(
             keys_of.setdefault(c["fact"], []).append(c["article"])
         for v in verdicts:
             keys_of.setdefault(v["fact"], ["(no charge recorded)"])
-        placed = [(keys_of[v["fact"]], v["status"]) for v in verdicts]
+        placed = [(keys_of[v["fact"]], v["status"], 1) for v in verdicts]
     else:
-        placed = [([_type(s)], s["status"]) for s in sentences]
+        placed = [([_type(s)], s["status"], 1) for s in sentences]
     terms: dict[str, list[int]] = {}
     for s in sentences:
         keys = keys_of.get(s["fact"], []) if by == "charge" else [_type(s)]
