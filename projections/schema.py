@@ -65,6 +65,7 @@ INDEXES: dict[str, list[tuple[str, ...]]] = {
         ("fact", "recorded_to"),
         ("recorded_to", "recorded_from"),
         ("earliest", "latest"),
+        ("kind", "recorded_to"),
     ],
     "view_roles": [("entity", "recorded_to"), ("fact", "recorded_to")],
     "view_sentences": [("defendant", "recorded_to"), ("fact", "recorded_to")],

@@ -29,9 +29,10 @@ def stats(views: ViewStore, point: Point, by: str) -> dict[str, Any]:
     result: dict[str, Any] = {
         "by": by,
         "as_of": point.as_of.isoformat() if point.as_of else None,
-        "verdicts": views.query(f"SELECT COUNT(*) AS n {where}", point.params)[0]["n"],
     }
     if by == "lag":
+        count = views.query(f"SELECT COUNT(*) AS n {where}", point.params)
+        result["verdicts"] = count[0]["n"]
         result["lags"] = lags(views, point, entities)
         return result
     status = point.status("f")
@@ -53,10 +54,12 @@ def stats(views: ViewStore, point: Point, by: str) -> dict[str, Any]:
             keys = _years(g, last) if by == "year" else [
                 entities.name(g["place"]) or "(no place)"]  # fmt: skip
             placed.append((keys, g["status"], g["n"]))
+        result["verdicts"] = sum(g["n"] for g in groups)
     else:
         verdicts = [dict(r) for r in views.query(
             f"SELECT f.fact, {status} AS status {where} ORDER BY f.earliest",
             point.params)]  # fmt: skip
+        result["verdicts"] = len(verdicts)
         if by == "platform":
             found = _platforms(views, point, [v["fact"] for v in verdicts])
             placed = [
