@@ -48,9 +48,12 @@ def cli(ctx: click.Context, store: str | None, user: str | None) -> None:
 
     \b
     Start with:
-      khronika demo               load the bundled Kazakhstan dataset
-      khronika log                see what was recorded, when and by whom
-      khronika append --help      how to write a fact
+      khronika demo                         load the bundled Kazakhstan dataset
+      khronika timeline --kind verdict      facts in world-time order
+      khronika person tatyana-serebryakova  one person's history and status
+      khronika trace serebryakova-verdict-2023   a fact down to its sources
+      khronika log                          what was recorded, when, by whom
+      khronika append --help                how to write a fact
     """
     ctx.obj = Settings(store, user)
 
