@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
-import subprocess
 import sys
 import time
 from contextlib import AbstractContextManager, nullcontext
@@ -38,14 +37,10 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workload import BATCH, generate, peak_rss_mib  # noqa: E402
+from workload import BATCH, generate, peak_rss_mib, run_phase  # noqa: E402
 
 PG_COLUMNS = "originator_id, originator_version, topic, state"
 PG_TABLES = {"many": "raw_executemany", "copy": "raw_copy"}
-
-
-class PhaseError(RuntimeError):
-    """A phase's process failed; the message ends with its stderr."""
 
 
 def phase_import(jsonl: Path, location: str, batch: int) -> dict[str, Any]:
@@ -124,19 +119,6 @@ def phase_pg_raw(url: str, how: str, batch: int) -> dict[str, Any]:
     return {"seconds": seconds, "events": len(rows), "rss_peak": peak_rss_mib()}
 
 
-def run_phase(*args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=False
-    )
-    if out.returncode:
-        raise PhaseError(
-            f"phase {' '.join(args[:2])} exited with {out.returncode}:\n"
-            + out.stderr.strip()[-4000:]
-        )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
-
-
 def measure(
     workdir: Path, facts: int, batch: int = BATCH, postgres: str | None = None
 ) -> dict[str, Any]:
@@ -146,8 +128,10 @@ def measure(
     """
     jsonl, store, raw = workdir / "facts.jsonl", workdir / "k.db", workdir / "raw.db"
     generate(jsonl, facts)
-    imported = run_phase("--phase", "import", str(jsonl), str(store), str(batch))
-    baseline = run_phase("--phase", "raw", str(store), str(raw), str(batch))
+    imported = run_phase(
+        __file__, "--phase", "import", str(jsonl), str(store), str(batch)
+    )
+    baseline = run_phase(__file__, "--phase", "raw", str(store), str(raw), str(batch))
     result = {
         "facts": facts,
         "events": imported["events"],
@@ -172,9 +156,11 @@ def measure(
 
 def measure_postgres(jsonl: Path, database: str, batch: int = BATCH) -> dict[str, Any]:
     """Import into the (empty) `database`, then both raw baselines beside it."""
-    imported = run_phase("--phase", "import", str(jsonl), database, str(batch))
-    many = run_phase("--phase", "pg-raw", database, "many", str(batch))
-    copy = run_phase("--phase", "pg-raw", database, "copy", str(batch))
+    imported = run_phase(
+        __file__, "--phase", "import", str(jsonl), database, str(batch)
+    )
+    many = run_phase(__file__, "--phase", "pg-raw", database, "many", str(batch))
+    copy = run_phase(__file__, "--phase", "pg-raw", database, "copy", str(batch))
     rate = imported["events"] / imported["seconds"]
     return {
         "events": imported["events"],

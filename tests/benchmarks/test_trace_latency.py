@@ -15,7 +15,6 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_views import build  # noqa: E402
+from workload import run_phase  # noqa: E402
 
 QUERY = "trace"
 
@@ -51,17 +51,9 @@ def phase_trace(store: Path, facts: int, samples: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def run_phase(*args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
-    )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
-
-
 def measure_store(store: Path, facts: int, samples: int) -> dict[str, Any]:
     """Trace latency on a store test_views.build made."""
-    return run_phase("--phase", str(store), str(facts), str(samples))
+    return run_phase(__file__, "--phase", str(store), str(facts), str(samples))
 
 
 def measure(workdir: Path, facts: int, samples: int) -> dict[str, Any]:

@@ -20,7 +20,6 @@ import json
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workload import generate, peak_rss_mib  # noqa: E402
+from workload import generate, peak_rss_mib, run_phase  # noqa: E402
 
 QUERIES = ("timeline page", "person", "law", "stats by year")
 
@@ -169,19 +168,11 @@ def phase_queries(store: Path, samples: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def run_phase(*args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
-    )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
-
-
 def measure(workdir: Path, facts: int, samples: int) -> dict[str, Any]:
     store = build(workdir, facts)
-    rebuilt = run_phase("--phase", "rebuild", str(store))
-    raw = run_phase("--phase", "raw", str(store), str(workdir / "raw.db"))
-    queries = run_phase("--phase", "queries", str(store), str(samples))
+    rebuilt = run_phase(__file__, "--phase", "rebuild", str(store))
+    raw = run_phase(__file__, "--phase", "raw", str(store), str(workdir / "raw.db"))
+    queries = run_phase(__file__, "--phase", "queries", str(store), str(samples))
     return {"facts": facts, "rebuild": rebuilt, "raw": raw, "queries": queries,
             "ratio": raw["seconds"] / rebuilt["seconds"]}  # fmt: skip
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -82,3 +84,21 @@ def peak_rss_mib() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+class PhaseError(RuntimeError):
+    """A benchmark phase (a subprocess) failed; carries its stderr."""
+
+
+def run_phase(script: str, *args: str) -> dict[str, Any]:
+    """Run `script` with `args` in a fresh process; its last stdout line is JSON."""
+    out = subprocess.run(
+        [sys.executable, script, *args], capture_output=True, text=True, check=False
+    )
+    if out.returncode:
+        raise PhaseError(
+            f"phase {' '.join(args[:2])} exited with {out.returncode}:\n"
+            + out.stderr.strip()[-4000:]
+        )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
