@@ -62,8 +62,7 @@ class Chronicle(Application[UUID]):
                 path.parent.mkdir(parents=True, exist_ok=True)
         env["CREATE_TABLE"] = "y" if create else "n"
         super().__init__(env=env)
-        if create:
-            self.store.create_meta_table()
+        if create:  # the recorder made khronika's tables with its own
             self.store.write_meta(
                 {
                     "store_id": str(uuid4()),
@@ -79,8 +78,8 @@ class Chronicle(Application[UUID]):
                 f"{loc.describe(location)} is not a khronika store; "
                 "run `khronika init` to make one"
             )
-        self.store.create_meta_table()  # tables added since the store was made
-        if "tree" not in meta:  # made before this tree's format: build it once
+        if "tree" not in meta:  # made by an earlier version: add what is new
+            self.store.create_meta_table()
             self.rebuild_tree()
             self.store.write_meta({"tree": TREE_FORMAT})
         self.meta = meta
@@ -114,6 +113,7 @@ class Chronicle(Application[UUID]):
 
     @property
     def store(self) -> KhronikaSQLiteRecorder:
+        """The recorder with khronika's methods; the PostgreSQL one has the same."""
         return cast(KhronikaSQLiteRecorder, self.recorder)
 
     def _last_record_time(self) -> datetime | None:
