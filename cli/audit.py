@@ -10,9 +10,10 @@ from typing import Any
 import click
 
 from khronika.cli.context import Settings, with_settings
-from khronika.cli.output import stamp, to_json
+from khronika.cli.output import to_json
 from khronika.cli.points import RecordTime, open_views
 from khronika.domain.errors import KhronikaError, NotFoundError
+from khronika.domain.events import stamp
 from khronika.projections.queries import Entities, Point, timeline
 from khronika.store import attest
 from khronika.store import checkpoint as cp

@@ -9,7 +9,7 @@ import click
 import msgspec
 
 from khronika.cli.context import Settings, with_settings
-from khronika.cli.output import emit, output_options, stamp, to_json
+from khronika.cli.output import emit, output_options, to_json
 from khronika.domain.documents import Citation
 from khronika.domain.errors import NotFoundError
 from khronika.domain.events import (
@@ -23,6 +23,7 @@ from khronika.domain.events import (
     FactRetracted,
     SourceAdded,
     SourceCopyAttached,
+    stamp,
 )
 from khronika.domain.ids import StreamKind
 from khronika.store.app import Chronicle

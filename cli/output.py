@@ -6,7 +6,6 @@ import csv
 import io
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any, TypeVar
 
 import click
@@ -82,8 +81,3 @@ def make_console() -> Console:
         highlight=False,
         soft_wrap=False,
     )
-
-
-def stamp(moment: datetime) -> str:
-    """A record time as ISO 8601 UTC with microseconds."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

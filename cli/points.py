@@ -13,6 +13,7 @@ from khronika.cli.context import Settings
 from khronika.cli.output import output_options
 from khronika.domain import edtf
 from khronika.domain.errors import EdtfError
+from khronika.domain.events import stamp
 from khronika.projections.queries import Point
 from khronika.projections.views import ViewStore
 from khronika.projections.views import open_views as open_env_views
@@ -57,7 +58,7 @@ class RecordTime(click.ParamType[str]):
             )
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return stamp(moment)
 
 
 def point_options(*formats: str) -> Callable[[F], F]:

@@ -15,9 +15,9 @@ import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from khronika.cli.context import Settings, with_settings
-from khronika.cli.output import stamp
 from khronika.domain.documents import Citation, FactDoc
 from khronika.domain.errors import ValidationError
+from khronika.domain.events import stamp
 from khronika.domain.parse import decode, sniff
 from khronika.store import attest
 from khronika.store import location as loc

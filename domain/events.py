@@ -8,13 +8,18 @@ in `khronika.store.codec` together with a test that decodes an old event.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
 from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
+
+
+def stamp(moment: datetime) -> str:
+    """A record time as ISO 8601 UTC text with microseconds: sorts as text."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):

@@ -29,6 +29,7 @@ from khronika.domain.events import (
     FactRetracted,
     SourceAdded,
     SourceCopyAttached,
+    stamp,
 )
 from khronika.domain.ids import stream_id
 from khronika.projections import schema
@@ -44,10 +45,6 @@ NAME = "khronika-views"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # views keep no aggregate timestamps
 BATCH = 1000
 Positioned = tuple[int, Event]
-
-
-def stamp(event: Event) -> str:
-    return event.timestamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 _NAMED = re.compile(r"(?<![\w:]):([a-z_][a-z0-9_]*)")
@@ -212,7 +209,7 @@ class _Batch:
             self.c.executemany(self.q(schema.insert_statement(table)), rows)
 
     def _event(self, position: int, event: Event) -> None:
-        slug, at = event.slug, stamp(event)
+        slug, at = event.slug, stamp(event.timestamp)
         first = event.originator_version == 1
         if isinstance(event, SourceAdded | SourceCopyAttached):
             source = agg.apply(None if first else self._source(slug), event)
