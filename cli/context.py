@@ -10,6 +10,8 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 import click
 
+from khronika.domain.errors import ValidationError
+from khronika.domain.text import USER_MAX, check_line
 from khronika.store import location as loc
 from khronika.store.app import Chronicle
 
@@ -26,15 +28,30 @@ class Settings:
         return Chronicle(self.location, create=create)
 
     def user(self, fallback: str | None = None) -> str:
-        """`--as`, else KHRONIKA_USER, else the git user name."""
-        name = self._user or os.environ.get("KHRONIKA_USER") or _git_user()
-        name = name or fallback
+        """`--as`, else KHRONIKA_USER, else the git user name.
+
+        It is stored with every event and shown by `khronika log`, so it
+        must be one line of text: a blank `--as` is refused, not skipped.
+        """
+        if self._user is not None:
+            return _checked(self._user, "--as")
+        env = os.environ.get("KHRONIKA_USER")
+        if env:
+            return _checked(env, "KHRONIKA_USER")
+        name = _git_user() or fallback
         if not name:
             raise click.UsageError(
                 "who is recording? Pass --as NAME, set KHRONIKA_USER, "
                 "or set `git config user.name`"
             )
-        return name
+        return _checked(name, "git config user.name")
+
+
+def _checked(name: str, where: str) -> str:
+    try:
+        return check_line(where, name, USER_MAX)
+    except ValidationError as e:
+        raise click.BadParameter(e.problem, param_hint=where) from None
 
 
 def _git_user() -> str | None:

@@ -194,22 +194,38 @@ def _print_log(rows: list[dict[str, Any]]) -> None:
             f"v{row['version']}  {row['event']}",
             fg="yellow",
         )
-        click.echo(f"Recorded: {stamp(row['recorded_at'])} by {row['recorded_by']}")
+        click.echo(
+            _field("Recorded:", f"{stamp(row['recorded_at'])} by {row['recorded_by']}")
+        )
         d = row["details"]
         if d.get("unchecked"):
-            click.echo(f"Unchecked: {d['unchecked']}")
+            click.echo(_field("Unchecked:", d["unchecked"]))
         if "reason" in d:
             for name, value in d.get("changes", {}).items():
-                click.echo(f"Set:      {name} = {to_json(value)}")
+                click.echo(_field("Set:", f"{name} = {to_json(value)}"))
             for key in ("name", "into"):
                 if key in d:
-                    click.echo(f"{key.capitalize() + ':':<10}{d[key]}")
-            click.echo(f"Reason:   {d['reason'] or '(none given)'}")
+                    click.echo(_field(key.capitalize() + ":", d[key]))
+            click.echo(_field("Reason:", d["reason"] or "(none given)"))
         else:
-            click.echo(f"          {_summary(row)}")
+            click.echo(_field("", _summary(row)))
         sources = d.get("sources") or d.get("doc", {}).get("sources") or []
         for c in sources:
             citation = msgspec.convert(c, Citation)
             quote = f' "{citation.quote}"' if citation.quote else ""
-            click.echo(f"Source:   {citation.source}@{citation.locator}{quote}")
+            click.echo(
+                _field("Source:", f"{citation.source}@{citation.locator}{quote}")
+            )
         click.echo()
+
+
+def _field(label: str, text: str) -> str:
+    """A labelled field; every further line of its text is indented.
+
+    Only the first line of an entry starts at the margin (`event N ...`), so
+    stored text with line breaks (a multi-line summary, or a reason written
+    by an older version) can never pass for an entry of its own.
+    """
+    indent = " " * 10
+    lines = text.splitlines() or [""]
+    return f"{label:<9} " + ("\n" + indent).join(lines)

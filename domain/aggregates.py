@@ -31,6 +31,7 @@ from khronika.domain.events import (
 from khronika.domain.ids import stream_id
 from khronika.domain.rules import check_citations, check_entity, check_fact
 from khronika.domain.rules import check_source as check_source_doc
+from khronika.domain.text import NAME_MAX, REASON_MAX, USER_MAX, check_line
 
 CORRECTABLE_FIELDS = (
     "kind",
@@ -161,6 +162,7 @@ def record_fact(
     doc: FactDoc, at: datetime, by: str, unchecked: str = ""
 ) -> FactRecorded:
     check_fact(doc)
+    _check_unchecked(unchecked)
     return FactRecorded(**_new("fact", doc.id, at, by), doc=doc, unchecked=unchecked)
 
 
@@ -173,9 +175,7 @@ def attach_copy(
 
 
 def add_alias(entity: Entity, alias: str, at: datetime, by: str) -> EntityAliasAdded:
-    alias = alias.strip()
-    if not alias:
-        raise ValidationError("alias", "is empty")
+    alias = check_line("alias", alias, NAME_MAX).strip()
     if alias == entity.doc.name or alias in entity.doc.aliases:
         raise ValidationError("alias", f"'{entity.doc.id}' already has '{alias}'")
     return EntityAliasAdded(**_after(entity, entity.doc.id, at, by), alias=alias)
@@ -184,9 +184,8 @@ def add_alias(entity: Entity, alias: str, at: datetime, by: str) -> EntityAliasA
 def rename(
     entity: Entity, name: str, reason: str, at: datetime, by: str
 ) -> EntityRenamed:
-    name = name.strip()
-    if not name or len(name) > 300:
-        raise ValidationError("name", "must be 1 to 300 characters")
+    name = check_line("name", name, NAME_MAX).strip()
+    check_line("reason", reason, REASON_MAX, required=False)
     if name == entity.doc.name:
         raise ValidationError("name", f"'{entity.doc.id}' is already named '{name}'")
     return EntityRenamed(
@@ -199,6 +198,7 @@ def merge(
 ) -> EntityMerged:
     if entity.id == into.id:
         raise ValidationError("into", "an entity cannot be merged into itself")
+    check_line("reason", reason, REASON_MAX)
     if entity.merged_into is not None:
         raise ValidationError(
             "entity", f"'{entity.doc.id}' is already merged into '{entity.merged_into}'"
@@ -228,15 +228,20 @@ def correct(
     unchecked: str = "",
 ) -> FactCorrected:
     _check_amendment(fact, reason, sources)
+    _check_unchecked(unchecked)
     if not changes:
         raise ValidationError("set", "name at least one field to change")
     new_doc = apply_changes(fact.doc, changes)
     if new_doc == fact.doc:
         raise ValidationError("set", "the new values equal the current ones")
     check_fact(new_doc)
+    # Store the values as the schema read them, not as they were typed: what
+    # is stored is then exactly what was checked, and it encodes and decodes
+    # back to itself (a number too large for a float, say, was refused above).
+    checked = msgspec.to_builtins(new_doc)
     return FactCorrected(
         **_after(fact, fact.doc.id, at, by),
-        changes=changes,
+        changes={name: checked[name] for name in changes},
         reason=reason,
         sources=sources,
         unchecked=unchecked,
@@ -252,6 +257,7 @@ def retract(
     unchecked: str = "",
 ) -> FactRetracted:
     _check_amendment(fact, reason, sources)
+    _check_unchecked(unchecked)
     return FactRetracted(
         **_after(fact, fact.doc.id, at, by),
         reason=reason,
@@ -265,10 +271,18 @@ def _check_amendment(fact: Fact, reason: str, sources: list[Citation]) -> None:
         raise ValidationError("fact", f"'{fact.doc.id}' is retracted already")
     if not reason.strip():
         raise ValidationError("reason", "say why (a non-empty reason is required)")
+    check_line("reason", reason, REASON_MAX)
     check_citations(sources, field="source")
 
 
+def _check_unchecked(unchecked: str) -> None:
+    """The reason citations were not checked: none, or one line of text."""
+    if unchecked:
+        check_line("unchecked", unchecked, REASON_MAX)
+
+
 def _new(kind: Any, slug: str, at: datetime, by: str) -> dict[str, Any]:
+    check_line("recorded_by", by, USER_MAX)
     return {
         "originator_id": stream_id(kind, slug),
         "originator_version": 1,
@@ -279,6 +293,7 @@ def _new(kind: Any, slug: str, at: datetime, by: str) -> dict[str, Any]:
 
 
 def _after(state: Aggregate, slug: str, at: datetime, by: str) -> dict[str, Any]:
+    check_line("recorded_by", by, USER_MAX)
     return {
         "originator_id": state.id,
         "originator_version": state.version + 1,

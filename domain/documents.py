@@ -11,30 +11,78 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from khronika.domain.text import (
+    CONTROL,
+    MULTI_LINE_REQUIRED,
+    MULTI_LINE_RULE,
+    NAME_MAX,
+    ONE_LINE,
+    ONE_LINE_REQUIRED,
+    ONE_LINE_RULE,
+)
+
+# Every pattern ends in \Z, not $: msgspec uses re.search, and $ also
+# matches before a final newline, so "an-id\n" would pass as "an-id".
+SLUG_MAX = 120
 Slug = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[a-z0-9][a-z0-9-]*$",
-        max_length=120,
-        description="lower-case letters, digits and hyphens",
+        pattern=r"^[a-z0-9][a-z0-9-]*\Z",
+        max_length=SLUG_MAX,
+        description=f"a slug: lower-case letters a-z, digits and hyphens, starting "
+        f"with a letter or digit, at most {SLUG_MAX} characters",
     ),
 ]
 ArticleRef = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[a-z0-9][a-z0-9-]*:[A-Za-z0-9][A-Za-z0-9.-]*$",
+        pattern=r"^[a-z0-9][a-z0-9-]*:[A-Za-z0-9][A-Za-z0-9.-]*\Z",
         max_length=160,
         description="LAW-SLUG:ARTICLE, such as kz-criminal-code-2014:180",
     ),
 ]
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
-Quote = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+Text = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=4000,
+        pattern=MULTI_LINE_REQUIRED,
+        description=f"{MULTI_LINE_RULE}, not blank, at most 4000 characters",
+    ),
+]
+Name = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=NAME_MAX,
+        pattern=ONE_LINE_REQUIRED,
+        description=f"{ONE_LINE_RULE}, not blank, at most {NAME_MAX} characters",
+    ),
+]
+Quote = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=500,
+        pattern=ONE_LINE_REQUIRED,
+        description=f"{ONE_LINE_RULE}, not blank, at most 500 characters",
+    ),
+]
+DateText = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=100,
+        pattern=ONE_LINE_REQUIRED,
+        description="an EDTF date on one line, at most 100 characters",
+    ),
+]
 Locator = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^(para|page|chars):[0-9]+(-[0-9]+)?$",
-        description="para:N, page:N or chars:START-END",
+        pattern=r"^(para|page|chars):[0-9]+(-[0-9]+)?\Z",
+        max_length=60,
+        description="para:N, page:N or chars:START-END (ASCII digits)",
     ),
 ]
 Months = Annotated[int, msgspec.Meta(ge=0, le=1200)]
@@ -94,9 +142,9 @@ class Citation(Doc, frozen=True):
 class When(Doc, frozen=True):
     """An EDTF date, with the original wording and what it was resolved against."""
 
-    edtf: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    edtf: DateText
     wording: Name | None = None
-    anchor: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    anchor: DateText | None = None
 
 
 class Participant(Doc, frozen=True):
@@ -157,8 +205,15 @@ class LawAmendmentDetails(Doc, frozen=True, tag="law_amendment"):
 
 class MeasurementDetails(Doc, frozen=True, tag="measurement"):
     quantity: Name
-    value: float
-    unit: Annotated[str, msgspec.Meta(max_length=40)] = ""
+    value: float  # finite: rules.check_fact refuses nan and infinities
+    unit: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=40,
+            pattern=ONE_LINE,
+            description=f"{ONE_LINE_RULE}, at most 40 characters",
+        ),
+    ] = ""
 
 
 Details = (
@@ -170,16 +225,47 @@ class SourceDoc(Doc, frozen=True, tag="source"):
     id: Slug
     title: Name
     publisher: Name
-    url: Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$", max_length=2000)]
-    published: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    language: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")]
-    sha256: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")] | None = None
+    url: Annotated[
+        str,
+        msgspec.Meta(
+            pattern=rf"^https?://[^\s{CONTROL}]+\Z",
+            max_length=2000,
+            description="an http:// or https:// URL without spaces or control "
+            "characters, at most 2000 characters",
+        ),
+    ]
+    published: DateText
+    language: Annotated[
+        str,
+        msgspec.Meta(
+            pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*\Z",
+            max_length=35,
+            description="a language code such as en, ru or kk-Cyrl",
+        ),
+    ]
+    sha256: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                pattern=r"^[0-9a-f]{64}\Z",
+                description="64 lower-case hexadecimal digits",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Article(Doc, frozen=True):
     """An article of a law entity, such as 180 of a criminal code."""
 
-    number: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]*$")]
+    number: Annotated[
+        str,
+        msgspec.Meta(
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]*\Z",
+            max_length=40,
+            description="letters, digits, dots and hyphens, such as 180 or 174.1",
+        ),
+    ]
     title: Name
 
 
@@ -195,7 +281,7 @@ class EntityDoc(Doc, frozen=True, tag="entity"):
 class FactDoc(Doc, frozen=True, tag="fact"):
     id: Slug
     kind: FactKind
-    when: str | When
+    when: DateText | When
     summary: Text
     sources: list[Citation]
     place: Slug | None = None

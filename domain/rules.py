@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Literal
 
@@ -13,6 +14,7 @@ from khronika.domain.documents import (
     EntityDoc,
     FactDoc,
     LawAmendmentDetails,
+    MeasurementDetails,
     SentenceChangeDetails,
     SourceDoc,
     VerdictDetails,
@@ -64,6 +66,12 @@ def check_fact(doc: FactDoc) -> None:
                 f"participants[{i}]", f"'{p.entity}' is listed twice as {p.role}"
             )
         seen.add((p.entity, p.role))
+    if isinstance(doc.details, MeasurementDetails) and not math.isfinite(
+        doc.details.value
+    ):  # msgspec would store nan or inf as null, which no longer decodes
+        raise ValidationError(
+            "details.value", f"must be a finite number, not {doc.details.value}"
+        )
     if isinstance(doc.details, VerdictDetails):
         defendants = {p.entity for p in doc.participants if p.role == "defendant"}
         for i, s in enumerate(doc.details.sentences):
