@@ -23,7 +23,7 @@ from khronika.domain.events import Event
 from khronika.domain.ids import StreamKind, stream_id
 from khronika.store import location as loc
 from khronika.store.catalogue import Catalogue
-from khronika.store.clock import RecordClock
+from khronika.store.clock import RecordClock, Stamper
 from khronika.store.codec import MsgspecMapper, NullTranscoder, decode
 from khronika.store.sqlite import KhronikaSQLiteRecorder
 
@@ -84,14 +84,11 @@ class Chronicle(Application[UUID]):
             self.store.write_meta({"tree": TREE_FORMAT})
         self.meta = meta
         self._texts: dict[str, str | None] = {}
-        self._clock: RecordClock | None = None
-
-    @property
-    def clock(self) -> RecordClock:
-        """Record time, continuing after the last event (read on first write)."""
-        if self._clock is None:
-            self._clock = RecordClock(self._last_record_time())
-        return self._clock
+        # Record time. Commands build events with a provisional time from
+        # it; the recorder stamps them for good inside the transaction that
+        # commits them, after the write lock, from the last time in the log
+        # (khronika.store.clock explains why).
+        self.clock = RecordClock(None)
 
     @staticmethod
     def is_store(location: str) -> bool:
@@ -115,14 +112,6 @@ class Chronicle(Application[UUID]):
     def store(self) -> KhronikaSQLiteRecorder:
         """The recorder with khronika's methods; the PostgreSQL one has the same."""
         return cast(KhronikaSQLiteRecorder, self.recorder)
-
-    def _last_record_time(self) -> datetime | None:
-        last = self.recorder.max_notification_id()
-        if not last:
-            return None
-        (n,) = self.recorder.select_notifications(last, limit=1)
-        event: Event = decode(n.topic, n.state)
-        return event.timestamp
 
     # -- reading streams ---------------------------------------------------
     def get(self, cls: type[A], slug: str) -> A:
@@ -296,33 +285,39 @@ class Chronicle(Application[UUID]):
     def save_batch(self, events: Sequence[Event]) -> None:
         """Append many events in one transaction: all of them or none."""
         try:  # the event store directly: save() adds per-event Protocol checks
-            self.events.put(events)
+            self.events.put(events, stamper=Stamper(self.clock))
         except IntegrityError as e:
             raise DuplicateError(
                 "another writer added some of these records meanwhile; "
                 "import again to skip what is there now"
             ) from e
 
+    def _stamped_save(self, event: Event) -> Event:
+        """Save `event`; it as stored, with the record time of its commit."""
+        stamper = Stamper(self.clock)
+        self.save(event, stamper=stamper)
+        (stored,) = stamper.stamped
+        saved: Event = decode(stored.topic, stored.state)
+        return saved
+
     def _save_new(self, event: Event) -> Event:
         try:
-            self.save(event)
+            return self._stamped_save(event)
         except IntegrityError:
             kind = type(event).__name__
             raise DuplicateError(
                 f"'{event.slug}' exists already ({kind}); choose another id, "
                 "or use `khronika correct` to change a fact"
             ) from None
-        return event
 
     def _save_next(self, event: Event) -> Event:
         try:
-            self.save(event)
+            return self._stamped_save(event)
         except IntegrityError:
             (last,) = self.recorder.select_events(
                 event.originator_id, desc=True, limit=1
             )
             raise ConflictError(event.slug, last.originator_version) from None
-        return event
 
 
 def open_store(location: str | None = None, *, create: bool = False) -> Chronicle:

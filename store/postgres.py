@@ -21,6 +21,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from khronika.store.clock import Stamper
 from khronika.store.ledger import TreeStore
 
 CHUNK = 1000  # ids per `= ANY(%s)` array; one query per chunk
@@ -39,10 +40,42 @@ class KhronikaPostgresRecorder(TreeStore, PostgresApplicationRecorder):
     def _tx(self, *, commit: bool) -> AbstractContextManager[Cursor[DictRow]]:
         return self.datastore.transaction(commit=commit)
 
+    def _insert_stored_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        *,
+        stamper: Stamper | None = None,
+        **kw: Any,
+    ) -> None:
+        """Stamp the events with record time under the table lock, then insert.
+
+        eventsourcing's insert takes `LOCK TABLE ... IN EXCLUSIVE MODE` here;
+        it is taken first so that the last record time read is the last in
+        the log (locking again in the same transaction is a no-op).
+        """
+        if stamper is not None:
+            self._lock_table(curs)
+            curs.execute(
+                SQL("SELECT state FROM {} ORDER BY notification_id DESC LIMIT 1")
+                .format(self._table(self.events_table_name))
+            )  # fmt: skip
+            row = curs.fetchone()
+            last = None if row is None else bytes(row["state"])
+            stored_events = stamper.stamp(last, stored_events)
+        super()._insert_stored_events(curs, stored_events, **kw)
+
     def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kw: Any
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        *,
+        stamper: Stamper | None = None,
+        **kw: Any,
     ) -> Sequence[int] | None:
         """The new positions; and the tree grows, under the same table lock."""
+        if stamper is not None:  # the events as stamped and inserted
+            stored_events = stamper.stamped
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kw)
         assert ids is not None
         self._grow_tree(curs, stored_events, ids)

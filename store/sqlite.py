@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
+from khronika.store.clock import Stamper
 from khronika.store.ledger import TreeStore
 
 CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
@@ -38,10 +39,29 @@ class KhronikaSQLiteRecorder(TreeStore, SQLiteApplicationRecorder):
     """
 
     def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **_: Any
+        self,
+        c: SQLiteCursor,
+        stored_events: Sequence[StoredEvent],
+        *,
+        stamper: Stamper | None = None,
+        **_: Any,
     ) -> Sequence[int] | None:
         if not stored_events:
             return []
+        if stamper is not None:
+            # eventsourcing opens the transaction with a deferred BEGIN, which
+            # takes no lock. Take the write lock now (waiting for any other
+            # writer to commit), so that the last record time read next is
+            # the last in the log and no other writer can add one after it.
+            c.execute(f"UPDATE {META_TABLE} SET value = value WHERE 0")
+            c.execute(
+                f"SELECT state FROM {self.events_table_name} "
+                "ORDER BY rowid DESC LIMIT 1"
+            )
+            row = c.fetchone()
+            stored_events = stamper.stamp(
+                None if row is None else bytes(row[0]), stored_events
+            )
         c.executemany(
             self.insert_events_statement,
             [
