@@ -26,6 +26,7 @@ from khronika.domain.events import (
     stamp,
 )
 from khronika.domain.ids import StreamKind
+from khronika.domain.parse import MAX_COUNT
 from khronika.store.app import Chronicle
 from khronika.store.codec import decode
 
@@ -45,7 +46,10 @@ _STREAM: dict[type[Event], StreamKind] = {
 @click.command()
 @click.argument("ident", required=False, metavar="[FACT|ENTITY|SOURCE]")
 @click.option(
-    "-n", "--limit", type=click.IntRange(min=1), help="Show at most N events."
+    "-n",
+    "--limit",
+    type=click.IntRange(1, MAX_COUNT),
+    help="Show at most N events.",
 )
 @click.option("--oldest-first", is_flag=True, help="Oldest event first.")
 @output_options("log", "table", "json", "csv", default="log")

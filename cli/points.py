@@ -58,7 +58,15 @@ class RecordTime(click.ParamType[str]):
             )
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return stamp(moment)
+        try:
+            return stamp(moment)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+            self.fail(
+                f"'{value}' is outside the calendar once moved to UTC; "
+                "give a time between 0001-01-01 and 9999-12-31 UTC",
+                param,
+                ctx,
+            )
 
 
 def point_options(*formats: str) -> Callable[[F], F]:

@@ -19,6 +19,7 @@ from khronika.cli.points import (
 )
 from khronika.domain.documents import FACT_KINDS
 from khronika.domain.errors import NotFoundError
+from khronika.domain.parse import MAX_COUNT
 from khronika.projections import queries
 from khronika.projections.law import law as law_state
 from khronika.projections.person import person as person_history
@@ -83,8 +84,15 @@ def _flat(fact: dict[str, Any]) -> dict[str, Any]:
     "--to", "end", type=WorldDay(), help="Facts that may start on or before DATE."
 )
 @click.option("--search", help="Text in the summary (case-insensitive for ASCII).")
-@click.option("--limit", type=click.IntRange(min=1))
-@click.option("--offset", type=click.IntRange(min=0), default=0)
+@click.option(
+    "--limit", type=click.IntRange(1, MAX_COUNT), help="Show at most N facts."
+)
+@click.option(
+    "--offset",
+    type=click.IntRange(0, MAX_COUNT),
+    default=0,
+    help="Skip the first N facts (with or without --limit).",
+)
 @point_options(*FORMATS)
 @with_settings
 def timeline(settings: Settings, people: tuple[str, ...], others: tuple[str, ...],

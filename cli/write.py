@@ -18,7 +18,7 @@ from khronika.cli.context import Settings, with_settings
 from khronika.domain.documents import Citation, FactDoc
 from khronika.domain.errors import ValidationError
 from khronika.domain.events import stamp
-from khronika.domain.parse import decode, sniff
+from khronika.domain.parse import MAX_DOCUMENT_BYTES, decode, sniff
 from khronika.store import attest
 from khronika.store import location as loc
 from khronika.store.app import Chronicle
@@ -307,6 +307,10 @@ def _value(text: str, name: str) -> Any:
             raise click.BadParameter(
                 f"{name}: not valid JSON: {e}", param_hint="--set"
             ) from None
+        except RecursionError:
+            raise click.BadParameter(
+                f"{name}: the JSON is nested too deeply", param_hint="--set"
+            ) from None
     return text
 
 
@@ -391,14 +395,24 @@ def retract(
 
 
 def _read(file: str) -> bytes:
-    if file == "-":
-        return sys.stdin.buffer.read()
+    """The document, refused once it grows past MAX_DOCUMENT_BYTES."""
     try:
-        return Path(file).read_bytes()
+        if file == "-":
+            data = sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
+        else:
+            with Path(file).open("rb") as f:
+                data = f.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as e:
         raise click.BadParameter(
             f"cannot read {file}: {e.strerror}", param_hint="FILE"
         ) from None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise click.BadParameter(
+            f"{file} is larger than {MAX_DOCUMENT_BYTES:,} bytes, the most a "
+            "document may take",
+            param_hint="FILE",
+        )
+    return data
 
 
 @click.command()

@@ -10,6 +10,12 @@ import msgspec
 from khronika.domain.errors import ValidationError
 
 Format = Literal["json", "toml"]
+
+# The most a document (`append`) or one import line may take. Input larger
+# than this, or without an end (/dev/zero), is refused before it is read whole.
+MAX_DOCUMENT_BYTES = 1_000_000
+# The largest count or position a command takes: SQL's 64-bit integer.
+MAX_COUNT = 2**63 - 1
 T = TypeVar("T")
 
 _MISSING = re.compile(

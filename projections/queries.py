@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from khronika.domain.errors import NotFoundError
+from khronika.domain.parse import MAX_COUNT
 from khronika.projections.schema import NOW
 from khronika.projections.views import ViewStore
 
@@ -131,9 +132,9 @@ def timeline(
             f"{_in('entity', entities, params)})"
         )
     sql.append("ORDER BY f.earliest, f.latest, f.fact")
-    if limit is not None:
+    if limit is not None or offset:  # an --offset alone skips, too
         sql.append("LIMIT :limit OFFSET :offset")
-        params |= {"limit": limit, "offset": offset}
+        params |= {"limit": MAX_COUNT if limit is None else limit, "offset": offset}
     return [fact_json(row) for row in views.query(" ".join(sql), params)]
 
 

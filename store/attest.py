@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
+
 from khronika.domain.errors import KhronikaError, NotFoundError
+from khronika.domain.parse import MAX_COUNT
 from khronika.store import checkpoint as cp
 from khronika.store import location as loc
 from khronika.store import merkle
@@ -67,8 +71,11 @@ def inclusion(app: Chronicle, target: str, at: cp.Checkpoint) -> list[dict[str, 
 
     `target` is a fact id or a log position.
     """
-    if target.isdigit():
-        found = app.recorder.select_notifications(int(target), 1, stop=int(target))
+    if target.isascii() and target.isdigit():  # not "²", which isdigit() too
+        position = int(target)
+        found: Sequence[Notification] = []
+        if position <= MAX_COUNT:  # larger ones do not fit an SQL integer
+            found = app.recorder.select_notifications(position, 1, stop=position)
         if not found:
             raise NotFoundError("event at position", target)
         events = [(found[0].id, found[0])]

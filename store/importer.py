@@ -19,7 +19,7 @@ from khronika.domain.documents import EntityDoc, FactDoc, Record, SourceDoc
 from khronika.domain.errors import DuplicateError, KhronikaError, ValidationError
 from khronika.domain.events import EntityRegistered, Event, FactRecorded, SourceAdded
 from khronika.domain.ids import StreamKind, stream_id
-from khronika.domain.parse import decode
+from khronika.domain.parse import MAX_DOCUMENT_BYTES, decode
 from khronika.store.app import Chronicle
 from khronika.store.codec import decode as decode_event
 
@@ -66,8 +66,18 @@ def bundle_files(path: Path) -> list[Path]:
 
 
 def read_lines(files: Iterable[tuple[str, BinaryIO]]) -> Iterator[Line]:
+    """The lines of each file; a line longer than MAX_DOCUMENT_BYTES is refused
+    after reading that much of it, so an endless one (/dev/zero) ends."""
     for name, stream in files:
-        for number, data in enumerate(stream, start=1):
+        number = 0
+        while data := stream.readline(MAX_DOCUMENT_BYTES + 1):
+            number += 1
+            if len(data) > MAX_DOCUMENT_BYTES:
+                raise ValidationError(
+                    f"{name} line {number}",
+                    f"is longer than {MAX_DOCUMENT_BYTES:,} bytes, the most one "
+                    "record may take",
+                )
             if data.strip():
                 yield Line(f"{name} line {number}", data, len(data))
             # blank lines still count towards progress
