@@ -281,7 +281,7 @@ def _citations(sources: tuple[str, ...], quote: str | None) -> list[Citation]:
             citations.append(decode(data, Citation))
         except ValidationError as e:
             raise click.BadParameter(
-                f"'{text}': {e.problem}", param_hint="--source"
+                f"'{text}': {e}", param_hint="--source"
             ) from None
     return citations
 

@@ -61,7 +61,7 @@ MEASURE: dict[str, Any] = FACT | {
 
 def _with(doc: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """A deep copy of `doc` with the field at dotted `path` (0 = list item) set."""
-    copy = json.loads(json.dumps(doc))
+    copy: dict[str, Any] = json.loads(json.dumps(doc))
     *parents, last = path.split(".")
     target: Any = copy
     for key in parents:
@@ -71,7 +71,7 @@ def _with(doc: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 
 def _decode(doc: dict[str, Any]) -> Any:
-    return decode(json.dumps(doc).encode(), Record)
+    return decode(json.dumps(doc).encode(), Record)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("doc", [SOURCE, ENTITY, FACT, MEASURE])
@@ -118,7 +118,8 @@ def test_an_id_that_is_not_a_slug_is_refused(slug: str) -> None:
 
 
 def test_the_id_rule_is_described_where_the_error_edge_can_read_it() -> None:
-    rule = Slug.__metadata__[0].description or ""
+    (meta,) = Slug.__metadata__  # type: ignore[attr-defined]
+    rule: str = meta.description or ""
     assert "lower-case letters a-z, digits and hyphens" in rule
     assert "120" in rule
 
