@@ -10,6 +10,7 @@ import msgspec
 
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.output import emit, output_options, to_json
+from khronika.domain import lenient
 from khronika.domain.documents import Citation
 from khronika.domain.errors import NotFoundError
 from khronika.domain.events import (
@@ -215,7 +216,7 @@ def _print_log(rows: list[dict[str, Any]]) -> None:
             click.echo(_field("", _summary(row)))
         sources = d.get("sources") or d.get("doc", {}).get("sources") or []
         for c in sources:
-            citation = msgspec.convert(c, Citation)
+            citation = lenient.convert(c, Citation)  # as stored, maybe long ago
             quote = f' "{citation.quote}"' if citation.quote else ""
             click.echo(
                 _field("Source:", f"{citation.source}@{citation.locator}{quote}")

@@ -280,9 +280,7 @@ def _citations(sources: tuple[str, ...], quote: str | None) -> list[Citation]:
         try:
             citations.append(decode(data, Citation))
         except ValidationError as e:
-            raise click.BadParameter(
-                f"'{text}': {e}", param_hint="--source"
-            ) from None
+            raise click.BadParameter(f"'{text}': {e}", param_hint="--source") from None
     return citations
 
 

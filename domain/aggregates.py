@@ -14,6 +14,7 @@ from uuid import UUID
 
 import msgspec
 
+from khronika.domain import lenient
 from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
 from khronika.domain.errors import KhronikaError, ValidationError
 from khronika.domain.events import (
@@ -109,7 +110,8 @@ def apply(state: Aggregate | None, event: Event) -> Aggregate:
             return _next(state, event, merged_into=event.into)
     if isinstance(state, Fact):
         if isinstance(event, FactCorrected):
-            return _next(state, event, doc=apply_changes(state.doc, event.changes))
+            corrected = apply_changes(state.doc, event.changes, stored=True)
+            return _next(state, event, doc=corrected)
         if isinstance(event, FactRetracted):
             return _next(state, event, retracted=True)
     raise KhronikaError(
@@ -131,8 +133,14 @@ def _with(doc: D, **changes: Any) -> D:
     return msgspec.structs.replace(doc, **changes)
 
 
-def apply_changes(doc: FactDoc, changes: dict[str, Any]) -> FactDoc:
-    """The fact document with the given top-level fields replaced."""
+def apply_changes(
+    doc: FactDoc, changes: dict[str, Any], *, stored: bool = False
+) -> FactDoc:
+    """The fact document with the given top-level fields replaced.
+
+    `stored` changes were checked when they were recorded, perhaps under
+    looser rules than today's; they are applied without today's constraints.
+    """
     raw = msgspec.to_builtins(doc)
     for name, value in changes.items():
         if name not in CORRECTABLE_FIELDS:
@@ -142,6 +150,8 @@ def apply_changes(doc: FactDoc, changes: dict[str, Any]) -> FactDoc:
                 + ", ".join(CORRECTABLE_FIELDS),
             )
         raw[name] = value
+    if stored:
+        return lenient.convert(raw, FactDoc)
     try:
         return msgspec.convert(raw, type=FactDoc)
     except msgspec.ValidationError as e:

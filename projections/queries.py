@@ -92,7 +92,7 @@ def _in(name: str, values: list[str], params: dict[str, Any]) -> str:
     for i, value in enumerate(values):
         params[f"{name}{i}"] = value
         keys.append(f":{name}{i}")
-    return f"({', '.join(keys)})"
+    return f"({', '.join(keys) or 'NULL'})"  # IN () is an error in PostgreSQL
 
 
 def timeline(

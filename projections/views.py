@@ -19,6 +19,7 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 
 from khronika.domain import aggregates as agg
+from khronika.domain import lenient
 from khronika.domain.aggregates import Entity, Source
 from khronika.domain.documents import Article, EntityDoc, FactDoc, SourceDoc
 from khronika.domain.errors import KhronikaError
@@ -237,7 +238,7 @@ class _Batch:
             retracted = isinstance(event, FactRetracted)
             doc = before.doc
             if isinstance(event, FactCorrected):
-                doc = agg.apply_changes(before.doc, event.changes)
+                doc = agg.apply_changes(before.doc, event.changes, stored=True)
         return FactVersion(
             doc=doc,
             version=event.originator_version,
@@ -279,7 +280,7 @@ class _Batch:
         if row is None:
             raise KhronikaError(f"views: no current version of fact '{slug}'")
         return FactVersion(
-            doc=msgspec.json.decode(row["doc"], type=FactDoc),
+            doc=lenient.decode_json(row["doc"], FactDoc),
             version=row["version"],
             retracted=bool(row["retracted"]),
             reason=row["reason"],
@@ -313,7 +314,7 @@ class _Batch:
             name=row["name"],
             aliases=msgspec.json.decode(row["aliases"]),
             note=row["note"],
-            articles=msgspec.json.decode(row["articles"], type=list[Article]),
+            articles=lenient.decode_json(row["articles"], list[Article]),
         )
         return Entity(id=stream_id("entity", slug), version=row["version"],
                       created_on=_EPOCH, modified_on=_EPOCH, doc=doc,

@@ -17,6 +17,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
 
+from khronika.domain import lenient
 from khronika.domain.errors import StoreError
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -43,11 +44,17 @@ def decode(topic: str, state: bytes) -> Any:
         raw = msgspec.json.decode(state)
         for upcast in upcasters[raw.pop("class_version", 1) - 1 :]:
             raw = upcast(raw)
-        return msgspec.convert(raw, type=cls)
+        try:
+            return msgspec.convert(raw, type=cls)
+        except msgspec.ValidationError:
+            return lenient.convert(raw, cls)
     decoder = _decoders.get(cls)
     if decoder is None:
         decoder = _decoders[cls] = msgspec.json.Decoder(cls)
-    return decoder.decode(state)
+    try:
+        return decoder.decode(state)
+    except msgspec.ValidationError:  # stored before a rule was tightened
+        return lenient.decode_json(state, cls)
 
 
 def stored_version(topic: str) -> int:
