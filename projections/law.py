@@ -23,7 +23,8 @@ def law(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
         raise NotFoundError("article", ident, hints[:3])
     params = point.params | {"law": slug}
     rows = views.query(
-        f"SELECT p.*, f.label, f.summary, {point.status('p')} AS status "
+        f"SELECT p.*, f.label, f.summary, f.uncertain, {point.status('p', 'f')} "
+        "AS status "
         "FROM view_penalties p JOIN view_facts f "
         "ON f.fact = p.fact AND f.version = p.version "
         f"WHERE {point.where('p', world=False)} AND p.law = :law "
@@ -34,7 +35,8 @@ def law(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
     for r in rows:
         entry = amendments.setdefault(r["fact"], {
             "id": r["fact"], "when": r["label"], "earliest": r["earliest"],
-            "latest": r["latest"], "status": r["status"], "summary": r["summary"],
+            "latest": r["latest"], "uncertain": bool(r["uncertain"]),
+            "status": r["status"], "summary": r["summary"],
             "before": [], "after": [],
         })  # fmt: skip
         entry[r["side"]].append({
@@ -68,8 +70,8 @@ def in_force(amendments: list[dict[str, Any]], point: Point) -> dict[str, Any]:
     before = [a for a in amendments if a["earliest"] <= day]
     if not amendments:
         return {"penalties": [], "since": None, "certain": True, "possibly": []}
-    certain = [a for a in before if a["latest"] <= day]
-    possible = [a for a in before if a["latest"] > day]
+    certain = [a for a in before if a["status"] == "certain"]
+    possible = [a for a in before if a["status"] != "certain"]
     base = certain[-1] if certain else None
     return {
         "penalties": base["after"] if base else amendments[0]["before"],

@@ -40,7 +40,8 @@ def describe(s: dict[str, Any]) -> str:
         return str(s["outcome"])
     if s["type"] is None:
         return "convicted, no sentence recorded"
-    text = f"{term(s['term_months'])}, {s['type'].replace('_', ' ')}"
+    kind = s["type"].replace("_", " ")
+    text = kind if kind == "fine" else f"{term(s['term_months'])}, {kind}"
     if s["regime"]:
         text += f", {s['regime'].replace('_', ' ')}-security regime"
     if s["probation_months"]:
@@ -49,7 +50,21 @@ def describe(s: dict[str, Any]) -> str:
 
 
 def status(s: dict[str, Any], changes: list[dict[str, Any]], day: date) -> str:
-    """Where this sentence stood on `day`, judged by the verdict's bounds."""
+    """Where this sentence stood on `day`, judged by the verdict's bounds.
+
+    What is claimed follows the sentence type: prison and colony terms are
+    served, a suspended sentence runs its probation, a fine is imposed.
+    "Served" needs a recorded release or full term; otherwise the term
+    "would end by" its latest day. A verdict whose date is uncertain (`?`,
+    `%`) makes every state only possible.
+    """
+    text = _state(s, changes, day)
+    if s["uncertain"] and not text.startswith("possibly"):
+        return f"possibly {text} (the verdict's date {s['label']} is uncertain)"
+    return text
+
+
+def _state(s: dict[str, Any], changes: list[dict[str, Any]], day: date) -> str:
     start, start_late = (
         date.fromisoformat(s["earliest"]),
         date.fromisoformat(s["latest"]),
@@ -62,8 +77,13 @@ def status(s: dict[str, Any], changes: list[dict[str, Any]], day: date) -> str:
         if change["verdict"] in (None, s["fact"]) and change["change"] in RELEASES:
             if date.fromisoformat(change["latest"]) <= day:
                 done = RELEASES[change["change"]]
-                return f"{done} ({change['label']}) from {describe(s)}"
-    if s["term_months"] is None or s["type"] == "fine":
+                maybe = "possibly " if change["uncertain"] else ""
+                return f"{maybe}{done} ({change['label']}) from {describe(s)}"
+    if s["type"] == "fine":
+        return f"{describe(s)}, imposed on {s['label']}"
+    if s["type"] in ("suspended", "probation"):
+        return _probation(s, start, start_late, day)
+    if s["term_months"] is None:
         return f"{describe(s)}, since {s['label']}"
     end = add_months(start, s["term_months"])
     end_late = add_months(start_late, s["term_months"])
@@ -72,7 +92,28 @@ def status(s: dict[str, Any], changes: list[dict[str, Any]], day: date) -> str:
         return f"{verb} {describe(s)}, since {s['label']}"
     if day < end_late:
         return f"possibly still {verb} {describe(s)} (ends {end} to {end_late})"
-    return f"served {describe(s)} (ended by {end_late})"
+    for change in changes:
+        full = change["served_months"]
+        if change["verdict"] in (None, s["fact"]) and full == s["term_months"]:
+            if date.fromisoformat(change["latest"]) <= day:
+                return f"served {describe(s)} (full term recorded, {change['fact']})"
+    return f"{describe(s)}; the term would end by {end_late}"
+
+
+def _probation(s: dict[str, Any], start: date, start_late: date, day: date) -> str:
+    """A suspended sentence: under probation until the probation period ends."""
+    months = s["probation_months"]
+    if months is None and s["type"] == "probation":
+        months = s["term_months"]
+    if months is None:
+        return f"{describe(s)}, since {s['label']} (probation period not recorded)"
+    end, end_late = add_months(start, months), add_months(start_late, months)
+    if day < end:
+        return f"under probation: {describe(s)}, since {s['label']}"
+    if day < end_late:
+        ends = f"(ends {end} to {end_late})"
+        return f"possibly still under probation: {describe(s)} {ends}"
+    return f"probation ended by {end_late}: {describe(s)}"
 
 
 def person(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
@@ -121,9 +162,11 @@ def _rows(
     views: ViewStore, table: str, column: str, who: str, point: Point, params: Any
 ) -> list[dict[str, Any]]:
     rows = views.query(
-        f"SELECT t.*, f.label, {point.status('t')} AS certainty FROM {table} t "
-        "JOIN view_facts f ON f.fact = t.fact AND f.version = t.version "
-        f"WHERE {point.where('t')} AND t.{column} IN {who} ORDER BY t.earliest",
+        f"SELECT t.*, f.label, f.uncertain, {point.status('t', 'f')} AS certainty "
+        f"FROM {table} t JOIN view_facts f "
+        "ON f.fact = t.fact AND f.version = t.version "
+        f"WHERE {point.where('t', facts='f')} AND t.{column} IN {who} "
+        "ORDER BY t.earliest",
         params,
     )
     return [dict(r) for r in rows]

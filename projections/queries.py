@@ -29,18 +29,37 @@ class Point(msgspec.Struct, frozen=True, kw_only=True):
         day = self.as_of.isoformat() if self.as_of else FAR
         return {"k": self.known_at or NOW, "d": day}
 
-    def where(self, alias: str, world: bool = True) -> str:
-        """SQL for rows known at k and (if `world`) possibly before d."""
+    def where(self, alias: str, world: bool = True, facts: str = "") -> str:
+        """SQL for rows known at k and (if `world`) possibly before d.
+
+        With `certain`, only rows surely before d: `facts` names the
+        view_facts alias that says whether the date is uncertain (default
+        `alias` itself).
+        """
         a = f"{alias}." if alias else ""
         sql = f"{a}recorded_from <= :k AND :k < {a}recorded_to"
         if world:
             sql += f" AND {a}earliest <= :d"
             if self.certain:
-                sql += f" AND {a}latest <= :d"
+                sql += f" AND {_certain(alias, facts or alias)}"
         return sql
 
-    def status(self, alias: str) -> str:
-        return f"CASE WHEN {alias}.latest <= :d THEN 'certain' ELSE 'possible' END"
+    def status(self, alias: str, facts: str = "") -> str:
+        """'certain' or 'possible' at d; `facts` as in `where`."""
+        return (
+            f"CASE WHEN {_certain(alias, facts or alias)} "
+            "THEN 'certain' ELSE 'possible' END"
+        )
+
+
+def _certain(alias: str, facts: str) -> str:
+    """Surely before d: the latest day is, and the date is not uncertain.
+
+    A date qualified with `?` or `%` (anywhere) keeps its bounds, but the
+    source does not know it: such a fact is possible wherever its bounds
+    allow and never certain.
+    """
+    return f"{alias}.latest <= :d AND {facts}.uncertain = 0"
 
 
 class Entities:

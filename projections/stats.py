@@ -135,14 +135,16 @@ def _sentences(
     Terms (months) are gathered per bucket from the defendants' sentences.
     """
     sentences = views.query(
-        f"SELECT s.*, {point.status('s')} AS status FROM view_sentences s "
-        f"WHERE {point.where('s')} ORDER BY s.earliest",
+        f"SELECT s.*, {point.status('s', 'f')} AS status FROM view_sentences s "
+        "JOIN view_facts f ON f.fact = s.fact AND f.version = s.version "
+        f"WHERE {point.where('s', facts='f')} ORDER BY s.earliest",
         point.params,
     )
     keys_of: dict[str, list[str]] = {}
     if by == "charge":
         for c in views.query(
-            f"SELECT fact, article FROM view_charges c WHERE {point.where('c')}",
+            "SELECT fact, article FROM view_charges c "
+            f"WHERE {point.where('c', world=False)}",
             point.params,
         ):
             keys_of.setdefault(c["fact"], []).append(c["article"])
@@ -200,7 +202,7 @@ def lags(views: ViewStore, point: Point, entities: Entities) -> dict[str, Any]:
         "JOIN view_roles a ON a.entity = v.entity AND a.fact != v.fact "
         "JOIN view_facts af ON af.fact = a.fact AND af.version = a.version "
         f"AND af.kind IN {_in('act', list(ACTS), params)} "
-        f"WHERE {point.where('v')} AND {point.where('a')} "
+        f"WHERE {point.where('v', facts='vf')} AND {point.where('a', facts='af')} "
         f"AND v.role = 'defendant' AND a.role IN {_in('actor', list(ACTORS), params)} "
         "AND a.latest <= v.latest AND a.earliest > '0001-01-01' "
         "ORDER BY v.fact, a.latest",

@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from khronika.domain.documents import FactDoc
+from khronika.projections.law import law
 from khronika.projections.person import add_months, status, term
 from khronika.projections.queries import Point, timeline
 from khronika.projections.stats import stats
@@ -60,7 +61,13 @@ def years(views: ViewStore, day: str | None = None) -> dict[str, tuple[int, int]
         ("2024-06-06", "2024-06-06", "certain"),  # the as-of day itself counts
         ("2024-06~", "2024-05-01", "possible"),  # about June: May to July
         ("2024-06~", "2024-07-31", "certain"),
-        ("2024-06?", "2024-06-30", "certain"),  # uncertain keeps its bounds
+        # '?' keeps its bounds but is never certain: the source does not know
+        ("2024-06?", "2024-05-31", None),
+        ("2024-06?", "2024-06-30", "possible"),
+        ("2024-06?", None, "possible"),
+        ("2024-06%", "2030-01-01", "possible"),
+        ("2020?/2021", "2022-01-01", "possible"),  # either end of an interval
+        ("2020/2021?", "2022-01-01", "possible"),
         ("201X", "2009-12-31", None),
         ("201X", "2015-01-01", "possible"),
         ("201X", "2019-12-31", "certain"),
@@ -83,7 +90,9 @@ def test_as_of_boundaries(one: Any, when: str, day: str | None, expected: str) -
         ("2023-22", None, {"2023": (1, 0)}),
         ("2023-22", "2023-07-01", {"2023": (0, 1)}),
         ("2023~", None, {"2022": (0, 1), "2023": (0, 1), "2024": (0, 1)}),
-        ("2023?", None, {"2023": (1, 0)}),
+        ("2023?", None, {"2023": (0, 1)}),  # uncertain: never certain
+        ("2015?", "2015-12-31", {"2015": (0, 1)}),
+        ("2015?", "2020-01-01", {"2015": (0, 1)}),
         ("2023-12%", None, {"2023": (0, 1), "2024": (0, 1)}),
         ("199X", "1992-06-30", {"1990": (0, 1), "1991": (0, 1), "1992": (0, 1)}),
         ("../2020", None, {"undated": (1, 0)}),
@@ -131,8 +140,13 @@ def test_term_in_words(months: int | None, text: str) -> None:
 SENTENCE = {
     "fact": "v", "outcome": "convicted", "type": "prison", "term_months": 36,
     "regime": "medium", "probation_months": None, "earliest": "2023-05-30",
-    "latest": "2023-05-30", "label": "2023-05-30",
+    "latest": "2023-05-30", "label": "2023-05-30", "uncertain": 0,
 }  # fmt: skip
+SUSPENDED = SENTENCE | {"type": "suspended", "term_months": 48, "regime": None,
+                        "probation_months": 36}  # fmt: skip
+FINE = SENTENCE | {"type": "fine", "term_months": None, "regime": None}
+RELEASE = {"fact": "r", "verdict": "v", "change": "release", "served_months": 36,
+           "latest": "2026-05-30", "label": "2026-05-30", "uncertain": 0}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -141,10 +155,14 @@ SENTENCE = {
         (date(2023, 5, 29), [], "possibly sentenced by then (verdict 2023-05-30)"),
         (date(2024, 1, 1), [],
          "serving 3 years, prison, medium-security regime, since 2023-05-30"),
-        (date(2026, 5, 30), [],
-         "served 3 years, prison, medium-security regime (ended by 2026-05-30)"),
-        (date(2025, 1, 1), [{"verdict": "v", "change": "pardon",
-                             "latest": "2024-12-31", "label": "2024-12-31"}],
+        (date(2026, 5, 30), [], "3 years, prison, medium-security regime; "
+         "the term would end by 2026-05-30"),  # nothing recorded says served
+        (date(2027, 1, 1), [RELEASE | {"change": "appeal"}],
+         "served 3 years, prison, medium-security regime (full term recorded, r)"),
+        (date(2026, 6, 1), [RELEASE],
+         "released (2026-05-30) from 3 years, prison, medium-security regime"),
+        (date(2025, 1, 1), [RELEASE | {"change": "pardon", "latest": "2024-12-31",
+                                       "label": "2024-12-31"}],
          "pardoned (2024-12-31) from 3 years, prison, medium-security regime"),
     ],
 )  # fmt: skip
@@ -152,3 +170,62 @@ def test_sentence_status_on_a_day(
     day: date, changes: list[dict[str, Any]], text: str
 ) -> None:
     assert status(SENTENCE, changes, day) == text
+
+
+@pytest.mark.parametrize(
+    ("sentence", "day", "text"),
+    [
+        (SUSPENDED, date(2024, 1, 1), "under probation: 4 years, suspended, "
+         "3 years probation, since 2023-05-30"),
+        # its end comes from the probation period, not the term
+        (SUSPENDED, date(2026, 5, 30), "probation ended by 2026-05-30: 4 years, "
+         "suspended, 3 years probation"),
+        (SUSPENDED | {"probation_months": None}, date(2030, 1, 1),
+         "4 years, suspended, since 2023-05-30 (probation period not recorded)"),
+        (FINE, date(2030, 1, 1), "fine, imposed on 2023-05-30"),
+        (SENTENCE | {"uncertain": 1}, date(2024, 1, 1),
+         "possibly serving 3 years, prison, medium-security regime, since "
+         "2023-05-30 (the verdict's date 2023-05-30 is uncertain)"),
+    ],
+)  # fmt: skip
+def test_sentence_status_follows_the_sentence_type(
+    sentence: dict[str, Any], day: date, text: str
+) -> None:
+    assert status(sentence, [], day) == text
+
+
+def test_an_uncertain_verdict_is_possible_not_certain_in_every_statistic(
+    seeded: Chronicle,
+) -> None:
+    details = {"type": "verdict", "charges": ["kz-criminal-code-2014:180"],
+               "sentences": [{"type": "prison", "term_months": 36}]}  # fmt: skip
+    doc = msgspec.convert(msgspec.to_builtins(verdict("2015?")) | {
+        "details": details}, FactDoc)  # fmt: skip
+    seeded.append_fact(doc, "ann")
+    views = open_views(environment(seeded.location))
+    views.catch_up(seeded.read_after)
+    point = Point(as_of=date(2020, 1, 1))
+    for by in ("year", "charge", "place", "platform", "sentence-type"):
+        buckets = stats(views, point, by)["buckets"]
+        assert [(b["certain"], b["possible"]) for b in buckets] == [(0, 1)], by
+    assert timeline(views, Point(as_of=date(2020, 1, 1), certain=True)) == []
+
+
+def test_an_amendment_with_an_uncertain_date_leaves_the_law_state_possible(
+    seeded: Chronicle,
+) -> None:
+    amendment = msgspec.convert({
+        "id": "a", "kind": "law_amendment", "when": "2014?", "summary": "Amended.",
+        "sources": [{"source": "worldcrunch-kz-separatism", "locator": "para:1"}],
+        "details": {"type": "law_amendment", "law": "kz-criminal-code-2014",
+                    "penalties_after": [{"conduct": "Calls for separatism",
+                                         "article": "kz-criminal-code-2014:180",
+                                         "max_term_months": 84}]},
+    }, FactDoc)  # fmt: skip
+    seeded.append_fact(amendment, "ann")
+    views = open_views(environment(seeded.location))
+    views.catch_up(seeded.read_after)
+    state = law(views, "kz-criminal-code-2014", Point(as_of=date(2020, 1, 1)))
+    assert state["in_force"]["certain"] is False
+    assert [p["id"] for p in state["in_force"]["possibly"]] == ["a"]
+    assert state["amendments"][0]["status"] == "possible"

@@ -109,7 +109,8 @@ def naive_timeline(facts: list[Fact], as_of: date | None) -> list[tuple[str, int
     for f in facts:
         b = edtf.parse(f.doc.date.edtf)
         if as_of is None or b.earliest <= as_of:
-            status = "certain" if as_of is None or b.latest <= as_of else "possible"
+            sure = not b.uncertain and (as_of is None or b.latest <= as_of)
+            status = "certain" if sure else "possible"
             rows.append((b.earliest, b.latest, f.doc.id, f.version, status))
     return [(slug, v, s) for _, _, slug, v, s in sorted(rows)]
 
@@ -128,7 +129,8 @@ def naive_years(facts: list[Fact], as_of: date | None) -> dict[str, tuple[int, i
             years = [
                 str(y) for y in range(b.earliest.year, min(b.latest, last).year + 1)
             ]
-        sure = len(years) == 1 and (as_of is None or b.latest <= as_of)
+        sure = len(years) == 1 and not b.uncertain
+        sure = sure and (as_of is None or b.latest <= as_of)
         for y in years:
             (certain if sure else possible)[y] += 1
     return {k: (certain[k], possible[k]) for k in set(certain) | set(possible)}
