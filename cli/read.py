@@ -294,16 +294,28 @@ def stats(settings: Settings, by: str, point: Point, fmt: str) -> None:
 def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
     """One fact: how it stands now (or at --known-at), and its history.
 
+    With --as-of, the status says whether the fact had certainly happened by
+    that day ("certain"), may have ("possible"), or had surely not yet
+    ("later"). With --certain, a fact that was not certain by then is an
+    error (exit 1).
+
     \b
     Examples:
       khronika fact serebryakova-verdict-2023
       khronika fact serebryakova-verdict-2023 --known-at 2026-01-01 --format json
+      khronika fact potopa-verdict-2022 --as-of 2022-03-01 --certain
     """
     views = open_views(settings)
     history = queries.fact_history(views, fact_id, point)
     if not history:
         raise _unknown_fact(views, fact_id)
     current = history[-1]
+    if point.certain and current["status"] != "certain":
+        day = point.as_of.isoformat() if point.as_of else "today"
+        raise click.ClickException(
+            f"{fact_id}: not certain on {day} (status: {current['status']}, "
+            f"dated {current['when']['label']}); leave out --certain to see it"
+        )
     if fmt == "json":
         click.echo(to_json(_header(point) | {"fact": current, "history": history}))
         return
@@ -328,6 +340,8 @@ def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
         f"When:     {when['label']}  [{when['earliest']} .. {when['latest']}]"
         + (f'  "{when["wording"]}"' if when["wording"] else "")
     )
+    if point.as_of:
+        click.echo(f"Status:   {current['status']} on {point.as_of.isoformat()}")
     click.echo(_wrap("Summary:", current["summary"]))
     if current["place"]:
         click.echo(f"Place:    {current['place']}")

@@ -132,9 +132,8 @@ def person(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
     }
     facts = timeline(views, point, entities=members)
     for fact in facts:
-        fact["roles"] = sorted(
-            {role for (slug, _), role in roles.items() if slug == fact["id"]}
-        )
+        named = {role for (slug, _), role in roles.items() if slug == fact["id"]}
+        fact["roles"] = sorted(named | _other_names(fact, members))
     sentences = _rows(views, "view_sentences", "defendant", who, point, params)
     changes = _rows(views, "view_changes", "defendant", who, point, params)
     charges = _charges(views, point, [s["fact"] for s in sentences])
@@ -156,6 +155,18 @@ def person(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
         "sentences": sentences,
         "sentence_changes": changes,
     }
+
+
+def _other_names(fact: dict[str, Any], members: list[str]) -> set[str]:
+    """How a fact names the entity other than as a participant."""
+    found = {"place"} if fact["place"] in members else set()
+    details = fact["details"] or {}
+    if details.get("type") == "law_amendment" and details["law"] in members:
+        found.add("law amended")
+    laws = {c.partition(":")[0] for c in details.get("charges", [])}
+    if details.get("type") == "verdict" and laws & set(members):
+        found.add("law applied")
+    return found
 
 
 def _rows(

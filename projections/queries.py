@@ -15,6 +15,7 @@ from khronika.projections.schema import NOW
 from khronika.projections.views import ViewStore
 
 FAR = "9999-12-31"
+LATER = "later"  # a fact's status at an as-of day before its earliest day
 
 
 class Point(msgspec.Struct, frozen=True, kw_only=True):
@@ -145,16 +146,30 @@ def timeline(
         sql.append("AND f.summary LIKE :text")
         params["text"] = f"%{text}%"
     if entities:
-        sql.append(
-            "AND f.fact IN (SELECT r.fact FROM view_roles r WHERE "
-            f"{point.where('r', world=False)} AND r.entity IN "
-            f"{_in('entity', entities, params)})"
-        )
+        sql.append(f"AND {_names(point, _in('entity', entities, params))}")
     sql.append("ORDER BY f.earliest, f.latest, f.fact")
     if limit is not None or offset:  # an --offset alone skips, too
         sql.append("LIMIT :limit OFFSET :offset")
         params |= {"limit": MAX_COUNT if limit is None else limit, "offset": offset}
     return [fact_json(row) for row in views.query(" ".join(sql), params)]
+
+
+def _names(point: Point, entities: str) -> str:
+    """SQL: fact f names one of `entities`, in any way a fact can.
+
+    As a participant, as its place, as the law an amendment changes, or as
+    the law of an article a verdict convicts under.
+    """
+    known = {a: point.where(a, world=False) for a in ("r", "p", "c")}
+    return (
+        f"(f.place IN {entities} "
+        f"OR f.fact IN (SELECT r.fact FROM view_roles r WHERE {known['r']} "
+        f"AND r.entity IN {entities}) "
+        f"OR f.fact IN (SELECT p.fact FROM view_penalties p WHERE {known['p']} "
+        f"AND p.law IN {entities}) "
+        f"OR f.fact IN (SELECT c.fact FROM view_charges c WHERE {known['c']} "
+        f"AND c.law IN {entities}))"
+    )
 
 
 def fact_json(row: sqlite3.Row) -> dict[str, Any]:
@@ -189,8 +204,10 @@ def fact_json(row: sqlite3.Row) -> dict[str, Any]:
 
 def fact_history(views: ViewStore, slug: str, point: Point) -> list[dict[str, Any]]:
     """Every version of a fact recorded by `known_at`, oldest first."""
+    status = point.status("view_facts")
     rows = views.query(
-        "SELECT * FROM view_facts WHERE fact = :slug AND recorded_from <= :k "
+        f"SELECT *, CASE WHEN earliest > :d THEN '{LATER}' ELSE {status} END "
+        "AS status FROM view_facts WHERE fact = :slug AND recorded_from <= :k "
         "ORDER BY version",
         point.params | {"slug": slug},
     )

@@ -320,3 +320,54 @@ def test_a_postgres_store_leaves_no_file_beside_it(demo: Run, tmp_path: Path) ->
 def test_text_output_fits_80_columns(demo: Run, args: list[str]) -> None:
     out = demo(*args).output
     assert out and max(len(line) for line in out.splitlines()) <= 80, out
+
+
+def test_a_place_is_found_by_entity_in_timeline_and_person(demo: Run) -> None:
+    ids = ["astakhov-video-appeal-to-putin", "astakhov-verdict-2024"]
+    found = data(demo, "timeline", "--entity", "konaev")["facts"]
+    assert [f["id"] for f in found] == ids
+    facts = data(demo, "person", "Qonaev")["facts"]
+    assert [(f["id"], f["roles"]) for f in facts] == [(i, ["place"]) for i in ids]
+
+
+def test_a_law_is_found_by_entity_through_charges_and_amendments(demo: Run) -> None:
+    found = data(demo, "timeline", "--entity", "kz-criminal-code-2014")["facts"]
+    kinds = {f["kind"] for f in found}
+    assert kinds == {"verdict", "law_amendment"}
+    facts = data(demo, "person", "kz-criminal-code-2014")["facts"]
+    assert all(f["roles"] in (["law applied"], ["law amended"]) for f in facts)
+
+
+def test_instagram_suspended_sentence_runs_its_five_year_probation(demo: Run) -> None:
+    def status(day: str) -> str:
+        person = data(demo, "person", "instagram-comment-defendant-2023",
+                      "--as-of", day)  # fmt: skip
+        (sentence,) = person["sentences"]
+        assert (sentence["type"], sentence["probation_months"]) == ("suspended", 60)
+        return str(sentence["status"])
+
+    assert status("2025-01-01") == (
+        "under probation: 5 years, suspended, 5 years probation, since December 2023"
+    )
+    assert status("2028-12-15").startswith("possibly still under probation")
+    assert status("2029-01-01") == (
+        "probation ended by 2028-12-31: 5 years, suspended, 5 years probation"
+    )
+
+
+@pytest.mark.parametrize(
+    ("day", "status"),
+    [("2021-12-31", "later"), ("2022-03-01", "possible"), ("2022-06-30", "certain")],
+)
+def test_fact_status_follows_as_of(demo: Run, day: str, status: str) -> None:
+    found = data(demo, "fact", "potopa-verdict-2022", "--as-of", day)
+    assert found["fact"]["status"] == status
+
+
+def test_fact_certain_refuses_a_fact_only_possible_on_the_day(demo: Run) -> None:
+    result = demo("fact", "potopa-verdict-2022", "--as-of", "2022-03-01", "--certain")
+    assert result.exit_code == 1
+    assert "not certain on 2022-03-01 (status: possible" in result.output
+    ok = demo("fact", "potopa-verdict-2022", "--as-of", "2022-07-01", "--certain")
+    assert ok.exit_code == 0
+    assert "Status:   certain on 2022-07-01" in ok.output
