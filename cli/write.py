@@ -341,7 +341,12 @@ def correct(
     """Correct fields of a fact, with a reason and a source.
 
     The correction is a new event: the old value stays in the history and
-    `khronika log FACT` shows both.
+    `khronika log FACT` shows both. Its --source citations join the fact's
+    sources, unless it sets `sources` itself.
+
+    A new date written as plain EDTF (`--set when=2023-05-31`) keeps the
+    `wording` and `anchor` the date had; to change those too, give `when`
+    as JSON: --set 'when={"edtf": "2023-05-31", "wording": "on 31 May"}'.
 
     \b
     Example:

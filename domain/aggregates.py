@@ -110,8 +110,7 @@ def apply(state: Aggregate | None, event: Event) -> Aggregate:
             return _next(state, event, merged_into=event.into)
     if isinstance(state, Fact):
         if isinstance(event, FactCorrected):
-            corrected = apply_changes(state.doc, event.changes, stored=True)
-            return _next(state, event, doc=corrected)
+            return _next(state, event, doc=apply_correction(state.doc, event))
         if isinstance(event, FactRetracted):
             return _next(state, event, retracted=True)
     raise KhronikaError(
@@ -156,6 +155,20 @@ def apply_changes(
         return msgspec.convert(raw, type=FactDoc)
     except msgspec.ValidationError as e:
         raise ValidationError("", str(e).replace("$.", "")) from None
+
+
+def apply_correction(doc: FactDoc, event: FactCorrected) -> FactDoc:
+    """The fact as a stored correction leaves it.
+
+    The changed fields are replaced, and the correction's citations join the
+    fact's sources: what supports the fact now is cited on it. A correction
+    that sets `sources` itself says exactly what the sources are.
+    """
+    new = apply_changes(doc, event.changes, stored=True)
+    if "sources" in event.changes:
+        return new
+    extra = [c for c in event.sources if c not in new.sources]
+    return msgspec.structs.replace(new, sources=[*new.sources, *extra])
 
 
 def add_source(doc: SourceDoc, at: datetime, by: str) -> SourceAdded:
@@ -241,6 +254,7 @@ def correct(
     _check_unchecked(unchecked)
     if not changes:
         raise ValidationError("set", "name at least one field to change")
+    changes = _keep_when_parts(fact.doc, changes)
     new_doc = apply_changes(fact.doc, changes)
     if new_doc == fact.doc:
         raise ValidationError("set", "the new values equal the current ones")
@@ -256,6 +270,15 @@ def correct(
         sources=sources,
         unchecked=unchecked,
     )
+
+
+def _keep_when_parts(doc: FactDoc, changes: dict[str, Any]) -> dict[str, Any]:
+    """A new date given as plain EDTF keeps the wording and anchor it had."""
+    when = changes.get("when")
+    if not isinstance(when, str) or isinstance(doc.when, str):
+        return changes
+    kept = msgspec.to_builtins(doc.when) | {"edtf": when}
+    return changes | {"when": kept}
 
 
 def retract(

@@ -238,7 +238,7 @@ class _Batch:
             retracted = isinstance(event, FactRetracted)
             doc = before.doc
             if isinstance(event, FactCorrected):
-                doc = agg.apply_changes(before.doc, event.changes, stored=True)
+                doc = agg.apply_correction(before.doc, event)
         return FactVersion(
             doc=doc,
             version=event.originator_version,

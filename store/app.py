@@ -262,7 +262,7 @@ class Chronicle(Application[UUID]):
         now = self.clock.now()
         event = agg.correct(fact, changes, reason, sources, now, by, unchecked)
         catalogue = self.catalogue()
-        new_doc = agg.apply_changes(fact.doc, changes)
+        new_doc = agg.apply_correction(fact.doc, event)
         catalogue.check_fact(new_doc, self)
         self.check_citations(sources, "source", catalogue, unchecked)
         if "sources" in changes:

@@ -96,7 +96,8 @@ def test_correct_and_retract_are_new_events_with_reason_and_recorder(
     assert blocks[0].splitlines()[0] == f"event 5  fact {fact}  v3  FactRetracted"
     assert " by carol" in blocks[0] and "Reason:   Duplicate entry" in blocks[0]
     assert f'Source:   {SOURCE}@para:5 "Take our Petropavlovsk"' in blocks[0]
-    assert 'Set:      when = "2021-09~"' in blocks[1] and " by bob" in blocks[1]
+    assert '"edtf": "2021-09~"' in blocks[1] and " by bob" in blocks[1]
+    assert '"wording": "in September 2021"' in blocks[1]  # the wording is kept
     assert "FactRecorded" in blocks[2] and " by tester" in blocks[2]
 
 
@@ -157,3 +158,44 @@ def test_store_option_beats_the_environment(run: Run, tmp_path: Path) -> None:
     out = ok(run("--store", str(other), "init"))
     assert out.startswith(f"{other}: created an empty store")
     assert other.exists() and not (tmp_path / "khronika.db").exists()
+
+
+def _fact(run: Run, fact: str) -> dict[str, object]:
+    found = json.loads(ok(run("fact", fact, "--format", "json")))["fact"]
+    assert isinstance(found, dict)
+    return found
+
+
+def test_a_correction_cites_its_source_on_the_fact(run: Run) -> None:
+    ok(run("demo"))
+    fact = "serebryakova-verdict-2023"
+    before = _fact(run, fact)["sources"]
+    ok(run("correct", fact, "--set", "when=2023-05-31", "--reason", "Checked",
+           "--source", f"{SOURCE}@para:9"))  # fmt: skip
+    after = _fact(run, fact)
+    assert after["sources"] == [
+        *before, {"source": SOURCE, "locator": "para:9", "quote": None}]  # fmt: skip
+    timeline = json.loads(ok(run("timeline", "--person", "tatyana-serebryakova",
+                                 "--format", "json")))["facts"]  # fmt: skip
+    assert [f["sources"] for f in timeline if f["id"] == fact] == [after["sources"]]
+    # a correction that sets the sources says exactly what they are
+    only = json.dumps([{"source": SOURCE, "locator": "para:6"}])
+    ok(run("correct", fact, "--set", f"sources={only}", "--reason", "One is enough",
+           "--source", f"{SOURCE}@para:7"))  # fmt: skip
+    assert [c["locator"] for c in _fact(run, fact)["sources"]] == ["para:6"]  # type: ignore[attr-defined]
+
+
+def test_a_plain_date_correction_keeps_the_wording(run: Run) -> None:
+    ok(run("demo"))
+    fact = "potopa-verdict-2022"
+    wording = _fact(run, fact)["when"]["wording"]  # type: ignore[index]
+    assert wording
+    ok(run("correct", fact, "--set", "when=2022-05", "--reason", "Checked",
+           "--source", f"{SOURCE}@para:7"))  # fmt: skip
+    when = _fact(run, fact)["when"]
+    assert (when["edtf"], when["wording"]) == ("2022-05", wording)  # type: ignore[index]
+    new = json.dumps({"edtf": "2023-06", "wording": "in June"})
+    ok(run("correct", fact, "--set", f"when={new}", "--reason", "Checked again",
+           "--source", f"{SOURCE}@para:7"))  # fmt: skip
+    when = _fact(run, fact)["when"]
+    assert (when["edtf"], when["wording"]) == ("2023-06", "in June")  # type: ignore[index]
