@@ -21,7 +21,7 @@ def _doc(cls: type[Any], **fields: Any) -> Any:
             {k: v for k, v in fields.items() if v is not None}, type=cls
         )
     except msgspec.ValidationError as e:
-        raise click.BadParameter(str(field_error(e))) from None
+        raise click.BadParameter(str(field_error(e, cls=cls))) from None
 
 
 @click.group()

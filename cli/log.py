@@ -13,35 +13,11 @@ from khronika.cli.output import emit, output_options, to_json
 from khronika.domain import lenient
 from khronika.domain.documents import Citation
 from khronika.domain.errors import NotFoundError
-from khronika.domain.events import (
-    EntityAliasAdded,
-    EntityMerged,
-    EntityRegistered,
-    EntityRenamed,
-    Event,
-    FactCorrected,
-    FactRecorded,
-    FactRetracted,
-    SourceAdded,
-    SourceCopyAttached,
-    stamp,
-)
+from khronika.domain.events import Event, kind_of, stamp
 from khronika.domain.ids import StreamKind
 from khronika.domain.parse import MAX_COUNT
 from khronika.store.app import Chronicle
 from khronika.store.codec import decode
-
-_STREAM: dict[type[Event], StreamKind] = {
-    SourceAdded: "source",
-    SourceCopyAttached: "source",
-    EntityRegistered: "entity",
-    EntityAliasAdded: "entity",
-    EntityRenamed: "entity",
-    EntityMerged: "entity",
-    FactRecorded: "fact",
-    FactCorrected: "fact",
-    FactRetracted: "fact",
-}
 
 
 @click.command()
@@ -131,7 +107,7 @@ def _row(position: int, event: Event) -> dict[str, Any]:
         "position": position,
         "recorded_at": event.timestamp,
         "recorded_by": event.recorded_by,
-        "stream": _STREAM[type(event)],
+        "stream": kind_of(event),
         "id": event.slug,
         "version": event.originator_version,
         "event": type(event).__name__,

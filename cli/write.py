@@ -194,7 +194,16 @@ def import_(
     the same file adds nothing.
 
     \b
-    Example:
+    One record a line; "type" says which kind it is:
+      {"type": "source", "id": "my-source", "title": "…", "publisher": "…",
+       "url": "https://…", "published": "2024-06", "language": "en"}
+      {"type": "entity", "id": "ann-smith", "kind": "person", "name": "Ann Smith"}
+      {"type": "fact", "id": "ann-smith-verdict-2024", "kind": "verdict",
+       "when": "2024-05", "summary": "…", "sources": [{"source": "my-source",
+       "locator": "para:3"}]}
+
+    \b
+    Examples:
       khronika import data/kazakhstan-separatism/
       khronika import --dry-run new-facts.jsonl
     """

@@ -30,6 +30,7 @@ from khronika.domain.events import (
     SourceCopyAttached,
 )
 from khronika.domain.ids import stream_id
+from khronika.domain.parse import field_error
 from khronika.domain.rules import check_citations, check_entity, check_fact
 from khronika.domain.rules import check_source as check_source_doc
 from khronika.domain.text import NAME_MAX, REASON_MAX, USER_MAX, check_line
@@ -154,7 +155,7 @@ def apply_changes(
     try:
         return msgspec.convert(raw, type=FactDoc)
     except msgspec.ValidationError as e:
-        raise ValidationError("", str(e).replace("$.", "")) from None
+        raise field_error(e, cls=FactDoc) from None
 
 
 def apply_correction(doc: FactDoc, event: FactCorrected) -> FactDoc:

@@ -295,3 +295,12 @@ class FactDoc(Doc, frozen=True, tag="fact"):
 
 
 Record = SourceDoc | EntityDoc | FactDoc
+
+
+def differs(old: Doc, new: Doc) -> list[str]:
+    """The fields in which two documents of one type differ."""
+    return [
+        name
+        for name in old.__struct_fields__
+        if getattr(old, name) != getattr(new, name)
+    ]

@@ -45,6 +45,25 @@ class NotFoundError(KhronikaError):
 class DuplicateError(KhronikaError):
     """An id that is already taken by a different record."""
 
+    HOW = {
+        "fact": "to change the fact, use `khronika correct {slug} --set …`",
+        "entity": "to change the entity, use `khronika entity rename`, "
+        "`entity alias` or `entity merge`",
+        "source": "a source cannot be corrected yet: add this one under a slug "
+        "of its own",
+    }
+
+    @classmethod
+    def taken(
+        cls, kind: str, slug: str, differs: list[str] | None = None
+    ) -> DuplicateError:
+        """`slug` is taken; say which fields differ, and how to change it."""
+        what = f"{kind} '{slug}' exists already"
+        if differs:
+            what += " with other values in " + ", ".join(differs)
+        how = cls.HOW.get(kind, "choose another id").format(slug=slug)
+        return cls(f"{what}; {how}")
+
 
 class ConflictError(KhronikaError):
     """Someone else changed the stream first; carries the current version."""

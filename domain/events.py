@@ -15,6 +15,7 @@ from uuid import UUID
 import msgspec
 
 from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
+from khronika.domain.ids import StreamKind
 
 
 def stamp(moment: datetime) -> str:
@@ -86,3 +87,21 @@ class FactRetracted(Event, frozen=True, kw_only=True):
     reason: str
     sources: list[Citation]
     unchecked: str = ""
+
+
+STREAM_KINDS: dict[type[Event], StreamKind] = {
+    SourceAdded: "source",
+    SourceCopyAttached: "source",
+    EntityRegistered: "entity",
+    EntityAliasAdded: "entity",
+    EntityRenamed: "entity",
+    EntityMerged: "entity",
+    FactRecorded: "fact",
+    FactCorrected: "fact",
+    FactRetracted: "fact",
+}
+
+
+def kind_of(event: Event) -> StreamKind:
+    """The kind of stream an event belongs to: source, entity or fact."""
+    return STREAM_KINDS[type(event)]

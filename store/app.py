@@ -19,7 +19,7 @@ from khronika.domain.aggregates import Entity, Fact, Source
 from khronika.domain.citations import check as citations_check
 from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
 from khronika.domain.errors import ConflictError, DuplicateError, StoreError
-from khronika.domain.events import Event
+from khronika.domain.events import Event, kind_of
 from khronika.domain.ids import StreamKind, stream_id
 from khronika.store import location as loc
 from khronika.store.catalogue import Catalogue
@@ -304,11 +304,7 @@ class Chronicle(Application[UUID]):
         try:
             return self._stamped_save(event)
         except IntegrityError:
-            kind = type(event).__name__
-            raise DuplicateError(
-                f"'{event.slug}' exists already ({kind}); choose another id, "
-                "or use `khronika correct` to change a fact"
-            ) from None
+            raise DuplicateError.taken(kind_of(event), event.slug) from None
 
     def _save_next(self, event: Event) -> Event:
         try:

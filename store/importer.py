@@ -15,9 +15,9 @@ from typing import BinaryIO
 import msgspec
 
 from khronika.domain import aggregates as agg
-from khronika.domain.documents import EntityDoc, FactDoc, Record, SourceDoc
+from khronika.domain.documents import EntityDoc, FactDoc, Record, SourceDoc, differs
 from khronika.domain.errors import DuplicateError, KhronikaError, ValidationError
-from khronika.domain.events import EntityRegistered, Event, FactRecorded, SourceAdded
+from khronika.domain.events import Event, kind_of
 from khronika.domain.ids import StreamKind, stream_id
 from khronika.domain.parse import MAX_DOCUMENT_BYTES, decode
 from khronika.store.app import Chronicle
@@ -134,7 +134,7 @@ class Importer:
                 self.app.save_batch(events)
                 self.report.batches += 1
             for event in events:
-                self.report.added[_event_kind(event)] += 1
+                self.report.added[kind_of(event)] += 1
             self.catalogue.pending_facts.clear()
         if self.on_progress is not None:
             self.on_progress(read)
@@ -151,10 +151,8 @@ class Importer:
             try:
                 if sid in recorded:
                     if recorded[sid] != record:
-                        raise DuplicateError(
-                            f"{kind} '{record.id}' exists already with other "
-                            "content; change it with `khronika correct` (facts) "
-                            "or the `entity` commands, not by importing"
+                        raise DuplicateError.taken(
+                            kind, record.id, differs(recorded[sid], record)
                         )
                     self.report.skipped[kind] += 1
                     continue
@@ -182,12 +180,3 @@ class Importer:
             event = agg.register_entity(record, at, self.by)
         self.catalogue.add(event)
         return event
-
-
-def _event_kind(event: Event) -> str:
-    if isinstance(event, FactRecorded):
-        return "fact"
-    if isinstance(event, SourceAdded):
-        return "source"
-    assert isinstance(event, EntityRegistered)
-    return "entity"

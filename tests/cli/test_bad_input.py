@@ -47,7 +47,9 @@ CASES: dict[str, tuple[Callable[[Any], bytes], str, str]] = {
     "unknown kind": (
         lambda m: toml_fact(kind='"verdikt"'),
         "fact.toml",
-        "kind: invalid enum value 'verdikt'",
+        "kind: 'verdikt' is not allowed; one of: charge, detention, diplomatic, "
+        "investigation, law_amendment, measurement, other, publication, "
+        "sentence_change, statement, trial, verdict",
     ),
     "impossible day": (
         lambda m: json_fact(m, when="2023-02-30"),
@@ -109,7 +111,7 @@ CASES: dict[str, tuple[Callable[[Any], bytes], str, str]] = {
             m, sources=[{"source": "worldcrunch-kz-separatism", "locator": "p5"}]
         ),
         "fact.json",
-        "sources[0].locator: expected `str` matching regex",
+        "sources[0].locator: must be para:N, page:N or chars:START-END",
     ),
     "non-UTF-8 file": (
         lambda m: toml_fact(summary='"Sentenced \xff"').replace(b"\xc3\xbf", b"\xff"),
@@ -148,7 +150,10 @@ def test_duplicate_fact_id_is_refused_and_the_store_is_unchanged(
     path.write_bytes(toml_fact(summary='"Another text."'))
     result = run("append", str(path))
     assert result.exit_code == 1
-    assert "Error: 'serebryakova-verdict-2023' exists already" in result.output
+    assert (
+        "Error: fact 'serebryakova-verdict-2023' exists already; to change the "
+        "fact, use `khronika correct serebryakova-verdict-2023 --set …`"
+    ) in result.output
     assert make.dump(store) == before
 
 
@@ -258,7 +263,7 @@ def test_bad_amendment_is_refused_and_the_store_is_unchanged(
         ),
         (
             ["entity", "add", "person", "Bad Slug", "--name", "X"],
-            "Invalid value: id: expected `str` matching regex",
+            "Invalid value: id: must be a slug: lower-case letters a-z, digits",
         ),
         (
             [
@@ -274,7 +279,7 @@ def test_bad_amendment_is_refused_and_the_store_is_unchanged(
                 "--published",
                 "2024",
             ],
-            "Invalid value: url: expected `str` matching regex",
+            "Invalid value: url: must be an http:// or https:// URL",
         ),
     ],
 )
@@ -315,3 +320,64 @@ def test_writing_without_a_store_says_how_to_make_one(run: Run, tmp_path: Path) 
     assert result.exit_code == 1
     assert "no store at" in result.output and "khronika init" in result.output
     assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"id": "x"}', "type: is required; one of: source, entity, fact"),
+        ('{"type": "fct", "id": "x"}',
+         "type: 'fct' is not allowed; one of: source, entity, fact"),
+        ('{"type": "entity", "id": "x", "kind": "persn", "name": "X"}',
+         "kind: 'persn' is not allowed; one of: court, group, law, organisation, "
+         "person, place, platform"),
+        ('{"type": "entity", "id": "X", "kind": "person", "name": "X"}',
+         "id: must be a slug: lower-case letters a-z, digits and hyphens"),
+    ],
+)  # fmt: skip
+def test_import_errors_say_the_rule_in_words(
+    run: Run, tmp_path: Path, line: str, message: str
+) -> None:
+    assert run("init").exit_code == 0
+    path = tmp_path / "in.jsonl"
+    path.write_text(line + "\n")
+    result = run("import", str(path))
+    assert result.exit_code == 1
+    assert f"in.jsonl line 1: {message}" in result.output
+    assert "regex" not in result.output
+
+
+def test_a_demo_source_clash_names_the_fields_that_differ(run: Run) -> None:
+    assert run("init").exit_code == 0
+    assert run("source", "add", "worldcrunch-kz-separatism", "--title", "Another",
+               "--publisher", "Worldcrunch", "--url", "https://example.org/a",
+               "--published", "2024", "--language", "en").exit_code == 0  # fmt: skip
+    result = run("demo")
+    assert result.exit_code == 1
+    assert (
+        "source 'worldcrunch-kz-separatism' exists already with other values in "
+        "title, url, published"
+    ) in result.output
+    assert "add this one under a slug of its own" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["entity", "add", "person", "konaev", "--name", "K"],
+         "entity 'konaev' exists already; to change the entity, use "
+         "`khronika entity rename`"),
+        (["source", "add", "worldcrunch-kz-separatism", "--title", "T",
+          "--publisher", "P", "--url", "https://x.org", "--published", "2024",
+          "--language", "en"],
+         "source 'worldcrunch-kz-separatism' exists already; a source cannot be "
+         "corrected yet"),
+    ],
+)  # fmt: skip
+def test_an_existing_id_error_names_the_command_for_its_kind(
+    run: Run, args: list[str], message: str
+) -> None:
+    assert run("demo").exit_code == 0
+    result = run(*args)
+    assert result.exit_code == 1
+    assert message in result.output

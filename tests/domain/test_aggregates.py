@@ -115,7 +115,7 @@ def test_correction_changes_only_the_named_fields(make: Any) -> None:
         ({"when": "2023-05-31"}, "  ", CITE, "reason"),
         ({"when": "2023-05-31"}, "r", [], "at least one citation"),
         ({"when": "2023-02-30"}, "r", CITE, "not a real day"),
-        ({"kind": "nonsense"}, "r", CITE, "Invalid enum value 'nonsense'"),
+        ({"kind": "nonsense"}, "r", CITE, "'nonsense' is not allowed; one of: charge,"),
     ],
 )
 def test_invalid_correction_is_refused(

@@ -87,7 +87,11 @@ def test_same_id_with_other_content_is_refused(app: Chronicle, make: Any) -> Non
     rows = records(make, 1)
     run(app, jsonl(*rows))
     rows[3]["summary"] = "Something else."
-    with pytest.raises(ImportError_, match="exists already with other content"):
+    with pytest.raises(
+        ImportError_,
+        match="fact 'fact-0' exists already with other values in summary; "
+        "to change the fact, use `khronika correct fact-0",
+    ):
         run(app, jsonl(*rows))
 
 
@@ -135,5 +139,6 @@ def test_undecodable_line_names_file_line_and_field(
     app: Chronicle, make: Any, tmp_path: Path
 ) -> None:
     data = jsonl(*records(make, 1)) + b'{"type": "fact", "id": "x", "kind": "nope"}\n'
-    with pytest.raises(ImportError_, match="in.jsonl line 5: kind: invalid enum"):
+    bad = "in.jsonl line 5: kind: 'nope' is not allowed; one of: charge,"
+    with pytest.raises(ImportError_, match=bad):
         run(app, data)
