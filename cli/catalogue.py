@@ -10,6 +10,7 @@ import click
 import msgspec
 
 from khronika.cli.context import Settings, with_settings
+from khronika.cli.examples import SLUG, TITLE
 from khronika.domain.documents import ENTITY_KINDS, EntityDoc, SourceDoc
 from khronika.domain.parse import field_error
 
@@ -68,8 +69,8 @@ def source_add(
 
     \b
     Example:
-      khronika source add worldcrunch-kz-separatism \\
-          --title "Kazakhstan separatists and the Russian factor" \\
+      khronika source add SLUG \\
+          --title "TITLE" \\
           --publisher Worldcrunch --published 2024-06-13/2024-07 \\
           --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/
     """
@@ -85,6 +86,9 @@ def source_add(
     )
     settings.open().add_source(doc, settings.user(), copy)
     click.echo(f"added source {slug}")
+
+
+source_add.help = (source_add.help or "").replace("SLUG", SLUG).replace("TITLE", TITLE)
 
 
 @source.command(name="attach")

@@ -15,6 +15,7 @@ import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from khronika.cli.context import Settings, with_settings
+from khronika.cli.examples import NOTE, SLUG, TITLE
 from khronika.domain.documents import Citation, FactDoc
 from khronika.domain.errors import ValidationError
 from khronika.domain.events import stamp
@@ -31,27 +32,29 @@ from khronika.store.importer import (
 )
 from khronika.store.migrate import migrate as migrate_store
 
-EXAMPLE = """\
+EXAMPLE = f"""\
 A complete example, in a fresh store:
 
 \b
   # 1. a store, a source and the entities the fact names
   khronika init
-  khronika source add worldcrunch-kz-separatism \\
-      --title "Kazakhstan separatists and the Russian factor" \\
+  khronika source add {SLUG} \\
+      --title "{TITLE}" \\
       --publisher Worldcrunch --language en --published 2024-06-13/2024-07 \\
       --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/
   khronika entity add person tatyana-serebryakova \\
-      --name "Tatyana Serebryakova" --alias "Татьяна Серебрякова"
+      --name "Tatyana Serebryakova" --alias "Татьяна Серебрякова" \\
+      --alias "Tatiana Serebryakova" \\
+      --note "{NOTE}"
 
 \b
   # 2. the fact, as fact.toml
   id = "serebryakova-chatroulette-2021"
   kind = "statement"
-  when = { edtf = "2021-09", wording = "in September 2021" }
+  when = {{ edtf = "2021-09", wording = "in September 2021" }}
   summary = "On Chatroulette she asked a man in Russia to take Petropavlovsk."
-  participants = [{ entity = "tatyana-serebryakova", role = "speaker" }]
-  sources = [{ source = "worldcrunch-kz-separatism", locator = "para:5" }]
+  participants = [{{ entity = "tatyana-serebryakova", role = "speaker" }}]
+  sources = [{{ source = "{SLUG}", locator = "para:6" }}]
 
 \b
   # 3. append it (JSON works too: the same keys in an object)
@@ -71,7 +74,7 @@ _source_option = click.option(
     multiple=True,
     required=True,
     metavar="SOURCE@LOCATOR",
-    help="Citation that justifies it, e.g. worldcrunch-kz-separatism@para:5. "
+    help="Citation that justifies it, e.g. worldcrunch-kz-separatism@para:6. "
     "Repeatable.",
 )
 _quote_option = click.option(
@@ -280,7 +283,7 @@ def _citations(sources: tuple[str, ...], quote: str | None) -> list[Citation]:
         if not sep:
             raise click.BadParameter(
                 f"'{text}': write SOURCE@LOCATOR, "
-                "e.g. worldcrunch-kz-separatism@para:5",
+                "e.g. worldcrunch-kz-separatism@para:6",
                 param_hint="--source",
             )
         data = json.dumps(
@@ -361,7 +364,7 @@ def correct(
     Example:
       khronika correct serebryakova-verdict-2023 --set when=2023-05-31 \\
           --reason "The court's own notice gives the 31st" \\
-          --source worldcrunch-kz-separatism@para:5
+          --source worldcrunch-kz-separatism@para:6
     """
     app = settings.open()
     citations = _citations(sources, quote)
@@ -394,8 +397,8 @@ def retract(
 
     \b
     Example:
-      khronika retract astakhov-video-2024 --reason "Misattributed" \\
-          --source worldcrunch-kz-separatism@para:3
+      khronika retract astakhov-video-appeal-to-putin --reason "Misattributed" \\
+          --source worldcrunch-kz-separatism@para:4
     """
     app = settings.open()
     citations = _citations(sources, quote)

@@ -32,7 +32,7 @@ def test_trace_shows_every_event_with_recorder_reason_and_source(demo: Run) -> N
         "bob",
         "typo",
     )
-    assert first["proof"]["tree_size"] == 107
+    assert first["proof"]["tree_size"] == 112
     assert len(first["proof"]["path"]) == 7  # log2(107) rounded up
     citation = first["citations"][0]
     assert citation["url"].startswith("https://worldcrunch.com/")
