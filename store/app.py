@@ -223,7 +223,7 @@ class Chronicle(Application[UUID]):
     def add_source(self, doc: SourceDoc, by: str, copy: bytes | None = None) -> Event:
         if copy is not None:
             doc = msgspec.structs.replace(doc, sha256=hashlib.sha256(copy).hexdigest())
-        event = agg.add_source(doc, self.clock.now(), by)
+        event = agg.add_source(doc, self.clock.now(), by, copy is not None)
         if copy is not None:
             self.store.put_copy(hashlib.sha256(copy).hexdigest(), copy)
         return self._save_new(event)

@@ -173,8 +173,9 @@ def verify_consistency(
     """RFC 9162 §2.1.4.2, plus its edge cases, each needing an empty proof.
 
     False for any bad input; both roots and every proof element must be
-    32-byte hashes. Equal sizes need equal roots. Every tree extends the empty one, so size 0
-    only needs `old_root` to be EMPTY_ROOT; `new_root` is then unconstrained.
+    32-byte hashes. Equal sizes need equal roots. Every tree extends the
+    empty one, so size 0 only needs `old_root` to be EMPTY_ROOT; `new_root`
+    is then unconstrained.
     """
     if not 0 <= old_size <= new_size or not _hashes(old_root, new_root, *proof):
         return False
