@@ -17,6 +17,7 @@ from khronika.store import checkpoint as cp
 from khronika.store import merkle
 from khronika.store.ledger import canonical
 
+pytestmark = pytest.mark.sqlite_only  # no store is opened: one run is enough
 Run = Callable[..., Result]
 ORIGIN = "khronika/2fce5f5e-688e-4460-8ab5-90599285c344"
 ID = UUID("6ccaac98-14da-539d-a682-27949f126906")
@@ -121,10 +122,11 @@ def test_a_consistency_proof_of_equal_sizes_needs_the_signed_root(
 def test_a_consistency_proof_for_another_origin_is_refused(
     run: Run, tmp_path: Path, tree: merkle.DictStore, signed: dict[int, Path]
 ) -> None:
+    path = [b64(h) for h in merkle.consistency_proof(2, 3, tree.get)]
     proof = {"type": "consistency", "origin": "khronika/x",
              "old_size": 2, "old_root": b64(merkle.root(2, tree.get)),
              "new_size": 3, "new_root": b64(merkle.root(3, tree.get)),
-             "path": [b64(h) for h in merkle.consistency_proof(2, 3, tree.get)]}  # fmt: skip
+             "path": path}  # fmt: skip
     assert check(run, tmp_path, proof | {"origin": ORIGIN}, 2, 3).exit_code == 0
     result = check(run, tmp_path, proof, 2, 3)
     assert result.exit_code == 1
@@ -147,8 +149,10 @@ MALFORMED: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
     "short hash": (lambda p: [p | {"path": [b64(b"x")]}], "`$[0].path[0]`"),
     "bad UUID": (_event(originator_id="not-a-uuid"), "Invalid UUID"),
     "negative version": (_event(originator_version=-1), "Expected `int` >= 1"),
-    "huge version": (_event(originator_version=2**70), "$[0].event.originator_version"),
-    "unknown type": (lambda p: [p | {"type": "exclusion"}], "Invalid value 'exclusion'"),
+    "huge version": (_event(originator_version=2**70),
+                     "$[0].event.originator_version"),
+    "unknown type": (lambda p: [p | {"type": "exclusion"}],
+                     "Invalid value 'exclusion'"),
 }  # fmt: skip
 
 
