@@ -138,7 +138,11 @@ def checkpoint(settings: Settings, out: str | None) -> None:
     Example:
       khronika checkpoint --out checkpoints/2026-11-24.txt
     """
-    note = attest.checkpoint(settings.open())
+    app = settings.open()
+    warning = attest.loose_key(attest.key_path(app))
+    if warning:
+        click.echo(warning, err=True)
+    note = attest.checkpoint(app)
     if out is None:
         click.echo(note, nl=False)
         return
@@ -306,4 +310,34 @@ def _write(path: str, text: str, what: str) -> None:
         raise KhronikaError(f"cannot write the {what} to {path}: {problem}") from None
 
 
-COMMANDS = (trace, checkpoint, prove, verify, verify_proof)
+@click.group()
+def key() -> None:
+    """The store's signing key for checkpoints."""
+
+
+@key.command()
+@click.option("--reason", required=True, help="Why, in a sentence (recorded).")
+@with_settings
+def rotate(settings: Settings, reason: str) -> None:
+    """Start a new signing identity: a new key, recorded as an event.
+
+    For a key that was lost or may have leaked. The old key files are kept
+    beside the new ones (renamed ".retired-<time>"); checkpoints signed
+    before stay verifiable with the old .pub, so keep publishing it. The
+    event (`khronika log`) names the new and the old verifier key, and
+    who rotated it, why and when. Publish the new .pub the way you
+    published the old one.
+
+    \b
+    Example:
+      khronika key rotate --reason "laptop with the key was stolen"
+    """
+    app = settings.open()
+    path, retired = attest.rotate_key(app, reason, settings.user())
+    for old in retired:
+        click.echo(f"old key file kept as {old}")
+    click.echo(f"new signing key: {path} (publish {path.with_suffix('.pub')} "
+               "for auditors); the rotation is recorded in the log")  # fmt: skip
+
+
+COMMANDS = (trace, checkpoint, prove, verify, verify_proof, key)

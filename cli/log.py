@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import click
 import msgspec
@@ -21,6 +21,7 @@ from khronika.domain.events import (
     FactCorrected,
     FactRecorded,
     FactRetracted,
+    SigningKeyRotated,
     SourceAdded,
     SourceCopyAttached,
     stamp,
@@ -29,7 +30,7 @@ from khronika.domain.ids import StreamKind
 from khronika.store.app import Chronicle
 from khronika.store.codec import decode
 
-_STREAM: dict[type[Event], StreamKind] = {
+_STREAM: dict[type[Event], StreamKind | Literal["store"]] = {
     SourceAdded: "source",
     SourceCopyAttached: "source",
     EntityRegistered: "entity",
@@ -39,6 +40,7 @@ _STREAM: dict[type[Event], StreamKind] = {
     FactRecorded: "fact",
     FactCorrected: "fact",
     FactRetracted: "fact",
+    SigningKeyRotated: "store",
 }
 
 
@@ -176,6 +178,8 @@ def _summary(row: dict[str, Any]) -> str:
         return text
     if event == "EntityAliasAdded":
         return f"alias '{d['alias']}'"
+    if event == "SigningKeyRotated":
+        return f"new signing key {d['key'].split('+')[1]} — {d['reason']}"
     if event == "SourceCopyAttached":
         return f"archived copy sha256:{d['sha256']}"
     doc = d.get("doc", {})
@@ -201,7 +205,7 @@ def _print_log(rows: list[dict[str, Any]]) -> None:
         if "reason" in d:
             for name, value in d.get("changes", {}).items():
                 click.echo(f"Set:      {name} = {to_json(value)}")
-            for key in ("name", "into"):
+            for key in ("name", "into", "key"):
                 if key in d:
                     click.echo(f"{key.capitalize() + ':':<10}{d[key]}")
             click.echo(f"Reason:   {d['reason'] or '(none given)'}")

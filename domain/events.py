@@ -87,6 +87,18 @@ class FactCorrected(Event, frozen=True, kw_only=True):
     unchecked: str = ""
 
 
+class SigningKeyRotated(Event, frozen=True, kw_only=True):
+    """The store signs its checkpoints with a new key from now on.
+
+    `key` and `previous` are verifier keys ("<name>+<key id>+<base64 key>");
+    `previous` is empty when the old key's .pub was lost too.
+    """
+
+    key: str
+    previous: str = ""
+    reason: str
+
+
 class FactRetracted(Event, frozen=True, kw_only=True):
     """The fact no longer stands; it stays visible in history."""
 

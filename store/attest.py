@@ -28,14 +28,76 @@ def key_path(app: Chronicle) -> Path:
     return Path.home() / ".config" / "khronika" / f"{app.meta['store_id']}.key"
 
 
-def ensure_key(app: Chronicle) -> tuple[Path, bool]:
-    """The store's signing key, made now (mode 0600) if there is none."""
+def ensure_key(app: Chronicle, *, create: bool = True) -> tuple[Path, bool]:
+    """The store's signing key; made now (mode 0600) if there is none and `create`.
+
+    Without `create` (a store that existed already), a missing key is an
+    error: a new key is a new signing identity, made only by `rotate_key`.
+    """
     path = key_path(app)
-    if path.exists():
+    pub = path.with_suffix(".pub")
+    if path.exists() and pub.exists():
         return path, False
+    if not create:
+        missing = " and ".join(str(p) for p in (path, pub) if not p.exists())
+        raise KhronikaError(
+            f"this store's signing key is missing: no {missing}. Restore the "
+            "key files from your backup (or set KHRONIKA_KEY to where they "
+            "are); to start a new signing identity on purpose, run `khronika "
+            "key rotate --reason TEXT`, which records the change in the log"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     cp.generate_key(path, origin(app))  # C2SP: the key is named by the origin
     return path, True
+
+
+def loose_key(path: Path) -> str | None:
+    """A warning if the private key at `path` is readable by group or others."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if not mode & 0o044:
+        return None
+    return (
+        f"warning: the private key {path} is readable by group or others "
+        f"(mode {mode:o}); run `chmod 600 {path}`"
+    )
+
+
+def rotate_key(app: Chronicle, reason: str, by: str) -> tuple[Path, list[Path]]:
+    """A new signing key, recorded in the log; the old files are kept, renamed.
+
+    Returns the new key's path and where the old key files went.
+    """
+    if not reason.strip():
+        raise KhronikaError("reason: say why the key is rotated")
+    path = key_path(app)
+    pub = path.with_suffix(".pub")
+    previous = ""
+    if pub.exists():
+        try:
+            previous = str(cp.load_verifier(pub))
+        except cp.CheckpointError:
+            previous = ""
+    suffix = datetime.now(UTC).strftime("retired-%Y%m%dT%H%M%SZ")
+    moved = [(p, p.with_name(f"{p.name}.{suffix}")) for p in (path, pub) if p.exists()]
+    for _, new in moved:
+        if new.exists():
+            raise KhronikaError(f"{new} exists already; try again in a second")
+    for old, new in moved:
+        old.rename(new)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cp.generate_key(path, origin(app))
+        app.record_key(str(cp.load_verifier(pub)), previous, reason, by)
+    except BaseException:
+        for p in (path, pub):
+            p.unlink(missing_ok=True)
+        for old, new in moved:
+            new.rename(old)
+        raise
+    return path, [new for _, new in moved]
 
 
 def origin(app: Chronicle) -> str:
@@ -71,8 +133,9 @@ def checkpoint(app: Chronicle) -> str:
     path = key_path(app)
     if not path.exists():
         raise KhronikaError(
-            f"no signing key at {path}; `khronika init` makes one "
-            "(or set KHRONIKA_KEY to where it is)"
+            f"no signing key at {path}: restore it from your backup (or set "
+            "KHRONIKA_KEY to where it is); to start a new signing identity on "
+            "purpose, run `khronika key rotate --reason TEXT`"
         )
     size = app.store.tree_size()
     note = cp.Checkpoint(
