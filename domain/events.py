@@ -39,8 +39,8 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
 class SourceAdded(Event, frozen=True, kw_only=True):
     """A source; `copy_stored` if the copy `doc.sha256` names was stored with it.
 
-    Events from before 0.2 lack `copy_stored`: their copy may or may not have
-    been stored, so `verify` cannot miss it.
+    Events written by earlier versions lack `copy_stored`: their copy may or
+    may not have been stored, so `verify` cannot call its absence a loss.
     """
 
     doc: SourceDoc

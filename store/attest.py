@@ -145,7 +145,7 @@ def checkpoint(app: Chronicle) -> str:
         timestamp=datetime.now(UTC),
     )
     signer = cp.load_signer(path)
-    if note.origin in cp.key_names(signer.name):  # a key named before 0.2
+    if note.origin in cp.key_names(signer.name):  # a key named the earlier way
         signer = cp.Signer(note.origin, signer.key)
     return cp.sign(note, signer)
 

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from khronika.domain.errors import KhronikaError
 
 ED25519 = b"\x01"
-# Before version 0.2 a store's key was named "khronika-<store id>", not its
+# Earlier versions named a store's key "khronika-<store id>", not its
 # origin "khronika/<store id>"; a key under either name verifies as the other.
 _LEGACY = ("khronika/", "khronika-")
 SIGNATURE_PREFIX = "\u2014 "  # em dash, space
@@ -179,7 +179,7 @@ def load_verifier(path_or_text: Path | str) -> Verifier:
 
 
 def key_names(name: str) -> tuple[str, ...]:
-    """`name`, and the name the same key had before 0.2 (or has since)."""
+    """`name`, and the name the same key had in earlier versions (or has now)."""
     for old, new in (_LEGACY, _LEGACY[::-1]):
         if name.startswith(old) and len(name) > len(old):
             return name, new + name.removeprefix(old)
@@ -262,7 +262,7 @@ def verify(note_text: str, verifier: Verifier) -> Checkpoint:
     """The checkpoint in `note_text`, if `verifier` signed it; else CheckpointError.
 
     Signatures by other keys are ignored, as C2SP signed-note requires. A
-    signature under the key's name from before 0.2 (`key_names`) counts too.
+    signature under the key's name in earlier versions (`key_names`) counts too.
     """
     body, lines = _split(note_text)
     checkpoint = _parse_body(body)

@@ -188,3 +188,46 @@ def test_a_null_leaf_hash_is_reported_not_a_crash(seeded: Chronicle, run: Run) -
     result = run("verify")
     assert result.exit_code == 1
     assert "the tree's leaf 1 has no hash or no position" in result.output
+
+
+def test_unwritable_out_and_unreadable_checkpoints_are_one_clear_line(
+    seeded: Chronicle, run: Run, tmp_path: Path
+) -> None:
+    attest.ensure_key(seeded)
+    (tmp_path / "a-file").write_text("")
+    result = run("checkpoint", "--out", "a-file/cp.txt")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot write the checkpoint to a-file/")
+    assert result.output.count("\n") == 1
+    ok = run("checkpoint", "--out", "cp.txt")
+    assert ok.exit_code == 0, ok.output
+    result = run("prove", "1", "--checkpoint", "cp.txt", "--out", "a-file/p.json")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot write the proof to a-file/")
+    (tmp_path / "latin1.txt").write_bytes("origine\n1\nR\u00e9\n".encode("latin-1"))
+    for args in (["prove", "1", "--checkpoint", "latin1.txt"],
+                 ["prove", "--consistency", "cp.txt", "latin1.txt"],
+                 ["verify", "--checkpoint", "latin1.txt"]):  # fmt: skip
+        result = run(*args)
+        assert result.exit_code == 1, args
+        assert result.output == "Error: checkpoint latin1.txt is not UTF-8 text\n"
+    (tmp_path / "bad.pub").write_bytes(b"\xff\xfe")
+    result = run("verify", "--checkpoint", "cp.txt", "--pubkey", "bad.pub")
+    assert result.output == "Error: verifier key bad.pub is not UTF-8 text\n"
+
+
+def test_a_source_added_by_an_earlier_version_decodes_without_copy_stored(
+    app: Chronicle, make: Any
+) -> None:
+    import msgspec
+    from eventsourcing.utils import get_topic
+
+    from khronika.domain.events import SourceAdded
+    from khronika.store.codec import decode
+
+    event = app.add_source(make.source(sha256="ab" * 32), "ann")
+    old = msgspec.to_builtins(event)
+    del old["copy_stored"]  # as earlier versions stored it
+    decoded = decode(get_topic(SourceAdded), msgspec.json.encode(old))
+    assert isinstance(decoded, SourceAdded)
+    assert decoded.copy_stored is False and decoded.doc.sha256 == "ab" * 32
