@@ -89,20 +89,23 @@ def init(settings: Settings) -> None:
     """Create an empty store (SQLite by default).
 
     The store is --store, else $KHRONIKA_STORE, else ./khronika.db.
-    Running it on an existing store changes nothing.
+    A new store gets a signing key (KEY and KEY.pub, see `khronika
+    checkpoint`). Running it on an existing store changes nothing; if that
+    store's key files are missing, it says how to restore or rotate them.
 
     \b
     Example:
       khronika --store chronicle.db init
     """
     where = loc.describe(settings.location)
-    existed = (
-        not loc.is_postgres(settings.location) and Path(settings.location).exists()
-    )
+    existed = Chronicle.is_store(settings.location)
     app = settings.open(create=True)
     state = "already a khronika store" if existed else "created an empty store"
     click.echo(f"{where}: {state} (id {app.meta['store_id']})")
-    key, made = attest.ensure_key(app)
+    key, made = attest.ensure_key(app, create=not existed)
+    warning = attest.loose_key(key)
+    if warning:
+        click.echo(warning, err=True)
     click.echo(f"signing key: {key} ({'created' if made else 'exists'}; "
                f"publish {key.with_suffix('.pub')} for auditors)")  # fmt: skip
     click.echo(
@@ -122,8 +125,10 @@ def demo(settings: Settings) -> None:
     Example:
       khronika demo && khronika log --limit 5
     """
+    fresh = not Chronicle.is_store(settings.location)
     app = settings.open(create=True)
-    attest.ensure_key(app)
+    if fresh:  # an existing store keeps its key, or its lack of one
+        attest.ensure_key(app)
     bundle = resources.files("khronika.data") / "kazakhstan-separatism"
     with resources.as_file(bundle) as path:
         report = _run_import(app, bundle_files(path), settings.user("khronika-demo"))

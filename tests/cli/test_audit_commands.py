@@ -31,7 +31,15 @@ def ok(result: Result) -> str:
 
 def test_init_makes_a_private_key_and_a_public_one(demo: Run, key_path: Path) -> None:
     assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
-    assert key_path.with_suffix(".pub").read_text().startswith("khronika-")
+    assert key_path.with_suffix(".pub").read_text().startswith("khronika/")
+
+
+def test_the_key_is_named_by_the_checkpoint_origin(demo: Run, tmp_path: Path) -> None:
+    """C2SP tlog-checkpoint: the log's key name is its origin."""
+    note = ok(demo("checkpoint"))
+    origin = note.split("\n", 1)[0]
+    assert origin.startswith("khronika/")
+    assert note.split("\n\n", 1)[1].startswith(f"\u2014 {origin} ")
 
 
 def test_checkpoint_then_verify_against_it(demo: Run, tmp_path: Path) -> None:
