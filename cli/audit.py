@@ -112,6 +112,8 @@ def _print_fact(result: dict[str, Any]) -> None:
                 note = f"the source names sha256:{sha}; attach it to check"
             else:
                 note = f"copy sha256:{sha}" if sha else "no copy"
+                if sha and not c["copy_is_current"]:
+                    note += ", the copy current when this was written; replaced since"
             click.echo(f"  Checked:   {c['verified']} ({note})")
         if "proof" in event:
             proof = event["proof"]
