@@ -136,7 +136,8 @@ def table(r: dict[str, Any]) -> list[str]:
         )
     rows.append(
         f"| peak RSS, view rebuild | {b['rss_peak']:.0f} MiB "
-        f"(start {b['rss_before']:.0f}) | {raw['rss_peak']:.0f} MiB (same work by hand) | |"
+        f"(start {b['rss_before']:.0f}) "
+        f"| {raw['rss_peak']:.0f} MiB (same work by hand) | |"
     )
     return rows
 
