@@ -17,6 +17,7 @@ from khronika.cli.points import (
     point_options,
     store_views,
 )
+from khronika.domain import names
 from khronika.domain.documents import FACT_KINDS
 from khronika.domain.errors import NotFoundError
 from khronika.domain.parse import MAX_COUNT
@@ -372,12 +373,7 @@ def _wrap(label: str, text: str) -> str:
 
 
 def _unknown_fact(views: Any, slug: str) -> NotFoundError:
-    import difflib
-
-    known = queries.fact_slugs(views)
-    within = sorted((k for k in known if slug in k), key=len)[:3]
-    close = difflib.get_close_matches(slug, known, n=3, cutoff=0.6)
-    return NotFoundError("fact", slug, list(dict.fromkeys([*within, *close]))[:3])
+    return NotFoundError("fact", slug, names.suggest(slug, queries.fact_slugs(views)))
 
 
 @click.command()

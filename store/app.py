@@ -227,7 +227,10 @@ class Chronicle(Application[UUID]):
         return self._save_next(agg.attach_copy(source, sha256, self.clock.now(), by))
 
     def register_entity(self, doc: EntityDoc, by: str) -> Event:
-        return self._save_new(agg.register_entity(doc, self.clock.now(), by))
+        event = agg.register_entity(doc, self.clock.now(), by)
+        names = [doc.id, doc.name, *doc.aliases]
+        self.catalogue().check_names_free(doc.id, names, "name")
+        return self._save_new(event)
 
     def append_fact(self, doc: FactDoc, by: str, unchecked: str = "") -> Event:
         event = agg.record_fact(doc, self.clock.now(), by, unchecked)
@@ -238,11 +241,15 @@ class Chronicle(Application[UUID]):
 
     def add_alias(self, slug: str, alias: str, by: str) -> Event:
         entity = self.get(Entity, slug)
-        return self._save_next(agg.add_alias(entity, alias, self.clock.now(), by))
+        event = agg.add_alias(entity, alias, self.clock.now(), by)
+        self.catalogue().check_names_free(slug, [event.alias], "alias")
+        return self._save_next(event)
 
     def rename(self, slug: str, name: str, reason: str, by: str) -> Event:
         entity = self.get(Entity, slug)
-        return self._save_next(agg.rename(entity, name, reason, self.clock.now(), by))
+        event = agg.rename(entity, name, reason, self.clock.now(), by)
+        self.catalogue().check_names_free(slug, [event.name], "name")
+        return self._save_next(event)
 
     def merge(self, slug: str, into: str, reason: str, by: str) -> Event:
         entity, target = self.get(Entity, slug), self.get(Entity, into)

@@ -208,3 +208,51 @@ def test_the_demo_loads_after_the_help_example(run: Run, tmp_path: Path) -> None
     the_help_example(run, tmp_path)
     out = ok(run("demo"))
     assert "added 1 source, 62 entities, 47 facts" in out  # the person was there
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["entity", "alias", "tatyana-serebryakova", "andrei-astakhov"],
+         "alias: 'andrei-astakhov' already names 'andrei-astakhov'"),
+        (["entity", "alias", "tatyana-serebryakova", "ANDREI ASTAKHOV"],
+         "alias: 'ANDREI ASTAKHOV' already names 'andrei-astakhov'"),
+        (["entity", "rename", "tatyana-serebryakova", "Конаев"],
+         "name: 'Конаев' already names 'konaev'"),
+        (["entity", "add", "person", "someone", "--name", "Someone",
+          "--alias", "Qonaev"], "name: 'Qonaev' already names 'konaev'"),
+    ],
+)  # fmt: skip
+def test_a_name_that_names_another_entity_is_refused(
+    run: Run, args: list[str], message: str
+) -> None:
+    ok(run("demo"))
+    before = ok(run("log", "--format", "json"))
+    result = run(*args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert ok(run("log", "--format", "json")) == before  # nothing written
+    person = json.loads(ok(run("person", "andrei-astakhov", "--format", "json")))
+    assert person["id"] == "andrei-astakhov"
+
+
+def test_a_clash_in_an_older_store_is_an_error_naming_both(
+    run: Run, store_path: str
+) -> None:
+    from khronika.domain import aggregates as agg
+    from khronika.domain.aggregates import Entity
+    from khronika.store.app import Chronicle
+
+    ok(run("demo"))
+    app = Chronicle(store_path)  # an older version wrote these aliases unchecked
+    for alias in ("andrei-astakhov", "Andrei Astakhov"):
+        entity = app.get(Entity, "tatyana-serebryakova")
+        app._save_next(agg.add_alias(entity, alias, app.clock.now(), "old"))
+    app.close()
+    by_slug = json.loads(ok(run("person", "andrei-astakhov", "--format", "json")))
+    assert by_slug["id"] == "andrei-astakhov"  # a slug is never ambiguous
+    result = run("person", "Andrei Astakhov")
+    assert result.exit_code == 1
+    assert "'Andrei Astakhov' names more than one entity: " in result.output
+    assert "'andrei-astakhov'" in result.output
+    assert "'tatyana-serebryakova'" in result.output
