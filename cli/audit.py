@@ -10,9 +10,10 @@ import click
 
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.output import to_json
-from khronika.cli.points import RecordTime, open_views
+from khronika.cli.points import RecordTime, open_views, store_views
 from khronika.domain.errors import KhronikaError, NotFoundError
 from khronika.domain.events import stamp
+from khronika.projections import check
 from khronika.projections.queries import Entities, Point, timeline
 from khronika.store import attest
 from khronika.store import checkpoint as cp
@@ -220,20 +221,31 @@ def prove(settings: Settings, target: str | None, head: str | None,
     type=click.Path(exists=True, dir_okay=False),
     help="Verifier key for the checkpoints (default: the store's .pub).",
 )
+@click.option(
+    "--views",
+    "views_too",
+    is_flag=True,
+    help="Also replay the log into a scratch copy of the views and compare "
+    "them row by row (slower: a full rebuild's work).",
+)
 @with_settings
-def verify(settings: Settings, heads: tuple[str, ...], pubkey: str | None) -> None:
+def verify(
+    settings: Settings, heads: tuple[str, ...], pubkey: str | None, views_too: bool
+) -> None:
     """Recompute every leaf from the stored events and check the whole log.
 
     Checks that every event is in the Merkle tree unchanged and in order,
     that nothing was added behind the tree's back or removed, that the tree
     agrees with every given checkpoint, and that archived copies still hash
     to their names. Exit 0 when all holds; 1 naming the first broken event
-    (stream, version, log position) otherwise.
+    (stream, version, log position) otherwise. The views' tracking position
+    is always checked; --views also compares every view row with a replay.
 
     \b
     Examples:
       khronika verify
       khronika verify --checkpoint checkpoints/2026-11-24.txt
+      khronika verify --views
     """
     app = settings.open()
     key = Path(pubkey) if pubkey else attest.key_path(app).with_suffix(".pub")
@@ -242,10 +254,17 @@ def verify(settings: Settings, heads: tuple[str, ...], pubkey: str | None) -> No
     if findings:
         more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
         raise KhronikaError(str(findings[0]) + more)
+    views = store_views(app)
+    problem = check.position_problem(views, app.recorder.max_notification_id() or 0)
+    if problem is None and views_too:
+        problem = check.compare(views, app.read_after)
+    if problem is not None:
+        raise KhronikaError(f"the views do not match the log: {problem}")
     size = app.store.tree_size()
     click.echo(
         f"verified {size} event{'s' * (size != 1)}"
         + (f" against {len(heads_ok)} checkpoint(s)" if heads_ok else "")
+        + (" and the views" if views_too else "")
     )
 
 

@@ -21,7 +21,7 @@ from khronika.domain import names
 from khronika.domain.documents import FACT_KINDS
 from khronika.domain.errors import NotFoundError
 from khronika.domain.parse import MAX_COUNT
-from khronika.projections import queries
+from khronika.projections import check, queries
 from khronika.projections.law import law as law_state
 from khronika.projections.person import person as person_history
 from khronika.projections.queries import Entities, Point
@@ -437,6 +437,9 @@ def projections_status(settings: Settings) -> None:
     views = store_views(app)
     head = app.recorder.max_notification_id() or 0
     position = views.position()
+    problem = check.position_problem(views, head)
+    if problem is not None:
+        raise click.ClickException(problem)
     lag = sum(len(page) for page in app.pages(start=position + 1))
     click.echo(
         f"last event in the log: position {head}\n"
