@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import click
@@ -11,6 +12,7 @@ from khronika import __version__
 from khronika.cli import audit, catalogue, log, read, write
 from khronika.cli.context import Settings
 from khronika.domain.errors import KhronikaError
+from khronika.store.errors import explain
 
 
 class Root(click.Group):
@@ -21,8 +23,10 @@ class Root(click.Group):
             return super().invoke(ctx)
         except KhronikaError as e:
             raise click.ClickException(str(e)) from e
-        except PersistenceError as e:
-            raise click.ClickException(f"the store failed: {e}") from e
+        except (PersistenceError, sqlite3.Error) as e:
+            settings = ctx.find_object(Settings)
+            where = settings.location if settings else None
+            raise click.ClickException(explain(e, where)) from e
 
 
 @click.group(cls=Root, context_settings={"help_option_names": ["-h", "--help"]})
