@@ -204,9 +204,12 @@ class _Batch:
     def project(self, batch: list[Positioned]) -> None:
         for position, event in batch:
             self._event(position, event)
-        for kind, slug, at in self.closes:
+        closes: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for kind, slug, at in self.closes:  # one per record: order is free
+            closes[kind].append((at, slug))
+        for kind, pairs in closes.items():
             for table in _TABLES[kind]:
-                self.c.execute(self.q(schema.close_statement(table)), (at, slug))
+                self.c.executemany(self.q(schema.close_statement(table)), pairs)
         for table, rows in self.rows.items():
             self.c.executemany(self.q(schema.insert_statement(table)), rows)
 
