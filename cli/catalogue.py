@@ -68,11 +68,11 @@ def source_add(
 
     \b
     Example:
-      khronika source add worldcrunch-kz-separatism \\
-          --title "Kazakhstan separatists and the Russian factor" \\
+      khronika source add my-worldcrunch-notes \\
           --publisher Worldcrunch --published 2024-06-13/2024-07 \\
-          --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/
-    """
+          --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/ \\
+          --title "Separatism prosecutions in Kazakhstan and pro-Russian sentiment (analysis)"
+    """  # noqa: E501 (the source title is long)
     copy = Path(archived).read_bytes() if archived else None
     doc = _doc(
         SourceDoc,

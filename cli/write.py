@@ -37,12 +37,14 @@ A complete example, in a fresh store:
 \b
   # 1. a store, a source and the entities the fact names
   khronika init
-  khronika source add worldcrunch-kz-separatism \\
-      --title "Kazakhstan separatists and the Russian factor" \\
+  khronika source add my-worldcrunch-notes \\
       --publisher Worldcrunch --language en --published 2024-06-13/2024-07 \\
-      --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/
+      --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/ \\
+      --title "Separatism prosecutions in Kazakhstan and pro-Russian sentiment (analysis)"
   khronika entity add person tatyana-serebryakova \\
-      --name "Tatyana Serebryakova" --alias "Татьяна Серебрякова"
+      --name "Tatyana Serebryakova" \\
+      --alias "Татьяна Серебрякова" --alias "Tatiana Serebryakova" \\
+      --note "Resident of Petropavlovsk; convicted of separatist activity in 2023 over a Chatroulette remark."
 
 \b
   # 2. the fact, as fact.toml
@@ -51,12 +53,12 @@ A complete example, in a fresh store:
   when = { edtf = "2021-09", wording = "in September 2021" }
   summary = "On Chatroulette she asked a man in Russia to take Petropavlovsk."
   participants = [{ entity = "tatyana-serebryakova", role = "speaker" }]
-  sources = [{ source = "worldcrunch-kz-separatism", locator = "para:5" }]
+  sources = [{ source = "my-worldcrunch-notes", locator = "para:6" }]
 
 \b
   # 3. append it (JSON works too: the same keys in an object)
   khronika append fact.toml
-"""
+"""  # noqa: E501 (the source title is long)
 
 
 _unchecked_option = click.option(
@@ -71,7 +73,7 @@ _source_option = click.option(
     multiple=True,
     required=True,
     metavar="SOURCE@LOCATOR",
-    help="Citation that justifies it, e.g. worldcrunch-kz-separatism@para:5. "
+    help="Citation that justifies it, e.g. worldcrunch-kz-separatism@para:6. "
     "Repeatable.",
 )
 _quote_option = click.option(
@@ -280,7 +282,7 @@ def _citations(sources: tuple[str, ...], quote: str | None) -> list[Citation]:
         if not sep:
             raise click.BadParameter(
                 f"'{text}': write SOURCE@LOCATOR, "
-                "e.g. worldcrunch-kz-separatism@para:5",
+                "e.g. worldcrunch-kz-separatism@para:6",
                 param_hint="--source",
             )
         data = json.dumps(
@@ -361,7 +363,7 @@ def correct(
     Example:
       khronika correct serebryakova-verdict-2023 --set when=2023-05-31 \\
           --reason "The court's own notice gives the 31st" \\
-          --source worldcrunch-kz-separatism@para:5
+          --source worldcrunch-kz-separatism@para:6
     """
     app = settings.open()
     citations = _citations(sources, quote)
@@ -394,8 +396,8 @@ def retract(
 
     \b
     Example:
-      khronika retract astakhov-video-2024 --reason "Misattributed" \\
-          --source worldcrunch-kz-separatism@para:3
+      khronika retract astakhov-video-appeal-to-putin --reason "Misattributed" \\
+          --source worldcrunch-kz-separatism@para:4
     """
     app = settings.open()
     citations = _citations(sources, quote)

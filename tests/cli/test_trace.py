@@ -32,8 +32,8 @@ def test_trace_shows_every_event_with_recorder_reason_and_source(demo: Run) -> N
         "bob",
         "typo",
     )
-    assert first["proof"]["tree_size"] == 107
-    assert len(first["proof"]["path"]) == 7  # log2(107) rounded up
+    assert first["proof"]["tree_size"] == 114
+    assert len(first["proof"]["path"]) == 7  # log2(114) rounded up
     citation = first["citations"][0]
     assert citation["url"].startswith("https://worldcrunch.com/")
     assert (citation["publisher"], citation["locator"]) == ("Worldcrunch", "para:6")
