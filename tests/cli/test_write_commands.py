@@ -14,6 +14,7 @@ from khronika.cli.write import EXAMPLE
 
 Run = Callable[..., Result]
 SOURCE = "worldcrunch-kz-separatism"
+HELP_SOURCE = "my-worldcrunch-notes"  # the source the help example adds
 
 
 def ok(result: Result) -> str:
@@ -51,7 +52,7 @@ def test_append_reads_json_from_stdin(run: Run, tmp_path: Path) -> None:
         "kind": "other",
         "when": "2023-24",
         "summary": "A fact in winter 2023/24.",
-        "sources": [{"source": SOURCE, "locator": "para:2"}],
+        "sources": [{"source": HELP_SOURCE, "locator": "para:2"}],
     }
     out = ok(run("append", "-", input=json.dumps(fact)))
     assert out.startswith("recorded fact second-fact (event at ")
@@ -73,7 +74,7 @@ def test_correct_and_retract_are_new_events_with_reason_and_recorder(
             "--reason",
             "The month is approximate",
             "--source",
-            f"{SOURCE}@para:5",
+            f"{HELP_SOURCE}@para:6",
         )
     )
     assert out.startswith(f"corrected {fact} (version 2, ")
@@ -86,7 +87,7 @@ def test_correct_and_retract_are_new_events_with_reason_and_recorder(
             "--reason",
             "Duplicate entry",
             "--source",
-            f"{SOURCE}@para:5",
+            f"{HELP_SOURCE}@para:6",
             "--quote",
             "Take our Petropavlovsk",
         )
@@ -96,7 +97,7 @@ def test_correct_and_retract_are_new_events_with_reason_and_recorder(
     blocks = log.strip().split("\n\n")
     assert blocks[0].splitlines()[0] == f"event 5  fact {fact}  v3  FactRetracted"
     assert " by carol" in blocks[0] and "Reason:   Duplicate entry" in blocks[0]
-    assert f'Source:   {SOURCE}@para:5 "Take our Petropavlovsk"' in blocks[0]
+    assert f'Source:   {HELP_SOURCE}@para:6 "Take our Petropavlovsk"' in blocks[0]
     assert '"edtf": "2021-09~"' in blocks[1] and " by bob" in blocks[1]
     assert '"wording": "in September 2021"' in blocks[1]  # the wording is kept
     assert "FactRecorded" in blocks[2] and " by tester" in blocks[2]
@@ -110,7 +111,10 @@ def test_log_json_is_the_full_event(run: Run, tmp_path: Path) -> None:
         "EntityRegistered",
         "FactRecorded",
     ]
-    assert rows[1]["details"]["doc"]["aliases"] == ["Татьяна Серебрякова"]
+    assert rows[1]["details"]["doc"]["aliases"] == [
+        "Татьяна Серебрякова",
+        "Tatiana Serebryakova",
+    ]
     assert [r["position"] for r in rows] == [1, 2, 3]
     assert all(r["recorded_by"] == "tester" for r in rows)
 
