@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,10 @@ import click
 
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.output import citation_text, echo, emit, to_json
-from khronika.cli.points import RecordTime, open_views
+from khronika.cli.points import RecordTime, open_views, store_views
 from khronika.domain.errors import KhronikaError, NotFoundError
 from khronika.domain.events import stamp
+from khronika.projections import check
 from khronika.projections.queries import Entities, Point, timeline
 from khronika.store import attest
 from khronika.store import checkpoint as cp
@@ -152,6 +152,8 @@ def _print_fact(result: dict[str, Any]) -> None:
                 note = f"the source names sha256:{sha}; attach it to check"
             else:
                 note = f"copy sha256:{sha}" if sha else "no copy"
+                if sha and not c["copy_is_current"]:
+                    note += ", the copy current when this was written; replaced since"
             echo(f"  Checked:   {c['verified']} ({note})")
         if "proof" in event:
             proof = event["proof"]
@@ -178,12 +180,15 @@ def checkpoint(settings: Settings, out: str | None) -> None:
     Example:
       khronika checkpoint --out checkpoints/2026-11-24.txt
     """
-    note = attest.checkpoint(settings.open())
+    app = settings.open()
+    warning = attest.loose_key(attest.key_path(app))
+    if warning:
+        echo(warning, err=True)
+    note = attest.checkpoint(app)
     if out is None:
         echo(note, nl=False)
         return
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(note)
+    _write(out, note, "checkpoint")
     parsed = cp.parse(note)
     echo(f"checkpoint of {parsed.size} events written to {out}")
 
@@ -223,20 +228,21 @@ def prove(settings: Settings, target: str | None, head: str | None,
       khronika prove serebryakova-verdict-2023 --checkpoint cp.txt --out proof.json
       khronika prove --consistency cp-old.txt cp-new.txt --out consistency.json
     """
-    app = settings.open()
-    if consistency:
-        old, new = (cp.parse(Path(p).read_text()) for p in consistency)
-        result: Any = attest.consistency(app, old, new)
-    elif target and head:
-        result = attest.inclusion(app, target, cp.parse(Path(head).read_text()))
-    else:
+    if not consistency and not (target and head):
         raise click.UsageError("give FACT (or POSITION) and --checkpoint, "
                                "or --consistency OLD NEW")  # fmt: skip
+    app = settings.open()
+    if consistency:
+        old, new = (_checkpoint(p) for p in consistency)
+        result: Any = attest.consistency(app, old, new)
+    else:
+        assert target and head
+        result = attest.inclusion(app, target, _checkpoint(head))
     text = to_json(result)
     if out is None:
         echo(text)
     else:
-        Path(out).write_text(text + "\n")
+        _write(out, text + "\n", "proof")
         count = len(result) if isinstance(result, list) else 1
         echo(f"{count} proof{'s' * (count != 1)} written to {out}")
 
@@ -254,32 +260,50 @@ def prove(settings: Settings, target: str | None, head: str | None,
     type=click.Path(exists=True, dir_okay=False),
     help="Verifier key for the checkpoints (default: the store's .pub).",
 )
+@click.option(
+    "--views",
+    "views_too",
+    is_flag=True,
+    help="Also replay the log into a scratch copy of the views and compare "
+    "them row by row (slower: a full rebuild's work).",
+)
 @with_settings
-def verify(settings: Settings, heads: tuple[str, ...], pubkey: str | None) -> None:
+def verify(
+    settings: Settings, heads: tuple[str, ...], pubkey: str | None, views_too: bool
+) -> None:
     """Recompute every leaf from the stored events and check the whole log.
 
     Checks that every event is in the Merkle tree unchanged and in order,
     that nothing was added behind the tree's back or removed, that the tree
     agrees with every given checkpoint, and that archived copies still hash
     to their names. Exit 0 when all holds; 1 naming the first broken event
-    (stream, version, log position) otherwise.
+    (stream, version, log position) otherwise. The views' tracking position
+    is always checked; --views also compares every view row with a replay.
 
     \b
     Examples:
       khronika verify
       khronika verify --checkpoint checkpoints/2026-11-24.txt
+      khronika verify --views
     """
     app = settings.open()
     key = Path(pubkey) if pubkey else attest.key_path(app).with_suffix(".pub")
-    heads_ok = [cp.verify(Path(h).read_text(), cp.load_verifier(key)) for h in heads]
+    heads_ok = [cp.verify(_read(h, "checkpoint"), cp.load_verifier(key)) for h in heads]
     findings = run_verify(app, heads_ok)
     if findings:
         more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
         raise KhronikaError(str(findings[0]) + more)
+    views = store_views(app)
+    problem = check.position_problem(views, app.recorder.max_notification_id() or 0)
+    if problem is None and views_too:
+        problem = check.compare(views, app.read_after)
+    if problem is not None:
+        raise KhronikaError(f"the views do not match the log: {problem}")
     size = app.store.tree_size()
     echo(
         f"verified {size} event{'s' * (size != 1)}"
         + (f" against {len(heads_ok)} checkpoint(s)" if heads_ok else "")
+        + (" and the views" if views_too else "")
     )
 
 
@@ -311,10 +335,69 @@ def verify_proof(proof: str, heads: tuple[str, ...], pubkey: str) -> None:
       khronika verify-proof proof.json --checkpoint cp.txt --pubkey khronika.db.pub
     """
     verifier = cp.load_verifier(Path(pubkey))
-    signed = [cp.verify(Path(h).read_text(), verifier) for h in heads]
-    data = json.loads(Path(proof).read_text())
-    for item in data if isinstance(data, list) else [data]:
+    signed = [cp.verify(_read(h, "checkpoint"), verifier) for h in heads]
+    try:
+        data = Path(proof).read_bytes()
+    except OSError as e:
+        raise KhronikaError(f"cannot read proof {proof}: {e.strerror}") from None
+    for item in attest.read_proofs(data, proof):
         echo("ok: " + attest.check_proof(item, signed))
 
 
-COMMANDS = (trace, checkpoint, prove, verify, verify_proof)
+def _read(path: str, what: str) -> str:
+    """A text file's content; KhronikaError if it cannot be read as UTF-8."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise KhronikaError(f"cannot read {what} {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise KhronikaError(f"{what} {path} is not UTF-8 text") from None
+
+
+def _checkpoint(path: str) -> cp.Checkpoint:
+    try:
+        return cp.parse(_read(path, "checkpoint"))
+    except cp.CheckpointError as e:
+        raise KhronikaError(f"checkpoint {path}: {e}") from None
+
+
+def _write(path: str, text: str, what: str) -> None:
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as e:
+        problem = e.strerror or str(e)
+        raise KhronikaError(f"cannot write the {what} to {path}: {problem}") from None
+
+
+@click.group()
+def key() -> None:
+    """The store's signing key for checkpoints."""
+
+
+@key.command()
+@click.option("--reason", required=True, help="Why, in a sentence (recorded).")
+@with_settings
+def rotate(settings: Settings, reason: str) -> None:
+    """Start a new signing identity: a new key, recorded as an event.
+
+    For a key that was lost or may have leaked. The old key files are kept
+    beside the new ones (renamed ".retired-<time>"); checkpoints signed
+    before stay verifiable with the old .pub, so keep publishing it. The
+    event (`khronika log`) names the new and the old verifier key, and
+    who rotated it, why and when. Publish the new .pub the way you
+    published the old one.
+
+    \b
+    Example:
+      khronika key rotate --reason "laptop with the key was stolen"
+    """
+    app = settings.open()
+    path, retired = attest.rotate_key(app, reason, settings.user())
+    for old in retired:
+        echo(f"old key file kept as {old}")
+    echo(f"new signing key: {path} (publish {path.with_suffix('.pub')} "
+               "for auditors); the rotation is recorded in the log")  # fmt: skip
+
+
+COMMANDS = (trace, checkpoint, prove, verify, verify_proof, key)

@@ -10,6 +10,7 @@ import click
 import msgspec
 
 from khronika.cli.context import Settings, with_settings
+from khronika.cli.examples import SLUG, TITLE
 from khronika.domain.documents import ENTITY_KINDS, EntityDoc, SourceDoc
 from khronika.domain.parse import field_error
 
@@ -68,11 +69,11 @@ def source_add(
 
     \b
     Example:
-      khronika source add my-worldcrunch-notes \\
+      khronika source add SLUG \\
+          --title "TITLE" \\
           --publisher Worldcrunch --published 2024-06-13/2024-07 \\
-          --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/ \\
-          --title "Separatism prosecutions in Kazakhstan and pro-Russian sentiment (analysis)"
-    """  # noqa: E501 (the source title is long)
+          --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/
+    """
     copy = Path(archived).read_bytes() if archived else None
     doc = _doc(
         SourceDoc,
@@ -85,6 +86,9 @@ def source_add(
     )
     settings.open().add_source(doc, settings.user(), copy)
     click.echo(f"added source {slug}")
+
+
+source_add.help = (source_add.help or "").replace("SLUG", SLUG).replace("TITLE", TITLE)
 
 
 @source.command(name="attach")

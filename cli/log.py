@@ -157,6 +157,8 @@ def _summary(row: dict[str, Any]) -> str:
         return text
     if event == "EntityAliasAdded":
         return f"alias '{d['alias']}'"
+    if event == "SigningKeyRotated":
+        return f"new signing key {d['key'].split('+')[1]} — {d['reason']}"
     if event == "SourceCopyAttached":
         return f"archived copy sha256:{d['sha256']}"
     doc = d.get("doc", {})
@@ -184,7 +186,7 @@ def _print_log(rows: list[dict[str, Any]]) -> None:
         if "reason" in d:
             for name, value in d.get("changes", {}).items():
                 echo(_field("Set:", f"{name} = {to_json(value)}"))
-            for key in ("name", "into"):
+            for key in ("name", "into", "key"):
                 if key in d:
                     echo(_field(key.capitalize() + ":", d[key]))
             echo(_field("Reason:", d["reason"] or "(none given)"))

@@ -17,10 +17,11 @@ from khronika.cli.points import (
     point_options,
     store_views,
 )
+from khronika.domain import names
 from khronika.domain.documents import FACT_KINDS
 from khronika.domain.errors import NotFoundError
 from khronika.domain.parse import MAX_COUNT
-from khronika.projections import queries
+from khronika.projections import check, queries
 from khronika.projections.law import law as law_state
 from khronika.projections.person import person as person_history
 from khronika.projections.queries import Entities, Point
@@ -390,12 +391,7 @@ def _wrap(label: str, text: str) -> str:
 
 
 def _unknown_fact(views: Any, slug: str) -> NotFoundError:
-    import difflib
-
-    known = queries.fact_slugs(views)
-    within = sorted((k for k in known if slug in k), key=len)[:3]
-    close = difflib.get_close_matches(slug, known, n=3, cutoff=0.6)
-    return NotFoundError("fact", slug, list(dict.fromkeys([*within, *close]))[:3])
+    return NotFoundError("fact", slug, names.suggest(slug, queries.fact_slugs(views)))
 
 
 @click.command()
@@ -459,6 +455,9 @@ def projections_status(settings: Settings) -> None:
     views = store_views(app)
     head = app.recorder.max_notification_id() or 0
     position = views.position()
+    problem = check.position_problem(views, head)
+    if problem is not None:
+        raise click.ClickException(problem)
     lag = sum(len(page) for page in app.pages(start=position + 1))
     echo(
         f"last event in the log: position {head}\n"

@@ -15,6 +15,7 @@ import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from khronika.cli.context import Settings, with_settings
+from khronika.cli.examples import NOTE, SLUG, TITLE
 from khronika.domain.documents import Citation, FactDoc
 from khronika.domain.errors import ValidationError
 from khronika.domain.events import stamp
@@ -31,34 +32,34 @@ from khronika.store.importer import (
 )
 from khronika.store.migrate import migrate as migrate_store
 
-EXAMPLE = """\
+EXAMPLE = f"""\
 A complete example, in a fresh store:
 
 \b
   # 1. a store, a source and the entities the fact names
   khronika init
-  khronika source add my-worldcrunch-notes \\
+  khronika source add {SLUG} \\
+      --title "{TITLE}" \\
       --publisher Worldcrunch --language en --published 2024-06-13/2024-07 \\
-      --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/ \\
-      --title "Separatism prosecutions in Kazakhstan and pro-Russian sentiment (analysis)"
+      --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/
   khronika entity add person tatyana-serebryakova \\
-      --name "Tatyana Serebryakova" \\
-      --alias "Татьяна Серебрякова" --alias "Tatiana Serebryakova" \\
-      --note "Resident of Petropavlovsk; convicted of separatist activity in 2023 over a Chatroulette remark."
+      --name "Tatyana Serebryakova" --alias "Татьяна Серебрякова" \\
+      --alias "Tatiana Serebryakova" \\
+      --note "{NOTE}"
 
 \b
   # 2. the fact, as fact.toml
   id = "serebryakova-chatroulette-2021"
   kind = "statement"
-  when = { edtf = "2021-09", wording = "in September 2021" }
+  when = {{ edtf = "2021-09", wording = "in September 2021" }}
   summary = "On Chatroulette she asked a man in Russia to take Petropavlovsk."
-  participants = [{ entity = "tatyana-serebryakova", role = "speaker" }]
-  sources = [{ source = "my-worldcrunch-notes", locator = "para:6" }]
+  participants = [{{ entity = "tatyana-serebryakova", role = "speaker" }}]
+  sources = [{{ source = "{SLUG}", locator = "para:6" }}]
 
 \b
   # 3. append it (JSON works too: the same keys in an object)
   khronika append fact.toml
-"""  # noqa: E501 (the source title is long)
+"""
 
 
 _unchecked_option = click.option(
@@ -88,20 +89,23 @@ def init(settings: Settings) -> None:
     """Create an empty store (SQLite by default).
 
     The store is --store, else $KHRONIKA_STORE, else ./khronika.db.
-    Running it on an existing store changes nothing.
+    A new store gets a signing key (KEY and KEY.pub, see `khronika
+    checkpoint`). Running it on an existing store changes nothing; if that
+    store's key files are missing, it says how to restore or rotate them.
 
     \b
     Example:
       khronika --store chronicle.db init
     """
     where = loc.describe(settings.location)
-    existed = (
-        not loc.is_postgres(settings.location) and Path(settings.location).exists()
-    )
+    existed = Chronicle.is_store(settings.location)
     app = settings.open(create=True)
     state = "already a khronika store" if existed else "created an empty store"
     click.echo(f"{where}: {state} (id {app.meta['store_id']})")
-    key, made = attest.ensure_key(app)
+    key, made = attest.ensure_key(app, create=not existed)
+    warning = attest.loose_key(key)
+    if warning:
+        click.echo(warning, err=True)
     click.echo(f"signing key: {key} ({'created' if made else 'exists'}; "
                f"publish {key.with_suffix('.pub')} for auditors)")  # fmt: skip
     click.echo(
@@ -121,8 +125,10 @@ def demo(settings: Settings) -> None:
     Example:
       khronika demo && khronika log --limit 5
     """
+    fresh = not Chronicle.is_store(settings.location)
     app = settings.open(create=True)
-    attest.ensure_key(app)
+    if fresh:  # an existing store keeps its key, or its lack of one
+        attest.ensure_key(app)
     bundle = resources.files("khronika.data") / "kazakhstan-separatism"
     with resources.as_file(bundle) as path:
         report = _run_import(app, bundle_files(path), settings.user("khronika-demo"))

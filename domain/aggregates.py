@@ -172,9 +172,12 @@ def apply_correction(doc: FactDoc, event: FactCorrected) -> FactDoc:
     return msgspec.structs.replace(new, sources=[*new.sources, *extra])
 
 
-def add_source(doc: SourceDoc, at: datetime, by: str) -> SourceAdded:
+def add_source(
+    doc: SourceDoc, at: datetime, by: str, copy_stored: bool = False
+) -> SourceAdded:
     check_source_doc(doc)
-    return SourceAdded(**_new("source", doc.id, at, by), doc=doc)
+    event = _new("source", doc.id, at, by)
+    return SourceAdded(**event, doc=doc, copy_stored=copy_stored)
 
 
 def register_entity(doc: EntityDoc, at: datetime, by: str) -> EntityRegistered:

@@ -9,7 +9,7 @@ in `khronika.store.codec` together with a test that decodes an old event.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -38,7 +38,14 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SourceAdded(Event, frozen=True, kw_only=True):
+    """A source; `copy_stored` if the copy `doc.sha256` names was stored with it.
+
+    Events written by earlier versions lack `copy_stored`: their copy may or
+    may not have been stored, so `verify` cannot call its absence a loss.
+    """
+
     doc: SourceDoc
+    copy_stored: bool = False
 
 
 class SourceCopyAttached(Event, frozen=True, kw_only=True):
@@ -81,6 +88,18 @@ class FactCorrected(Event, frozen=True, kw_only=True):
     unchecked: str = ""
 
 
+class SigningKeyRotated(Event, frozen=True, kw_only=True):
+    """The store signs its checkpoints with a new key from now on.
+
+    `key` and `previous` are verifier keys ("<name>+<key id>+<base64 key>");
+    `previous` is empty when the old key's .pub was lost too.
+    """
+
+    key: str
+    previous: str = ""
+    reason: str
+
+
 class FactRetracted(Event, frozen=True, kw_only=True):
     """The fact no longer stands; it stays visible in history."""
 
@@ -89,7 +108,7 @@ class FactRetracted(Event, frozen=True, kw_only=True):
     unchecked: str = ""
 
 
-STREAM_KINDS: dict[type[Event], StreamKind] = {
+STREAM_KINDS: dict[type[Event], StreamKind | Literal["store"]] = {
     SourceAdded: "source",
     SourceCopyAttached: "source",
     EntityRegistered: "entity",
@@ -99,9 +118,10 @@ STREAM_KINDS: dict[type[Event], StreamKind] = {
     FactRecorded: "fact",
     FactCorrected: "fact",
     FactRetracted: "fact",
+    SigningKeyRotated: "store",  # the store's own stream: its signing key
 }
 
 
-def kind_of(event: Event) -> StreamKind:
-    """The kind of stream an event belongs to: source, entity or fact."""
+def kind_of(event: Event) -> StreamKind | Literal["store"]:
+    """The kind of stream an event belongs to: source, entity, fact or store."""
     return STREAM_KINDS[type(event)]

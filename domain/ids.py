@@ -19,3 +19,8 @@ NAMESPACE = UUID("6f1c0e2a-5b7d-4e0b-9a51-6b686f6e696b")
 def stream_id(kind: StreamKind, slug: str) -> UUID:
     """The UUID of the stream of the `kind` record named `slug`."""
     return uuid5(NAMESPACE, f"{kind}:{slug}")
+
+
+# The store's own stream, of SigningKeyRotated events: slug "signing-key".
+SIGNING_KEY = "signing-key"
+SIGNING_KEY_STREAM = uuid5(NAMESPACE, f"store:{SIGNING_KEY}")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import sqlite3
 from datetime import date
 from typing import Any
 
 import msgspec
 
-from khronika.domain.errors import NotFoundError
+from khronika.domain import names
 from khronika.domain.parse import MAX_COUNT
 from khronika.projections.schema import NOW
 from khronika.projections.views import ViewStore
@@ -79,21 +78,13 @@ class Entities:
 
     def resolve(self, ident: str, kinds: tuple[str, ...] = ()) -> sqlite3.Row:
         """By slug, name or alias, case-insensitively; did-you-mean on a miss."""
-        wanted = ident.casefold()
-        names: dict[str, str] = {}
-        for slug, row in self.rows.items():
-            if kinds and row["kind"] not in kinds:
-                continue
-            aliases = msgspec.json.decode(row["aliases"])
-            for name in (slug, row["name"], *aliases):
-                names.setdefault(name.casefold(), slug)
-        if wanted in names:
-            return self.rows[names[wanted]]
-        close = difflib.get_close_matches(wanted, list(names), n=5, cutoff=0.6)
-        within = sorted((n for n in names if wanted in n), key=len)[:3]
-        hints = list(dict.fromkeys(names[n] for n in [*within, *close]))[:3]
+        entries = (
+            (slug, [row["name"], *msgspec.json.decode(row["aliases"])])
+            for slug, row in self.rows.items()
+            if not kinds or row["kind"] in kinds
+        )
         what = " or ".join(kinds) if kinds else "entity"
-        raise NotFoundError(what, ident, hints)
+        return self.rows[names.resolve(ident, names.index(entries), what)]
 
     def members(self, slug: str) -> list[str]:
         """The entity and every entity merged into it, at any depth."""
@@ -146,7 +137,10 @@ def timeline(
         sql.append("AND f.summary LIKE :text")
         params["text"] = f"%{text}%"
     if entities:
-        sql.append(f"AND {_names(point, _in('entity', entities, params))}")
+        kinds_of = {r["kind"] for r in views.query(
+            "SELECT DISTINCT kind FROM view_entities WHERE entity IN "
+            f"{_in('e', entities, params)}", params)}  # fmt: skip
+        sql.append(f"AND {_names(point, _in('entity', entities, params), kinds_of)}")
     sql.append("ORDER BY f.earliest, f.latest, f.fact")
     if limit is not None or offset:  # an --offset alone skips, too
         sql.append("LIMIT :limit OFFSET :offset")
@@ -154,22 +148,26 @@ def timeline(
     return [fact_json(row) for row in views.query(" ".join(sql), params)]
 
 
-def _names(point: Point, entities: str) -> str:
+def _names(point: Point, entities: str, kinds: set[str]) -> str:
     """SQL: fact f names one of `entities`, in any way a fact can.
 
-    As a participant, as its place, as the law an amendment changes, or as
-    the law of an article a verdict convicts under.
+    As a participant; a place also as the fact's place; a law also as the law
+    an amendment changes or the law of an article a verdict convicts under.
+    Only the ways open to the entities' kinds are asked, so that a person's
+    facts stay an indexed lookup.
     """
     known = {a: point.where(a, world=False) for a in ("r", "p", "c")}
-    return (
-        f"(f.place IN {entities} "
-        f"OR f.fact IN (SELECT r.fact FROM view_roles r WHERE {known['r']} "
-        f"AND r.entity IN {entities}) "
-        f"OR f.fact IN (SELECT p.fact FROM view_penalties p WHERE {known['p']} "
-        f"AND p.law IN {entities}) "
-        f"OR f.fact IN (SELECT c.fact FROM view_charges c WHERE {known['c']} "
-        f"AND c.law IN {entities}))"
-    )
+    ways = [f"SELECT r.fact FROM view_roles r WHERE {known['r']} "
+            f"AND r.entity IN {entities}"]  # fmt: skip
+    if "law" in kinds:
+        ways += [
+            f"SELECT p.fact FROM view_penalties p WHERE {known['p']} "
+            f"AND p.law IN {entities}",
+            f"SELECT c.fact FROM view_charges c WHERE {known['c']} "
+            f"AND c.law IN {entities}",
+        ]
+    found = f"f.fact IN ({' UNION '.join(ways)})"
+    return f"(f.place IN {entities} OR {found})" if "place" in kinds else found
 
 
 def fact_json(row: sqlite3.Row) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from khronika.domain.events import (
     FactCorrected,
     FactRecorded,
     FactRetracted,
+    SigningKeyRotated,
     SourceAdded,
     SourceCopyAttached,
     stamp,
@@ -212,6 +213,8 @@ class _Batch:
     def _event(self, position: int, event: Event) -> None:
         slug, at = event.slug, stamp(event.timestamp)
         first = event.originator_version == 1
+        if isinstance(event, SigningKeyRotated):
+            return  # about the store's signing, in no view
         if isinstance(event, SourceAdded | SourceCopyAttached):
             source = agg.apply(None if first else self._source(slug), event)
             assert isinstance(source, Source)

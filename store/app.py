@@ -19,8 +19,8 @@ from khronika.domain.aggregates import Entity, Fact, Source
 from khronika.domain.citations import check as citations_check
 from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
 from khronika.domain.errors import ConflictError, DuplicateError, StoreError
-from khronika.domain.events import Event, kind_of
-from khronika.domain.ids import StreamKind, stream_id
+from khronika.domain.events import Event, SigningKeyRotated, kind_of
+from khronika.domain.ids import SIGNING_KEY, SIGNING_KEY_STREAM, StreamKind, stream_id
 from khronika.store import location as loc
 from khronika.store.catalogue import Catalogue
 from khronika.store.clock import RecordClock, Stamper
@@ -212,7 +212,7 @@ class Chronicle(Application[UUID]):
     def add_source(self, doc: SourceDoc, by: str, copy: bytes | None = None) -> Event:
         if copy is not None:
             doc = msgspec.structs.replace(doc, sha256=hashlib.sha256(copy).hexdigest())
-        event = agg.add_source(doc, self.clock.now(), by)
+        event = agg.add_source(doc, self.clock.now(), by, copy is not None)
         if copy is not None:
             self.store.put_copy(hashlib.sha256(copy).hexdigest(), copy)
         return self._save_new(event)
@@ -227,7 +227,10 @@ class Chronicle(Application[UUID]):
         return self._save_next(agg.attach_copy(source, sha256, self.clock.now(), by))
 
     def register_entity(self, doc: EntityDoc, by: str) -> Event:
-        return self._save_new(agg.register_entity(doc, self.clock.now(), by))
+        event = agg.register_entity(doc, self.clock.now(), by)
+        names = [doc.id, doc.name, *doc.aliases]
+        self.catalogue().check_names_free(doc.id, names, "name")
+        return self._save_new(event)
 
     def append_fact(self, doc: FactDoc, by: str, unchecked: str = "") -> Event:
         event = agg.record_fact(doc, self.clock.now(), by, unchecked)
@@ -238,11 +241,15 @@ class Chronicle(Application[UUID]):
 
     def add_alias(self, slug: str, alias: str, by: str) -> Event:
         entity = self.get(Entity, slug)
-        return self._save_next(agg.add_alias(entity, alias, self.clock.now(), by))
+        event = agg.add_alias(entity, alias, self.clock.now(), by)
+        self.catalogue().check_names_free(slug, [event.alias], "alias")
+        return self._save_next(event)
 
     def rename(self, slug: str, name: str, reason: str, by: str) -> Event:
         entity = self.get(Entity, slug)
-        return self._save_next(agg.rename(entity, name, reason, self.clock.now(), by))
+        event = agg.rename(entity, name, reason, self.clock.now(), by)
+        self.catalogue().check_names_free(slug, [event.name], "name")
+        return self._save_next(event)
 
     def merge(self, slug: str, into: str, reason: str, by: str) -> Event:
         entity, target = self.get(Entity, slug), self.get(Entity, into)
@@ -281,6 +288,17 @@ class Chronicle(Application[UUID]):
         event = agg.retract(fact, reason, sources, self.clock.now(), by, unchecked)
         self.check_citations(sources, "source", self.catalogue(), unchecked)
         return self._save_next(event)
+
+    def record_key(self, key: str, previous: str, reason: str, by: str) -> Event:
+        """Record that checkpoints are signed with the verifier key `key` from now."""
+        last = self.recorder.select_events(SIGNING_KEY_STREAM, desc=True, limit=1)
+        version = last[0].originator_version + 1 if last else 1
+        event = SigningKeyRotated(
+            originator_id=SIGNING_KEY_STREAM, originator_version=version,
+            timestamp=self.clock.now(), recorded_by=by, slug=SIGNING_KEY,
+            key=key, previous=previous, reason=reason,
+        )  # fmt: skip
+        return self._save_new(event) if version == 1 else self._save_next(event)
 
     def save_batch(self, events: Sequence[Event]) -> None:
         """Append many events in one transaction: all of them or none."""

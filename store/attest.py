@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 from uuid import UUID
 
+import msgspec
 from eventsourcing.persistence import Notification
 
 from khronika.domain.errors import KhronikaError, NotFoundError
@@ -30,18 +30,104 @@ def key_path(app: Chronicle) -> Path:
     return Path.home() / ".config" / "khronika" / f"{app.meta['store_id']}.key"
 
 
-def ensure_key(app: Chronicle) -> tuple[Path, bool]:
-    """The store's signing key, made now (mode 0600) if there is none."""
+def ensure_key(app: Chronicle, *, create: bool = True) -> tuple[Path, bool]:
+    """The store's signing key; made now (mode 0600) if there is none and `create`.
+
+    Without `create` (a store that existed already), a missing key is an
+    error: a new key is a new signing identity, made only by `rotate_key`.
+    """
     path = key_path(app)
-    if path.exists():
+    pub = path.with_suffix(".pub")
+    if path.exists() and pub.exists():
         return path, False
+    if not create:
+        missing = " and ".join(str(p) for p in (path, pub) if not p.exists())
+        raise KhronikaError(
+            f"this store's signing key is missing: no {missing}. Restore the "
+            "key files from your backup (or set KHRONIKA_KEY to where they "
+            "are); to start a new signing identity on purpose, run `khronika "
+            "key rotate --reason TEXT`, which records the change in the log"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
-    cp.generate_key(path, f"khronika-{app.meta['store_id']}")
+    cp.generate_key(path, origin(app))  # C2SP: the key is named by the origin
     return path, True
 
 
+def loose_key(path: Path) -> str | None:
+    """A warning if the private key at `path` is readable by group or others."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if not mode & 0o044:
+        return None
+    return (
+        f"warning: the private key {path} is readable by group or others "
+        f"(mode {mode:o}); run `chmod 600 {path}`"
+    )
+
+
+def rotate_key(app: Chronicle, reason: str, by: str) -> tuple[Path, list[Path]]:
+    """A new signing key, recorded in the log; the old files are kept, renamed.
+
+    Returns the new key's path and where the old key files went.
+    """
+    if not reason.strip():
+        raise KhronikaError("reason: say why the key is rotated")
+    path = key_path(app)
+    pub = path.with_suffix(".pub")
+    previous = ""
+    if pub.exists():
+        try:
+            previous = str(cp.load_verifier(pub))
+        except cp.CheckpointError:
+            previous = ""
+    suffix = datetime.now(UTC).strftime("retired-%Y%m%dT%H%M%SZ")
+    moved = [(p, p.with_name(f"{p.name}.{suffix}")) for p in (path, pub) if p.exists()]
+    for _, new in moved:
+        if new.exists():
+            raise KhronikaError(f"{new} exists already; try again in a second")
+    for old, new in moved:
+        old.rename(new)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cp.generate_key(path, origin(app))
+        app.record_key(str(cp.load_verifier(pub)), previous, reason, by)
+    except BaseException:
+        for p in (path, pub):
+            p.unlink(missing_ok=True)
+        for old, new in moved:
+            new.rename(old)
+        raise
+    return path, [new for _, new in moved]
+
+
 def origin(app: Chronicle) -> str:
+    """The log's name in its checkpoints, and its signing key's name."""
     return f"khronika/{app.meta['store_id']}"
+
+
+def check_head(app: Chronicle, at: cp.Checkpoint) -> None:
+    """Raise KhronikaError unless `at` is a checkpoint of this store's log."""
+    mine = origin(app)
+    if at.origin != mine:
+        raise KhronikaError(
+            f"the checkpoint is for {at.origin}, but this store is {mine}: it is "
+            "another store's checkpoint, or this store's id was changed"
+        )
+    size = app.store.tree_size()
+    if at.size > size:
+        raise KhronikaError(
+            f"the checkpoint covers {at.size} events, but this log has only "
+            f"{size}: the checkpoint is from a longer log, so this log was "
+            "truncated (`khronika verify --checkpoint` says where)"
+        )
+    if merkle.root(at.size, app.store.node) != at.root:
+        raise KhronikaError(
+            f"the first {at.size} events of this log do not hash to the "
+            "checkpoint's root: the log was rewritten (`khronika verify "
+            "--checkpoint` says where)"
+        )
 
 
 def checkpoint(app: Chronicle) -> str:
@@ -49,8 +135,9 @@ def checkpoint(app: Chronicle) -> str:
     path = key_path(app)
     if not path.exists():
         raise KhronikaError(
-            f"no signing key at {path}; `khronika init` makes one "
-            "(or set KHRONIKA_KEY to where it is)"
+            f"no signing key at {path}: restore it from your backup (or set "
+            "KHRONIKA_KEY to where it is); to start a new signing identity on "
+            "purpose, run `khronika key rotate --reason TEXT`"
         )
     size = app.store.tree_size()
     note = cp.Checkpoint(
@@ -59,18 +146,80 @@ def checkpoint(app: Chronicle) -> str:
         root=merkle.root(size, app.store.node),
         timestamp=datetime.now(UTC),
     )
-    return cp.sign(note, cp.load_signer(path))
+    signer = cp.load_signer(path)
+    if note.origin in cp.key_names(signer.name):  # a key named the earlier way
+        signer = cp.Signer(note.origin, signer.key)
+    return cp.sign(note, signer)
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
+MAX_INT = 2**63 - 1  # SQLite's and PostgreSQL's largest integer
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT)]
+Positive = Annotated[int, msgspec.Meta(ge=1, le=MAX_INT)]
+Hash = Annotated[bytes, msgspec.Meta(min_length=32, max_length=32)]  # base64 in JSON
 
 
-def inclusion(app: Chronicle, target: str, at: cp.Checkpoint) -> list[dict[str, Any]]:
+class ProvedEvent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A stored event as it is in the log: enough to recompute its leaf."""
+
+    position: Positive
+    topic: str
+    originator_id: UUID
+    originator_version: Positive
+    state: bytes
+
+
+class InclusionProof(
+    msgspec.Struct, frozen=True, tag_field="type", tag="inclusion",
+    forbid_unknown_fields=True,
+):  # fmt: skip
+    """The event is leaf `leaf_index` of the log `origin` at `tree_size`."""
+
+    origin: str
+    tree_size: Count
+    root: Hash
+    leaf_index: Count
+    event: ProvedEvent
+    path: list[Hash]
+
+
+class ConsistencyProof(
+    msgspec.Struct, frozen=True, tag_field="type", tag="consistency",
+    forbid_unknown_fields=True,
+):  # fmt: skip
+    """The log `origin` at `old_size` is a prefix of it at `new_size`."""
+
+    origin: str
+    old_size: Count
+    old_root: Hash
+    new_size: Count
+    new_root: Hash
+    path: list[Hash]
+
+
+Proof = InclusionProof | ConsistencyProof
+_proofs = msgspec.json.Decoder(Proof | list[Proof])
+
+
+def read_proofs(data: bytes, name: str) -> list[Proof]:
+    """The proofs in a proof file (one, or a list); KhronikaError naming the fault."""
+    try:
+        found = _proofs.decode(data)
+    except msgspec.ValidationError as e:
+        raise KhronikaError(f"{name}: not a khronika proof: {e}") from None
+    except msgspec.DecodeError as e:
+        raise KhronikaError(f"{name}: not a JSON proof file: {e}") from None
+    proofs = found if isinstance(found, list) else [found]
+    if not proofs:
+        raise KhronikaError(f"{name}: the file holds no proofs")
+    return proofs
+
+
+def inclusion(app: Chronicle, target: str, at: cp.Checkpoint) -> list[InclusionProof]:
     """Inclusion proofs, in the checkpoint's tree, for a fact's events or one event.
 
     `target` is a fact id or a log position.
     """
+    check_head(app, at)
     if target.isascii() and target.isdigit():  # not "²", which isdigit() too
         position = int(target)
         found: Sequence[Notification] = []
@@ -98,74 +247,84 @@ def inclusion(app: Chronicle, target: str, at: cp.Checkpoint) -> list[dict[str, 
             )
         originator_id = n.originator_id
         assert isinstance(originator_id, UUID)
-        proofs.append({
-            "type": "inclusion", "origin": at.origin, "tree_size": at.size,
-            "root": _b64(at.root), "leaf_index": index,
-            "event": {"position": position, "topic": n.topic,
-                      "originator_id": str(originator_id),
-                      "originator_version": n.originator_version,
-                      "state": _b64(n.state)},
-            "path": [_b64(h) for h in merkle.inclusion_proof(
-                index, at.size, app.store.node)],
-        })  # fmt: skip
+        event = ProvedEvent(
+            position=position,
+            topic=n.topic,
+            originator_id=originator_id,
+            originator_version=n.originator_version,
+            state=n.state,
+        )
+        proofs.append(InclusionProof(
+            origin=at.origin, tree_size=at.size, root=at.root, leaf_index=index,
+            event=event, path=merkle.inclusion_proof(index, at.size, app.store.node),
+        ))  # fmt: skip
     return proofs
 
 
 def consistency(
     app: Chronicle, old: cp.Checkpoint, new: cp.Checkpoint
-) -> dict[str, Any]:
+) -> ConsistencyProof:
     """A proof that the log of `old` is a prefix of the log of `new`."""
     if old.size > new.size:
         old, new = new, old
-    size = app.store.tree_size()
-    if new.size > size:
-        raise KhronikaError(
-            f"the newer checkpoint has {new.size} events, the log only {size}"
-        )
-    return {
-        "type": "consistency", "origin": new.origin,
-        "old_size": old.size, "old_root": _b64(old.root),
-        "new_size": new.size, "new_root": _b64(new.root),
-        "path": [_b64(h) for h in merkle.consistency_proof(
-            old.size, new.size, app.store.node)],
-    }  # fmt: skip
+    check_head(app, new)
+    check_head(app, old)
+    return ConsistencyProof(
+        origin=new.origin, old_size=old.size, old_root=old.root,
+        new_size=new.size, new_root=new.root,
+        path=merkle.consistency_proof(old.size, new.size, app.store.node),
+    )  # fmt: skip
 
 
-def check_proof(proof: dict[str, Any], checkpoints: list[cp.Checkpoint]) -> str:
+def _head(
+    checkpoints: Sequence[cp.Checkpoint], proof: Proof, size: int, root: bytes
+) -> cp.Checkpoint:
+    """The given checkpoint the proof's tree head of `size` and `root` names."""
+    heads = [c for c in checkpoints if c.size == size]
+    if not heads:
+        raise KhronikaError(f"no given checkpoint has size {size}, the proof's")
+    for head in heads:
+        if head.origin != proof.origin:
+            raise KhronikaError(
+                f"the proof is for the log {proof.origin}, but the checkpoint of "
+                f"size {size} is of {head.origin}"
+            )
+        if head.root != root:
+            raise KhronikaError(
+                f"the proof's root for size {size} is not the root signed in the "
+                "checkpoint of that size"
+            )
+    return heads[0]
+
+
+def check_proof(proof: Proof, checkpoints: Sequence[cp.Checkpoint]) -> str:
     """Verify a proof offline against signed checkpoints; a line saying what held.
 
     Raises KhronikaError saying what failed.
     """
-    path = [base64.b64decode(h) for h in proof["path"]]
-    if proof["type"] == "inclusion":
-        head = next((c for c in checkpoints if c.size == proof["tree_size"]), None)
-        if head is None:
-            raise KhronikaError(
-                f"no given checkpoint has size {proof['tree_size']}, the proof's"
-            )
-        e = proof["event"]
-        state = base64.b64decode(e["state"])
-        data = canonical(
-            e["topic"], UUID(e["originator_id"]), e["originator_version"], state
-        )
+    if isinstance(proof, InclusionProof):
+        head = _head(checkpoints, proof, proof.tree_size, proof.root)
+        e = proof.event
+        try:
+            data = canonical(e.topic, e.originator_id, e.originator_version, e.state)
+        except UnicodeEncodeError:
+            raise KhronikaError("the proof's event topic is not valid text") from None
         leaf = merkle.leaf_hash(data)
         if not merkle.verify_inclusion(
-            leaf, proof["leaf_index"], head.size, path, head.root
+            leaf, proof.leaf_index, head.size, proof.path, head.root
         ):
             raise KhronikaError(
-                f"event at position {e['position']} is NOT in the log of the "
+                f"event at position {e.position} is NOT in the log of the "
                 f"checkpoint (size {head.size})"
             )
-        return (f"event at position {e['position']} (version "
-                f"{e['originator_version']} of {e['originator_id']}) is in the log "
+        return (f"event at position {e.position} (version "
+                f"{e.originator_version} of {e.originator_id}) is in the log "
                 f"of size {head.size} signed by {head.origin}")  # fmt: skip
-    sizes = {c.size: c for c in checkpoints}
-    old, new = sizes.get(proof["old_size"]), sizes.get(proof["new_size"])
-    if old is None or new is None:
-        raise KhronikaError(
-            f"give both checkpoints: sizes {proof['old_size']} and {proof['new_size']}"
-        )
-    if not merkle.verify_consistency(old.size, new.size, old.root, new.root, path):
+    old = _head(checkpoints, proof, proof.old_size, proof.old_root)
+    new = _head(checkpoints, proof, proof.new_size, proof.new_root)
+    if not merkle.verify_consistency(
+        old.size, new.size, old.root, new.root, proof.path
+    ):
         raise KhronikaError(
             f"the log of size {old.size} is NOT a prefix of the log of size {new.size}"
         )

@@ -12,7 +12,14 @@ from khronika.domain.aggregates import Fact, project
 from khronika.domain.citations import check
 from khronika.domain.documents import Citation
 from khronika.domain.errors import NotFoundError, ValidationError
-from khronika.domain.events import Event, FactCorrected, FactRecorded, FactRetracted
+from khronika.domain.events import (
+    Event,
+    FactCorrected,
+    FactRecorded,
+    FactRetracted,
+    SourceAdded,
+    SourceCopyAttached,
+)
 from khronika.store import merkle
 from khronika.store.app import Chronicle
 from khronika.store.catalogue import Catalogue
@@ -34,7 +41,8 @@ def trace_fact(
     catalogue = app.catalogue()
     size = app.store.tree_size()
     root = merkle.root(size, app.store.node)
-    events = [_event(app, catalogue, p, e) for p, e in history]
+    copies = _Copies(app)
+    events = [_event(app, catalogue, copies, p, e) for p, e in history]
     for event in events:
         index = app.store.leaf_index(event["position"])
         if index is None:
@@ -56,8 +64,36 @@ def trace_fact(
     }
 
 
+class _Copies:
+    """Which archived copy of a source was current at a record time.
+
+    A source's copy can be replaced (`source attach`); a citation is checked
+    against the copy that was current when the citation was written.
+    """
+
+    def __init__(self, app: Chronicle) -> None:
+        self.app = app
+        self.history: dict[str, list[tuple[datetime, str | None]]] = {}
+
+    def at(self, slug: str, moment: datetime) -> str | None:
+        if slug not in self.history:
+            self.history[slug] = [
+                (e.timestamp, e.doc.sha256 if isinstance(e, SourceAdded) else e.sha256)
+                for _, e in self.app.history("source", slug)
+                if isinstance(e, SourceAdded | SourceCopyAttached)
+            ]
+        current = None
+        for when, sha256 in self.history[slug]:
+            if when <= moment:
+                current = sha256
+        return current
+
+    def latest(self, slug: str) -> str | None:
+        return self.history[slug][-1][1] if self.history.get(slug) else None
+
+
 def _event(
-    app: Chronicle, catalogue: Catalogue, position: int, event: Event
+    app: Chronicle, catalogue: Catalogue, copies: _Copies, position: int, event: Event
 ) -> dict[str, Any]:
     citations: list[Citation] = []
     reason = ""
@@ -75,19 +111,28 @@ def _event(
         "reason": reason,
         "changes": getattr(event, "changes", None),
         "unchecked": unchecked,
-        "citations": [_citation(app, catalogue, c, unchecked) for c in citations],
+        "citations": [
+            _citation(app, catalogue, c, unchecked, copies, event.timestamp)
+            for c in citations
+        ],
     }
 
 
 def _citation(
-    app: Chronicle, catalogue: Catalogue, citation: Citation, unchecked: str
+    app: Chronicle,
+    catalogue: Catalogue,
+    citation: Citation,
+    unchecked: str,
+    copies: _Copies,
+    written: datetime,
 ) -> dict[str, Any]:
     source = catalogue.sources.get(citation.source)
     if source is None:
         raise NotFoundError("source", citation.source)
-    text = app.text_of(source.sha256)
+    sha256 = copies.at(citation.source, written)
+    text = app.text_of(sha256)
     if text is None:
-        copy = "stored" if source.sha256 and app.store.get_copy(source.sha256) else None
+        copy = "stored" if sha256 and app.store.get_copy(sha256) else None
         verified = "no stored copy" if copy is None else "copy is not text"
     else:
         try:
@@ -109,5 +154,6 @@ def _citation(
         "quote": citation.quote,
         "verified": verified,
         "unchecked_at_append": unchecked or None,
-        "copy_sha256": source.sha256,
+        "copy_sha256": sha256,  # the copy current when the citation was written
+        "copy_is_current": sha256 == copies.latest(citation.source),
     }

@@ -6,7 +6,6 @@ their events in memory. Facts are checked against the store one by one.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
@@ -15,6 +14,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from khronika.domain import aggregates as agg
+from khronika.domain import names as names_
 from khronika.domain.aggregates import Entity
 from khronika.domain.documents import Citation, FactDoc, SourceDoc
 from khronika.domain.errors import NotFoundError
@@ -100,7 +100,7 @@ class Catalogue:
                 raise self._miss("source", ref, list(self.sources))
         elif ref.kind == "entity":
             if ref.slug not in self.entities:
-                raise self._miss("entity", ref, self._entity_names())
+                raise self._miss("entity", ref, self.names())
         elif ref.kind == "article":
             self._check_article(ref)
         elif facts is not None and ref.slug not in self.pending_facts:
@@ -124,23 +124,21 @@ class Catalogue:
             return self._miss("fact", ref, list(facts.fact_slugs()))
         if kind == "source":
             return self._miss("source", ref, list(self.sources))
-        return self._miss("entity", ref, self._entity_names())
+        return self._miss("entity", ref, self.names())
 
-    def _entity_names(self) -> dict[str, str]:
-        """Every slug, name and alias, lower-cased, with the slug it names."""
-        names: dict[str, str] = {}
-        for slug, entity in self.entities.items():
-            for name in (slug, entity.doc.name, *entity.doc.aliases):
-                names.setdefault(name.lower(), slug)
-        return names
+    def names(self) -> names_.Names:
+        """Every slug, name and alias, with the entity slugs it names."""
+        return names_.index(
+            (slug, [e.doc.name, *e.doc.aliases]) for slug, e in self.entities.items()
+        )
+
+    def check_names_free(self, slug: str, new: list[str], field: str) -> None:
+        """Refuse names for `slug` that another entity already answers to."""
+        names_.check_free(slug, new, self.names(), field)
 
     @staticmethod
     def _miss(
-        what: str, ref: Reference, known: list[str] | dict[str, str]
+        what: str, ref: Reference, known: list[str] | names_.Names
     ) -> NotFoundError:
-        names = known if isinstance(known, dict) else {k: k for k in known}
-        query = ref.slug.lower()
-        within = sorted((n for n in names if query in n), key=len)[:3]
-        close = difflib.get_close_matches(query, list(names), n=5, cutoff=0.6)
-        suggestions = list(dict.fromkeys(names[c] for c in [*within, *close]))[:3]
-        return NotFoundError(what, ref.slug, suggestions, field=ref.field)
+        return NotFoundError(what, ref.slug, names_.suggest(ref.slug, known),
+                             field=ref.field)  # fmt: skip

@@ -30,6 +30,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from khronika.domain.errors import KhronikaError
 
 ED25519 = b"\x01"
+# Earlier versions named a store's key "khronika-<store id>", not its
+# origin "khronika/<store id>"; a key under either name verifies as the other.
+_LEGACY = ("khronika/", "khronika-")
 SIGNATURE_PREFIX = "\u2014 "  # em dash, space
 _SIZE = re.compile(r"0|[1-9][0-9]*")
 _TIMESTAMP = re.compile(
@@ -154,6 +157,10 @@ def load_verifier(path_or_text: Path | str) -> Verifier:
             path_or_text = path_or_text.read_text()
         except OSError as e:
             raise CheckpointError(f"cannot read verifier key: {e}") from e
+        except UnicodeDecodeError:
+            raise CheckpointError(
+                f"verifier key {path_or_text} is not UTF-8 text"
+            ) from None
     parts = path_or_text.strip().split("+", 2)  # base64 may hold "+"
     if len(parts) != 3:
         raise CheckpointError("verifier key is not '<name>+<key id hex>+<base64 key>'")
@@ -169,6 +176,14 @@ def load_verifier(path_or_text: Path | str) -> Verifier:
     if hex_id != verifier.key_id.hex():
         raise CheckpointError(f"verifier key id {hex_id} does not match its key")
     return verifier
+
+
+def key_names(name: str) -> tuple[str, ...]:
+    """`name`, and the name the same key had in earlier versions (or has now)."""
+    for old, new in (_LEGACY, _LEGACY[::-1]):
+        if name.startswith(old) and len(name) > len(old):
+            return name, new + name.removeprefix(old)
+    return (name,)
 
 
 def _body(checkpoint: Checkpoint) -> str:
@@ -246,14 +261,18 @@ def _signature(number: int, line: str) -> tuple[str, bytes]:
 def verify(note_text: str, verifier: Verifier) -> Checkpoint:
     """The checkpoint in `note_text`, if `verifier` signed it; else CheckpointError.
 
-    Signatures by other keys are ignored, as C2SP signed-note requires.
+    Signatures by other keys are ignored, as C2SP signed-note requires. A
+    signature under the key's name in earlier versions (`key_names`) counts too.
     """
     body, lines = _split(note_text)
     checkpoint = _parse_body(body)
     signatures = [_signature(number, line) for number, line in enumerate(lines, 1)]
     want = verifier.key_id
+    accepted = {
+        (name, key_id(name, _raw(verifier.key))) for name in key_names(verifier.name)
+    }
     for name, blob in signatures:
-        if name == verifier.name and blob[:4] == want:
+        if (name, blob[:4]) in accepted:
             try:
                 verifier.key.verify(blob[4:], body.encode())
             except InvalidSignature:

@@ -178,5 +178,7 @@ class Importer:
             event = agg.add_source(record, at, self.by)
         else:
             event = agg.register_entity(record, at, self.by)
+            names = [record.id, record.name, *record.aliases]
+            self.catalogue.check_names_free(record.id, names, "name")
         self.catalogue.add(event)
         return event

@@ -38,6 +38,11 @@ def leaf(event: StoredEvent) -> bytes:
     )
 
 
+def _blob(value: Any) -> bytes:
+    """A stored hash as bytes; b"" for what is none (NULL, or text edited in)."""
+    return bytes(value) if isinstance(value, bytes | bytearray | memoryview) else b""
+
+
 class TreeStore:
     """The Merkle tree's nodes in a table beside the events.
 
@@ -66,7 +71,7 @@ class TreeStore:
             row = c.fetchone()
             if row is None:
                 raise KeyError((level, index))
-            return bytes(row["h"])
+            return _blob(row["h"])
 
         nodes = merkle.append([leaf(e) for e in events], size, get)
         c.executemany(
@@ -100,7 +105,7 @@ class TreeStore:
                         "WHERE level = ? AND idx >= ? AND idx < ?"),
                 [level, start, stop],
             )  # fmt: skip
-            return {int(r["idx"]): bytes(r["h"]) for r in c.fetchall()}
+            return {int(r["idx"]): _blob(r["h"]) for r in c.fetchall()}
 
     def leaves(self, start: int, stop: int) -> dict[int, tuple[bytes, int]]:
         """Stored leaves with index in [start, stop): hash and event position."""
@@ -110,7 +115,11 @@ class TreeStore:
                         "WHERE level = 0 AND idx >= ? AND idx < ?"),
                 [start, stop],
             )  # fmt: skip
-            return {int(r["idx"]): (bytes(r["h"]), int(r["p"])) for r in c.fetchall()}
+            rows = c.fetchall()
+        return {
+            int(r["idx"]): (_blob(r["h"]), r["p"] if isinstance(r["p"], int) else -1)
+            for r in rows
+        }
 
     def leaf_index(self, position: int) -> int | None:
         """The leaf of the event at this log position."""

@@ -21,6 +21,7 @@ from typing import Protocol
 Getter = Callable[[int, int], bytes]
 Node = tuple[int, int, bytes]
 
+HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
@@ -134,11 +135,19 @@ def consistency_proof(old_size: int, new_size: int, get: Getter) -> list[bytes]:
     return proof[::-1]
 
 
+def _hashes(*values: bytes) -> bool:
+    """Whether every value is a 32-byte SHA-256 hash."""
+    return all(isinstance(v, bytes) and len(v) == HASH_SIZE for v in values)
+
+
 def verify_inclusion(
     leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
 ) -> bool:
-    """RFC 9162 §2.1.3.2; False (never an error) for any bad input."""
-    if not 0 <= index < size:
+    """RFC 9162 §2.1.3.2; False (never an error) for any bad input.
+
+    The leaf, the root and every proof element must be 32-byte hashes.
+    """
+    if not 0 <= index < size or not _hashes(leaf, root, *proof):
         return False
     fn, sn, r = index, size - 1, leaf
     for p in proof:
@@ -163,10 +172,12 @@ def verify_consistency(
 ) -> bool:
     """RFC 9162 §2.1.4.2, plus its edge cases, each needing an empty proof.
 
-    Equal sizes need equal roots. Every tree extends the empty one, so size 0
-    only needs `old_root` to be EMPTY_ROOT; `new_root` is then unconstrained.
+    False for any bad input; both roots and every proof element must be
+    32-byte hashes. Equal sizes need equal roots. Every tree extends the
+    empty one, so size 0 only needs `old_root` to be EMPTY_ROOT; `new_root`
+    is then unconstrained.
     """
-    if not 0 <= old_size <= new_size:
+    if not 0 <= old_size <= new_size or not _hashes(old_root, new_root, *proof):
         return False
     if old_size == new_size:
         empty_ok = old_size > 0 or old_root == EMPTY_ROOT

@@ -9,8 +9,10 @@ from typing import Any
 import msgspec
 from eventsourcing.persistence import Notification
 
+from khronika.domain.events import SourceAdded, SourceCopyAttached
 from khronika.store import merkle
 from khronika.store.app import Chronicle
+from khronika.store.attest import origin
 from khronika.store.checkpoint import Checkpoint
 from khronika.store.codec import decode
 from khronika.store.ledger import leaf
@@ -80,6 +82,10 @@ def verify(
             stored = stored_leaves.get(index)
             if stored is None:
                 return [_about(n, "is not in the Merkle tree (added behind its back)")]
+            if len(stored[0]) != merkle.HASH_SIZE or stored[1] < 0:
+                return [Finding(f"the tree's leaf {index} has no hash or no "
+                                "position, or one that is not a number: the "
+                                "stored Merkle tree was altered", n.id)]  # fmt: skip
             if stored[1] != n.id:
                 missing = min(stored[1], n.id)
                 return [Finding(f"the tree's leaf {index} is the event at position "
@@ -107,7 +113,9 @@ def verify(
                         lost[1])]  # fmt: skip
     findings: list[Finding] = []
     for checkpoint in checkpoints:
-        findings += _against(checkpoint, frontier.size, roots)
+        findings += _origin(app, checkpoint) or _against(
+            checkpoint, frontier.size, roots
+        )
     findings += _copies(app)
     return findings
 
@@ -158,8 +166,18 @@ def _against(
     return []
 
 
+def _origin(app: Chronicle, checkpoint: Checkpoint) -> list[Finding]:
+    mine = origin(app)
+    if checkpoint.origin == mine:
+        return []
+    return [Finding(f"the checkpoint of {checkpoint.timestamp:%Y-%m-%dT%H:%M:%SZ} "
+                    f"is for {checkpoint.origin}, but this store is {mine}: it is "
+                    "another store's checkpoint, or this store's id "
+                    "(khronika_meta.store_id) was changed")]  # fmt: skip
+
+
 def _copies(app: Chronicle) -> list[Finding]:
-    return [
+    findings = [
         Finding(
             f"archived copy sha256:{sha256} was replaced: its bytes hash to "
             f"sha256:{hashlib.sha256(content).hexdigest()}"
@@ -167,6 +185,21 @@ def _copies(app: Chronicle) -> list[Finding]:
         for sha256, content in app.store.copies()
         if hashlib.sha256(content).hexdigest() != sha256
     ]
+    named: dict[str, str] = {}  # every copy an event stored, with its source
+    for _, event in app.read_events(SourceAdded, SourceCopyAttached):
+        if isinstance(event, SourceCopyAttached):
+            named.setdefault(event.sha256, event.slug)
+        elif (
+            isinstance(event, SourceAdded) and event.copy_stored and event.doc.sha256
+        ):  # else a hash, no copy yet
+            named.setdefault(event.doc.sha256, event.slug)
+    for sha256, slug in named.items():
+        if app.store.get_copy(sha256) is None:
+            findings.append(Finding(
+                f"source '{slug}' names the archived copy sha256:{sha256}, but "
+                "the store has no copy by that hash: it was deleted or replaced"
+            ))  # fmt: skip
+    return findings
 
 
 def _about(n: Notification, problem: str) -> Finding:

@@ -23,13 +23,13 @@ def test_demo_loads_once_then_reports_nothing_new(run: Run) -> None:
     first = run("demo")
     assert first.exit_code == 0, first.output
     assert first.output.startswith(
-        "the Kazakhstan separatism dataset: added 1 source, 65 entities, 47 facts\n"
+        "the Kazakhstan separatism dataset: added 1 source, 63 entities, 47 facts\n"
     )
     assert "khronika log serebryakova-verdict-2023" in first.output
     second = run("demo")
     assert second.output.startswith(
         "the Kazakhstan separatism dataset: nothing new "
-        "(1 source, 65 entities, 47 facts already present)"
+        "(1 source, 63 entities, 47 facts already present)"
     )
 
 
@@ -38,7 +38,7 @@ def test_log_after_demo_shows_the_dataset(run: Run) -> None:
     rows = json.loads(run("log", "--format", "json").output)
     assert Counter(r["event"] for r in rows) == {
         "FactRecorded": 47,
-        "EntityRegistered": 65,
+        "EntityRegistered": 63,
         "SourceAdded": 1,
     }
     out = run("log", "serebryakova-verdict-2023").output

@@ -46,7 +46,7 @@ def store(seeded: Chronicle, store_path: str, make: Any, tmp_path: Path) -> str:
     data.pop("details")
     path.write_text(json.dumps(data))
     assert _invoke("append", str(path)).exit_code == 0
-    assert _invoke("init").exit_code == 0  # the signing key
+    assert _invoke("key", "rotate", "--reason", "its first key").exit_code == 0
     assert _invoke("checkpoint", "--out", str(tmp_path / "cp.txt")).exit_code == 0
     return store_path
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -32,8 +33,8 @@ def test_trace_shows_every_event_with_recorder_reason_and_source(demo: Run) -> N
         "bob",
         "typo",
     )
-    assert first["proof"]["tree_size"] == 114
-    assert len(first["proof"]["path"]) == 7  # log2(114) rounded up
+    assert first["proof"]["tree_size"] == 112
+    assert len(first["proof"]["path"]) == 7  # log2(107) rounded up
     citation = first["citations"][0]
     assert citation["url"].startswith("https://worldcrunch.com/")
     assert (citation["publisher"], citation["locator"]) == ("Worldcrunch", "para:6")
@@ -80,3 +81,38 @@ def test_trace_unknown_id_suggests(demo: Run) -> None:
     result = demo("trace", "serebryakova")
     assert result.exit_code == 1
     assert "unknown fact or entity 'serebryakova'; did you mean" in result.output
+
+
+def test_a_second_copy_keeps_the_first_and_old_citations_check_against_it(
+    run: Run, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "v1.txt", tmp_path / "v2.txt"
+    first.write_text("Title\nThe court sentenced him to three years.\n")
+    second.write_text("Title\nThe verdict was later overturned.\n")
+    assert run("init").exit_code == 0
+    assert run("source", "add", "notice", "--title", "Court notice", "--publisher",
+               "Court", "--url", "https://example.org/n", "--published", "2024",
+               "--language", "en", "--file", str(first)).exit_code == 0  # fmt: skip
+    fact = {"id": "v", "kind": "verdict", "when": "2024", "summary": "Sentenced.",
+            "sources": [{"source": "notice", "locator": "para:2",
+                         "quote": "three years"}]}  # fmt: skip
+    assert run("append", "-", input=json.dumps(fact)).exit_code == 0
+    attached = run("source", "attach", "notice", str(second))
+    assert attached.exit_code == 0, attached.output
+    log = json.loads(run("log", "notice", "--format", "json").output)
+    assert [r["event"] for r in log] == ["SourceCopyAttached", "SourceAdded"]
+    result = json.loads(run("trace", "v", "--format", "json").output)
+    (citation,) = result["events"][0]["citations"]
+    old = hashlib.sha256(first.read_bytes()).hexdigest()
+    assert citation["copy_sha256"] == old  # the copy current when it was written
+    assert citation["copy_is_current"] is False
+    assert citation["verified"] == "verified: the quote is at the locator"
+    table = run("trace", "v").output
+    assert f"copy sha256:{old}, the copy current when this was written" in table
+    # a citation written now is checked against the new copy
+    later = fact | {"id": "w", "sources": [{"source": "notice", "locator": "para:2",
+                                            "quote": "three years"}]}  # fmt: skip
+    refused = run("append", "-", input=json.dumps(later))
+    assert refused.exit_code == 1
+    assert "the quote does not occur in the stored copy" in refused.output
+    assert run("verify").exit_code == 0  # both copies are still stored

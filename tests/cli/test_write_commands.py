@@ -14,7 +14,7 @@ from khronika.cli.write import EXAMPLE
 
 Run = Callable[..., Result]
 SOURCE = "worldcrunch-kz-separatism"
-HELP_SOURCE = "my-worldcrunch-notes"  # the source the help example adds
+EXAMPLE_SOURCE = "my-worldcrunch-analysis"  # the help example's own slug
 
 
 def ok(result: Result) -> str:
@@ -52,7 +52,7 @@ def test_append_reads_json_from_stdin(run: Run, tmp_path: Path) -> None:
         "kind": "other",
         "when": "2023-24",
         "summary": "A fact in winter 2023/24.",
-        "sources": [{"source": HELP_SOURCE, "locator": "para:2"}],
+        "sources": [{"source": EXAMPLE_SOURCE, "locator": "para:2"}],
     }
     out = ok(run("append", "-", input=json.dumps(fact)))
     assert out.startswith("recorded fact second-fact (event at ")
@@ -74,7 +74,7 @@ def test_correct_and_retract_are_new_events_with_reason_and_recorder(
             "--reason",
             "The month is approximate",
             "--source",
-            f"{HELP_SOURCE}@para:6",
+            f"{EXAMPLE_SOURCE}@para:6",
         )
     )
     assert out.startswith(f"corrected {fact} (version 2, ")
@@ -87,7 +87,7 @@ def test_correct_and_retract_are_new_events_with_reason_and_recorder(
             "--reason",
             "Duplicate entry",
             "--source",
-            f"{HELP_SOURCE}@para:6",
+            f"{EXAMPLE_SOURCE}@para:6",
             "--quote",
             "Take our Petropavlovsk",
         )
@@ -97,7 +97,7 @@ def test_correct_and_retract_are_new_events_with_reason_and_recorder(
     blocks = log.strip().split("\n\n")
     assert blocks[0].splitlines()[0] == f"event 5  fact {fact}  v3  FactRetracted"
     assert " by carol" in blocks[0] and "Reason:   Duplicate entry" in blocks[0]
-    assert f'Source:   {HELP_SOURCE}@para:6 "Take our Petropavlovsk"' in blocks[0]
+    assert f'Source:   {EXAMPLE_SOURCE}@para:6 "Take our Petropavlovsk"' in blocks[0]
     assert '"edtf": "2021-09~"' in blocks[1] and " by bob" in blocks[1]
     assert '"wording": "in September 2021"' in blocks[1]  # the wording is kept
     assert "FactRecorded" in blocks[2] and " by tester" in blocks[2]
@@ -202,3 +202,57 @@ def test_a_plain_date_correction_keeps_the_wording(run: Run) -> None:
            "--source", f"{SOURCE}@para:7"))  # fmt: skip
     when = _fact(run, fact)["when"]
     assert (when["edtf"], when["wording"]) == ("2023-06", "in June")
+
+
+def test_the_demo_loads_after_the_help_example(run: Run, tmp_path: Path) -> None:
+    the_help_example(run, tmp_path)
+    out = ok(run("demo"))
+    assert "added 1 source, 62 entities, 47 facts" in out  # the person was there
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["entity", "alias", "tatyana-serebryakova", "andrei-astakhov"],
+         "alias: 'andrei-astakhov' already names 'andrei-astakhov'"),
+        (["entity", "alias", "tatyana-serebryakova", "ANDREI ASTAKHOV"],
+         "alias: 'ANDREI ASTAKHOV' already names 'andrei-astakhov'"),
+        (["entity", "rename", "tatyana-serebryakova", "Конаев"],
+         "name: 'Конаев' already names 'konaev'"),
+        (["entity", "add", "person", "someone", "--name", "Someone",
+          "--alias", "Qonaev"], "name: 'Qonaev' already names 'konaev'"),
+    ],
+)  # fmt: skip
+def test_a_name_that_names_another_entity_is_refused(
+    run: Run, args: list[str], message: str
+) -> None:
+    ok(run("demo"))
+    before = ok(run("log", "--format", "json"))
+    result = run(*args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert ok(run("log", "--format", "json")) == before  # nothing written
+    person = json.loads(ok(run("person", "andrei-astakhov", "--format", "json")))
+    assert person["id"] == "andrei-astakhov"
+
+
+def test_a_clash_in_an_older_store_is_an_error_naming_both(
+    run: Run, store_path: str
+) -> None:
+    from khronika.domain import aggregates as agg
+    from khronika.domain.aggregates import Entity
+    from khronika.store.app import Chronicle
+
+    ok(run("demo"))
+    app = Chronicle(store_path)  # an older version wrote these aliases unchecked
+    for alias in ("andrei-astakhov", "Andrei Astakhov"):
+        entity = app.get(Entity, "tatyana-serebryakova")
+        app._save_next(agg.add_alias(entity, alias, app.clock.now(), "old"))
+    app.close()
+    by_slug = json.loads(ok(run("person", "andrei-astakhov", "--format", "json")))
+    assert by_slug["id"] == "andrei-astakhov"  # a slug is never ambiguous
+    result = run("person", "Andrei Astakhov")
+    assert result.exit_code == 1
+    assert "'Andrei Astakhov' names more than one entity: " in result.output
+    assert "'andrei-astakhov'" in result.output
+    assert "'tatyana-serebryakova'" in result.output

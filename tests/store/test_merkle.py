@@ -477,3 +477,29 @@ def test_random_consistency_proofs_verify_and_any_byte_change_breaks_them(
     old_root, new_root = root(old, get(BIG)), root(new, get(BIG))
     assert verify_consistency(old, new, old_root, new_root, proof)
     assert not verify_consistency(old, new, old_root, new_root, _mutate(proof, rnd))
+
+
+# Only 32-byte hashes: inputs whose lengths merely line up are refused.
+
+SHORT, LONG = b"\x07" * 31, b"\x07" * 33
+
+
+@pytest.mark.parametrize("bad", [b"", SHORT, LONG], ids=["empty", "31", "33"])
+def test_inclusion_refuses_a_leaf_root_or_element_that_is_not_32_bytes(
+    bad: bytes,
+) -> None:
+    assert not verify_inclusion(bad, 0, 1, [], bad)  # leaf == root, size 1
+    leaf = leaf_hash(DATA[0])
+    assert not verify_inclusion(leaf, 0, 2, [bad], node_hash(leaf, bad))
+    assert not verify_inclusion(LEAF, IX, N, PATH, ROOT + bad[:1] if bad else bad)
+
+
+@pytest.mark.parametrize("bad", [b"", SHORT, LONG], ids=["empty", "31", "33"])
+def test_consistency_refuses_roots_or_elements_that_are_not_32_bytes(
+    bad: bytes,
+) -> None:
+    assert not verify_consistency(3, 3, bad, bad, [])  # equal sizes, equal roots
+    old = root(1, get())
+    new = node_hash(old, bad)  # a "tree" of 2 whose right child is `bad`
+    assert not verify_consistency(1, 2, old, new, [bad])
+    assert not verify_consistency(M, N, OLD, ROOT, [*CPROOF[:-1], bad])

@@ -1,0 +1,34 @@
+"""The views benchmark's baseline does the same work: its tables equal khronika's."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from khronika.projections import schema
+from khronika.projections.views import Views
+from khronika.store.app import Chronicle
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+from raw_views import rebuild  # noqa: E402
+from test_views import build  # noqa: E402
+
+
+@pytest.mark.sqlite_only
+def test_the_raw_baseline_writes_the_same_rows_as_khronika(tmp_path: Path) -> None:
+    store = build(tmp_path, 300)  # with corrections and retractions
+    views = Views(str(store))
+    projected = views.catch_up(Chronicle(str(store)).read_after)
+    target = tmp_path / "raw.db"
+    assert rebuild(store, target, batch=97) == projected  # batches split versions
+    ours, raw = sqlite3.connect(store), sqlite3.connect(target)
+    for table in schema.TABLES:
+        order = ", ".join(schema.TABLES[table][:2])
+        query = f"SELECT * FROM {table} ORDER BY {order}, recorded_from"
+        expected = ours.execute(query).fetchall()
+        assert raw.execute(query).fetchall() == expected, table
+    closed = f"SELECT COUNT(*) FROM view_facts WHERE recorded_to != '{schema.OPEN}'"
+    assert raw.execute(closed).fetchone()[0] > 0  # corrections closed versions
