@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import click
@@ -12,6 +13,7 @@ from khronika.cli import audit, catalogue, log, read, write
 from khronika.cli.context import Settings
 from khronika.cli.output import safe
 from khronika.domain.errors import KhronikaError
+from khronika.store.errors import explain
 
 
 class Root(click.Group):
@@ -26,8 +28,10 @@ class Root(click.Group):
             return super().invoke(ctx)
         except KhronikaError as e:
             raise _safe(click.ClickException(str(e))) from e
-        except PersistenceError as e:
-            raise _safe(click.ClickException(f"the store failed: {e}")) from e
+        except (PersistenceError, sqlite3.Error) as e:
+            settings = ctx.find_object(Settings)
+            where = settings.location if settings else None
+            raise _safe(click.ClickException(explain(e, where))) from e
         except click.ClickException as e:
             raise _safe(e) from None
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -59,7 +61,7 @@ class Chronicle(Application[UUID]):
                     "(or load the example with `khronika demo`)"
                 )
             if create:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                _check_can_create(path)
         env["CREATE_TABLE"] = "y" if create else "n"
         super().__init__(env=env)
         if create:  # the recorder made khronika's tables with its own
@@ -93,8 +95,8 @@ class Chronicle(Application[UUID]):
     @staticmethod
     def is_store(location: str) -> bool:
         """Whether a khronika store is at `location` already."""
-        if not loc.is_postgres(location) and not Path(location).exists():
-            return False
+        if not loc.is_postgres(location):
+            return _has_events_table(Path(location))
         try:
             Chronicle(location).close()
         except (StoreError, PersistenceError):
@@ -336,3 +338,53 @@ class Chronicle(Application[UUID]):
 
 def open_store(location: str | None = None, *, create: bool = False) -> Chronicle:
     return Chronicle(loc.resolve(location), create=create)
+
+
+def _tables(path: Path) -> set[str]:
+    """The tables of an SQLite file, read without writing to it."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as db:
+        return {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+
+
+def _has_events_table(path: Path) -> bool:
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    try:
+        return "stored_events" in _tables(path)
+    except sqlite3.Error:
+        return False
+
+
+def _check_can_create(path: Path) -> None:
+    """Make the store's folder; refuse a file that is some other database.
+
+    `init` must not turn someone's SQLite database into a khronika store:
+    an existing file is taken only if it is empty or a khronika store.
+    """
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists() and not folder.is_dir():
+            raise StoreError(
+                f"cannot create the store at {path}: {folder} is a file, not a folder"
+            )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(
+            f"cannot create the store at {path}: {e.strerror} ({e.filename})"
+        ) from None
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        tables = _tables(path)
+    except sqlite3.DatabaseError as e:
+        raise StoreError(
+            f"{path}: not a khronika store, or the store is damaged ({e}); "
+            "init leaves it alone (`khronika verify` checks a store that still opens)"
+        ) from None
+    if tables and "stored_events" not in tables:
+        raise StoreError(
+            f"{path}: an SQLite database that is not a khronika store "
+            f"(it has {', '.join(sorted(tables)[:3])}); init will not convert "
+            "it: choose another path"
+        )

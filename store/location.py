@@ -15,8 +15,14 @@ from khronika.store.sqlite import KhronikaSQLiteRecorder
 DEFAULT_STORE = "khronika.db"
 
 
+CONNECT_TIMEOUT = 5  # seconds to wait for a PostgreSQL server to answer
+_RESERVED = "/?#@"
+
+
 def resolve(store: str | None) -> str:
     """`--store`, else KHRONIKA_STORE, else ./khronika.db."""
+    if store is not None and not store.strip():
+        raise StoreError("--store: is empty; give a SQLite file or a postgresql:// URL")
     return store or os.environ.get("KHRONIKA_STORE") or DEFAULT_STORE
 
 
@@ -25,15 +31,25 @@ def is_postgres(location: str) -> bool:
 
 
 def describe(location: str) -> str:
-    """The location with any password hidden, fit to print."""
+    """The location with any password hidden, fit to print.
+
+    The user information is everything before the last `@` of the URL, so
+    a password holding unencoded `/ ? # @` is hidden whole, too.
+    """
     if not is_postgres(location):
         return location
-    parts = urlsplit(location)
-    host = parts.hostname or "localhost"
-    port = f":{parts.port}" if parts.port else ""
-    user = f"{parts.username}@" if parts.username else ""
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{parts.scheme}://{user}{host}{port}{parts.path}{query}"
+    scheme, _, rest = location.partition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
+    user = userinfo.partition(":")[0] if at else ""
+    if any(c in user for c in _RESERVED):
+        user = "…"
+    return f"{scheme}://{user + '@' if user else ''}{hostpart}"
+
+
+def server(location: str) -> str:
+    """HOST:PORT of a PostgreSQL URL, for messages."""
+    env = _postgres(location)
+    return f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}"
 
 
 def environment(location: str) -> dict[str, str]:
@@ -53,7 +69,19 @@ def environment(location: str) -> dict[str, str]:
 
 
 def _postgres(url: str) -> dict[str, str]:
+    userinfo, at, _ = url.partition("://")[2].rpartition("@")
+    if at and any(c in userinfo for c in _RESERVED):
+        raise StoreError(
+            f"{describe(url)}: the user name or password holds / ? # or @; "
+            "percent-encode them in the URL (%2F %3F %23 %40)"
+        )
     parts = urlsplit(url)
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise StoreError(
+            f"{describe(url)}: the port is not a number from 1 to 65535"
+        ) from None
     dbname = unquote(parts.path.lstrip("/"))
     if not dbname:
         raise StoreError(f"{describe(url)}: the URL names no database")
@@ -67,7 +95,8 @@ def _postgres(url: str) -> dict[str, str]:
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": parts.hostname or "localhost",
-        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_PORT": str(port),
+        "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
         "POSTGRES_USER": unquote(parts.username or os.environ.get("USER", "postgres")),
         "POSTGRES_PASSWORD": password,
     }
