@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import click
 
 from khronika.cli.context import Settings, with_settings
-from khronika.cli.output import to_json
+from khronika.cli.output import citation_text, echo, emit, to_json
 from khronika.cli.points import RecordTime, open_views, store_views
 from khronika.domain.errors import KhronikaError, NotFoundError
 from khronika.domain.events import stamp
@@ -20,7 +21,7 @@ from khronika.store import checkpoint as cp
 from khronika.store.audit import trace_fact
 from khronika.store.verify import verify as run_verify
 
-FORMATS = ("table", "json")
+FORMATS = ("table", "json", "csv")
 
 
 @click.command()
@@ -57,7 +58,9 @@ def trace(settings: Settings, ident: str, known_at: str | None, fmt: str) -> Non
             moment = datetime.fromisoformat(known_at.replace("Z", "+00:00"))
         result = trace_fact(app, ident, moment)
         if fmt == "json":
-            click.echo(to_json(result))
+            echo(to_json(result))
+        elif fmt == "csv":
+            emit(_fact_rows(result), "csv")
         else:
             _print_fact(result)
         return
@@ -71,43 +74,80 @@ def trace(settings: Settings, ident: str, known_at: str | None, fmt: str) -> Non
     facts = timeline(views, point, entities=members)
     facts += [f for f in timeline(views, point, places=members) if f not in facts]
     if fmt == "json":
-        click.echo(to_json({"entity": entity["entity"], "name": entity["name"],
+        echo(to_json({"entity": entity["entity"], "name": entity["name"],
                             "known_at": known_at, "facts": facts}))  # fmt: skip
         return
-    click.echo(f"{entity['name']} ({entity['kind']}, {entity['entity']}): "
+    if fmt == "csv":
+        rows = [{"id": f["id"], "kind": f["kind"], "when": f["when"]["edtf"],
+                 "label": f["when"]["label"],
+                 "sources": [citation_text(c) for c in f["sources"]]}
+                for f in facts]  # fmt: skip
+        emit(rows, "csv")
+        return
+    echo(f"{entity['name']} ({entity['kind']}, {entity['entity']}): "
                f"{len(facts)} fact{'s' * (len(facts) != 1)}")  # fmt: skip
     for f in facts:
-        click.echo(f"\n{f['when']['label']} · {f['kind']} · {f['id']}")
+        echo(f"\n{f['when']['label']} · {f['kind']} · {f['id']}")
         for c in f["sources"]:
             quote = f' "{c["quote"]}"' if c.get("quote") else ""
-            click.echo(f"    {c['source']}@{c['locator']}{quote}")
+            echo(f"    {c['source']}@{c['locator']}{quote}")
+
+
+def _fact_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per citation of each event (an event without one has a row
+    with empty citation columns)."""
+    rows = []
+    for event in result["events"]:
+        proof = event.get("proof") or {}
+        head = {
+            "id": result["id"], "position": event["position"],
+            "event": event["event"], "version": event["version"],
+            "recorded_at": stamp(event["recorded_at"]),
+            "recorded_by": event["recorded_by"], "reason": event["reason"],
+            "changes": json.dumps(event["changes"], ensure_ascii=False)
+            if event["changes"] else None,
+            "unchecked": event["unchecked"],
+        }  # fmt: skip
+        blank = dict.fromkeys(CITATION_COLUMNS)
+        for c in event["citations"] or [blank]:
+            rows.append(head | {k: c[k] for k in CITATION_COLUMNS}
+                        | {"leaf_index": proof.get("leaf_index"),
+                           "tree_size": proof.get("tree_size"),
+                           "root": proof.get("root")})  # fmt: skip
+    return rows
+
+
+CITATION_COLUMNS = (
+    "source", "title", "publisher", "url", "published", "locator", "quote",
+    "verified", "unchecked_at_append", "copy_sha256",
+)  # fmt: skip
 
 
 def _print_fact(result: dict[str, Any]) -> None:
     fact = result["fact"]
     state = "RETRACTED" if result["retracted"] else f"version {result['version']}"
-    click.echo(f"{result['id']}  ({fact['kind']}, {state})")
+    echo(f"{result['id']}  ({fact['kind']}, {state})")
     when = fact["when"] if isinstance(fact["when"], str) else fact["when"]["edtf"]
-    click.echo(f"When:     {when}")
-    click.echo(textwrap.fill(fact["summary"], 80, initial_indent="Summary:  ",
+    echo(f"When:     {when}")
+    echo(textwrap.fill(fact["summary"], 80, initial_indent="Summary:  ",
                              subsequent_indent=" " * 10))  # fmt: skip
     for event in result["events"]:
-        click.secho(
+        echo(
             f"\nevent {event['position']}  v{event['version']}  {event['event']}  "
             f"{stamp(event['recorded_at'])} by {event['recorded_by']}",
             fg="yellow",
         )
         if event["reason"]:
-            click.echo(f"  Reason:    {event['reason']}")
+            echo(f"  Reason:    {event['reason']}")
         for name, value in (event["changes"] or {}).items():
-            click.echo(f"  Set:       {name} = {to_json(value)}")
+            echo(f"  Set:       {name} = {to_json(value)}")
         if event["unchecked"]:
-            click.echo(f"  Unchecked: {event['unchecked']}")
+            echo(f"  Unchecked: {event['unchecked']}")
         for c in event["citations"]:
-            click.echo(f"  Source:    {c['title']}")
-            click.echo(f"             {c['publisher']}, {c['published']}, {c['url']}")
+            echo(f"  Source:    {c['title']}")
+            echo(f"             {c['publisher']}, {c['published']}, {c['url']}")
             quote = f'  "{c["quote"]}"' if c["quote"] else ""
-            click.echo(f"  Passage:   {c['locator']}{quote}")
+            echo(f"  Passage:   {c['locator']}{quote}")
             sha = c["copy_sha256"]
             if c["verified"] == "no stored copy" and sha:
                 note = f"the source names sha256:{sha}; attach it to check"
@@ -115,10 +155,10 @@ def _print_fact(result: dict[str, Any]) -> None:
                 note = f"copy sha256:{sha}" if sha else "no copy"
                 if sha and not c["copy_is_current"]:
                     note += ", the copy current when this was written; replaced since"
-            click.echo(f"  Checked:   {c['verified']} ({note})")
+            echo(f"  Checked:   {c['verified']} ({note})")
         if "proof" in event:
             proof = event["proof"]
-            click.echo(f"  In log:    leaf {proof['leaf_index']} of "
+            echo(f"  In log:    leaf {proof['leaf_index']} of "
                        f"{proof['tree_size']}, root {proof['root']}, "
                        f"{len(proof['path'])}-hash path")  # fmt: skip
 
@@ -144,14 +184,14 @@ def checkpoint(settings: Settings, out: str | None) -> None:
     app = settings.open()
     warning = attest.loose_key(attest.key_path(app))
     if warning:
-        click.echo(warning, err=True)
+        echo(warning, err=True)
     note = attest.checkpoint(app)
     if out is None:
-        click.echo(note, nl=False)
+        echo(note, nl=False)
         return
     _write(out, note, "checkpoint")
     parsed = cp.parse(note)
-    click.echo(f"checkpoint of {parsed.size} events written to {out}")
+    echo(f"checkpoint of {parsed.size} events written to {out}")
 
 
 @click.command()
@@ -201,11 +241,11 @@ def prove(settings: Settings, target: str | None, head: str | None,
         result = attest.inclusion(app, target, _checkpoint(head))
     text = to_json(result)
     if out is None:
-        click.echo(text)
+        echo(text)
     else:
         _write(out, text + "\n", "proof")
         count = len(result) if isinstance(result, list) else 1
-        click.echo(f"{count} proof{'s' * (count != 1)} written to {out}")
+        echo(f"{count} proof{'s' * (count != 1)} written to {out}")
 
 
 @click.command()
@@ -261,7 +301,7 @@ def verify(
     if problem is not None:
         raise KhronikaError(f"the views do not match the log: {problem}")
     size = app.store.tree_size()
-    click.echo(
+    echo(
         f"verified {size} event{'s' * (size != 1)}"
         + (f" against {len(heads_ok)} checkpoint(s)" if heads_ok else "")
         + (" and the views" if views_too else "")
@@ -302,7 +342,7 @@ def verify_proof(proof: str, heads: tuple[str, ...], pubkey: str) -> None:
     except OSError as e:
         raise KhronikaError(f"cannot read proof {proof}: {e.strerror}") from None
     for item in attest.read_proofs(data, proof):
-        click.echo("ok: " + attest.check_proof(item, signed))
+        echo("ok: " + attest.check_proof(item, signed))
 
 
 def _read(path: str, what: str) -> str:
@@ -356,8 +396,8 @@ def rotate(settings: Settings, reason: str) -> None:
     app = settings.open()
     path, retired = attest.rotate_key(app, reason, settings.user())
     for old in retired:
-        click.echo(f"old key file kept as {old}")
-    click.echo(f"new signing key: {path} (publish {path.with_suffix('.pub')} "
+        echo(f"old key file kept as {old}")
+    echo(f"new signing key: {path} (publish {path.with_suffix('.pub')} "
                "for auditors); the rotation is recorded in the log")  # fmt: skip
 
 

@@ -9,7 +9,7 @@ import click
 import msgspec
 
 from khronika.cli.context import Settings, with_settings
-from khronika.cli.output import emit, output_options, to_json
+from khronika.cli.output import echo, emit, output_options, to_json
 from khronika.domain import lenient
 from khronika.domain.documents import Citation
 from khronika.domain.errors import NotFoundError
@@ -57,7 +57,7 @@ def log(
     if fmt == "log":
         _print_log(rows)
     elif fmt == "json":
-        click.echo(to_json(rows))
+        echo(to_json(rows))
     elif fmt == "csv":
         emit([_flat(r) for r in rows], fmt)
     else:
@@ -172,34 +172,32 @@ def _summary(row: dict[str, Any]) -> str:
 
 def _print_log(rows: list[dict[str, Any]]) -> None:
     for row in rows:
-        click.secho(
+        echo(
             f"event {row['position']}  {row['stream']} {row['id']}  "
             f"v{row['version']}  {row['event']}",
             fg="yellow",
         )
-        click.echo(
+        echo(
             _field("Recorded:", f"{stamp(row['recorded_at'])} by {row['recorded_by']}")
         )
         d = row["details"]
         if d.get("unchecked"):
-            click.echo(_field("Unchecked:", d["unchecked"]))
+            echo(_field("Unchecked:", d["unchecked"]))
         if "reason" in d:
             for name, value in d.get("changes", {}).items():
-                click.echo(_field("Set:", f"{name} = {to_json(value)}"))
+                echo(_field("Set:", f"{name} = {to_json(value)}"))
             for key in ("name", "into", "key"):
                 if key in d:
-                    click.echo(_field(key.capitalize() + ":", d[key]))
-            click.echo(_field("Reason:", d["reason"] or "(none given)"))
+                    echo(_field(key.capitalize() + ":", d[key]))
+            echo(_field("Reason:", d["reason"] or "(none given)"))
         else:
-            click.echo(_field("", _summary(row)))
+            echo(_field("", _summary(row)))
         sources = d.get("sources") or d.get("doc", {}).get("sources") or []
         for c in sources:
             citation = lenient.convert(c, Citation)  # as stored, maybe long ago
             quote = f' "{citation.quote}"' if citation.quote else ""
-            click.echo(
-                _field("Source:", f"{citation.source}@{citation.locator}{quote}")
-            )
-        click.echo()
+            echo(_field("Source:", f"{citation.source}@{citation.locator}{quote}"))
+        echo()
 
 
 def _field(label: str, text: str) -> str:

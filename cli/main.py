@@ -11,22 +11,46 @@ from eventsourcing.persistence import PersistenceError
 from khronika import __version__
 from khronika.cli import audit, catalogue, log, read, write
 from khronika.cli.context import Settings
+from khronika.cli.output import safe
 from khronika.domain.errors import KhronikaError
 from khronika.store.errors import explain
 
 
 class Root(click.Group):
-    """Turns khronika's own errors into clean messages with exit code 1."""
+    """Turns khronika's own errors into clean messages with exit code 1.
+
+    A message may echo input or stored text, so its control and bidi
+    characters are escaped before click prints it.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except KhronikaError as e:
-            raise click.ClickException(str(e)) from e
+            raise _safe(click.ClickException(str(e))) from e
         except (PersistenceError, sqlite3.Error) as e:
             settings = ctx.find_object(Settings)
             where = settings.location if settings else None
-            raise click.ClickException(explain(e, where)) from e
+            raise _safe(click.ClickException(explain(e, where))) from e
+        except click.ClickException as e:
+            raise _safe(e) from None
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as e:
+            raise _safe(e) from None
+
+
+def _safe(error: click.ClickException) -> click.ClickException:
+    error.__dict__["message"] = safe(error.message)  # click types it Final
+    return error
 
 
 @click.group(cls=Root, context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -11,8 +12,10 @@ from typing import Any, TypeVar
 import click
 import msgspec
 from rich.box import SIMPLE_HEAD
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "csv")
@@ -35,6 +38,28 @@ def output_options(*formats: str, default: str = "table") -> Callable[[F], F]:
     return decorate
 
 
+# C0 controls but tab and newline, DEL, C1 controls, and the bidi embeddings,
+# overrides and isolates: stored text must not steer the terminal.
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+WIDTH = 80
+
+
+def safe(text: str) -> str:
+    """Text with every control and bidi character written as `\\uXXXX`.
+
+    The escape is also a JSON escape, so JSON output stays valid JSON.
+    """
+    return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def echo(
+    message: str = "", nl: bool = True, err: bool = False, fg: str | None = None
+) -> None:
+    """click.echo (or secho, given a colour) for anything that may hold
+    stored text or user input."""
+    click.secho(safe(message), nl=nl, err=err, fg=fg)
+
+
 def to_json(data: Any) -> str:
     return msgspec.json.format(msgspec.json.encode(data), indent=2).decode()
 
@@ -42,6 +67,8 @@ def to_json(data: Any) -> str:
 def cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list | tuple):
         return "; ".join(cell(v) for v in value)
     if isinstance(value, dict):
@@ -49,24 +76,84 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+def citation_text(citation: dict[str, Any]) -> str:
+    """SOURCE@LOCATOR, and the quote in double quotes if there is one."""
+    quote = f' "{citation["quote"]}"' if citation.get("quote") else ""
+    return f"{citation['source']}@{citation['locator']}{quote}"
+
+
+def sections(**parts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of several kinds as one flat list: a `section` column, then the
+    union of the parts' columns in order; a column a row lacks is empty."""
+    columns: dict[str, None] = {"section": None}
+    for rows in parts.values():
+        for row in rows:
+            columns.update(dict.fromkeys(row))
+    return [
+        {key: ({"section": name} | row).get(key) for key in columns}
+        for name, rows in parts.items()
+        for row in rows
+    ]
+
+
+def to_csv(rows: Sequence[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.writer(buffer)
+        writer.writerow(safe(key) for key in rows[0])
+        writer.writerows([safe(cell(v)) for v in row.values()] for row in rows)
+    return buffer.getvalue()
+
+
 def emit(rows: Sequence[dict[str, Any]], fmt: str, title: str | None = None) -> None:
     """Print rows (dicts with the same keys) in the chosen format."""
     if fmt == "json":
-        click.echo(to_json(list(rows)))
+        echo(to_json(list(rows)))
     elif fmt == "csv":
-        buffer = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows({k: cell(v) for k, v in row.items()} for row in rows)
-        click.echo(buffer.getvalue(), nl=False)
+        click.echo(to_csv(rows), nl=False)  # to_csv escapes each cell
     else:
-        table = Table(title=title, show_lines=False, expand=False, box=SIMPLE_HEAD)
-        for key in rows[0] if rows else ():
-            table.add_column(key, overflow="fold")
-        for row in rows:
-            table.add_row(*(cell(v) for v in row.values()))
-        make_console().print(table)
+        print_table(rows, title)
+
+
+def print_table(rows: Sequence[dict[str, Any]], title: str | None = None) -> None:
+    """A table of plain text, never markup, that wraps only between words:
+    if the longest words do not fit the console, the table grows wider
+    rather than break them."""
+    header = [safe(key) for key in (rows[0] if rows else ())]
+    body = [[safe(cell(v)) for v in row.values()] for row in rows]
+    table = Table(
+        title=Text(safe(title)) if title else None,
+        show_lines=False,
+        expand=False,
+        box=SIMPLE_HEAD,
+        padding=(0, 1, 0, 0),
+    )
+    console = make_console()
+    # a space after each cell, one between columns and one at either edge:
+    # columns two apart, so that a table of eight fits 80 columns
+    frame = 2 * len(header) + 1
+    widths = _widths([header, *body], console.width - frame)
+    for name, width in zip(header, widths, strict=True):
+        table.add_column(Text(name), width=width, overflow="fold")
+    for values in body:
+        table.add_row(*(Text(v) for v in values))
+    console.width = max(console.width, sum(widths) + frame)
+    console.print(table)
+
+
+def _widths(lines: list[list[str]], room: int) -> list[int]:
+    """Column widths that fit in `room` if they can: the widest column
+    gives way first, and none gets narrower than its longest word."""
+    columns = list(zip(*lines, strict=True))
+    widths = [max(1, *(cell_len(part) for v in c for part in v.splitlines()))
+              for c in columns]  # fmt: skip
+    words = [max(1, *(cell_len(w) for v in c for w in v.split())) for c in columns]
+    while sum(widths) > room:
+        give = [i for i, w in enumerate(widths) if w > words[i]]
+        if not give:
+            break
+        widths[max(give, key=lambda i: widths[i])] -= 1
+    return widths
 
 
 def make_console() -> Console:
@@ -75,7 +162,7 @@ def make_console() -> Console:
     is_tty = stream.isatty()
     return Console(
         file=stream,
-        width=None if is_tty else 80,
+        width=None if is_tty else WIDTH,
         force_terminal=False,
         no_color=not is_tty,
         highlight=False,

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from khronika.cli.context import Settings, with_settings
-from khronika.cli.output import emit, to_json
+from khronika.cli.output import citation_text, echo, emit, sections, to_json
 from khronika.cli.points import (
     RecordTime,
     WorldDay,
@@ -44,10 +44,10 @@ def _print_facts(facts: list[dict[str, Any]], point: Point) -> None:
             marks.append("possible")
         mark = f"  [{'; '.join(marks)}]" if marks else ""
         heading = f"{f['when']['label']} · {f['kind']} · {f['id']}{mark}"
-        click.echo(textwrap.fill(heading, 80, subsequent_indent="      "))
-        click.echo(textwrap.fill(f["summary"], 78, initial_indent="    ",
+        echo(textwrap.fill(heading, 80, subsequent_indent="      "))
+        echo(textwrap.fill(f["summary"], 78, initial_indent="    ",
                                  subsequent_indent="    "))  # fmt: skip
-    click.echo(f"{len(facts)} fact{'s' * (len(facts) != 1)}")
+    echo(f"{len(facts)} fact{'s' * (len(facts) != 1)}")
 
 
 def _flat(fact: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +59,14 @@ def _flat(fact: dict[str, Any]) -> dict[str, Any]:
         "place": fact["place"], "summary": fact["summary"],
         "version": fact["version"], "recorded_at": fact["recorded_at"],
     }  # fmt: skip
+
+
+def _row(fact: dict[str, Any]) -> dict[str, Any]:
+    """A fact as one CSV row; participants and citations joined by "; "."""
+    return _flat(fact) | {
+        "participants": [f"{p['entity']} ({p['role']})" for p in fact["participants"]],
+        "sources": [citation_text(c) for c in fact["sources"]],
+    }
 
 
 @click.command()
@@ -128,9 +136,9 @@ def timeline(settings: Settings, people: tuple[str, ...], others: tuple[str, ...
         offset=offset,
     )  # fmt: skip
     if fmt == "json":
-        click.echo(to_json(_header(point) | {"facts": facts}))
+        echo(to_json(_header(point) | {"facts": facts}))
     elif fmt == "csv":
-        emit([_flat(f) for f in facts], "csv")
+        emit([_row(f) for f in facts], "csv")
     else:
         _print_facts(facts, point)
 
@@ -153,26 +161,32 @@ def person(settings: Settings, ident: str, point: Point, fmt: str) -> None:
     views = open_views(settings)
     history = person_history(views, ident, point)
     if fmt == "json":
-        click.echo(to_json(_header(point) | history))
+        echo(to_json(_header(point) | history))
         return
     facts = history["facts"]
     if fmt == "csv":
-        emit([_flat(f) | {"roles": f["roles"]} for f in facts], "csv")
+        emit(
+            sections(
+                sentence=history["sentences"],
+                fact=[_row(f) | {"roles": f["roles"]} for f in facts],
+            ),
+            "csv",
+        )
         return
-    click.echo(f"{history['name']} ({history['kind']}, {history['id']})")
+    echo(f"{history['name']} ({history['kind']}, {history['id']})")
     if history["aliases"]:
-        click.echo(_indented(", ".join(history["aliases"]), "Also: "))
+        echo(_indented(", ".join(history["aliases"]), "Also: "))
     if history["note"]:
-        click.echo(_indented(history["note"], ""))
+        echo(_indented(history["note"], ""))
     if history["merged"]:
-        click.echo("Merged in: " + ", ".join(history["merged"]))
+        echo("Merged in: " + ", ".join(history["merged"]))
     if history["sentences"]:
-        click.echo(f"\nSentences, as of {history['status_on']}:")
+        echo(f"\nSentences, as of {history['status_on']}:")
         for s in history["sentences"]:
             charges = ", ".join(s["charges"]) or "charges not recorded"
-            click.echo(_indented(f"{s['fact']} ({charges})", f"  {s['label']}  "))
-            click.echo(_indented(s["status"], "    "))
-    click.echo()
+            echo(_indented(f"{s['fact']} ({charges})", f"  {s['label']}  "))
+            echo(_indented(s["status"], "    "))
+    echo()
     _print_facts(facts, point)
 
 
@@ -192,12 +206,18 @@ def law(settings: Settings, ident: str, point: Point, fmt: str) -> None:
     state = law_state(views, ident, point)
     force = state["in_force"]
     if fmt == "json":
-        click.echo(to_json(_header(point) | state))
+        echo(to_json(_header(point) | state))
         return
     if fmt == "csv":
-        rows = [{"amendment": a["id"], "when": a["when"], "side": side, **p}
-                for a in state["amendments"] for side in ("before", "after")
-                for p in a[side]]  # fmt: skip
+        now = {"amendment": force["since"], "certain": force["certain"]}
+        rows = sections(
+            in_force=[now | p for p in force["penalties"]],
+            possibly=[{"amendment": a["id"]} | p
+                      for a in force["possibly"] for p in a["penalties"]],
+            amendment=[{"amendment": a["id"], "when": a["when"], "side": side} | p
+                       for a in state["amendments"] for side in ("before", "after")
+                       for p in a[side]],
+        )  # fmt: skip
         emit(rows, "csv")
         return
     title = state["name"] + (
@@ -205,24 +225,24 @@ def law(settings: Settings, ident: str, point: Point, fmt: str) -> None:
         if state["article"]
         else ""
     )
-    click.echo(_indented(title, ""))
+    echo(_indented(title, ""))
     day = state["as_of"] or "today"
     since = (
         f" (since {force['since']})" if force["since"] else " (before any amendment)"
     )
-    click.echo(f"\nIn force on {day}{since}:")
+    echo(f"\nIn force on {day}{since}:")
     for p in force["penalties"]:
-        click.echo(_indented(_penalty(p), "  "))
+        echo(_indented(_penalty(p), "  "))
     for possible in force["possibly"]:
-        click.echo(f"  possibly changed by {possible['id']} to:")
+        echo(f"  possibly changed by {possible['id']} to:")
         for p in possible["penalties"]:
-            click.echo(_indented(_penalty(p), "    "))
-    click.echo("\nAmendments:")
+            echo(_indented(_penalty(p), "    "))
+    echo("\nAmendments:")
     for a in state["amendments"]:
-        click.echo(f"  {a['when']}  {a['id']}")
+        echo(f"  {a['when']}  {a['id']}")
         for side in ("before", "after"):
             for p in a[side]:
-                click.echo(_indented(_penalty(p), f"    {side:<7}"))
+                echo(_indented(_penalty(p), f"    {side:<7}"))
 
 
 def _indented(text: str, first: str) -> str:
@@ -274,7 +294,7 @@ def stats(settings: Settings, by: str, point: Point, fmt: str) -> None:
     views = open_views(settings)
     result = stats_of(views, point, by)
     if fmt == "json":
-        click.echo(to_json(_header(point) | result))
+        echo(to_json(_header(point) | result))
         return
     rows = result["lags"]["pairs"] if by == "lag" else result["buckets"]
     if by == "lag":
@@ -284,7 +304,7 @@ def stats(settings: Settings, by: str, point: Point, fmt: str) -> None:
     if fmt == "table" and by == "lag":
         summary = result["lags"]["summary"]
         if summary["pairs"]:
-            click.echo(f"median {summary['median_days']:.0f} days over "
+            echo(f"median {summary['median_days']:.0f} days over "
                        f"{summary['pairs']} act–verdict pairs")  # fmt: skip
 
 
@@ -318,12 +338,12 @@ def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
             f"dated {current['when']['label']}); leave out --certain to see it"
         )
     if fmt == "json":
-        click.echo(to_json(_header(point) | {"fact": current, "history": history}))
+        echo(to_json(_header(point) | {"fact": current, "history": history}))
         return
     if fmt == "csv":
         emit(
             [
-                _flat(v)
+                _row(v)
                 | {
                     "retracted": v["retracted"],
                     "reason": v["reason"],
@@ -336,25 +356,25 @@ def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
         return
     when = current["when"]
     state = "RETRACTED" if current["retracted"] else f"version {current['version']}"
-    click.echo(f"{current['id']}  ({current['kind']}, {state})")
-    click.echo(
+    echo(f"{current['id']}  ({current['kind']}, {state})")
+    echo(
         f"When:     {when['label']}  [{when['earliest']} .. {when['latest']}]"
         + (f'  "{when["wording"]}"' if when["wording"] else "")
     )
     if point.as_of:
-        click.echo(f"Status:   {current['status']} on {point.as_of.isoformat()}")
-    click.echo(_wrap("Summary:", current["summary"]))
+        echo(f"Status:   {current['status']} on {point.as_of.isoformat()}")
+    echo(_wrap("Summary:", current["summary"]))
     if current["place"]:
-        click.echo(f"Place:    {current['place']}")
+        echo(f"Place:    {current['place']}")
     for p in current["participants"]:
-        click.echo(f"Who:      {p['entity']} ({p['role']})")
+        echo(f"Who:      {p['entity']} ({p['role']})")
     if current["details"]:
         details = {k: v for k, v in current["details"].items() if v not in (None, [])}
-        click.echo(_wrap("Details:", json.dumps(details, ensure_ascii=False)))
+        echo(_wrap("Details:", json.dumps(details, ensure_ascii=False)))
     for c in current["sources"]:
         quote = f' "{c["quote"]}"' if c.get("quote") else ""
-        click.echo(f"Source:   {c['source']}@{c['locator']}{quote}")
-    click.echo("\nHistory:")
+        echo(f"Source:   {c['source']}@{c['locator']}{quote}")
+    echo("\nHistory:")
     for v in history:
         what = "retracted" if v["retracted"] else ("recorded" if v["version"] == 1
                                                    else "corrected")  # fmt: skip
@@ -362,9 +382,7 @@ def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
         line = (
             f"v{v['version']} {v['recorded_at']} {what} by {v['recorded_by']}{reason}"
         )
-        click.echo(
-            textwrap.fill(line, 80, initial_indent="  ", subsequent_indent="    ")
-        )
+        echo(textwrap.fill(line, 80, initial_indent="  ", subsequent_indent="    "))
 
 
 def _wrap(label: str, text: str) -> str:
@@ -406,14 +424,14 @@ def diff(settings: Settings, times: tuple[str, ...], fmt: str) -> None:
     views = open_views(settings)
     changes = queries.diff(views, before, after)
     if fmt == "json":
-        click.echo(to_json({"from": before, "to": after, "changes": changes}))
+        echo(to_json({"from": before, "to": after, "changes": changes}))
         return
     rows = changes if fmt == "csv" else [
         {"change": c["change"], "id": c["id"], "by": c["recorded_by"],
          "reason": c["reason"] or c["summary"]} for c in changes]  # fmt: skip
     emit(rows, fmt)
     if fmt == "table":
-        click.echo(f"{len(changes)} change{'s' * (len(changes) != 1)} "
+        echo(f"{len(changes)} change{'s' * (len(changes) != 1)} "
                    f"from {before} to {after}")  # fmt: skip
 
 
@@ -441,7 +459,7 @@ def projections_status(settings: Settings) -> None:
     if problem is not None:
         raise click.ClickException(problem)
     lag = sum(len(page) for page in app.pages(start=position + 1))
-    click.echo(
+    echo(
         f"last event in the log: position {head}\n"
         f"views at position: {position}\n"
         f"lag: {lag} event{'s' * (lag != 1)}"
@@ -472,7 +490,7 @@ def projections_rebuild(settings: Settings) -> None:
                                   lambda n: bar.update(task, completed=n))  # fmt: skip
     else:
         done = views.catch_up(app.read_after)
-    click.echo(f"rebuilt the views from {done} event{'s' * (done != 1)}")
+    echo(f"rebuilt the views from {done} event{'s' * (done != 1)}")
 
 
 COMMANDS = (timeline, person, law, stats, fact, diff, projections)

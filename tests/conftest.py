@@ -144,7 +144,8 @@ def make() -> type[Make]:
 def source_doc(**changes: Any) -> SourceDoc:
     fields: dict[str, Any] = {
         "id": SOURCE,
-        "title": "Kazakhstan separatists and the Russian factor",
+        "title": "Separatism prosecutions in Kazakhstan and pro-Russian sentiment "
+        "(analysis)",
         "publisher": "Worldcrunch",
         "url": "https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/",
         "published": "2024-06-13/2024-07",
