@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -118,3 +118,32 @@ class socket_closed_port:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+@pytest.fixture
+def immutable_folder(tmp_path: Path) -> Iterator[Path]:
+    """A store in a folder nobody, root included, may change (chattr +i)."""
+    import subprocess
+
+    folder = tmp_path / "frozen"
+    assert invoke("--store", str(folder / "k.db"), "demo").exit_code == 0
+    done = subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("chattr +i is not allowed here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+@pytest.mark.parametrize(
+    "command", [["entity", "add", "place", "xx", "--name", "XX"], ["log", "-n", "1"]]
+)
+def test_a_read_only_folder_without_wal_files_is_one_clear_line(
+    immutable_folder: Path, command: list[str]
+) -> None:
+    store = immutable_folder / "k.db"
+    before = store.read_bytes()
+    result = invoke("--store", str(store), *command)
+    clean_error(result, f"{store}: cannot open the store")
+    assert store.read_bytes() == before
