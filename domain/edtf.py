@@ -113,6 +113,23 @@ def describe(text: str, *, field: str = "when") -> str:
     return f"{_label(start)} – {_label(end)}"
 
 
+def check(text: str, *, field: str = "when") -> Bounds:
+    """`parse` for new input, with the rules stored dates predate.
+
+    Intervals of levels 0 and 1 are of dates, not date-times. Versions before
+    this rule accepted a time of day inside an interval; `parse` still reads
+    such stored dates (by their calendar days), but new input is refused.
+    """
+    bounds = parse(text, field=field)
+    if "/" in text and "T" in text:
+        raise EdtfError(
+            field,
+            f"interval '{text.strip()}' has a time of day; EDTF intervals (levels "
+            "0 and 1) are of dates: write the days, as in 2004-02-01/2005-02",
+        )
+    return bounds
+
+
 def is_valid(text: str) -> bool:
     """Whether `text` is EDTF this module accepts."""
     try:

@@ -49,9 +49,9 @@ def check_fact(doc: FactDoc) -> None:
     """Raise ValidationError naming the field if the fact breaks a rule."""
     check_citations(doc.sources)
     when = doc.date
-    edtf.parse(when.edtf, field="when")
+    edtf.check(when.edtf, field="when")
     if when.anchor is not None:
-        edtf.parse(when.anchor, field="when.anchor")
+        edtf.check(when.anchor, field="when.anchor")
     if doc.details is not None:
         tag = type(doc.details).__struct_config__.tag
         if tag != doc.kind:
@@ -83,7 +83,7 @@ def check_fact(doc: FactDoc) -> None:
 
 
 def check_source(doc: SourceDoc) -> None:
-    edtf.parse(doc.published, field="published")
+    edtf.check(doc.published, field="published")
 
 
 def check_entity(doc: EntityDoc) -> None:

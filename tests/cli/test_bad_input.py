@@ -56,6 +56,11 @@ CASES: dict[str, tuple[Callable[[Any], bytes], str, str]] = {
         "fact.json",
         "when: '2023-02-30' is not a real day (February 2023 has 28 days)",
     ),
+    "time of day in an interval": (
+        lambda m: json_fact(m, when="2023-02-01T10:00:00/2023-03"),
+        "fact.json",
+        "when: interval '2023-02-01T10:00:00/2023-03' has a time of day",
+    ),
     "impossible month": (
         lambda m: json_fact(m, when="2023-13"),
         "fact.json",

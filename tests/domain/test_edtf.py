@@ -12,6 +12,7 @@ from khronika.domain.edtf import (
     OPEN_END,
     OPEN_START,
     Bounds,
+    check,
     describe,
     is_valid,
     parse,
@@ -70,6 +71,7 @@ def test_date_time_is_bounded_by_its_calendar_day_as_written(text: str) -> None:
         ("2004-02-01/2005", D(2004, 2, 1), D(2005, 12, 31)),
         ("2023/2023-06", D(2023, 1, 1), D(2023, 6, 30)),
         ("2024-06-06/2024-06-06", D(2024, 6, 6), D(2024, 6, 6)),
+        # stored by an earlier version, which took times inside intervals
         (
             "2004-02-01T10:10:10Z/2005-02-08T09:00:00+01:00",
             D(2004, 2, 1),
@@ -456,3 +458,18 @@ def test_any_accepted_input_has_earliest_no_later_than_latest(text: str) -> None
         return
     assert b.earliest <= b.latest
     assert describe(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2004-02-01T10:10:10/2005", "2004/2005-02-08T09:00:00Z", "../2004-02-01T10:00:00",
+     "2004-02-01T10:10:10Z/2005-02-08T09:00:00+01:00"],
+)  # fmt: skip
+def test_new_input_refuses_a_time_of_day_inside_an_interval(text: str) -> None:
+    with pytest.raises(EdtfError, match="has a time of day; EDTF intervals"):
+        check(text)
+    assert parse(text).earliest <= parse(text).latest  # stored ones still read
+
+
+def test_a_single_date_time_is_still_taken() -> None:
+    assert check("2024-06-06T10:15:30Z").earliest == D(2024, 6, 6)
