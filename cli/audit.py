@@ -119,7 +119,7 @@ def _fact_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 CITATION_COLUMNS = (
     "source", "title", "publisher", "url", "published", "locator", "quote",
-    "verified", "unchecked_at_append", "copy_sha256",
+    "verified", "unchecked_at_append", "copy_sha256", "copy_is_current",
 )  # fmt: skip
 
 

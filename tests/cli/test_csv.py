@@ -141,7 +141,7 @@ def test_trace_speaks_csv_for_a_fact(demo: Run) -> None:
     assert header == (
         "id,position,event,version,recorded_at,recorded_by,reason,changes,"
         "unchecked,source,title,publisher,url,published,locator,quote,verified,"
-        "unchecked_at_append,copy_sha256,leaf_index,tree_size,root"
+        "unchecked_at_append,copy_sha256,copy_is_current,leaf_index,tree_size,root"
     )
     found = rows(demo, "trace", fact)
     traced = as_json(demo, "trace", fact)
