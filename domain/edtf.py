@@ -2,21 +2,25 @@
 
 Supported: YYYY, YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh:mm:ss with an optional Z or
 ±hh[:mm], seasons YYYY-21..24, unspecified trailing digits (201X, 2004-XX,
-1985-04-XX), one qualifier ? ~ % at the end of a date, and intervals A/B whose
-ends may be open ('..') or unknown (''). Years run 0001-9999 (Python's date).
+1985-04-XX), one qualifier ? ~ % at the end of a date, intervals A/B whose
+ends may be open ('..') or unknown (''), negative years (-1985, -0044-03-15)
+and years of more than four digits written with Y (Y170000002, Y-170000002).
+Years are astronomical (0000 is 1 BCE) and run to nine digits either way; days
+are `days.Day`, since Python's date stops at 1-9999.
 
 Semantics (decided):
 - '?' keeps the bounds and only sets `uncertain`.
 - '~' widens the bounds by one unit of the precision written: a year by a year,
   a month by a month, a season by three months, a day (or date-time) by a day,
   on each side; '%' is '~' and '?' together. X digits do not change the unit
-  (201X~ is 2009..2020). Widened bounds are clamped to date.min/date.max.
+  (201X~ is 2009..2020). Widened bounds are clamped to the open ends.
 - Seasons are meteorological (northern): spring Mar-May, summer Jun-Aug,
   autumn Sep-Nov, winter YYYY-24 from Dec 1 of YYYY to the end of February of
-  YYYY+1.
+  YYYY+1 (9999-24 runs into 10000).
 - X may only stand for trailing digits (after the first X every digit is X)
   and the first year digit must be given. A month 0X is January-September, 1X
-  is October-December; a day 1X is the 10th-19th.
+  is October-December; a day 1X is the 10th-19th. In a negative year X
+  still stands for the trailing digits: -198X is -1989 to -1980.
 - A date-time is bounded by its calendar day as written (no zone conversion).
 - Open ('..') and unknown ('') interval ends both give OPEN_START/OPEN_END, but
   at least one end must be a date ('../..' and '/' are rejected). An interval is
@@ -27,17 +31,13 @@ Semantics (decided):
 from __future__ import annotations
 
 import re
-from calendar import monthrange
-from datetime import date, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
 import msgspec
 
+from khronika.domain.days import MAX_DIGITS, OPEN_END, OPEN_START, Day, month_days
 from khronika.domain.errors import EdtfError
-
-OPEN_START = date.min
-OPEN_END = date.max
 
 MONTHS = (
     "January", "February", "March", "April", "May", "June", "July",
@@ -46,7 +46,7 @@ MONTHS = (
 SEASONS = {21: "spring", 22: "summer", 23: "autumn", 24: "winter"}
 
 _DATE = re.compile(
-    r"(?P<y>[\dX]{4})(?:-(?P<m>[\dX]{2})(?:-(?P<d>[\dX]{2}))?)?(?P<q>[?~%])?",
+    r"(?P<y>-?[\dX]{4})(?:-(?P<m>[\dX]{2})(?:-(?P<d>[\dX]{2}))?)?(?P<q>[?~%])?",
     re.ASCII,
 )
 _DATETIME = re.compile(
@@ -54,7 +54,8 @@ _DATETIME = re.compile(
     re.ASCII,
 )
 _TRAILING_X = re.compile(r"\d*X*", re.ASCII)
-_LONG_YEAR = re.compile(r"Y-?\d|-\d|\d{5}", re.ASCII)
+_Y_YEAR = re.compile(r"Y(-?)(\d+)(?P<q>[?~%])?", re.ASCII)
+_LONG_YEAR = re.compile(r"-?\d{5}", re.ASCII)
 _LEVEL2 = (
     (re.compile(r"[\[\]{}]"), "sets or lists"),
     (re.compile(r"\dS\d"), "significant digits (S)"),
@@ -67,15 +68,15 @@ _NOT_EDTF = "'{}' is not EDTF; write dates as YYYY, YYYY-MM or YYYY-MM-DD"
 class Bounds(msgspec.Struct, frozen=True):
     """The earliest and latest possible day of an EDTF date."""
 
-    earliest: date
-    latest: date
+    earliest: Day
+    latest: Day
     approximate: bool = False  # any '~' or '%' present
     uncertain: bool = False  # any '?' or '%' present
 
 
 class _Part(NamedTuple):
-    earliest: date
-    latest: date
+    earliest: Day
+    latest: Day
     unit: int  # what '~' widens by, in months; 0 means one day
     qualifier: str
     label: str
@@ -176,36 +177,37 @@ def _ends(text: str, field: str) -> list[_Part | str]:
 
 def _part(s: str) -> _Part:
     """One date (not an interval)."""
+    if s.startswith("Y"):
+        return _y_year(s)
     if _LONG_YEAR.match(s):
-        raise _Invalid(f"'{s}' is outside the years 0001-9999 this tool handles")
+        raise _Invalid(f"'{s}' has a year of more than four digits; write it Y{s}")
     if "T" in s:
         return _datetime(s)
     match = _DATE.fullmatch(s)
     if match is None:
         raise _Invalid(_NOT_EDTF.format(s))
     y, mo, d, q = match["y"], match["m"], match["d"], match["q"] or ""
-    digits = y + (mo or "") + (d or "")
+    digits = y.lstrip("-") + (mo or "") + (d or "")
     if not _TRAILING_X.fullmatch(digits):
         raise _Invalid(
             f"'{s}' has a digit after an X; only trailing digits may be "
             "unspecified (as in 201X, 2004-XX, 1985-04-XX)"
         )
-    if y.startswith("X"):
+    if digits.startswith("X"):
         raise _Invalid(f"'{s}' leaves the whole year unspecified; give its first digit")
-    if y == "0000":
-        raise _Invalid(f"'{s}' is outside the years 0001-9999 this tool handles")
+    if y == "-0000":
+        raise _Invalid(f"'{s}' has year -0000; year zero is 0000")
     y_lo, y_hi = _span(y)
-    y_lo = max(y_lo, 1)
     if mo is None:
-        return _Part(date(y_lo, 1, 1), date(y_hi, 12, 31), 12, q, _year_label(y))
+        return _Part(Day(y_lo, 1, 1), Day(y_hi, 12, 31), 12, q, _year_label(y))
     if "X" not in mo and 21 <= int(mo) <= 41:
         return _season(s, y_lo, int(mo), d is not None, q)
     m_lo, m_hi = _span(mo)
     m_lo, m_hi = max(m_lo, 1), min(m_hi, 12)
     if m_lo > m_hi:
         raise _Invalid(f"'{s}' has month {mo}; months run 01-12 and seasons 21-24")
-    first = date(y_lo, m_lo, 1)
-    last = date(y_hi, m_hi, monthrange(y_hi, m_hi)[1])
+    first = Day(y_lo, m_lo, 1)
+    last = Day(y_hi, m_hi, month_days(y_hi, m_hi))
     month = _month_label(y, mo, m_lo, m_hi)
     if d is None:
         return _Part(first, last, 1, q, month)
@@ -225,7 +227,27 @@ def _part(s: str) -> _Part:
         label = f"{month} (days {d_lo}–{d_hi})"
     else:
         label = f"{y}-{mo}-{d}"
-    return _Part(first.replace(day=d_lo), last.replace(day=d_hi), 0, q, label)
+    return _Part(first._replace(day=d_lo), last._replace(day=d_hi), 0, q, label)
+
+
+def _y_year(s: str) -> _Part:
+    """A year written with Y: more than four digits, a year only."""
+    match = _Y_YEAR.fullmatch(s)
+    if match is None:
+        raise _Invalid(
+            f"'{s}' is not an EDTF Y year; write Y and more than four digits, "
+            "as in Y170000002 or Y-170000002 (a year only, no month or day)"
+        )
+    sign, digits, q = match[1], match[2], match["q"] or ""
+    if len(digits) <= 4:
+        raise _Invalid(f"'{s}': Y is for years of more than four digits; write {sign}{digits}")
+    if len(digits) > MAX_DIGITS or digits.startswith("0"):
+        raise _Invalid(
+            f"'{s}' is outside the years this tool handles "
+            f"(at most {MAX_DIGITS} digits, no leading zero)"
+        )
+    year = int(sign + digits)
+    return _Part(Day(year, 1, 1), Day(year, 12, 31), 12, q, f"year {year}")
 
 
 def _season(s: str, year: int, code: int, has_day: bool, q: str) -> _Part:
@@ -236,9 +258,7 @@ def _season(s: str, year: int, code: int, has_day: bool, q: str) -> _Part:
         )
     if has_day:
         raise _Invalid(f"'{s}' gives a day in a season; write seasons as YYYY-21")
-    if code == 24 and year == 9999:
-        raise _Invalid(f"'{s}' runs into 10000, outside the years 0001-9999")
-    start = date(year, (code - 20) * 3, 1)
+    start = Day(year, (code - 20) * 3, 1)
     label = f"{SEASONS[code]} {year}"
     if code == 24:  # winter 2023/24, winter 1999/2000
         following = year + 1
@@ -267,16 +287,17 @@ def _datetime(s: str) -> _Part:
 
 def _span(digits: str) -> tuple[int, int]:
     """The smallest and largest number the digits (X unspecified) can be."""
-    return int(digits.replace("X", "0")), int(digits.replace("X", "9"))
+    low, high = int(digits.replace("X", "0")), int(digits.replace("X", "9"))
+    return (high, low) if digits.startswith("-") else (low, high)
 
 
 def _year_label(y: str) -> str:
     lo, hi = _span(y)
     unknown = y.count("X")
     if unknown == 0:
-        return str(lo)
-    if unknown == 3:  # 1XXX
-        return f"{max(lo, 1)}–{hi}"
+        return str(lo) if lo > 0 else y
+    if lo < 0 or unknown == 3:  # -198X, 1XXX
+        return f"{lo} to {hi}" if lo < 0 else f"{lo}–{hi}"
     return f"{lo}s"  # 2010s, 1900s
 
 
@@ -302,30 +323,19 @@ def _label(end: _Part | str) -> str:
     }[end.qualifier]
 
 
-def _widen(part: _Part) -> tuple[date, date]:
+def _widen(part: _Part) -> tuple[Day, Day]:
     """The bounds, widened by one unit on each side for '~' and '%'."""
     if part.qualifier not in ("~", "%"):
         return part.earliest, part.latest
     if part.unit == 0:
-        return _shift_days(part.earliest, -1), _shift_days(part.latest, 1)
+        return part.earliest.plus_days(-1), part.latest.plus_days(1)
     return (
         _shift_months(part.earliest, -part.unit, end=False),
         _shift_months(part.latest, part.unit, end=True),
     )
 
 
-def _shift_days(day: date, days: int) -> date:
-    try:
-        return day + timedelta(days=days)
-    except OverflowError:
-        return OPEN_START if days < 0 else OPEN_END
-
-
-def _shift_months(day: date, months: int, *, end: bool) -> date:
+def _shift_months(day: Day, months: int, *, end: bool) -> Day:
     """The first (or, with `end`, last) day of the month `months` after `day`'s."""
-    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
-    if year < 1:
-        return OPEN_START
-    if year > 9999:
-        return OPEN_END
-    return date(year, month + 1, monthrange(year, month + 1)[1] if end else 1)
+    moved = day._replace(day=1).plus_months(months)
+    return moved._replace(day=month_days(moved.year, moved.month)) if end else moved
