@@ -12,6 +12,7 @@ import click
 from khronika.cli.context import Settings
 from khronika.cli.output import output_options
 from khronika.domain import edtf
+from khronika.domain.days import Day
 from khronika.domain.errors import EdtfError
 from khronika.domain.events import stamp
 from khronika.projections.queries import Point
@@ -23,18 +24,25 @@ from khronika.store.app import Chronicle
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class WorldDay(click.ParamType[date]):
-    """An EDTF date; a coarse one (2023, 2023-06) means its last day."""
+class WorldDay(click.ParamType[Day]):
+    """An EDTF date; a coarse one (2023, 2023-06) means its last day.
+
+    With `first`, it means its first day (for the start of a range).
+    """
 
     name = "DATE"
 
-    def convert(self, value: Any, param: Any, ctx: Any) -> date:
-        if isinstance(value, date):
+    def __init__(self, *, first: bool = False) -> None:
+        self.first = first
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Day:
+        if isinstance(value, Day):
             return value
         try:
-            return edtf.parse(value, field="as-of").latest
+            bounds = edtf.parse(value, field="as-of")
         except EdtfError as e:
             self.fail(e.problem, param, ctx)
+        return bounds.earliest if self.first else bounds.latest
 
 
 class RecordTime(click.ParamType[str]):

@@ -87,7 +87,10 @@ def _row(fact: dict[str, Any]) -> dict[str, Any]:
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(FACT_KINDS))
 @click.option("--place", "places", multiple=True, metavar="ID")
 @click.option(
-    "--from", "start", type=WorldDay(), help="Facts that may end on or after DATE."
+    "--from",
+    "start",
+    type=WorldDay(first=True),
+    help="Facts that may end on or after DATE (2023 means 2023-01-01).",
 )
 @click.option(
     "--to", "end", type=WorldDay(), help="Facts that may start on or before DATE."
@@ -358,7 +361,7 @@ def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
     state = "RETRACTED" if current["retracted"] else f"version {current['version']}"
     echo(f"{current['id']}  ({current['kind']}, {state})")
     echo(
-        f"When:     {when['label']}  [{when['earliest']} .. {when['latest']}]"
+        f"When:     {when['label']}  [{when['earliest']} to {when['latest']}]"
         + (f'  "{when["wording"]}"' if when["wording"] else "")
     )
     if point.as_of:

@@ -240,7 +240,9 @@ def _y_year(s: str) -> _Part:
         )
     sign, digits, q = match[1], match[2], match["q"] or ""
     if len(digits) <= 4:
-        raise _Invalid(f"'{s}': Y is for years of more than four digits; write {sign}{digits}")
+        raise _Invalid(
+            f"'{s}': Y is for years of more than four digits; write {sign}{digits}"
+        )
     if len(digits) > MAX_DIGITS or digits.startswith("0"):
         raise _Invalid(
             f"'{s}' is outside the years this tool handles "

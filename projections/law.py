@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from khronika.domain.days import shown
 from khronika.domain.errors import NotFoundError
 from khronika.projections.queries import Entities, Point
 from khronika.projections.views import ViewStore
@@ -48,6 +49,9 @@ def law(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
         a for a in amendments.values()
         if not article or any(p["article"] == f"{slug}:{article}" for p in a["after"])
     ]  # fmt: skip
+    force = in_force(chosen, point)
+    for a in chosen:  # compared as keys, shown as days
+        a["earliest"], a["latest"] = shown(a["earliest"]), shown(a["latest"])
     return {
         "id": slug,
         "name": row["name"],
@@ -55,7 +59,7 @@ def law(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
         "article_title": articles.get(article) if article else None,
         "articles": articles,
         "as_of": point.as_of.isoformat() if point.as_of else None,
-        "in_force": in_force(chosen, point),
+        "in_force": force,
         "amendments": chosen,
     }
 

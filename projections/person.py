@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from calendar import monthrange
-from datetime import date
 from typing import Any
 
 import msgspec
 
+from khronika.domain.days import Day, from_key, shown
 from khronika.projections.queries import Entities, Point, _in, timeline
 from khronika.projections.views import ViewStore
 
 CUSTODIAL = ("prison", "penal_colony", "restriction_of_freedom", "other")
 RELEASES = {"release": "released", "pardon": "pardoned", "parole": "paroled",
             "amnesty": "amnestied"}  # fmt: skip
-
-
-def add_months(day: date, months: int) -> date:
-    year, month = divmod(day.month - 1 + months, 12)
-    year += day.year
-    if year > 9999:
-        return date.max
-    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
 
 
 def term(months: int | None) -> str:
@@ -49,7 +40,7 @@ def describe(s: dict[str, Any]) -> str:
     return text
 
 
-def status(s: dict[str, Any], changes: list[dict[str, Any]], day: date) -> str:
+def status(s: dict[str, Any], changes: list[dict[str, Any]], day: Day) -> str:
     """Where this sentence stood on `day`, judged by the verdict's bounds.
 
     What is claimed follows the sentence type: prison and colony terms are
@@ -64,18 +55,15 @@ def status(s: dict[str, Any], changes: list[dict[str, Any]], day: date) -> str:
     return text
 
 
-def _state(s: dict[str, Any], changes: list[dict[str, Any]], day: date) -> str:
-    start, start_late = (
-        date.fromisoformat(s["earliest"]),
-        date.fromisoformat(s["latest"]),
-    )
+def _state(s: dict[str, Any], changes: list[dict[str, Any]], day: Day) -> str:
+    start, start_late = from_key(s["earliest"]), from_key(s["latest"])
     if day < start_late:
         return f"possibly sentenced by then (verdict {s['label']})"
     if s["outcome"] != "convicted" or s["type"] is None:
         return describe(s) + f" on {s['label']}"
     for change in changes:
         if change["verdict"] in (None, s["fact"]) and change["change"] in RELEASES:
-            if date.fromisoformat(change["latest"]) <= day:
+            if from_key(change["latest"]) <= day:
                 done = RELEASES[change["change"]]
                 maybe = "possibly " if change["uncertain"] else ""
                 return f"{maybe}{done} ({change['label']}) from {describe(s)}"
@@ -85,8 +73,8 @@ def _state(s: dict[str, Any], changes: list[dict[str, Any]], day: date) -> str:
         return _probation(s, start, start_late, day)
     if s["term_months"] is None:
         return f"{describe(s)}, since {s['label']}"
-    end = add_months(start, s["term_months"])
-    end_late = add_months(start_late, s["term_months"])
+    end = start.plus_months(s["term_months"])
+    end_late = start_late.plus_months(s["term_months"])
     verb = "serving" if s["type"] in CUSTODIAL else "under"
     if day < end:
         return f"{verb} {describe(s)}, since {s['label']}"
@@ -95,19 +83,19 @@ def _state(s: dict[str, Any], changes: list[dict[str, Any]], day: date) -> str:
     for change in changes:
         full = change["served_months"]
         if change["verdict"] in (None, s["fact"]) and full == s["term_months"]:
-            if date.fromisoformat(change["latest"]) <= day:
+            if from_key(change["latest"]) <= day:
                 return f"served {describe(s)} (full term recorded, {change['fact']})"
     return f"{describe(s)}; the term would end by {end_late}"
 
 
-def _probation(s: dict[str, Any], start: date, start_late: date, day: date) -> str:
+def _probation(s: dict[str, Any], start: Day, start_late: Day, day: Day) -> str:
     """A suspended sentence: under probation until the probation period ends."""
     months = s["probation_months"]
     if months is None and s["type"] == "probation":
         months = s["term_months"]
     if months is None:
         return f"{describe(s)}, since {s['label']} (probation period not recorded)"
-    end, end_late = add_months(start, months), add_months(start_late, months)
+    end, end_late = start.plus_months(months), start_late.plus_months(months)
     if day < end:
         return f"under probation: {describe(s)}, since {s['label']}"
     if day < end_late:
@@ -137,11 +125,13 @@ def person(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
     sentences = _rows(views, "view_sentences", "defendant", who, point, params)
     changes = _rows(views, "view_changes", "defendant", who, point, params)
     charges = _charges(views, point, [s["fact"] for s in sentences])
-    day = point.as_of or date.today()
+    day = point.as_of or Day.today()
     for s in sentences:
         s["charges"] = charges.get(s["fact"], [])
         s["sentence"] = describe(s)
         s["status"] = status(s, changes, day)
+    for r in sentences + changes:  # compared as keys, shown as days
+        r["earliest"], r["latest"] = shown(r["earliest"]), shown(r["latest"])
     return {
         "id": row["entity"],
         "kind": row["kind"],

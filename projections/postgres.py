@@ -16,6 +16,7 @@ LOCK = 0x6B68726F  # the views' advisory lock ("khro")
 
 class PostgresViews(PostgresTrackingRecorder, ViewStore):
     tracking_table = TRACKING
+    collate = ' COLLATE "C"'  # bounds keys sort byte by byte, as in SQLite
 
     def __init__(self, datastore: PostgresDatastore) -> None:
         super().__init__(datastore, tracking_table_name=TRACKING)
@@ -23,7 +24,7 @@ class PostgresViews(PostgresTrackingRecorder, ViewStore):
         with self.datastore.transaction(commit=True) as c:
             self._enter(c)
             c.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])  # one creator
-            for statement in schema.create_statements():
+            for statement in schema.create_statements(self.collate):
                 c.execute(statement)
 
     def _q(self, sql: str) -> str:

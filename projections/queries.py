@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
 from typing import Any
 
 import msgspec
 
 from khronika.domain import names
+from khronika.domain.days import OPEN_END_KEY, Day, shown
 from khronika.domain.parse import MAX_COUNT
 from khronika.projections.schema import NOW
 from khronika.projections.views import ViewStore
 
-FAR = "9999-12-31"
+FAR = OPEN_END_KEY  # as of no day: every fact
 LATER = "later"  # a fact's status at an as-of day before its earliest day
 
 
 class Point(msgspec.Struct, frozen=True, kw_only=True):
     """Where on the two axes to read: world day and record time."""
 
-    as_of: date | None = None
+    as_of: Day | None = None
     known_at: str | None = None  # ISO 8601 UTC, as the views store it
     certain: bool = False  # drop facts only possibly before as_of
 
     @property
     def params(self) -> dict[str, str]:
-        day = self.as_of.isoformat() if self.as_of else FAR
+        day = self.as_of.key() if self.as_of else FAR
         return {"k": self.known_at or NOW, "d": day}
 
     def where(self, alias: str, world: bool = True, facts: str = "") -> str:
@@ -113,8 +113,8 @@ def timeline(
     entities: list[str] | None = None,
     kinds: list[str] | None = None,
     places: list[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: Day | None = None,
+    end: Day | None = None,
     text: str | None = None,
     limit: int | None = None,
     offset: int = 0,
@@ -129,10 +129,10 @@ def timeline(
         sql.append(f"AND f.place IN {_in('place', places, params)}")
     if start:
         sql.append("AND f.latest >= :start")
-        params["start"] = start.isoformat()
+        params["start"] = start.key()
     if end:
         sql.append("AND f.earliest <= :end")
-        params["end"] = end.isoformat()
+        params["end"] = end.key()
     if text:
         sql.append("AND f.summary LIKE :text")
         params["text"] = f"%{text}%"
@@ -180,8 +180,8 @@ def fact_json(row: sqlite3.Row) -> dict[str, Any]:
         "when": {
             "edtf": row["edtf"],
             "label": row["label"],
-            "earliest": row["earliest"],
-            "latest": row["latest"],
+            "earliest": shown(row["earliest"]),
+            "latest": shown(row["latest"]),
             "approximate": bool(row["approximate"]),
             "uncertain": bool(row["uncertain"]),
             "wording": row["wording"],

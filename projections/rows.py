@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 import msgspec
@@ -33,16 +32,12 @@ class FactVersion(msgspec.Struct, frozen=True, kw_only=True):
     position: int
 
 
-def iso(day: date) -> str:
-    return day.isoformat()
-
-
 def fact_rows(v: FactVersion) -> Iterator[tuple[str, Row]]:
     """(table, row) for every read-side row of this fact version."""
     doc, key = v.doc, (v.doc.id, v.version)
     when = doc.date
     bounds = edtf.parse(when.edtf)
-    span = (iso(bounds.earliest), iso(bounds.latest))
+    span = (bounds.earliest.key(), bounds.latest.key())
     yield "view_facts", (
         *key, doc.kind, when.edtf, edtf.describe(when.edtf), when.wording, *span,
         int(bounds.approximate), int(bounds.uncertain), doc.place, doc.summary,

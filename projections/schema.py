@@ -3,9 +3,11 @@
 Every row carries its record-time interval [recorded_from, recorded_to):
 the version was what the record said from `recorded_from` until the next
 event on the same record. The open end is OPEN. Rows about facts also carry
-the fact's world-time bounds, earliest and latest possible day (ISO dates;
-open ends are 0001-01-01 and 9999-12-31). So a query at any point on both
-axes is an indexed lookup:
+the fact's world-time bounds, earliest and latest possible day, as keys that
+sort as text in day order (`days.Day.key`: ISO dates for the years 0000-9999,
+prefixed keys beyond, `-..` and `~..` for the open ends). In PostgreSQL these
+columns are COLLATE "C", so that they sort byte by byte there too. So a query
+at any point on both axes is an indexed lookup:
 
     recorded_from <= :known_at AND :known_at < recorded_to
     AND earliest <= :as_of          -- certain when latest <= :as_of too
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 OPEN = "9999-12-31T23:59:59.999999Z"
 NOW = "9999-12-31T23:59:59.999998Z"  # "known at" when no time is given
+FORMAT = 2  # of the views' rows; 1 stored bounds as ISO dates, 0001-9999 only
 RECORDED = ("recorded_from", "recorded_to")
 BOUNDS = ("earliest", "latest")
 
@@ -83,12 +86,11 @@ INTEGERS = {
 }  # fmt: skip
 
 
-def create_statements() -> list[str]:
-    statements = []
+def create_statements(collate: str = "") -> list[str]:
+    """CREATE statements; `collate` follows the bounds' TEXT (PostgreSQL's C)."""
+    statements = ["CREATE TABLE IF NOT EXISTS view_format (format BIGINT)"]
     for table, cols in TABLES.items():
-        columns = ", ".join(
-            f"{c} {'BIGINT' if c in INTEGERS else 'TEXT'}" for c in (*cols, *RECORDED)
-        )
+        columns = ", ".join(f"{c} {_type(c, collate)}" for c in (*cols, *RECORDED))
         statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         for i, index in enumerate(INDEXES[table]):
             statements.append(
@@ -96,6 +98,12 @@ def create_statements() -> list[str]:
                 f"({', '.join(index)})"
             )
     return statements
+
+
+def _type(column: str, collate: str) -> str:
+    if column in INTEGERS:
+        return "BIGINT"
+    return f"TEXT{collate}" if column in BOUNDS else "TEXT"
 
 
 def insert_statement(table: str) -> str:

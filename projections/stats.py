@@ -10,9 +10,9 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
 from typing import Any
 
+from khronika.domain.days import OPEN_START_KEY, Day, from_key, year_of_key
 from khronika.projections.queries import Entities, Point, _in
 from khronika.projections.views import ViewStore
 
@@ -20,6 +20,8 @@ DIMENSIONS = ("year", "charge", "place", "platform", "sentence-type", "lag")
 ACTS = ("statement", "publication")
 ACTORS = ("speaker", "author", "organiser")
 Placed = tuple[list[str], str, int]  # bucket keys, certain or possible, how many
+UNDATED = "undated"
+MAX_YEARS = 1000  # a date spanning more years than this counts as undated
 
 
 def stats(views: ViewStore, point: Point, by: str) -> dict[str, Any]:
@@ -40,16 +42,15 @@ def stats(views: ViewStore, point: Point, by: str) -> dict[str, Any]:
     terms: dict[str, list[int]] = {}
     if by in ("year", "place"):  # counted in SQL, by group
         columns = (
-            "substr(f.earliest, 1, 4) AS y0, substr(f.latest, 1, 4) AS y1, "
-            "CASE WHEN f.earliest = '0001-01-01' THEN 1 ELSE 0 END AS open_start"
+            f"{_year('f.earliest')} AS y0, {_year('f.latest')} AS y1"
             if by == "year" else "f.place AS place"
         )  # fmt: skip
         groups = views.query(
             f"SELECT {columns}, {status} AS status, COUNT(*) AS n {where} "
-            f"GROUP BY {'y0, y1, open_start' if by == 'year' else 'place'}, status",
+            f"GROUP BY {'y0, y1' if by == 'year' else 'place'}, status",
             point.params,
         )
-        last = point.as_of or date.today()
+        last = point.as_of or Day.today()
         for g in groups:
             keys = _years(g, last) if by == "year" else [
                 entities.name(g["place"]) or "(no place)"]  # fmt: skip
@@ -76,11 +77,36 @@ def stats(views: ViewStore, point: Point, by: str) -> dict[str, Any]:
     return result
 
 
-def _years(group: Any, last: date) -> list[str]:
-    if group["open_start"]:
-        return ["undated"]
-    final = min(int(group["y1"]), last.year)
-    return [str(y) for y in range(int(group["y0"]), final + 1)]
+def _year(column: str) -> str:
+    """SQL: the year part of a bounds key; the whole key beyond 0000-9999."""
+    return (
+        f"CASE WHEN substr({column}, 1, 1) BETWEEN '0' AND '9' "
+        f"THEN substr({column}, 1, 4) ELSE {column} END"
+    )
+
+
+def _years(group: Any, last: Day) -> list[str]:
+    """Every year a date can fall in, up to the as-of year (or today's).
+
+    A date with an open start, or one spanning more than MAX_YEARS years,
+    is counted "undated" rather than in every year it could be.
+    """
+    first, final = year_of_key(group["y0"]), year_of_key(group["y1"])
+    if first is None:
+        return [UNDATED]
+    cap = max(last.year, first)  # a date after `last` still counts in its first year
+    final = cap if final is None else min(final, cap)
+    if final - first >= MAX_YEARS:
+        return [UNDATED]
+    return [str(y) for y in range(first, final + 1)]
+
+
+def _bucket_order(key: str) -> tuple[int, int, str]:
+    """Years in numeric order (-1985 before 0000 before 2015), others by name."""
+    try:
+        return (0, int(key), "")
+    except ValueError:
+        return (1, 0, key)
 
 
 def _count(
@@ -103,7 +129,7 @@ def _count(
             else:
                 possible[key] += n
     buckets = []
-    for key in sorted(set(certain) | set(possible)):
+    for key in sorted(set(certain) | set(possible), key=_bucket_order):
         bucket: dict[str, Any] = {
             "key": key,
             "certain": certain[key],
@@ -204,7 +230,7 @@ def lags(views: ViewStore, point: Point, entities: Entities) -> dict[str, Any]:
         f"AND af.kind IN {_in('act', list(ACTS), params)} "
         f"WHERE {point.where('v', facts='vf')} AND {point.where('a', facts='af')} "
         f"AND v.role = 'defendant' AND a.role IN {_in('actor', list(ACTORS), params)} "
-        "AND a.latest <= v.latest AND a.earliest > '0001-01-01' "
+        f"AND a.latest <= v.latest AND a.earliest > '{OPEN_START_KEY}' "
         "ORDER BY v.fact, a.latest",
         params,
     )
@@ -230,4 +256,4 @@ def lags(views: ViewStore, point: Point, entities: Entities) -> dict[str, Any]:
 
 
 def _days(start: str, end: str) -> int:
-    return (date.fromisoformat(end) - date.fromisoformat(start)).days
+    return from_key(end).ordinal() - from_key(start).ordinal()

@@ -61,6 +61,7 @@ class ViewStore:
 
     datastore: Any
     tracking_table: str
+    collate = ""
 
     def _q(self, sql: str) -> str:
         return sql
@@ -104,6 +105,7 @@ class ViewStore:
             with self.datastore.transaction(commit=True) as c:
                 self._enter(c)
                 self._lock(c)
+                self._upgrade(c)
                 position = self._max_tracking_id(NAME, c) or 0
                 batch = list(islice(read_after(position), BATCH))
                 if not batch:
@@ -113,6 +115,23 @@ class ViewStore:
             done += len(batch)
             if on_progress is not None:
                 on_progress(done)
+
+    def _upgrade(self, c: Any) -> None:
+        """Views written in an older format are dropped, to be rebuilt."""
+        c.execute("SELECT format FROM view_format")
+        rows = c.fetchall()
+        if rows and rows[0]["format"] == schema.FORMAT:
+            return
+        for table in schema.TABLES:
+            c.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in schema.create_statements(self.collate):
+            c.execute(statement)
+        c.execute("DELETE FROM view_format")
+        c.execute(self._q("INSERT INTO view_format VALUES (?)"), [schema.FORMAT])
+        c.execute(
+            self._q(f"DELETE FROM {self.tracking_table} WHERE application_name = ?"),
+            [NAME],
+        )
 
     def reset(self) -> None:
         """Empty every view and forget the position (for a rebuild)."""

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,7 @@ def phase_raw(store: Path, target: Path) -> dict[str, Any]:
 
 
 def phase_queries(store: Path, samples: int) -> dict[str, Any]:
+    from khronika.domain.days import Day
     from khronika.projections.law import law
     from khronika.projections.person import person
     from khronika.projections.queries import Point, timeline
@@ -121,7 +122,7 @@ def phase_queries(store: Path, samples: int) -> dict[str, Any]:
     timings: dict[str, list[float]] = {q: [] for q in QUERIES}
     for _ in range(samples):
         point = Point(
-            as_of=date(1991, 1, 1) + timedelta(days=rng.randint(0, 34 * 365)),
+            as_of=Day(1991, 1, 1).plus_days(rng.randint(0, 34 * 365)),
             known_at=rng.choice([*stamps, first, last, None]),
         )
         who = f"person-{rng.randint(0, 499)}"

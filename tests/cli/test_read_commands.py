@@ -117,7 +117,7 @@ def test_seven_verdicts_from_1999_to_june_2024(demo: Run) -> None:
 
 def test_the_timeline_opens_with_the_1996_kokshetau_uprising(demo: Run) -> None:
     facts = data(demo, "timeline")["facts"]
-    undated_start = [f["id"] for f in facts if f["when"]["earliest"] == "0001-01-01"]
+    undated_start = [f["id"] for f in facts if f["when"]["earliest"] == ".."]
     assert [f["id"] for f in facts[: len(undated_start)]] == undated_start
     events = [f for f in facts[len(undated_start) :] if f["kind"] != "measurement"]
     assert facts[len(undated_start)]["id"] == "ethnic-russians-number-1989"

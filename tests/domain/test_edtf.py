@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from khronika.domain.days import Day
+from khronika.domain.days import OPEN_END, OPEN_START, Day
 from khronika.domain.edtf import (
-    OPEN_END,
-    OPEN_START,
     Bounds,
     check,
     describe,

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import msgspec
 import pytest
 
+from khronika.domain.days import OPEN_END, Day, from_key
 from khronika.domain.documents import FactDoc
 from khronika.projections.law import law
-from khronika.projections.person import add_months, status, term
+from khronika.projections.person import status, term
 from khronika.projections.queries import Point, timeline
 from khronika.projections.stats import stats
 from khronika.projections.views import ViewStore, open_views
@@ -38,13 +38,13 @@ def one(seeded: Chronicle) -> Any:
 
 
 def status_on(views: ViewStore, day: str | None) -> str | None:
-    as_of = date.fromisoformat(day) if day else None
+    as_of = from_key(day) if day else None
     facts = timeline(views, Point(as_of=as_of))
     return facts[0]["status"] if facts else None
 
 
 def years(views: ViewStore, day: str | None = None) -> dict[str, tuple[int, int]]:
-    as_of = date.fromisoformat(day) if day else None
+    as_of = from_key(day) if day else None
     found = stats(views, Point(as_of=as_of), "year")["buckets"]
     return {b["key"]: (b["certain"], b["possible"]) for b in found}
 
@@ -116,16 +116,15 @@ def test_open_ended_interval_is_possible_in_every_year_up_to_the_as_of_day(
 @pytest.mark.parametrize(
     ("start", "months", "end"),
     [
-        (date(2023, 5, 30), 36, date(2026, 5, 30)),
-        (date(2024, 1, 31), 1, date(2024, 2, 29)),
-        (date(2023, 11, 30), 3, date(2024, 2, 29)),
-        (date(9999, 1, 1), 24, date.max),
+        (Day(2023, 5, 30), 36, Day(2026, 5, 30)),
+        (Day(2024, 1, 31), 1, Day(2024, 2, 29)),
+        (Day(2023, 11, 30), 3, Day(2024, 2, 29)),
+        (Day(9999, 1, 1), 24, Day(10001, 1, 1)),
+        (Day(999_999_999, 1, 1), 12, OPEN_END),
     ],
 )
-def test_add_months_clamps_to_the_month_end(
-    start: date, months: int, end: date
-) -> None:
-    assert add_months(start, months) == end
+def test_add_months_clamps_to_the_month_end(start: Day, months: int, end: Day) -> None:
+    assert start.plus_months(months) == end
 
 
 @pytest.mark.parametrize(
@@ -152,22 +151,22 @@ RELEASE = {"fact": "r", "verdict": "v", "change": "release", "served_months": 36
 @pytest.mark.parametrize(
     ("day", "changes", "text"),
     [
-        (date(2023, 5, 29), [], "possibly sentenced by then (verdict 2023-05-30)"),
-        (date(2024, 1, 1), [],
+        (Day(2023, 5, 29), [], "possibly sentenced by then (verdict 2023-05-30)"),
+        (Day(2024, 1, 1), [],
          "serving 3 years, prison, medium-security regime, since 2023-05-30"),
-        (date(2026, 5, 30), [], "3 years, prison, medium-security regime; "
+        (Day(2026, 5, 30), [], "3 years, prison, medium-security regime; "
          "the term would end by 2026-05-30"),  # nothing recorded says served
-        (date(2027, 1, 1), [RELEASE | {"change": "appeal"}],
+        (Day(2027, 1, 1), [RELEASE | {"change": "appeal"}],
          "served 3 years, prison, medium-security regime (full term recorded, r)"),
-        (date(2026, 6, 1), [RELEASE],
+        (Day(2026, 6, 1), [RELEASE],
          "released (2026-05-30) from 3 years, prison, medium-security regime"),
-        (date(2025, 1, 1), [RELEASE | {"change": "pardon", "latest": "2024-12-31",
+        (Day(2025, 1, 1), [RELEASE | {"change": "pardon", "latest": "2024-12-31",
                                        "label": "2024-12-31"}],
          "pardoned (2024-12-31) from 3 years, prison, medium-security regime"),
     ],
 )  # fmt: skip
 def test_sentence_status_on_a_day(
-    day: date, changes: list[dict[str, Any]], text: str
+    day: Day, changes: list[dict[str, Any]], text: str
 ) -> None:
     assert status(SENTENCE, changes, day) == text
 
@@ -175,21 +174,21 @@ def test_sentence_status_on_a_day(
 @pytest.mark.parametrize(
     ("sentence", "day", "text"),
     [
-        (SUSPENDED, date(2024, 1, 1), "under probation: 4 years, suspended, "
+        (SUSPENDED, Day(2024, 1, 1), "under probation: 4 years, suspended, "
          "3 years probation, since 2023-05-30"),
         # its end comes from the probation period, not the term
-        (SUSPENDED, date(2026, 5, 30), "probation ended by 2026-05-30: 4 years, "
+        (SUSPENDED, Day(2026, 5, 30), "probation ended by 2026-05-30: 4 years, "
          "suspended, 3 years probation"),
-        (SUSPENDED | {"probation_months": None}, date(2030, 1, 1),
+        (SUSPENDED | {"probation_months": None}, Day(2030, 1, 1),
          "4 years, suspended, since 2023-05-30 (probation period not recorded)"),
-        (FINE, date(2030, 1, 1), "fine, imposed on 2023-05-30"),
-        (SENTENCE | {"uncertain": 1}, date(2024, 1, 1),
+        (FINE, Day(2030, 1, 1), "fine, imposed on 2023-05-30"),
+        (SENTENCE | {"uncertain": 1}, Day(2024, 1, 1),
          "possibly serving 3 years, prison, medium-security regime, since "
          "2023-05-30 (the verdict's date 2023-05-30 is uncertain)"),
     ],
 )  # fmt: skip
 def test_sentence_status_follows_the_sentence_type(
-    sentence: dict[str, Any], day: date, text: str
+    sentence: dict[str, Any], day: Day, text: str
 ) -> None:
     assert status(sentence, [], day) == text
 
@@ -204,11 +203,11 @@ def test_an_uncertain_verdict_is_possible_not_certain_in_every_statistic(
     seeded.append_fact(doc, "ann")
     views = open_views(environment(seeded.location))
     views.catch_up(seeded.read_after)
-    point = Point(as_of=date(2020, 1, 1))
+    point = Point(as_of=Day(2020, 1, 1))
     for by in ("year", "charge", "place", "platform", "sentence-type"):
         buckets = stats(views, point, by)["buckets"]
         assert [(b["certain"], b["possible"]) for b in buckets] == [(0, 1)], by
-    assert timeline(views, Point(as_of=date(2020, 1, 1), certain=True)) == []
+    assert timeline(views, Point(as_of=Day(2020, 1, 1), certain=True)) == []
 
 
 def test_an_amendment_with_an_uncertain_date_leaves_the_law_state_possible(
@@ -225,7 +224,7 @@ def test_an_amendment_with_an_uncertain_date_leaves_the_law_state_possible(
     seeded.append_fact(amendment, "ann")
     views = open_views(environment(seeded.location))
     views.catch_up(seeded.read_after)
-    state = law(views, "kz-criminal-code-2014", Point(as_of=date(2020, 1, 1)))
+    state = law(views, "kz-criminal-code-2014", Point(as_of=Day(2020, 1, 1)))
     assert state["in_force"]["certain"] is False
     assert [p["id"] for p in state["in_force"]["possibly"]] == ["a"]
     assert state["amendments"][0]["status"] == "possible"
