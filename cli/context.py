@@ -25,7 +25,10 @@ class Settings:
         self._user = user
 
     def open(self, *, create: bool = False) -> Chronicle:
-        return Chronicle(self.location, create=create)
+        """The store; one this process may not write is opened read-only."""
+        return Chronicle(
+            self.location if create else loc.reading(self.location), create=create
+        )
 
     def user(self, fallback: str | None = None) -> str:
         """`--as`, else KHRONIKA_USER, else the git user name.

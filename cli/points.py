@@ -16,6 +16,7 @@ from khronika.domain.days import Day
 from khronika.domain.errors import EdtfError
 from khronika.domain.events import stamp
 from khronika.projections.queries import Point
+from khronika.projections.reading import read_views
 from khronika.projections.views import ViewStore
 from khronika.projections.views import open_views as open_env_views
 from khronika.store import location as loc
@@ -120,13 +121,25 @@ def point_options(*formats: str) -> Callable[[F], F]:
 def open_views(
     settings: Settings, progress: Callable[[int], None] | None = None
 ) -> ViewStore:
-    """The views of the store, caught up with every event recorded so far."""
+    """The views of the store, caught up with every event recorded so far.
+
+    On a store this process may not write, the views are read as they stand;
+    if they are behind the log, a warning on stderr says by how much.
+    """
     app = settings.open()
-    views = store_views(app)
-    views.catch_up(app.read_after, progress)
+    head = app.recorder.max_notification_id() or 0
+    views = read_views(app.location, head, app.read_after, progress)
+    if views.lag:
+        click.echo(
+            f"khronika: warning: the views are {views.lag} log position"
+            f"{'s' * (views.lag != 1)} behind the events and this store is "
+            "read-only here; answers leave out what was recorded since. A "
+            "read by someone who may write the store catches them up.",
+            err=True,
+        )
     return views
 
 
-def store_views(app: Chronicle) -> ViewStore:
-    """The views beside the store's events, as they are."""
-    return open_env_views(loc.environment(app.location))
+def store_views(app: Chronicle, *, create: bool = False) -> ViewStore:
+    """The views beside the store's events, as they are (`create` to rebuild)."""
+    return open_env_views(loc.environment(app.location), create=create)

@@ -27,13 +27,14 @@ from khronika.projections.person import person as person_history
 from khronika.projections.queries import Entities, Point
 from khronika.projections.stats import DIMENSIONS
 from khronika.projections.stats import stats as stats_of
+from khronika.projections.views import ViewStore
 
 FORMATS = ("table", "json", "csv")
 
 
-def _header(point: Point) -> dict[str, Any]:
+def _header(point: Point, views: ViewStore) -> dict[str, Any]:
     return {"as_of": point.as_of.isoformat() if point.as_of else None,
-            "known_at": point.known_at}  # fmt: skip
+            "known_at": point.known_at, "lag": views.lag}  # fmt: skip
 
 
 def _print_facts(facts: list[dict[str, Any]], point: Point) -> None:
@@ -139,7 +140,7 @@ def timeline(settings: Settings, people: tuple[str, ...], others: tuple[str, ...
         offset=offset,
     )  # fmt: skip
     if fmt == "json":
-        echo(to_json(_header(point) | {"facts": facts}))
+        echo(to_json(_header(point, views) | {"facts": facts}))
     elif fmt == "csv":
         emit([_row(f) for f in facts], "csv")
     else:
@@ -164,7 +165,7 @@ def person(settings: Settings, ident: str, point: Point, fmt: str) -> None:
     views = open_views(settings)
     history = person_history(views, ident, point)
     if fmt == "json":
-        echo(to_json(_header(point) | history))
+        echo(to_json(_header(point, views) | history))
         return
     facts = history["facts"]
     if fmt == "csv":
@@ -209,7 +210,7 @@ def law(settings: Settings, ident: str, point: Point, fmt: str) -> None:
     state = law_state(views, ident, point)
     force = state["in_force"]
     if fmt == "json":
-        echo(to_json(_header(point) | state))
+        echo(to_json(_header(point, views) | state))
         return
     if fmt == "csv":
         now = {"amendment": force["since"], "certain": force["certain"]}
@@ -297,7 +298,7 @@ def stats(settings: Settings, by: str, point: Point, fmt: str) -> None:
     views = open_views(settings)
     result = stats_of(views, point, by)
     if fmt == "json":
-        echo(to_json(_header(point) | result))
+        echo(to_json(_header(point, views) | result))
         return
     rows = result["lags"]["pairs"] if by == "lag" else result["buckets"]
     if by == "lag":
@@ -341,7 +342,7 @@ def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
             f"dated {current['when']['label']}); leave out --certain to see it"
         )
     if fmt == "json":
-        echo(to_json(_header(point) | {"fact": current, "history": history}))
+        echo(to_json(_header(point, views) | {"fact": current, "history": history}))
         return
     if fmt == "csv":
         emit(
@@ -478,13 +479,34 @@ def projections_rebuild(settings: Settings) -> None:
     Example:
       khronika projections rebuild
     """
+    _rebuild(settings)
+
+
+@click.command()
+@with_settings
+def upgrade(settings: Settings) -> None:
+    """Bring a store made by an older version up to this one's views.
+
+    Read commands never create or change tables: a store whose views are
+    missing or of an older format is refused with a pointer here. This
+    drops the views and rebuilds them from the events, which it never
+    touches (a rebuild, as `khronika projections rebuild`).
+
+    \b
+    Example:
+      khronika upgrade
+    """
+    _rebuild(settings)
+
+
+def _rebuild(settings: Settings) -> None:
     import sys
 
     from rich.progress import Progress
 
     app = settings.open()
-    views = store_views(app)
-    views.reset()
+    views = store_views(app, create=True)
+    views.upgrade()
     total = app.recorder.max_notification_id() or 0
     if sys.stderr.isatty() and total:
         with Progress(transient=True) as bar:
@@ -496,4 +518,4 @@ def projections_rebuild(settings: Settings) -> None:
     echo(f"rebuilt the views from {done} event{'s' * (done != 1)}")
 
 
-COMMANDS = (timeline, person, law, stats, fact, diff, projections)
+COMMANDS = (timeline, person, law, stats, fact, diff, projections, upgrade)

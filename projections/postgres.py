@@ -18,14 +18,24 @@ class PostgresViews(PostgresTrackingRecorder, ViewStore):
     tracking_table = TRACKING
     collate = ' COLLATE "C"'  # bounds keys sort byte by byte, as in SQLite
 
-    def __init__(self, datastore: PostgresDatastore) -> None:
+    def __init__(self, datastore: PostgresDatastore, *, create: bool = True) -> None:
         super().__init__(datastore, tracking_table_name=TRACKING)
+        if not create:
+            return
         create_once(self.create_table)
         with self.datastore.transaction(commit=True) as c:
             self._enter(c)
             c.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])  # one creator
             for statement in schema.create_statements(self.collate):
                 c.execute(statement)
+
+    def may_write(self) -> bool:
+        """Whether the role may write the views (not so with SELECT only)."""
+        rows = self.query(
+            "SELECT has_table_privilege('view_facts', 'INSERT') "
+            f"AND has_table_privilege('{TRACKING}', 'UPDATE') AS ok"
+        )
+        return bool(rows[0]["ok"])
 
     def _q(self, sql: str) -> str:
         return postgres_params(sql)

@@ -22,7 +22,7 @@ from khronika.domain import aggregates as agg
 from khronika.domain import lenient
 from khronika.domain.aggregates import Entity, Source
 from khronika.domain.documents import Article, EntityDoc, FactDoc, SourceDoc
-from khronika.domain.errors import KhronikaError
+from khronika.domain.errors import KhronikaError, StoreError
 from khronika.domain.events import (
     Event,
     FactCorrected,
@@ -42,6 +42,7 @@ from khronika.projections.rows import (
     fact_rows,
     source_row,
 )
+from khronika.store.location import read_only
 
 NAME = "khronika-views"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # views keep no aggregate timestamps
@@ -62,6 +63,7 @@ class ViewStore:
     datastore: Any
     tracking_table: str
     collate = ""
+    lag = 0  # events the views are behind the log, when they may not catch up
 
     def _q(self, sql: str) -> str:
         return sql
@@ -105,7 +107,6 @@ class ViewStore:
             with self.datastore.transaction(commit=True) as c:
                 self._enter(c)
                 self._lock(c)
-                self._upgrade(c)
                 position = self._max_tracking_id(NAME, c) or 0
                 batch = list(islice(read_after(position), BATCH))
                 if not batch:
@@ -116,12 +117,37 @@ class ViewStore:
             if on_progress is not None:
                 on_progress(done)
 
-    def _upgrade(self, c: Any) -> None:
-        """Views written in an older format are dropped, to be rebuilt."""
-        c.execute("SELECT format FROM view_format")
-        rows = c.fetchall()
-        if rows and rows[0]["format"] == schema.FORMAT:
-            return
+    def may_write(self) -> bool:
+        """Whether this connection may bring the views up to date."""
+        return True
+
+    def check_format(self) -> None:
+        """Refuse views that are missing or of an older format, naming the fix."""
+        try:
+            rows = self.query("SELECT format FROM view_format")
+        except Exception:  # noqa: BLE001 -- no such table, in either database
+            rows = []
+        found = rows[0]["format"] if rows else None
+        if found != schema.FORMAT:
+            what = (
+                f"has views of format {found}"
+                if found
+                else "has no views of a known format"
+            )
+            raise StoreError(
+                f"this store {what}; this version reads format {schema.FORMAT}. "
+                "Run `khronika upgrade` once (it rebuilds the views from the "
+                "events, which it does not touch)"
+            )
+
+    def upgrade(self) -> None:
+        """(Re)create the view tables in this version's format, empty."""
+        with self.datastore.transaction(commit=True) as c:
+            self._enter(c)
+            self._lock(c)
+            self._recreate(c)
+
+    def _recreate(self, c: Any) -> None:
         for table in schema.TABLES:
             c.execute(f"DROP TABLE IF EXISTS {table}")
         for statement in schema.create_statements(self.collate):
@@ -132,19 +158,6 @@ class ViewStore:
             self._q(f"DELETE FROM {self.tracking_table} WHERE application_name = ?"),
             [NAME],
         )
-
-    def reset(self) -> None:
-        """Empty every view and forget the position (for a rebuild)."""
-        with self.datastore.transaction(commit=True) as c:
-            self._enter(c)
-            for table in schema.TABLES:
-                c.execute(f"DELETE FROM {table}")
-            c.execute(
-                self._q(
-                    f"DELETE FROM {self.tracking_table} WHERE application_name = ?"
-                ),
-                [NAME],
-            )
 
     def query(self, sql: str, params: Any = ()) -> list[Any]:
         """Rows (addressable by column name) of a query with ? or :name params."""
@@ -160,9 +173,14 @@ class Views(SQLiteTrackingRecorder, ViewStore):
 
     tracking_table = "tracking"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, create: bool = True) -> None:
         super().__init__(SQLiteDatastore(path, lock_timeout=30))
-        create_once(self.create_table)
+        self.read_only = read_only(path)
+        if create:
+            create_once(self.create_table)
+
+    def may_write(self) -> bool:
+        return not self.read_only
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -184,14 +202,19 @@ def create_once(create_table: Callable[[], None]) -> None:
         create_table()
 
 
-def open_views(env: dict[str, str]) -> ViewStore:
-    """The views of the store eventsourcing's `env` describes."""
+def open_views(env: dict[str, str], *, create: bool = True) -> ViewStore:
+    """The views of the store eventsourcing's `env` describes.
+
+    Without `create`, nothing is written on opening: no CREATE statement.
+    """
     factory = InfrastructureFactory.construct(Environment("khronika", env))
     if env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
         from khronika.projections.postgres import PostgresViews  # needs psycopg
 
-        return PostgresViews(factory.datastore)  # type: ignore[attr-defined]
-    return Views(env["SQLITE_DBNAME"])
+        datastore = factory.datastore  # type: ignore[attr-defined]
+        views: ViewStore = PostgresViews(datastore, create=create)
+        return views
+    return Views(env["SQLITE_DBNAME"], create=create)
 
 
 def postgres_params(sql: str) -> str:

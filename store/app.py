@@ -54,7 +54,7 @@ class Chronicle(Application[UUID]):
         self.location = location
         env = loc.environment(location)
         if not loc.is_postgres(location):
-            path = Path(location)
+            path = loc.sqlite_file(location)
             if not path.exists() and not create:
                 raise StoreError(
                     f"no store at {location}; create one with `khronika init` "
@@ -74,6 +74,7 @@ class Chronicle(Application[UUID]):
                 }
                 | (identity or {})
             )
+            self._create_views(env)
         meta = self.store.read_meta()
         if meta is None or "store_id" not in meta:
             raise StoreError(
@@ -93,10 +94,19 @@ class Chronicle(Application[UUID]):
         self.clock = RecordClock(None)
 
     @staticmethod
+    def _create_views(env: dict[str, str]) -> None:
+        """The read-side tables, empty, in this version's format."""
+        from khronika.projections.views import open_views  # views read the store
+
+        views = open_views(env)
+        views.upgrade()
+        views.datastore.close()
+
+    @staticmethod
     def is_store(location: str) -> bool:
         """Whether a khronika store is at `location` already."""
         if not loc.is_postgres(location):
-            return _has_events_table(Path(location))
+            return _has_events_table(loc.sqlite_file(location))
         try:
             Chronicle(location).close()
         except (StoreError, PersistenceError):

@@ -26,7 +26,7 @@ def key_path(app: Chronicle) -> Path:
     if os.environ.get("KHRONIKA_KEY"):
         return Path(os.environ["KHRONIKA_KEY"])
     if not loc.is_postgres(app.location):
-        return Path(app.location + ".key")
+        return Path(f"{loc.sqlite_file(app.location)}.key")
     return Path.home() / ".config" / "khronika" / f"{app.meta['store_id']}.key"
 
 

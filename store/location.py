@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from eventsourcing.utils import get_topic
 
@@ -52,6 +52,51 @@ def server(location: str) -> str:
     return f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}"
 
 
+def sqlite_file(location: str) -> Path:
+    """The file of a SQLite location: a path, or a `file:` URI."""
+    if location.startswith("file:"):
+        return Path(unquote(urlsplit(location).path))
+    return Path(location)
+
+
+def read_only(location: str) -> bool:
+    """Whether this process must not write to the SQLite store at `location`.
+
+    So it is with a `file:…?mode=ro` URI, and with a file or folder that
+    nobody may write (mode 444 stops even root here) or this user may not.
+    A PostgreSQL store answers by its role's privileges (the views ask it).
+    """
+    if is_postgres(location):
+        return False
+    if location.startswith("file:"):
+        if parse_qs(urlsplit(location).query).get("mode") == ["ro"]:
+            return True
+    path = sqlite_file(location)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not mode & 0o222 or not os.access(path, os.W_OK)
+
+
+def reading(location: str) -> str:
+    """The location to open: a read-only SQLite store as a `?mode=ro` URI.
+
+    Where its folder can't be written either and SQLite's shared-memory file
+    is missing, the file is opened `immutable` (nothing can be writing it).
+    """
+    if is_postgres(location) or not read_only(location):
+        return location
+    if location.startswith("file:"):
+        return location
+    path = sqlite_file(location).resolve()
+    uri = f"file:{quote(str(path))}?mode=ro"
+    shm = path.with_name(path.name + "-shm")
+    if not os.access(path.parent, os.W_OK) and not shm.exists():
+        uri += "&immutable=1"
+    return uri
+
+
 def environment(location: str) -> dict[str, str]:
     """The eventsourcing settings for the store at `location`."""
     env = {
@@ -62,7 +107,9 @@ def environment(location: str) -> dict[str, str]:
         return env | _postgres(location)
     return env | {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": str(Path(location)),
+        "SQLITE_DBNAME": location
+        if location.startswith("file:")
+        else str(Path(location)),
         "SQLITE_LOCK_TIMEOUT": "30",
         "APPLICATION_RECORDER_TOPIC": get_topic(KhronikaSQLiteRecorder),
     }

@@ -78,7 +78,7 @@ def phase_rebuild(store: Path) -> dict[str, Any]:
     from khronika.store.app import Chronicle
 
     app, views = Chronicle(str(store)), Views(str(store))
-    views.reset()
+    views.upgrade()
     start_rss = peak_rss_mib()
     started = time.perf_counter()
     events = views.catch_up(app.read_after)

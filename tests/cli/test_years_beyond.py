@@ -95,7 +95,9 @@ def test_stats_by_year_lists_years_in_numeric_order(chronicle: Run) -> None:
     assert counts["9999"] == counts["10000"] == (0, 1)  # the winter spans both
 
 
-def test_views_of_an_older_format_are_rebuilt(chronicle: Run, store_path: str) -> None:
+def test_views_of_an_older_format_are_refused_until_upgrade(
+    chronicle: Run, store_path: str
+) -> None:
     """Format 1 stored ISO dates with 0001-01-01 for an open start."""
     data(chronicle, "timeline")
     views = open_views(environment(store_path))
@@ -104,6 +106,12 @@ def test_views_of_an_older_format_are_rebuilt(chronicle: Run, store_path: str) -
             views._enter(c)
             c.execute("UPDATE view_format SET format = 1")
             c.execute("UPDATE view_facts SET earliest = '0001-01-01'")
+        refused = chronicle("timeline")
+        assert refused.exit_code == 1
+        assert "has views of format 1; this version reads format 2" in refused.output
+        assert "Run `khronika upgrade` once" in refused.output
+        upgraded = chronicle("upgrade")
+        assert upgraded.exit_code == 0, upgraded.output
         assert data(chronicle, "timeline")["facts"][0]["id"] == "far-past"
         (row,) = views.query("SELECT format FROM view_format")
         assert row["format"] == 2
