@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
 from functools import update_wrapper
 from typing import Any, TypeVar
 
@@ -11,10 +10,9 @@ import click
 
 from khronika.cli.context import Settings
 from khronika.cli.output import output_options
-from khronika.domain import edtf
 from khronika.domain.days import Day
-from khronika.domain.errors import EdtfError
-from khronika.domain.events import stamp
+from khronika.domain.errors import EdtfError, ValidationError
+from khronika.projections import points
 from khronika.projections.queries import Point
 from khronika.projections.reading import read_views
 from khronika.projections.views import ViewStore
@@ -40,10 +38,9 @@ class WorldDay(click.ParamType[Day]):
         if isinstance(value, Day):
             return value
         try:
-            bounds = edtf.parse(value, field="as-of")
+            return points.world_day(value, "as-of", first=self.first)
         except EdtfError as e:
             self.fail(e.problem, param, ctx)
-        return bounds.earliest if self.first else bounds.latest
 
 
 class RecordTime(click.ParamType[str]):
@@ -52,30 +49,10 @@ class RecordTime(click.ParamType[str]):
     name = "TIMESTAMP"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
-        text = str(value).strip().replace("Z", "+00:00").replace("z", "+00:00")
         try:
-            if len(text) == 10:
-                moment = datetime.combine(date.fromisoformat(text), time.max)
-            else:
-                moment = datetime.fromisoformat(text)
-        except ValueError:
-            self.fail(
-                f"'{value}' is not an ISO 8601 date or time, such as 2026-11-24 "
-                "or 2026-11-24T17:30:00Z",
-                param,
-                ctx,
-            )
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        try:
-            return stamp(moment)
-        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
-            self.fail(
-                f"'{value}' is outside the calendar once moved to UTC; "
-                "give a time between 0001-01-01 and 9999-12-31 UTC",
-                param,
-                ctx,
-            )
+            return points.record_time(str(value))
+        except ValidationError as e:
+            self.fail(e.problem, param, ctx)
 
 
 def point_options(*formats: str) -> Callable[[F], F]:
