@@ -9,7 +9,7 @@ import click
 from eventsourcing.persistence import PersistenceError
 
 from khronika import __version__
-from khronika.cli import audit, catalogue, log, read, write
+from khronika.cli import audit, catalogue, log, read, serve, write
 from khronika.cli.context import Settings
 from khronika.cli.output import safe
 from khronika.domain.errors import KhronikaError
@@ -92,6 +92,7 @@ for command in (
     log.log,
     *read.COMMANDS,
     *audit.COMMANDS,
+    serve.serve,
 ):
     cli.add_command(command)
 

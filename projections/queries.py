@@ -118,8 +118,13 @@ def timeline(
     text: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    after: tuple[str, str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Facts in world-time order: earliest day, then latest day."""
+    """Facts in world-time order: earliest day, then latest day.
+
+    `after` is a keyset cursor, the (earliest, latest, fact) keys of the last
+    fact of the page before: pages stay put while facts are appended.
+    """
     params: dict[str, Any] = dict(point.params)
     sql = [f"SELECT f.*, {point.status('f')} AS status FROM view_facts f",
            f"WHERE {point.where('f')} AND f.retracted = 0"]  # fmt: skip
@@ -141,6 +146,9 @@ def timeline(
             "SELECT DISTINCT kind FROM view_entities WHERE entity IN "
             f"{_in('e', entities, params)}", params)}  # fmt: skip
         sql.append(f"AND {_names(point, _in('entity', entities, params), kinds_of)}")
+    if after:
+        sql.append("AND (f.earliest, f.latest, f.fact) > (:after0, :after1, :after2)")
+        params |= {f"after{i}": key for i, key in enumerate(after)}
     sql.append("ORDER BY f.earliest, f.latest, f.fact")
     if limit is not None or offset:  # an --offset alone skips, too
         sql.append("LIMIT :limit OFFSET :offset")

@@ -1,0 +1,50 @@
+"""`khronika serve`: the timeline service over HTTP."""
+
+from __future__ import annotations
+
+import click
+
+from khronika.cli.context import Settings, with_settings
+from khronika.store import location as loc
+
+
+@click.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 for every interface).",
+)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--refresh",
+    default=1.0,
+    show_default=True,
+    metavar="SECONDS",
+    type=click.FloatRange(0.1, 3600),
+    help="How often to look for new events and catch the views up.",
+)
+@with_settings
+def serve(settings: Settings, host: str, port: int, refresh: float) -> None:
+    """Serve the timeline, facts, traces and statistics over HTTP.
+
+    Web pages at http://HOST:PORT/ and a JSON API under /api (its OpenAPI
+    document at /api/openapi.json). Nothing served writes; the server keeps
+    the views current as maintainers append. On a store it may not write
+    (a read-only file, `file:…?mode=ro`, a SELECT-only PostgreSQL role) it
+    answers from the views as they stand, with their lag in a header.
+
+    \b
+    Examples:
+      khronika serve
+      khronika --store 'file:/data/khronika.db?mode=ro' serve --port 9000
+    """
+    import uvicorn
+
+    from khronika.web.app import create_app
+
+    app = create_app(settings.location, refresh_every=refresh)
+    click.echo(
+        f"serving {loc.describe(settings.location)} at http://{host}:{port}/", err=True
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,1 @@
+"""The timeline service: an HTTP API and web pages over the read path."""

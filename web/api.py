@@ -1,0 +1,357 @@
+"""The JSON API: one endpoint per read command, with the same parameters."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from khronika.domain import edtf, names
+from khronika.domain.documents import FACT_KINDS
+from khronika.domain.errors import KhronikaError, NotFoundError, ValidationError
+from khronika.projections import lists, queries
+from khronika.projections.law import law
+from khronika.projections.person import person
+from khronika.projections.points import record_time
+from khronika.projections.queries import Entities, Point
+from khronika.projections.stats import DIMENSIONS, stats
+from khronika.store import attest
+from khronika.store import checkpoint as cp
+from khronika.store.audit import trace_fact
+from khronika.web.params import POINT, Param, Query
+from khronika.web.reader import Reader, State
+
+PAGE = 100
+MAX_PAGE = 1000
+KNOWN_AT = (POINT[1],)
+Handler = Callable[[Query, Reader, State, dict[str, str]], Any]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    path: str
+    name: str
+    summary: str
+    params: tuple[Param, ...]
+    handler: Handler
+
+
+def header(point: Point, state: State) -> dict[str, Any]:
+    return {
+        "as_of": point.as_of.isoformat() if point.as_of else None,
+        "known_at": point.known_at,
+        "lag": state.lag,
+    }
+
+
+TIMELINE = (
+    *POINT,
+    Param(
+        "entity",
+        "string",
+        "Only facts naming this entity (slug, name or alias), in any way. Repeatable.",
+        many=True,
+    ),
+    Param(
+        "kind",
+        "string",
+        "Only facts of this kind. Repeatable.",
+        many=True,
+        choices=FACT_KINDS,
+    ),
+    Param("place", "string", "Only facts at this place. Repeatable.", many=True),
+    Param(
+        "from",
+        "string",
+        "Facts that may end on or after this EDTF date (its first day).",
+    ),
+    Param(
+        "to",
+        "string",
+        "Facts that may start on or before this EDTF date (its last day).",
+    ),
+    Param("search", "string", "Text in the summary."),
+    Param("limit", "integer", f"Facts per page (1-{MAX_PAGE}, default {PAGE})."),
+    Param("cursor", "string", "The `next` cursor of the page before."),
+)
+
+
+def timeline(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
+    """A page of the timeline; `next` continues it, pinned to one record time."""
+    point = q.point()
+    if point.known_at is None and state.last_stamp:  # later pages: the same record
+        point = msgspec.structs.replace(point, known_at=state.last_stamp)
+    entities = Entities(r.views, point)
+    members = [
+        m
+        for i in q.many("entity")
+        for m in entities.members(entities.resolve(i)["entity"])
+    ]
+    places = [
+        m
+        for i in q.many("place")
+        for m in entities.members(entities.resolve(i)["entity"])
+    ]
+    limit = q.integer("limit", PAGE, high=MAX_PAGE)
+    facts = queries.timeline(
+        r.views,
+        point,
+        entities=members or None,
+        kinds=q.many("kind") or None,
+        places=places or None,
+        start=q.day("from", first=True),
+        end=q.day("to"),
+        text=q.text("search"),
+        limit=limit + 1,
+        after=_cursor(q.text("cursor")),
+    )
+    more = len(facts) > limit
+    facts = facts[:limit]
+    after = _next(facts[-1]) if more and facts else None
+    return header(point, state) | {"facts": facts, "next": after}
+
+
+def _next(fact: dict[str, Any]) -> str:
+    bounds = edtf.parse(fact["when"]["edtf"])
+    keys = [bounds.earliest.key(), bounds.latest.key(), fact["id"]]
+    return base64.urlsafe_b64encode(msgspec.json.encode(keys)).decode()
+
+
+def _cursor(text: str | None) -> tuple[str, str, str] | None:
+    if text is None:
+        return None
+    try:
+        keys = msgspec.json.decode(
+            base64.urlsafe_b64decode(text.encode()), type=tuple[str, str, str]
+        )
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise ValidationError("cursor", "is not a cursor this server gave") from None
+    return keys
+
+
+def fact(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
+    point, slug = q.point(), path["id"]
+    history = queries.fact_history(r.views, slug, point)
+    if not history:
+        raise NotFoundError(
+            "fact", slug, names.suggest(slug, queries.fact_slugs(r.views))
+        )
+    current = history[-1]
+    if point.certain and current["status"] != "certain":
+        raise NotFoundError("certain fact", slug)
+    return header(point, state) | {"fact": current, "history": history}
+
+
+def trace(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
+    known_at = q.text("known_at")
+    moment = None
+    if known_at is not None:
+        moment = datetime.fromisoformat(record_time(known_at).replace("Z", "+00:00"))
+    return trace_fact(r.app, path["id"], moment)
+
+
+def person_history(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
+    point = q.point()
+    return header(point, state) | person(r.views, path["id"], point)
+
+
+def law_state(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
+    point = q.point()
+    return header(point, state) | law(r.views, path["id"], point)
+
+
+def statistics(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
+    point, by = q.point(), path["by"]
+    if by not in DIMENSIONS:
+        raise NotFoundError("statistic", by, [d for d in DIMENSIONS if d[0] == by[:1]])
+    return header(point, state) | stats(r.views, point, by)
+
+
+DIFF = (
+    Param(
+        "from", "string", "The earlier record time (ISO 8601).", example="2026-01-01"
+    ),
+    Param("to", "string", "The later record time (default: now)."),
+)
+
+
+def diff(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
+    start = q.text("from")
+    if start is None:
+        raise ValidationError("from", "is required: the earlier record time")
+    end = q.text("to")
+    before = record_time(start, "from")
+    after = record_time(end, "to") if end else state.last_stamp or before
+    return {
+        "from": before,
+        "to": after,
+        "changes": queries.diff(r.views, before, after),
+    }
+
+
+ENTITIES = (*KNOWN_AT, Param("kind", "string", "Only entities of this kind."))
+
+
+def entity_list(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
+    point = q.point()
+    return header(point, state) | {
+        "entities": lists.entities(r.views, point, q.text("kind"))
+    }
+
+
+def entity(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
+    point = q.point()
+    return header(point, state) | {"entity": lists.entity(r.views, path["id"], point)}
+
+
+def source_list(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
+    point = q.point()
+    return header(point, state) | {"sources": lists.sources(r.views, point)}
+
+
+def source(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
+    point = q.point()
+    return header(point, state) | {"source": lists.source(r.views, path["id"], point)}
+
+
+def checkpoint(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
+    """The log's size and root now, signed when this server holds the key."""
+    size = r.app.store.tree_size()
+    from khronika.store import merkle
+
+    root = base64.b64encode(merkle.root(size, r.app.store.node)).decode()
+    try:
+        note: str | None = attest.checkpoint(r.app)
+    except KhronikaError:
+        note = None
+    return {"origin": attest.origin(r.app), "size": size, "root": root, "note": note}
+
+
+PROOF = (
+    Param(
+        "checkpoint",
+        "string",
+        "A signed checkpoint note of this log (its text, newlines included).",
+        lines=True,
+    ),
+)
+
+
+def proof(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
+    note = q.values.get("checkpoint", [""])[0]
+    if not note.strip():
+        raise ValidationError(
+            "checkpoint", "is required: a checkpoint note of this log"
+        )
+    try:
+        at = cp.parse(note)
+    except KhronikaError as e:
+        raise ValidationError("checkpoint", str(e)) from None
+    return attest.inclusion(r.app, path["id"], at)
+
+
+def status(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
+    return {
+        "head": state.head,
+        "position": state.position,
+        "lag": state.lag,
+        "last_recorded_at": state.last_stamp or None,
+    }
+
+
+ENDPOINTS = (
+    Endpoint(
+        "/api/timeline",
+        "timeline",
+        "Facts in world-time order, a page at a time.",
+        TIMELINE,
+        timeline,
+    ),
+    Endpoint(
+        "/api/facts/{id}",
+        "fact",
+        "One fact as it stands, and its history.",
+        POINT,
+        fact,
+    ),
+    Endpoint(
+        "/api/facts/{id}/trace",
+        "trace",
+        "A fact down to its events, recorders, sources, passages and proofs.",
+        KNOWN_AT,
+        trace,
+    ),
+    Endpoint(
+        "/api/facts/{id}/proof",
+        "proof",
+        "Inclusion proofs of a fact's events against a checkpoint.",
+        PROOF,
+        proof,
+    ),
+    Endpoint(
+        "/api/person/{id}",
+        "person",
+        "A person's or group's history and sentence status.",
+        POINT,
+        person_history,
+    ),
+    Endpoint(
+        "/api/law/{id}",
+        "law",
+        "The penalties a law (or LAW:ARTICLE) set, and its amendments.",
+        POINT,
+        law_state,
+    ),
+    Endpoint(
+        "/api/stats/{by}",
+        "stats",
+        f"Verdict statistics by one of: {', '.join(DIMENSIONS)}.",
+        POINT,
+        statistics,
+    ),
+    Endpoint(
+        "/api/diff",
+        "diff",
+        "Facts added, corrected or retracted between two record times.",
+        DIFF,
+        diff,
+    ),
+    Endpoint(
+        "/api/entities",
+        "entities",
+        "Entities known at a record time.",
+        ENTITIES,
+        entity_list,
+    ),
+    Endpoint(
+        "/api/entities/{id}",
+        "entity",
+        "One entity, by slug, name or alias.",
+        KNOWN_AT,
+        entity,
+    ),
+    Endpoint(
+        "/api/sources",
+        "sources",
+        "Sources known at a record time.",
+        KNOWN_AT,
+        source_list,
+    ),
+    Endpoint("/api/sources/{id}", "source", "One source.", KNOWN_AT, source),
+    Endpoint(
+        "/api/checkpoint",
+        "checkpoint",
+        "The log's size and Merkle root now "
+        "(a signed note when the server holds the key).",
+        (),
+        checkpoint,
+    ),
+    Endpoint(
+        "/api/status", "status", "The log's head and the views' position.", (), status
+    ),
+)

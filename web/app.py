@@ -1,0 +1,128 @@
+"""The Starlette application: routes, errors as problems, security headers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from khronika.domain.errors import KhronikaError
+from khronika.web import pages
+from khronika.web.api import ENDPOINTS, Endpoint
+from khronika.web.http import SECURITY, cached, json_response, problem, problem_of
+from khronika.web.openapi import document
+from khronika.web.params import Query
+from khronika.web.reader import Reader
+
+STATIC = pages.HERE / "static"
+
+
+def create_app(location: str, refresh_every: float = 1.0) -> Starlette:
+    """The service over the store at `location`; it keeps the views current."""
+    reader = Reader(location)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        stop = threading.Event()
+        worker = threading.Thread(
+            target=reader.keep_current, args=(stop, refresh_every), daemon=True
+        )
+        worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            worker.join()
+            reader.close()
+
+    routes: list[BaseRoute] = [_route(reader, e) for e in ENDPOINTS]
+    routes += [
+        Route("/api/openapi.json", lambda _: json_response(document())),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        *pages.routes(reader),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={HTTPException: _http_problem, Exception: _crash},
+    )
+    app.state.reader = reader
+    return app
+
+
+class SecurityHeaders:
+    """Adds the Content-Security-Policy and friends to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(SECURITY)
+            await send(message)
+
+        await self.app(
+            scope, receive, with_headers if scope["type"] == "http" else send
+        )
+
+
+def _route(reader: Reader, endpoint: Endpoint) -> Route:
+    def handle(request: Request) -> Response:
+        try:
+            query = Query(
+                request.query_params,
+                request.query_params.multi_items(),
+                endpoint.params,
+            )
+            state = reader.state()
+            known_at = query.point().known_at if _has_point(endpoint) else None
+            return cached(
+                request,
+                state,
+                known_at,
+                lambda: json_response(
+                    endpoint.handler(query, reader, state, dict(request.path_params))
+                ),
+            )
+        except KhronikaError as e:
+            return problem_of(e)
+
+    return Route(endpoint.path, handle, methods=["GET"], name=endpoint.name)
+
+
+def _has_point(endpoint: Endpoint) -> bool:
+    return any(p.name == "known_at" for p in endpoint.params)
+
+
+async def _http_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    titles = {404: "Not found", 405: "Method not allowed"}
+    detail = {
+        404: f"no page or endpoint at {request.url.path}; see /api/openapi.json",
+        405: f"{request.method} is not allowed here: khronika's service only reads "
+        "(GET); writing stays with the CLI",
+    }
+    response = problem(
+        exc.status_code,
+        titles.get(exc.status_code, "Error"),
+        detail.get(exc.status_code, str(exc.detail)),
+    )
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    return problem(500, "Internal error", f"the server failed: {type(exc).__name__}")

@@ -1,0 +1,84 @@
+"""Responses: JSON from msgspec, RFC 9457 problems, ETags and cache headers."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from khronika import __version__
+from khronika.domain.errors import (
+    DuplicateError,
+    KhronikaError,
+    NotFoundError,
+    StoreError,
+    ValidationError,
+)
+from khronika.web.reader import State
+
+PROBLEM = "application/problem+json"
+FOREVER = "public, max-age=31536000, immutable"
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def json_response(
+    data: Any, status: int = 200, media: str = "application/json"
+) -> Response:
+    return Response(msgspec.json.encode(data), status, media_type=media)
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
+    """An RFC 9457 problem document."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return json_response(body | extra, status, PROBLEM)
+
+
+def problem_of(error: KhronikaError) -> Response:
+    """The problem document for an error khronika raised on purpose."""
+    if isinstance(error, NotFoundError):
+        return problem(404, "Not found", str(error), suggestions=error.suggestions)
+    if isinstance(error, ValidationError):
+        return problem(400, "Bad parameter", str(error), parameter=error.field)
+    if isinstance(error, StoreError):
+        return problem(503, "Store unavailable", str(error))
+    if isinstance(error, DuplicateError):
+        return problem(409, "Conflict", str(error))
+    return problem(400, "Bad request", str(error))
+
+
+def cached(
+    request: Request, state: State, known_at: str | None, render: Callable[[], Response]
+) -> Response:
+    """`render()` with an ETag, or 304 when the client holds it already.
+
+    An answer about a record time before the log's last event can never
+    change (every later event is stamped later), so it is cached for good;
+    a current answer's ETag is the log position it was read at.
+    """
+    settled = known_at is not None and state.lag == 0 and known_at < state.last_stamp
+    url = f"{__version__} {request.url.path}?{request.url.query}"
+    digest = hashlib.sha256(url.encode()).hexdigest()[:24]
+    etag = f'"{digest}"' if settled else f'"{state.head}-{state.position}-{digest}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": FOREVER if settled else "no-cache",
+        "Khronika-Lag": str(state.lag),
+        "Khronika-Position": str(state.position),
+    }
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    response = render()
+    response.headers.update(headers)
+    return response

@@ -1,0 +1,121 @@
+"""Query parameters: each endpoint declares its own, and nothing else is taken."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from khronika.domain.days import Day
+from khronika.domain.errors import ValidationError
+from khronika.domain.parse import MAX_COUNT
+from khronika.domain.text import check_line, check_text
+from khronika.projections import points
+from khronika.projections.queries import Point
+
+MAX_TEXT = 300
+MAX_NOTE = 4000
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str  # "string", "integer" or "boolean"
+    description: str
+    many: bool = False
+    choices: tuple[str, ...] = ()
+    example: str | None = None
+    lines: bool = False  # may hold line breaks (a checkpoint note)
+
+
+POINT = (
+    Param(
+        "as_of",
+        "string",
+        "World time: an EDTF date; only what could have "
+        "happened by its last day (2023 means 2023-12-31).",
+        example="2023",
+    ),
+    Param(
+        "known_at",
+        "string",
+        "Record time: ISO 8601, UTC unless it says "
+        "otherwise; the record exactly as it stood then (a date means its end).",
+        example="2026-01-01T00:00:00Z",
+    ),
+    Param(
+        "certain",
+        "boolean",
+        "With as_of, leave out facts that only possibly happened by then.",
+    ),
+)
+
+
+class Query:
+    """The query string of one request, checked against the declared params."""
+
+    def __init__(
+        self,
+        raw: Mapping[str, str],
+        multi: Sequence[tuple[str, str]],
+        declared: Sequence[Param],
+    ) -> None:
+        self.declared = {p.name: p for p in declared}
+        self.values: dict[str, list[str]] = {}
+        for name, value in multi:
+            if name not in self.declared:
+                known = ", ".join(self.declared) or "none"
+                raise ValidationError(name, f"is not a parameter here (known: {known})")
+            self.values.setdefault(name, []).append(value)
+        for name, values in self.values.items():
+            if len(values) > 1 and not self.declared[name].many:
+                raise ValidationError(name, "is given more than once")
+            for value in values:
+                if self.declared[name].lines:
+                    check_text(name, value, MAX_NOTE)
+                else:
+                    check_line(name, value, MAX_TEXT, required=False)
+
+    def text(self, name: str) -> str | None:
+        values = self.values.get(name)
+        if not values or not values[0].strip():
+            return None
+        value = values[0].strip()
+        choices = self.declared[name].choices
+        if choices and value not in choices:
+            raise ValidationError(
+                name, f"'{value}' is not one of: {', '.join(choices)}"
+            )
+        return value
+
+    def many(self, name: str) -> list[str]:
+        return [v.strip() for v in self.values.get(name, []) if v.strip()]
+
+    def flag(self, name: str) -> bool:
+        value = (self.text(name) or "false").lower()
+        if value not in ("true", "false", "1", "0", "on"):
+            raise ValidationError(name, f"'{value}' is not true or false")
+        return value in ("true", "1", "on")
+
+    def integer(
+        self, name: str, default: int, low: int = 1, high: int = MAX_COUNT
+    ) -> int:
+        value = self.text(name)
+        if value is None:
+            return default
+        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+            raise ValidationError(
+                name, f"'{value}' is not a whole number from {low} to {high}"
+            )
+        return int(value)
+
+    def day(self, name: str, *, first: bool = False) -> Day | None:
+        value = self.text(name)
+        return None if value is None else points.world_day(value, name, first=first)
+
+    def point(self) -> Point:
+        known_at = self.text("known_at")
+        return Point(
+            as_of=self.day("as_of"),
+            known_at=None if known_at is None else points.record_time(known_at),
+            certain=self.flag("certain"),
+        )

@@ -1,0 +1,64 @@
+"""The store as the server reads it, with its views kept current.
+
+The views are eventsourcing tracking recorders (`projections.views`), so
+catching up writes a batch and its tracking position in one transaction.
+eventsourcing's ProjectionRunner would drive them from a subscription to
+the application recorder, but its SQLite recorder has no subscription (only
+the POPO and PostgreSQL ones do), so one thread polls the log's head instead,
+the same way on both stores, and catches up when it moved. On a store the
+server may not write, nothing is caught up and every answer carries the lag.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from khronika.domain.events import stamp
+from khronika.projections.reading import read_views, refresh
+from khronika.store import location as loc
+from khronika.store.app import Chronicle
+
+
+@dataclass(frozen=True)
+class State:
+    head: int  # the log's last position
+    position: int  # the views'
+    last_stamp: str  # record time of the last event ("" for an empty log)
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+class Reader:
+    def __init__(self, location: str) -> None:
+        self.app = Chronicle(loc.reading(location))
+        self.views = read_views(self.app.location, self.head(), self.app.read_after)
+        self._lock = threading.Lock()
+        self._stamps: dict[int, str] = {}
+
+    def head(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+    def state(self) -> State:
+        head = self.head()
+        return State(head, self.views.position(), self._stamp(head))
+
+    def refresh(self) -> None:
+        with self._lock:  # one catch-up at a time in this process
+            refresh(self.views, self.head(), self.app.read_after)
+
+    def keep_current(self, stop: threading.Event, every: float) -> None:
+        while not stop.wait(every):
+            self.refresh()
+
+    def close(self) -> None:
+        self.views.datastore.close()
+        self.app.close()
+
+    def _stamp(self, head: int) -> str:
+        if head not in self._stamps:
+            last = list(self.app.read_after(head - 1)) if head else []
+            self._stamps = {head: stamp(last[-1][1].timestamp) if last else ""}
+        return self._stamps[head]
