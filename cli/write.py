@@ -17,9 +17,10 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.examples import NOTE, SLUG, TITLE
 from khronika.domain.documents import Citation, FactDoc
-from khronika.domain.errors import ValidationError
+from khronika.domain.errors import StoreError, ValidationError
 from khronika.domain.events import stamp
 from khronika.domain.parse import MAX_DOCUMENT_BYTES, decode, sniff
+from khronika.projections.reading import read_views
 from khronika.store import attest
 from khronika.store import location as loc
 from khronika.store.app import Chronicle
@@ -233,7 +234,22 @@ def _run_import(
     with _progress(total) as advance, contextlib.ExitStack() as stack:
         streams = [(f.name, stack.enter_context(_open(f))) for f in files]
         importer = Importer(app, user, batch_size, dry_run, advance, unchecked)
-        return importer.run(read_lines(streams))
+        report = importer.run(read_lines(streams))
+    if not dry_run:
+        _views_current(app)
+    return report
+
+
+def _views_current(app: Any) -> None:
+    """Catch the views up after a bulk write, so that a copy of the store
+    made read-only next answers without lag. An older store's views are
+    left to `khronika upgrade`, which reads will point to."""
+    try:
+        views = read_views(app.location, app.recorder.max_notification_id() or 0,
+                           app.read_after)  # fmt: skip
+    except StoreError:
+        return
+    views.datastore.close()
 
 
 @contextlib.contextmanager

@@ -79,16 +79,20 @@ class Query:
         values = self.values.get(name)
         if not values or not values[0].strip():
             return None
-        value = values[0].strip()
-        choices = self.declared[name].choices
-        if choices and value not in choices:
-            raise ValidationError(
-                name, f"'{value}' is not one of: {', '.join(choices)}"
-            )
-        return value
+        return self._choose(name, values[0].strip())
 
     def many(self, name: str) -> list[str]:
-        return [v.strip() for v in self.values.get(name, []) if v.strip()]
+        values = [v.strip() for v in self.values.get(name, []) if v.strip()]
+        for value in values:
+            self._choose(name, value)
+        return values
+
+    def _choose(self, name: str, value: str) -> str:
+        choices = self.declared[name].choices
+        if choices and value not in choices:
+            listed = ", ".join(choices)
+            raise ValidationError(name, f"'{value}' is not one of: {listed}")
+        return value
 
     def flag(self, name: str) -> bool:
         value = (self.text(name) or "false").lower()

@@ -1,0 +1,243 @@
+"""The HTTP API through Starlette's test client, on SQLite and PostgreSQL.
+
+Known answers are the CLI's (tests/cli/test_read_commands.py), and the API's
+JSON is checked against the CLI's for the same question: one schema.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from click.testing import Result
+from starlette.testclient import TestClient
+
+from khronika.store import attest
+from khronika.store import checkpoint as cp
+from khronika.store.app import Chronicle
+from khronika.web.app import create_app
+
+Run = Callable[..., Result]
+PROBLEM = "application/problem+json"
+
+
+def get(client: TestClient, url: str, status: int = 200) -> Any:
+    response = client.get(url)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def cli_json(run: Run, *args: str) -> Any:
+    result = run(*args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_serebryakova_serves_three_years(client: TestClient) -> None:
+    person = get(client, "/api/person/Татьяна Серебрякова?as_of=2024-01-01")
+    assert person["id"] == "tatyana-serebryakova"
+    (sentence,) = person["sentences"]
+    assert sentence["status"] == (
+        "serving 3 years, prison, medium-security regime, since 2023-05-30"
+    )
+
+
+def test_three_verdicts_certainly_fell_in_2023(client: TestClient) -> None:
+    years = {b["key"]: (b["certain"], b["possible"])
+             for b in get(client, "/api/stats/year")["buckets"]}  # fmt: skip
+    assert years["2023"] == (3, 0)
+
+
+def test_potopa_verdict_is_only_possible_in_march_2022(client: TestClient) -> None:
+    page = get(client, "/api/timeline?kind=verdict&as_of=2022-03-01")
+    status = {f["id"]: f["status"] for f in page["facts"]}
+    assert status["potopa-verdict-2022"] == "possible"
+    certain = get(client, "/api/timeline?kind=verdict&as_of=2022-03-01&certain=true")
+    assert "potopa-verdict-2022" not in [f["id"] for f in certain["facts"]]
+
+
+@pytest.mark.parametrize(
+    ("url", "args"),
+    [
+        ("/api/timeline?limit=1000", ("timeline",)),
+        ("/api/timeline?kind=verdict&as_of=2022", ("timeline", "--kind", "verdict",
+                                                   "--as-of", "2022")),
+        ("/api/person/tatyana-serebryakova?as_of=2024",
+         ("person", "tatyana-serebryakova", "--as-of", "2024")),
+        ("/api/law/kz-criminal-code-2014", ("law", "kz-criminal-code-2014")),
+        ("/api/stats/charge", ("stats", "--by", "charge")),
+        ("/api/stats/lag", ("stats", "--by", "lag")),
+        ("/api/facts/serebryakova-verdict-2023", ("fact", "serebryakova-verdict-2023")),
+        ("/api/facts/serebryakova-verdict-2023/trace",
+         ("trace", "serebryakova-verdict-2023")),
+    ],
+)  # fmt: skip
+def test_the_api_answers_as_the_cli_does(
+    client: TestClient, run: Run, url: str, args: tuple[str, ...]
+) -> None:
+    api, cli = get(client, url), cli_json(run, *args)
+    if "facts" in api and "next" in api:  # the API pins later pages to a time
+        assert api.pop("next") is None
+        api["known_at"] = cli["known_at"]
+    assert api == cli
+
+
+def test_the_timeline_pages_with_a_cursor_that_stays_put(
+    client: TestClient, store_path: str, make: Any
+) -> None:
+    everything = [f["id"] for f in get(client, "/api/timeline?limit=1000")["facts"]]
+    first = get(client, "/api/timeline?limit=10")
+    assert [f["id"] for f in first["facts"]] == everything[:10]
+    app = Chronicle(store_path)  # a fact that sorts before the cursor
+    app.append_fact(make.fact(id="early-verdict", when="1900"), "tester")
+    app.close()
+    seen = [f["id"] for f in first["facts"]]
+    cursor, known_at = first["next"], first["known_at"]
+    while cursor:
+        page = get(
+            client, f"/api/timeline?limit=10&cursor={cursor}&known_at={known_at}"
+        )
+        seen += [f["id"] for f in page["facts"]]
+        cursor = page["next"]
+    assert seen == everything
+    bad = client.get("/api/timeline?cursor=nonsense")
+    assert bad.status_code == 400
+    assert bad.json()["parameter"] == "cursor"
+
+
+def test_a_past_known_at_is_cached_for_good_and_revalidates(client: TestClient) -> None:
+    past = get(client, "/api/status")["last_recorded_at"]
+    earlier = past[:10]  # the start of that day: before the log's last event
+    first = client.get(f"/api/timeline?known_at={earlier}T00:00:00Z")
+    assert first.headers["cache-control"] == "public, max-age=31536000, immutable"
+    again = client.get(f"/api/timeline?known_at={earlier}T00:00:00Z",
+                       headers={"If-None-Match": first.headers["etag"]})  # fmt: skip
+    assert again.status_code == 304 and again.content == b""
+    now = client.get("/api/timeline")
+    assert now.headers["cache-control"] == "no-cache"
+    assert now.headers["etag"].startswith(f'"{now.headers["khronika-position"]}-')
+
+
+def test_a_write_shows_up_without_any_read_command(
+    client: TestClient, store_path: str, make: Any
+) -> None:
+    app = Chronicle(store_path)
+    app.append_fact(make.fact(id="new-verdict", when="2025-01-01"), "tester")
+    app.close()
+    for _ in range(100):  # the server's own catch-up, every 0.05 s here
+        if "new-verdict" in [f["id"] for f in get(client, "/api/timeline")["facts"]]:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the server did not catch the views up")
+    assert get(client, "/api/status")["lag"] == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "detail"),
+    [
+        ("/api/facts/serebryakova-verdict", 404,
+         "unknown fact 'serebryakova-verdict'; did you mean"),
+        ("/api/person/nobody-at-all", 404, "unknown entity 'nobody-at-all'"),
+        ("/api/stats/yeer", 404, "unknown statistic 'yeer'; did you mean 'year'?"),
+        ("/api/timeline?as_of=2023-13", 400, "as_of: '2023-13' has month 13"),
+        ("/api/timeline?known_at=yesterday", 400, "known_at: 'yesterday' is not"),
+        ("/api/timeline?limit=0", 400, "limit: '0' is not a whole number from 1"),
+        ("/api/timeline?kind=verdicts", 400, "kind: 'verdicts' is not one of"),
+        ("/api/timeline?as-of=2023", 400, "as-of: is not a parameter here"),
+        ("/api/timeline?as_of=2023&as_of=2024", 400, "as_of: is given more than once"),
+        ("/api/diff", 400, "from: is required"),
+        ("/api/nothing-here", 404, "no page or endpoint at /api/nothing-here"),
+    ],
+)  # fmt: skip
+def test_errors_are_problem_documents_naming_the_parameter(
+    client: TestClient, url: str, status: int, detail: str
+) -> None:
+    response = client.get(url)
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["status"] == status and detail in problem["detail"]
+    if status == 404 and "did you mean" in detail:
+        assert problem["suggestions"]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("url", ["/api/timeline", "/api/facts/x", "/", "/facts/x"])
+def test_nothing_but_get_is_allowed(client: TestClient, method: str, url: str) -> None:
+    response = client.request(method, url)
+    assert response.status_code == 405
+    assert response.headers["content-type"] == PROBLEM
+    assert "GET" in response.headers["allow"]
+
+
+def test_entities_and_sources_list_and_one(client: TestClient) -> None:
+    entities = get(client, "/api/entities?kind=law")["entities"]
+    assert "kz-criminal-code-2014" in [e["id"] for e in entities]
+    one = get(client, "/api/entities/Татьяна Серебрякова")["entity"]
+    assert one["id"] == "tatyana-serebryakova"
+    sources = get(client, "/api/sources")["sources"]
+    assert [s["id"] for s in sources] == ["worldcrunch-kz-separatism"]
+    assert get(client, "/api/sources/worldcrunch-kz-separatism")["source"]["publisher"]
+
+
+def test_checkpoint_and_inclusion_proof_verify(client: TestClient) -> None:
+    head = get(client, "/api/checkpoint")
+    assert head["note"] is not None and head["size"] == 111
+    note = quote(head["note"])
+    proofs = get(
+        client, f"/api/facts/serebryakova-verdict-2023/proof?checkpoint={note}"
+    )
+    assert len(proofs) == 1  # the fact's one event
+    at = cp.parse(head["note"])
+    for proof in attest.read_proofs(json.dumps(proofs).encode(), "proofs"):
+        assert "is in the log of size 111" in attest.check_proof(proof, [at])
+    tampered = head["note"].replace(head["root"], "A" * 43 + "=")
+    refused = client.get(f"/api/facts/serebryakova-verdict-2023/proof?checkpoint="
+                         f"{quote(tampered)}")  # fmt: skip
+    assert refused.status_code == 400
+
+
+def test_the_openapi_document_lists_every_endpoint(client: TestClient) -> None:
+    spec = get(client, "/api/openapi.json")
+    assert spec["openapi"].startswith("3.")
+    assert {
+        "/api/timeline",
+        "/api/facts/{id}",
+        "/api/facts/{id}/trace",
+        "/api/person/{id}",
+        "/api/law/{id}",
+        "/api/stats/{by}",
+        "/api/diff",
+        "/api/entities",
+        "/api/sources",
+        "/api/checkpoint",
+    } <= set(spec["paths"])
+
+
+@pytest.mark.sqlite_only
+def test_a_read_only_store_is_served_with_its_lag(
+    run: Run, store_path: str, make: Any
+) -> None:
+    assert run("demo").exit_code == 0
+    app = Chronicle(store_path)
+    app.append_fact(make.fact(id="late-verdict", when="2024-01-01"), "tester")
+    app.close()
+    path = Path(store_path)
+    path.chmod(0o444)
+    try:
+        with TestClient(create_app(store_path, refresh_every=0.05)) as client:
+            time.sleep(0.2)  # the refresher may not write
+            response = client.get("/api/timeline")
+            assert response.headers["khronika-lag"] == "1"
+            assert response.json()["lag"] == 1
+            assert "late-verdict" not in [f["id"] for f in response.json()["facts"]]
+            page = client.get("/")
+            assert "1 log position behind the events" in page.text
+    finally:
+        path.chmod(0o644)
