@@ -247,3 +247,15 @@ def postgres_db(postgres_url: str) -> Iterator[str]:
     """A fresh database for one test, dropped afterwards."""
     with PG.fresh_database(postgres_url, prefix="test") as url:
         yield str(url)
+
+
+@pytest.fixture
+def client(run: Callable[..., Result], store_path: str) -> Iterator[Any]:
+    """The demo store served through Starlette's test client."""
+    from starlette.testclient import TestClient
+
+    from khronika.web.app import create_app
+
+    assert run("demo").exit_code == 0
+    with TestClient(create_app(store_path, refresh_every=0.05)) as served:
+        yield served
