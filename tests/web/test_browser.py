@@ -1,0 +1,204 @@
+"""The web pages in real headless Chromium (Debian's), driven by Playwright.
+
+The server runs in a thread on a free loopback port over a demo store with
+one hostile fact. Screenshots go to $KHRONIKA_SCREENSHOTS (default: a
+temporary folder). Without Chromium these tests skip, except under CI=true,
+where they fail: CI must run them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from click.testing import CliRunner
+
+from khronika.cli.main import cli
+from khronika.domain.documents import FactDoc
+from khronika.store.app import Chronicle
+
+pytestmark = pytest.mark.sqlite_only
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]  # fmt: skip
+HOSTILE = "hostile-summary"
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        why = "Debian's chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser tests cannot run under CI: {why}", pytrace=False)
+        pytest.skip(why)
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    import uvicorn
+
+    from khronika.web.app import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = str(Path(tmp) / "k.db")
+        env = {"KHRONIKA_STORE": store, "KHRONIKA_KEY": str(Path(tmp) / "k.key"),
+               "KHRONIKA_USER": "browser"}  # fmt: skip
+        assert CliRunner().invoke(cli, ["demo"], env=env).exit_code == 0
+        app = Chronicle(store)
+        app.append_fact(msgspec.convert({
+            "id": HOSTILE, "kind": "statement", "when": "2024-06",
+            "summary": "<script>window.pwned = 1</script> said <b>nothing</b>",
+            "participants": [{"entity": "tatyana-serebryakova", "role": "speaker"}],
+            "sources": [{"source": "worldcrunch-kz-separatism", "locator": "para:1"}],
+        }, FactDoc), "browser")  # fmt: skip
+        app.close()
+        port = _free_port()
+        server = uvicorn.Server(uvicorn.Config(
+            create_app(store, refresh_every=0.2), host="127.0.0.1", port=port,
+            log_level="warning"))  # fmt: skip
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=executable, args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def shot(page: Any, name: str) -> None:
+    folder = Path(os.environ.get("KHRONIKA_SCREENSHOTS", tempfile.gettempdir()))
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def counted(page: Any) -> int:
+    return int(page.locator("#count").inner_text().split()[0])
+
+
+def test_the_timeline_draws_every_fact_and_sets_possible_ones_apart(
+    page: Any, site: str
+) -> None:
+    page.goto(f"{site}/?as_of=2022-03")
+    bars = page.locator("svg#timeline rect.bar")
+    assert bars.count() == counted(page) == page.locator("li.fact").count() > 10
+    possible = page.locator("rect.bar.possible").first
+    certain = page.locator("rect.bar.certain:not(.open-start):not(.open-end)").first
+    fill = "el => getComputedStyle(el).fill"
+    assert "hatch" in possible.evaluate(fill)
+    assert certain.evaluate(fill).startswith("rgb(")
+    assert page.locator("rect.bar.possible").count() > 0
+    assert page.locator("text.mark").count() > 0  # a '?' date is marked
+    assert page.locator("line.as-of").count() == 1
+    shot(page, "timeline")
+
+
+def test_moving_as_of_changes_the_picture_and_the_count(page: Any, site: str) -> None:
+    page.goto(f"{site}/?as_of=2026")
+    before = counted(page)
+    page.fill("#as_of", "2015")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    after = counted(page)
+    assert after < before
+    assert page.locator("svg#timeline rect.bar").count() == after
+    assert "as_of=2015" in page.url
+    with page.expect_navigation():  # the slider, through the page's script
+        page.eval_on_selector("#as_of_year", "el => { el.value = '2000';"
+                              " el.dispatchEvent(new Event('change')); }")  # fmt: skip
+    assert "as_of=2000" in page.url
+    assert counted(page) < after
+
+
+def test_known_at_before_the_demo_shows_an_empty_record(page: Any, site: str) -> None:
+    page.goto(f"{site}/")
+    page.fill("#known_at", "2000-01-01")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert counted(page) == 0
+    assert page.locator("svg#timeline rect.bar").count() == 0
+
+
+def test_a_fact_opens_to_its_trace(page: Any, site: str) -> None:
+    page.goto(f"{site}/?as_of=2024")
+    with page.expect_navigation():
+        page.click("a.fact-link:has(rect[data-fact='serebryakova-verdict-2023'])")
+    assert "/facts/serebryakova-verdict-2023" in page.url
+    assert "as_of=2024" in page.url  # the link keeps the axes
+    trace = page.locator("#trace")
+    assert "para:6" in trace.inner_text()
+    assert "FactRecorded" in trace.inner_text()
+    sha = page.locator("code.sha").first.inner_text()
+    assert len(sha) == 64 and set(sha) <= set("0123456789abcdef")
+    shot(page, "fact")
+
+
+def test_stored_markup_shows_as_text_and_never_runs(page: Any, site: str) -> None:
+    page.goto(f"{site}/facts/{HOSTILE}")
+    assert "<script>window.pwned = 1</script>" in page.locator("#summary").inner_text()
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("#summary b").count() == 0
+    page.goto(f"{site}/?search=pwned")
+    assert "<script>" in page.locator("li.fact").first.inner_text()
+    assert page.evaluate("window.pwned") is None
+
+
+@pytest.mark.parametrize("path", ["/?as_of=2022", "/facts/serebryakova-verdict-2023",
+                                  "/person/tatyana-serebryakova", "/stats",
+                                  "/entities", "/sources"])  # fmt: skip
+def test_pages_fit_a_360_pixel_screen(browser: Any, site: str, path: str) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.goto(site + path)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"{path} is {width} px wide"
+    if path.startswith("/?"):
+        shot(page, "timeline-360")
+    context.close()
+
+
+def test_every_page_reads_without_javascript(browser: Any, site: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{site}/?as_of=2023")
+    assert counted(page) == page.locator("li.fact").count() > 0
+    assert "serebryakova" in page.content()
+    context.close()
