@@ -80,6 +80,16 @@ INDEXES: dict[str, list[tuple[str, ...]]] = {
 }
 
 
+# One row per version: (id, version) is the key, a stable row link in Datasette.
+PRIMARY = ("view_facts", "view_entities", "view_sources")
+# The record as it stands now, as plain SQL views.
+CURRENT = {
+    "current_facts": "SELECT * FROM view_facts "
+    f"WHERE recorded_to = '{OPEN}' AND retracted = 0",
+    "current_entities": f"SELECT * FROM view_entities WHERE recorded_to = '{OPEN}'",
+    "current_sources": f"SELECT * FROM view_sources WHERE recorded_to = '{OPEN}'",
+}
+
 INTEGERS = {
     "version", "position", "approximate", "uncertain", "retracted", "term_months",
     "probation_months", "served_months", "min_term_months", "max_term_months",
@@ -87,17 +97,29 @@ INTEGERS = {
 
 
 def create_statements(collate: str = "") -> list[str]:
-    """CREATE statements; `collate` follows the bounds' TEXT (PostgreSQL's C)."""
+    """CREATE statements; `collate` follows the bounds' TEXT (PostgreSQL's C,
+    which also says the dialect)."""
     statements = ["CREATE TABLE IF NOT EXISTS view_format (format BIGINT)"]
     for table, cols in TABLES.items():
         columns = ", ".join(f"{c} {_type(c, collate)}" for c in (*cols, *RECORDED))
+        if table in PRIMARY:
+            columns += f", PRIMARY KEY ({KEY[table]}, version)"
         statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         for i, index in enumerate(INDEXES[table]):
             statements.append(
                 f"CREATE INDEX IF NOT EXISTS {table}_{i} ON {table} "
                 f"({', '.join(index)})"
             )
+    create_view = "CREATE OR REPLACE VIEW" if collate else "CREATE VIEW IF NOT EXISTS"
+    for name, query in CURRENT.items():
+        statements.append(f"{create_view} {name} AS {query}")
     return statements
+
+
+def drop_statements() -> list[str]:
+    return [f"DROP VIEW IF EXISTS {name}" for name in CURRENT] + [
+        f"DROP TABLE IF EXISTS {table}" for table in TABLES
+    ]
 
 
 def _type(column: str, collate: str) -> str:

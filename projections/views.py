@@ -148,8 +148,8 @@ class ViewStore:
             self._recreate(c)
 
     def _recreate(self, c: Any) -> None:
-        for table in schema.TABLES:
-            c.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in schema.drop_statements():
+            c.execute(statement)
         for statement in schema.create_statements(self.collate):
             c.execute(statement)
         c.execute("DELETE FROM view_format")
