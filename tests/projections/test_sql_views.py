@@ -26,9 +26,10 @@ def test_current_views_hold_the_record_as_it_stands(
         assert entities["n"] == 63
         (sources,) = views.query("SELECT COUNT(*) AS n FROM current_sources")
         assert sources["n"] == 1
-        with pytest.raises(PersistenceError), views.datastore.transaction(
-            commit=False
-        ) as c:  # (fact, version) is the key: a version is one row
+        with (
+            pytest.raises(PersistenceError),
+            views.datastore.transaction(commit=False) as c,
+        ):  # (fact, version) is the key: a version is one row
             views._enter(c)
             c.execute(views._q("INSERT INTO view_facts (fact, version) VALUES (?, ?)"),
                       [facts[0]["fact"], 1])  # fmt: skip
