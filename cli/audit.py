@@ -15,6 +15,7 @@ from khronika.cli.points import RecordTime, open_views, store_views
 from khronika.domain.errors import KhronikaError, NotFoundError
 from khronika.domain.events import stamp
 from khronika.projections import check
+from khronika.projections.models import Trace, typed
 from khronika.projections.queries import Entities, Point, timeline
 from khronika.store import attest
 from khronika.store import checkpoint as cp
@@ -58,7 +59,7 @@ def trace(settings: Settings, ident: str, known_at: str | None, fmt: str) -> Non
             moment = datetime.fromisoformat(known_at.replace("Z", "+00:00"))
         result = trace_fact(app, ident, moment)
         if fmt == "json":
-            echo(to_json(result))
+            echo(to_json(typed(Trace, result)))
         elif fmt == "csv":
             emit(_fact_rows(result), "csv")
         else:

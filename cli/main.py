@@ -93,6 +93,7 @@ for command in (
     *read.COMMANDS,
     *audit.COMMANDS,
     serve.serve,
+    serve.schema,
 ):
     cli.add_command(command)
 

@@ -22,7 +22,9 @@ from khronika.domain.documents import FACT_KINDS
 from khronika.domain.errors import NotFoundError
 from khronika.domain.parse import MAX_COUNT
 from khronika.projections import check, queries
+from khronika.projections import models as m
 from khronika.projections.law import law as law_state
+from khronika.projections.models import typed
 from khronika.projections.person import person as person_history
 from khronika.projections.queries import Entities, Point
 from khronika.projections.stats import DIMENSIONS
@@ -140,7 +142,7 @@ def timeline(settings: Settings, people: tuple[str, ...], others: tuple[str, ...
         offset=offset,
     )  # fmt: skip
     if fmt == "json":
-        echo(to_json(_header(point, views) | {"facts": facts}))
+        echo(to_json(typed(m.Timeline, _header(point, views) | {"facts": facts})))
     elif fmt == "csv":
         emit([_row(f) for f in facts], "csv")
     else:
@@ -165,7 +167,7 @@ def person(settings: Settings, ident: str, point: Point, fmt: str) -> None:
     views = open_views(settings)
     history = person_history(views, ident, point)
     if fmt == "json":
-        echo(to_json(_header(point, views) | history))
+        echo(to_json(typed(m.Person, _header(point, views) | history)))
         return
     facts = history["facts"]
     if fmt == "csv":
@@ -210,7 +212,7 @@ def law(settings: Settings, ident: str, point: Point, fmt: str) -> None:
     state = law_state(views, ident, point)
     force = state["in_force"]
     if fmt == "json":
-        echo(to_json(_header(point, views) | state))
+        echo(to_json(typed(m.Law, _header(point, views) | state)))
         return
     if fmt == "csv":
         now = {"amendment": force["since"], "certain": force["certain"]}
@@ -298,7 +300,7 @@ def stats(settings: Settings, by: str, point: Point, fmt: str) -> None:
     views = open_views(settings)
     result = stats_of(views, point, by)
     if fmt == "json":
-        echo(to_json(_header(point, views) | result))
+        echo(to_json(typed(m.Stats, _header(point, views) | result)))
         return
     rows = result["lags"]["pairs"] if by == "lag" else result["buckets"]
     if by == "lag":
@@ -342,7 +344,8 @@ def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
             f"dated {current['when']['label']}); leave out --certain to see it"
         )
     if fmt == "json":
-        echo(to_json(_header(point, views) | {"fact": current, "history": history}))
+        answer = _header(point, views) | {"fact": current, "history": history}
+        echo(to_json(typed(m.FactHistory, answer)))
         return
     if fmt == "csv":
         emit(
@@ -428,7 +431,7 @@ def diff(settings: Settings, times: tuple[str, ...], fmt: str) -> None:
     views = open_views(settings)
     changes = queries.diff(views, before, after)
     if fmt == "json":
-        echo(to_json({"from": before, "to": after, "changes": changes}))
+        echo(to_json(typed(m.Diff, {"from": before, "to": after, "changes": changes})))
         return
     rows = changes if fmt == "csv" else [
         {"change": c["change"], "id": c["id"], "by": c["recorded_by"],

@@ -48,3 +48,21 @@ def serve(settings: Settings, host: str, port: int, refresh: float) -> None:
         f"serving {loc.describe(settings.location)} at http://{host}:{port}/", err=True
     )
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of every read command's JSON and the API's.
+
+    One schema serves both: the CLI's --format json and the HTTP API encode
+    through the same read models. The API's OpenAPI document (served at
+    /api/openapi.json) holds the same definitions.
+
+    \b
+    Example:
+      khronika schema > khronika.schema.json
+    """
+    from khronika.cli.output import to_json
+    from khronika.projections.models import json_schema
+
+    click.echo(to_json(json_schema()))

@@ -132,6 +132,7 @@ def person(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
         s["status"] = status(s, changes, day)
     for r in sentences + changes:  # compared as keys, shown as days
         r["earliest"], r["latest"] = shown(r["earliest"]), shown(r["latest"])
+        r["uncertain"] = bool(r["uncertain"])
     return {
         "id": row["entity"],
         "kind": row["kind"],

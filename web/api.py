@@ -15,6 +15,7 @@ from khronika.domain import edtf, names
 from khronika.domain.documents import FACT_KINDS
 from khronika.domain.errors import KhronikaError, NotFoundError, ValidationError
 from khronika.projections import lists, queries
+from khronika.projections import models as m
 from khronika.projections.law import law
 from khronika.projections.person import person
 from khronika.projections.points import record_time
@@ -39,6 +40,7 @@ class Endpoint:
     summary: str
     params: tuple[Param, ...]
     handler: Handler
+    model: Any  # the read model of its answer
 
 
 def header(point: Point, state: State) -> dict[str, Any]:
@@ -271,6 +273,7 @@ ENDPOINTS = (
         "Facts in world-time order, a page at a time.",
         TIMELINE,
         timeline,
+        m.Timeline,
     ),
     Endpoint(
         "/api/facts/{id}",
@@ -278,6 +281,7 @@ ENDPOINTS = (
         "One fact as it stands, and its history.",
         POINT,
         fact,
+        m.FactHistory,
     ),
     Endpoint(
         "/api/facts/{id}/trace",
@@ -285,6 +289,7 @@ ENDPOINTS = (
         "A fact down to its events, recorders, sources, passages and proofs.",
         KNOWN_AT,
         trace,
+        m.Trace,
     ),
     Endpoint(
         "/api/facts/{id}/proof",
@@ -292,6 +297,7 @@ ENDPOINTS = (
         "Inclusion proofs of a fact's events against a checkpoint.",
         PROOF,
         proof,
+        m.Proofs,
     ),
     Endpoint(
         "/api/person/{id}",
@@ -299,6 +305,7 @@ ENDPOINTS = (
         "A person's or group's history and sentence status.",
         POINT,
         person_history,
+        m.Person,
     ),
     Endpoint(
         "/api/law/{id}",
@@ -306,6 +313,7 @@ ENDPOINTS = (
         "The penalties a law (or LAW:ARTICLE) set, and its amendments.",
         POINT,
         law_state,
+        m.Law,
     ),
     Endpoint(
         "/api/stats/{by}",
@@ -313,6 +321,7 @@ ENDPOINTS = (
         f"Verdict statistics by one of: {', '.join(DIMENSIONS)}.",
         POINT,
         statistics,
+        m.Stats,
     ),
     Endpoint(
         "/api/diff",
@@ -320,6 +329,7 @@ ENDPOINTS = (
         "Facts added, corrected or retracted between two record times.",
         DIFF,
         diff,
+        m.Diff,
     ),
     Endpoint(
         "/api/entities",
@@ -327,6 +337,7 @@ ENDPOINTS = (
         "Entities known at a record time.",
         ENTITIES,
         entity_list,
+        m.Entities,
     ),
     Endpoint(
         "/api/entities/{id}",
@@ -334,6 +345,7 @@ ENDPOINTS = (
         "One entity, by slug, name or alias.",
         KNOWN_AT,
         entity,
+        m.OneEntity,
     ),
     Endpoint(
         "/api/sources",
@@ -341,8 +353,11 @@ ENDPOINTS = (
         "Sources known at a record time.",
         KNOWN_AT,
         source_list,
+        m.Sources,
     ),
-    Endpoint("/api/sources/{id}", "source", "One source.", KNOWN_AT, source),
+    Endpoint(
+        "/api/sources/{id}", "source", "One source.", KNOWN_AT, source, m.OneSource
+    ),
     Endpoint(
         "/api/checkpoint",
         "checkpoint",
@@ -350,8 +365,14 @@ ENDPOINTS = (
         "(a signed note when the server holds the key).",
         (),
         checkpoint,
+        m.Checkpoint,
     ),
     Endpoint(
-        "/api/status", "status", "The log's head and the views' position.", (), status
+        "/api/status",
+        "status",
+        "The log's head and the views' position.",
+        (),
+        status,
+        m.Status,
     ),
 )

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from khronika.domain.errors import KhronikaError
+from khronika.projections.models import typed
 from khronika.web import pages
 from khronika.web.api import ENDPOINTS, Endpoint
 from khronika.web.http import SECURITY, cached, json_response, problem, problem_of
@@ -88,14 +89,13 @@ def _route(reader: Reader, endpoint: Endpoint) -> Route:
             )
             state = reader.state()
             known_at = query.point().known_at if _has_point(endpoint) else None
-            return cached(
-                request,
-                state,
-                known_at,
-                lambda: json_response(
-                    endpoint.handler(query, reader, state, dict(request.path_params))
-                ),
-            )
+            path = dict(request.path_params)
+
+            def answer() -> Response:
+                data = endpoint.handler(query, reader, state, path)
+                return json_response(typed(endpoint.model, data))
+
+            return cached(request, state, known_at, answer)
         except KhronikaError as e:
             return problem_of(e)
 

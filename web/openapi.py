@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from khronika import __version__
+from khronika.projections import models
 from khronika.web.api import ENDPOINTS, Endpoint
 from khronika.web.params import Param
 
@@ -42,7 +43,7 @@ def document() -> dict[str, Any]:
             "header (log positions the views are behind).",
         },
         "paths": {e.path: {"get": _operation(e)} for e in ENDPOINTS},
-        "components": {"schemas": {"Problem": PROBLEM_SCHEMA}},
+        "components": {"schemas": models.schema() | {"Problem": PROBLEM_SCHEMA}},
     }
 
 
@@ -66,15 +67,20 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         "responses": {
             "200": {
                 "description": "OK",
-                "content": {
-                    "application/json": {"schema": {"type": ["object", "array"]}}
-                },
+                "content": {"application/json": {"schema": _schema(endpoint.model)}},
             },
             "304": {"description": "Not modified (If-None-Match)"},
             "400": problem,
             "404": problem,
         },
     }
+
+
+def _schema(model: Any) -> dict[str, Any]:
+    if getattr(model, "__origin__", None) is list:  # a list of proofs
+        (item,) = model.__args__
+        return {"type": "array", "items": _schema(item)}
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
 def _param(p: Param) -> dict[str, Any]:

@@ -1,0 +1,358 @@
+"""The read models: one typed shape per answer, for the CLI's JSON and the API.
+
+Both encode through these Structs (`typed`), so there is one schema, and
+`khronika schema` and the OpenAPI document publish it. Stored documents
+inside them (participants, citations, details) keep the domain's types;
+data stored under looser rules still reads (`domain.lenient`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+import msgspec
+from msgspec import UNSET, Struct, UnsetType, field
+
+from khronika.domain import lenient
+from khronika.domain.documents import Article, Citation, Details, FactDoc, Participant
+from khronika.store.attest import InclusionProof
+
+T = TypeVar("T")
+
+
+class Model(Struct, kw_only=True):
+    """Base of every read model."""
+
+
+class Point(Model, kw_only=True):
+    as_of: str | None = None
+    known_at: str | None = None
+    lag: int = 0  # log positions the views are behind (read-only stores)
+
+
+class Dated(Model, kw_only=True):
+    edtf: str
+    label: str
+    earliest: str
+    latest: str
+    approximate: bool
+    uncertain: bool
+    wording: str | None = None
+
+
+class Fact(Model, kw_only=True):
+    id: str
+    kind: str
+    when: Dated
+    status: str | None  # certain, possible, later; None outside a point
+    summary: str
+    place: str | None
+    participants: list[Participant]
+    details: Details | None
+    sources: list[Citation]
+    version: int
+    retracted: bool
+    recorded_at: str
+    recorded_by: str
+    reason: str
+    roles: list[str] | UnsetType = UNSET  # in a person's history
+
+
+class Timeline(Point, kw_only=True):
+    facts: list[Fact]
+    next: str | None | UnsetType = UNSET  # the API's cursor to the next page
+
+
+class FactHistory(Point, kw_only=True):
+    fact: Fact
+    history: list[Fact]
+
+
+class SentenceState(Model, kw_only=True):
+    fact: str
+    version: int
+    defendant: str
+    outcome: str
+    type: str | None
+    term_months: int | None
+    regime: str | None
+    probation_months: int | None
+    place: str | None
+    earliest: str
+    latest: str
+    label: str
+    uncertain: bool
+    charges: list[str]
+    sentence: str
+    status: str
+    certainty: str  # certain or possible: the verdict's date at the point
+    recorded_from: str
+    recorded_to: str
+
+
+class SentenceChange(Model, kw_only=True):
+    fact: str
+    version: int
+    defendant: str
+    change: str
+    verdict: str | None
+    served_months: int | None
+    earliest: str
+    latest: str
+    label: str
+    uncertain: bool
+    certainty: str
+    recorded_from: str
+    recorded_to: str
+
+
+class Person(Point, kw_only=True):
+    id: str
+    kind: str
+    name: str
+    aliases: list[str]
+    note: str | None
+    merged: list[str]
+    merged_into: str | None
+    status_on: str
+    facts: list[Fact]
+    sentences: list[SentenceState]
+    sentence_changes: list[SentenceChange]
+
+
+class LawPenalty(Model, kw_only=True):
+    article: str
+    conduct: str
+    min_term_months: int | None
+    max_term_months: int | None
+
+
+class PossibleChange(Model, kw_only=True):
+    id: str
+    penalties: list[LawPenalty]
+
+
+class InForce(Model, kw_only=True):
+    penalties: list[LawPenalty]
+    since: str | None
+    certain: bool
+    possibly: list[PossibleChange]
+
+
+class Amendment(Model, kw_only=True):
+    id: str
+    when: str
+    earliest: str
+    latest: str
+    uncertain: bool
+    status: str
+    summary: str
+    before: list[LawPenalty]
+    after: list[LawPenalty]
+
+
+class Law(Point, kw_only=True):
+    id: str
+    name: str
+    article: str | None
+    article_title: str | None
+    articles: dict[str, str]
+    in_force: InForce
+    amendments: list[Amendment]
+
+
+class Bucket(Model, kw_only=True):
+    key: str
+    certain: int
+    possible: int
+    terms: int | UnsetType = UNSET  # by charge and by sentence type: months
+    median: float | None | UnsetType = UNSET
+    mean: float | None | UnsetType = UNSET
+    min: int | None | UnsetType = UNSET
+    max: int | None | UnsetType = UNSET
+
+
+class LagPair(Model, kw_only=True):
+    verdict: str
+    defendant: str
+    name: str
+    act: str
+    days_min: int
+    days_max: int
+    days_mid: float
+
+
+class LagSummary(Model, kw_only=True):
+    pairs: int
+    median_days: float | UnsetType = UNSET
+    min_days: float | UnsetType = UNSET
+    max_days: float | UnsetType = UNSET
+
+
+class Lags(Model, kw_only=True):
+    summary: LagSummary
+    pairs: list[LagPair]
+
+
+class Stats(Point, kw_only=True):
+    by: str
+    verdicts: int
+    buckets: list[Bucket] | UnsetType = UNSET
+    lags: Lags | UnsetType = UNSET
+
+
+class Change(Model, kw_only=True):
+    change: str
+    id: str
+    kind: str
+    from_version: int | None
+    to_version: int
+    recorded_at: str
+    recorded_by: str
+    reason: str
+    summary: str
+
+
+class Diff(Model, kw_only=True):
+    start: str = field(name="from")
+    end: str = field(name="to")
+    changes: list[Change]
+
+
+class TracedCitation(Model, kw_only=True):
+    source: str
+    title: str | None
+    publisher: str | None
+    url: str | None
+    published: str | None
+    locator: str
+    quote: str | None
+    verified: str
+    unchecked_at_append: str | None
+    copy_sha256: str | None
+    copy_is_current: bool
+
+
+class Proof(Model, kw_only=True):
+    leaf_index: int
+    tree_size: int
+    root: str
+    path: list[str]
+
+
+class TracedEvent(Model, kw_only=True):
+    position: int
+    event: str
+    version: int
+    recorded_at: datetime
+    recorded_by: str
+    reason: str
+    changes: dict[str, Any] | None
+    unchecked: str
+    citations: list[TracedCitation]
+    proof: Proof | UnsetType = UNSET
+
+
+class Trace(Model, kw_only=True):
+    id: str
+    known_at: datetime | None
+    fact: FactDoc
+    version: int
+    retracted: bool
+    events: list[TracedEvent]
+
+
+class Entity(Model, kw_only=True):
+    id: str
+    kind: str
+    name: str
+    aliases: list[str]
+    note: str | None
+    merged_into: str | None
+    articles: list[Article]
+    version: int
+    recorded_at: str
+
+
+class Entities(Point, kw_only=True):
+    entities: list[Entity]
+
+
+class OneEntity(Point, kw_only=True):
+    entity: Entity
+
+
+class Source(Model, kw_only=True):
+    id: str
+    title: str
+    publisher: str
+    url: str
+    published: str
+    language: str
+    sha256: str | None
+    version: int
+    recorded_at: str
+
+
+class Sources(Point, kw_only=True):
+    sources: list[Source]
+
+
+class OneSource(Point, kw_only=True):
+    source: Source
+
+
+class Checkpoint(Model, kw_only=True):
+    origin: str
+    size: int
+    root: str
+    note: str | None
+
+
+class Status(Model, kw_only=True):
+    head: int
+    position: int
+    lag: int
+    last_recorded_at: str | None
+
+
+Proofs = list[InclusionProof]
+MODELS: tuple[Any, ...] = (
+    Timeline, FactHistory, Trace, Person, Law, Stats, Diff, Entities, OneEntity,
+    Sources, OneSource, Checkpoint, Status, InclusionProof,
+)  # fmt: skip
+
+
+def typed(model: type[T], data: Any) -> T:
+    """`data` (built by a projection) as its read model; a wrong shape fails."""
+    return lenient.convert(data, model)
+
+
+def schema(ref: str = "#/components/schemas/{name}") -> dict[str, Any]:
+    """The JSON Schema of every read model, as components to refer to."""
+    _, components = msgspec.json.schema_components(MODELS, ref_template=ref)
+    return components
+
+
+ANSWERS = {
+    "timeline": Timeline, "fact": FactHistory, "trace": Trace, "person": Person,
+    "law": Law, "stats": Stats, "diff": Diff, "entities": Entities,
+    "entity": OneEntity, "sources": Sources, "source": OneSource,
+    "checkpoint": Checkpoint, "status": Status,
+}  # fmt: skip
+
+
+def json_schema() -> dict[str, Any]:
+    """One JSON Schema document: every answer, by command, and its parts."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "khronika read models",
+        "description": "The JSON of every read command (--format json) and of "
+        "the HTTP API: one schema for both.",
+        "answers": {  # by command; validate one with {"$ref": …, "$defs": …}
+            name: {"$ref": f"#/$defs/{model.__name__}"}
+            for name, model in ANSWERS.items()
+        },
+        "$defs": schema("#/$defs/{name}"),
+    }
