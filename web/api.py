@@ -88,22 +88,24 @@ def timeline(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
     point = q.point()
     if point.known_at is None and state.last_stamp:  # later pages: the same record
         point = msgspec.structs.replace(point, known_at=state.last_stamp)
-    entities = Entities(r.views, point)
-    members = [
-        m
-        for i in q.many("entity")
-        for m in entities.members(entities.resolve(i)["entity"])
-    ]
-    places = [
-        m
-        for i in q.many("place")
-        for m in entities.members(entities.resolve(i)["entity"])
-    ]
+    named = q.many("entity") + q.many("place")
+    entities = Entities(r.views, point) if named else None  # only when asked
+
+    def members(name: str) -> list[str]:
+        if entities is None:
+            return []
+        return [
+            m
+            for i in q.many(name)
+            for m in entities.members(entities.resolve(i)["entity"])
+        ]
+
+    members_of, places = members("entity"), members("place")
     limit = q.integer("limit", PAGE, high=MAX_PAGE)
     facts = queries.timeline(
         r.views,
         point,
-        entities=members or None,
+        entities=members_of or None,
         kinds=q.many("kind") or None,
         places=places or None,
         start=q.day("from", first=True),

@@ -80,7 +80,7 @@ class SecurityHeaders:
 
 
 def _route(reader: Reader, endpoint: Endpoint) -> Route:
-    def handle(request: Request) -> Response:
+    def respond(request: Request) -> Response:
         try:
             query = Query(
                 request.query_params,
@@ -99,7 +99,8 @@ def _route(reader: Reader, endpoint: Endpoint) -> Route:
         except KhronikaError as e:
             return problem_of(e)
 
-    return Route(endpoint.path, handle, methods=["GET"], name=endpoint.name)
+    return Route(endpoint.path, reader.run(respond), methods=["GET"],
+                 name=endpoint.name)  # fmt: skip
 
 
 def _has_point(endpoint: Endpoint) -> bool:

@@ -96,7 +96,7 @@ def routes(reader: Reader) -> list[Route]:
 
 
 def _handler(reader: Reader, name: str, params: tuple[Param, ...], page: Page) -> Any:
-    def handle(request: Request) -> Response:
+    def respond(request: Request) -> Response:
         raw = dict(request.query_params)
         keep = {k: raw[k] for k in ("as_of", "known_at") if raw.get(k)}
         context: dict[str, Any] = {
@@ -129,7 +129,7 @@ def _handler(reader: Reader, name: str, params: tuple[Param, ...], page: Page) -
             )
             return HTMLResponse(html, status)
 
-    return handle
+    return reader.run(respond)
 
 
 def _linker(axes: dict[str, str]) -> Callable[..., str]:

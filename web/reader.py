@@ -12,7 +12,12 @@ server may not write, nothing is caught up and every answer carries the lag.
 from __future__ import annotations
 
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
 
 from khronika.domain.events import stamp
 from khronika.projections.reading import read_views, refresh
@@ -33,10 +38,28 @@ class State:
 
 class Reader:
     def __init__(self, location: str) -> None:
+        self.blocking = loc.is_postgres(location)  # waits on the network
         self.app = Chronicle(loc.reading(location))
         self.views = read_views(self.app.location, self.head(), self.app.read_after)
         self._lock = threading.Lock()
         self._stamps: dict[int, str] = {}
+
+    def run(
+        self, respond: Callable[[Request], Response]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """An endpoint answering with `respond`.
+
+        A SQLite answer is CPU work under the GIL, shorter than a hop to a
+        worker thread and back, so it runs on the event loop; a PostgreSQL
+        one waits on the server, so it runs in Starlette's thread pool.
+        """
+
+        async def endpoint(request: Request) -> Response:
+            if self.blocking:
+                return await run_in_threadpool(respond, request)
+            return respond(request)
+
+        return endpoint
 
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
