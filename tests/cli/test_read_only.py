@@ -189,3 +189,16 @@ def test_a_select_only_postgres_role_reads_and_reports_lag(
         with psycopg.connect(postgres_db, autocommit=True) as c:
             c.execute(f"DROP OWNED BY {role}")
             c.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.sqlite_only
+def test_reads_of_current_views_write_nothing_even_when_they_may(
+    demo: Run, store_path: str
+) -> None:
+    """No CREATE, no write transaction: the file and its WAL stay as they are."""
+    path = Path(store_path)
+    wal = path.with_name(path.name + "-wal")
+    before = digest(path), wal.read_bytes() if wal.exists() else b""
+    for args in READS:
+        assert demo(*args).exit_code == 0, args
+    assert (digest(path), wal.read_bytes() if wal.exists() else b"") == before
