@@ -78,6 +78,9 @@ class Entities:
 
     def resolve(self, ident: str, kinds: tuple[str, ...] = ()) -> sqlite3.Row:
         """By slug, name or alias, case-insensitively; did-you-mean on a miss."""
+        row = self.rows.get(ident.casefold())
+        if row is not None and (not kinds or row["kind"] in kinds):
+            return row  # a slug is the one sure name (names.resolve): no index
         entries = (
             (slug, [row["name"], *msgspec.json.decode(row["aliases"])])
             for slug, row in self.rows.items()

@@ -92,6 +92,8 @@ class Chronicle(Application[UUID]):
         # commits them, after the write lock, from the last time in the log
         # (khronika.store.clock explains why).
         self.clock = RecordClock(None)
+        self.keep_catalogue = False
+        self._kept: tuple[int, Catalogue] | None = None
 
     @staticmethod
     def _create_views(env: dict[str, str]) -> None:
@@ -185,7 +187,19 @@ class Chronicle(Application[UUID]):
             yield n.id, decode(n.topic, n.state)
 
     def catalogue(self) -> Catalogue:
-        return Catalogue.load(self.read_events(*Catalogue.EVENT_TYPES))
+        """Every source and entity, read from the log.
+
+        With `keep_catalogue` (a reader that never writes, such as the
+        server), it is kept until the log grows; writers change it as they
+        go, so they always read it afresh.
+        """
+        if not self.keep_catalogue:
+            return Catalogue.load(self.read_events(*Catalogue.EVENT_TYPES))
+        head = self.recorder.max_notification_id() or 0
+        if self._kept is None or self._kept[0] != head:
+            loaded = Catalogue.load(self.read_events(*Catalogue.EVENT_TYPES))
+            self._kept = (head, loaded)
+        return self._kept[1]
 
     def fact_slugs(self) -> Iterator[str]:
         return Catalogue.fact_slugs(self.notifications(Catalogue.FACT_TOPICS))

@@ -40,6 +40,7 @@ class Reader:
     def __init__(self, location: str) -> None:
         self.blocking = loc.is_postgres(location)  # waits on the network
         self.app = Chronicle(loc.reading(location))
+        self.app.keep_catalogue = True  # it never writes: see Chronicle.catalogue
         self.views = read_views(self.app.location, self.head(), self.app.read_after)
         self._lock = threading.Lock()
         self._stamps: dict[int, str] = {}
