@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import textwrap
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
+import msgspec
 
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.output import citation_text, echo, emit, to_json
@@ -15,7 +17,6 @@ from khronika.cli.points import RecordTime, open_views, store_views
 from khronika.domain.errors import KhronikaError, NotFoundError
 from khronika.domain.events import stamp
 from khronika.projections import check
-from khronika.projections.models import Trace, typed
 from khronika.projections.queries import Entities, Point, timeline
 from khronika.store import attest
 from khronika.store import checkpoint as cp
@@ -54,13 +55,13 @@ def trace(settings: Settings, ident: str, known_at: str | None, fmt: str) -> Non
     if app.exists("fact", ident):
         moment = None
         if known_at is not None:
-            from datetime import datetime
-
             moment = datetime.fromisoformat(known_at.replace("Z", "+00:00"))
-        result = trace_fact(app, ident, moment)
+        answer = trace_fact(app, ident, moment)
         if fmt == "json":
-            echo(to_json(typed(Trace, result)))
-        elif fmt == "csv":
+            echo(to_json(answer))
+            return
+        result = msgspec.to_builtins(answer, builtin_types=(datetime,))
+        if fmt == "csv":
             emit(_fact_rows(result), "csv")
         else:
             _print_fact(result)
@@ -72,12 +73,13 @@ def trace(settings: Settings, ident: str, known_at: str | None, fmt: str) -> Non
     except NotFoundError as e:
         raise NotFoundError("fact or entity", ident, e.suggestions) from None
     members = Entities(views, point).members(entity["entity"])
-    facts = timeline(views, point, entities=members)
-    facts += [f for f in timeline(views, point, places=members) if f not in facts]
+    found = timeline(views, point, entities=members)
+    found += [f for f in timeline(views, point, places=members) if f not in found]
     if fmt == "json":
         echo(to_json({"entity": entity["entity"], "name": entity["name"],
-                            "known_at": known_at, "facts": facts}))  # fmt: skip
+                            "known_at": known_at, "facts": found}))  # fmt: skip
         return
+    facts = msgspec.to_builtins(found)
     if fmt == "csv":
         rows = [{"id": f["id"], "kind": f["kind"], "when": f["when"]["edtf"],
                  "label": f["when"]["label"],

@@ -7,6 +7,7 @@ import textwrap
 from typing import Any
 
 import click
+import msgspec
 
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.output import citation_text, echo, emit, sections, to_json
@@ -24,7 +25,7 @@ from khronika.domain.parse import MAX_COUNT
 from khronika.projections import check, queries
 from khronika.projections import models as m
 from khronika.projections.law import law as law_state
-from khronika.projections.models import typed
+from khronika.projections.models import A
 from khronika.projections.person import person as person_history
 from khronika.projections.queries import Entities, Point
 from khronika.projections.stats import DIMENSIONS
@@ -37,6 +38,17 @@ FORMATS = ("table", "json", "csv")
 def _header(point: Point, views: ViewStore) -> dict[str, Any]:
     return {"as_of": point.as_of.isoformat() if point.as_of else None,
             "known_at": point.known_at, "lag": views.lag}  # fmt: skip
+
+
+def _placed(answer: A, point: Point, views: ViewStore) -> A:
+    """`answer` with the point it was read at, and the views' lag."""
+    header = _header(point, views)
+    return m.at(answer, header["as_of"], header["known_at"], header["lag"])
+
+
+def plain(answer: Any) -> Any:
+    """A read model as dicts and lists, for the table and CSV writers."""
+    return msgspec.to_builtins(answer)
 
 
 def _print_facts(facts: list[dict[str, Any]], point: Point) -> None:
@@ -142,11 +154,11 @@ def timeline(settings: Settings, people: tuple[str, ...], others: tuple[str, ...
         offset=offset,
     )  # fmt: skip
     if fmt == "json":
-        echo(to_json(typed(m.Timeline, _header(point, views) | {"facts": facts})))
+        echo(to_json(m.Timeline(**_header(point, views), facts=facts)))
     elif fmt == "csv":
-        emit([_row(f) for f in facts], "csv")
+        emit([_row(f) for f in plain(facts)], "csv")
     else:
-        _print_facts(facts, point)
+        _print_facts(plain(facts), point)
 
 
 @click.command()
@@ -165,10 +177,11 @@ def person(settings: Settings, ident: str, point: Point, fmt: str) -> None:
       khronika person "Vyacheslav Zuderman" --as-of 2024-01-01
     """
     views = open_views(settings)
-    history = person_history(views, ident, point)
+    answer = _placed(person_history(views, ident, point), point, views)
     if fmt == "json":
-        echo(to_json(typed(m.Person, _header(point, views) | history)))
+        echo(to_json(answer))
         return
+    history = plain(answer)
     facts = history["facts"]
     if fmt == "csv":
         emit(
@@ -209,11 +222,12 @@ def law(settings: Settings, ident: str, point: Point, fmt: str) -> None:
       khronika law kz-criminal-code-2014 --as-of 2015-01-01
     """
     views = open_views(settings)
-    state = law_state(views, ident, point)
-    force = state["in_force"]
+    answer = _placed(law_state(views, ident, point), point, views)
     if fmt == "json":
-        echo(to_json(typed(m.Law, _header(point, views) | state)))
+        echo(to_json(answer))
         return
+    state = plain(answer)
+    force = state["in_force"]
     if fmt == "csv":
         now = {"amendment": force["since"], "certain": force["certain"]}
         rows = sections(
@@ -298,10 +312,11 @@ def stats(settings: Settings, by: str, point: Point, fmt: str) -> None:
       khronika stats --by lag --format json
     """
     views = open_views(settings)
-    result = stats_of(views, point, by)
+    answer = _placed(stats_of(views, point, by), point, views)
     if fmt == "json":
-        echo(to_json(typed(m.Stats, _header(point, views) | result)))
+        echo(to_json(answer))
         return
+    result = plain(answer)
     rows = result["lags"]["pairs"] if by == "lag" else result["buckets"]
     if by == "lag":
         rows = [{"defendant": r["name"], "act": r["act"], "verdict": r["verdict"],
@@ -336,17 +351,18 @@ def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
     history = queries.fact_history(views, fact_id, point)
     if not history:
         raise _unknown_fact(views, fact_id)
-    current = history[-1]
-    if point.certain and current["status"] != "certain":
+    if point.certain and history[-1].status != "certain":
         day = point.as_of.isoformat() if point.as_of else "today"
         raise click.ClickException(
-            f"{fact_id}: not certain on {day} (status: {current['status']}, "
-            f"dated {current['when']['label']}); leave out --certain to see it"
+            f"{fact_id}: not certain on {day} (status: {history[-1].status}, "
+            f"dated {history[-1].when.label}); leave out --certain to see it"
         )
     if fmt == "json":
-        answer = _header(point, views) | {"fact": current, "history": history}
-        echo(to_json(typed(m.FactHistory, answer)))
+        header = _header(point, views)
+        echo(to_json(m.FactHistory(**header, fact=history[-1], history=history)))
         return
+    history = plain(history)
+    current = history[-1]
     if fmt == "csv":
         emit(
             [
@@ -429,10 +445,11 @@ def diff(settings: Settings, times: tuple[str, ...], fmt: str) -> None:
         raise click.BadParameter("give exactly two times", param_hint="--known-at")
     before, after = sorted(times)
     views = open_views(settings)
-    changes = queries.diff(views, before, after)
+    found = queries.diff(views, before, after)
     if fmt == "json":
-        echo(to_json(typed(m.Diff, {"from": before, "to": after, "changes": changes})))
+        echo(to_json(m.Diff(start=before, end=after, changes=found)))
         return
+    changes = plain(found)
     rows = changes if fmt == "csv" else [
         {"change": c["change"], "id": c["id"], "by": c["recorded_by"],
          "reason": c["reason"] or c["summary"]} for c in changes]  # fmt: skip

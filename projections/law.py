@@ -8,11 +8,12 @@ import msgspec
 
 from khronika.domain.days import shown
 from khronika.domain.errors import NotFoundError
+from khronika.projections import models as m
 from khronika.projections.queries import Entities, Point
 from khronika.projections.views import ViewStore
 
 
-def law(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
+def law(views: ViewStore, ident: str, point: Point) -> m.Law:
     """`ident` is a law (slug, name or alias) or one article, LAW:ARTICLE."""
     entities = Entities(views, point)
     law_ident, _, article = ident.partition(":")
@@ -52,16 +53,19 @@ def law(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
     force = in_force(chosen, point)
     for a in chosen:  # compared as keys, shown as days
         a["earliest"], a["latest"] = shown(a["earliest"]), shown(a["latest"])
-    return {
-        "id": slug,
-        "name": row["name"],
-        "article": f"{slug}:{article}" if article else None,
-        "article_title": articles.get(article) if article else None,
-        "articles": articles,
-        "as_of": point.as_of.isoformat() if point.as_of else None,
-        "in_force": force,
-        "amendments": chosen,
-    }
+    return m.typed(
+        m.Law,
+        {
+            "id": slug,
+            "name": row["name"],
+            "article": f"{slug}:{article}" if article else None,
+            "article_title": articles.get(article) if article else None,
+            "articles": articles,
+            "as_of": point.as_of.isoformat() if point.as_of else None,
+            "in_force": force,
+            "amendments": chosen,
+        },
+    )
 
 
 def in_force(amendments: list[dict[str, Any]], point: Point) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from khronika.domain.documents import Article, Citation, Details, FactDoc, Parti
 from khronika.store.attest import InclusionProof
 
 T = TypeVar("T")
+A = TypeVar("A", bound="Point")
 
 
 class Model(Struct, kw_only=True):
@@ -81,14 +82,14 @@ class SentenceState(Model, kw_only=True):
     place: str | None
     earliest: str
     latest: str
+    recorded_from: str
+    recorded_to: str
     label: str
     uncertain: bool
+    certainty: str  # certain or possible: the verdict's date at the point
     charges: list[str]
     sentence: str
     status: str
-    certainty: str  # certain or possible: the verdict's date at the point
-    recorded_from: str
-    recorded_to: str
 
 
 class SentenceChange(Model, kw_only=True):
@@ -100,11 +101,11 @@ class SentenceChange(Model, kw_only=True):
     served_months: int | None
     earliest: str
     latest: str
+    recorded_from: str
+    recorded_to: str
     label: str
     uncertain: bool
     certainty: str
-    recorded_from: str
-    recorded_to: str
 
 
 class Person(Point, kw_only=True):
@@ -322,6 +323,11 @@ MODELS: tuple[Any, ...] = (
     Timeline, FactHistory, Trace, Person, Law, Stats, Diff, Entities, OneEntity,
     Sources, OneSource, Checkpoint, Status, InclusionProof,
 )  # fmt: skip
+
+
+def at(answer: A, as_of: str | None, known_at: str | None, lag: int) -> A:
+    """`answer`, saying where on the two axes it was read and how far behind."""
+    return msgspec.structs.replace(answer, as_of=as_of, known_at=known_at, lag=lag)
 
 
 def typed(model: type[T], data: Any) -> T:

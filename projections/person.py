@@ -7,6 +7,8 @@ from typing import Any
 import msgspec
 
 from khronika.domain.days import Day, from_key, shown
+from khronika.domain.documents import LawAmendmentDetails, VerdictDetails
+from khronika.projections import models as m
 from khronika.projections.queries import Entities, Point, _in, timeline
 from khronika.projections.views import ViewStore
 
@@ -104,7 +106,7 @@ def _probation(s: dict[str, Any], start: Day, start_late: Day, day: Day) -> str:
     return f"probation ended by {end_late}: {describe(s)}"
 
 
-def person(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
+def person(views: ViewStore, ident: str, point: Point) -> m.Person:
     entities = Entities(views, point)
     row = entities.resolve(ident)
     members = entities.members(row["entity"])
@@ -118,10 +120,12 @@ def person(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
             params,
         )
     }
-    facts = timeline(views, point, entities=members)
-    for fact in facts:
-        named = {role for (slug, _), role in roles.items() if slug == fact["id"]}
-        fact["roles"] = sorted(named | _other_names(fact, members))
+    facts = [
+        msgspec.structs.replace(fact, roles=sorted(
+            {role for (slug, _), role in roles.items() if slug == fact.id}
+            | _other_names(fact, members)))
+        for fact in timeline(views, point, entities=members)
+    ]  # fmt: skip
     sentences = _rows(views, "view_sentences", "defendant", who, point, params)
     changes = _rows(views, "view_changes", "defendant", who, point, params)
     charges = _charges(views, point, [s["fact"] for s in sentences])
@@ -133,30 +137,33 @@ def person(views: ViewStore, ident: str, point: Point) -> dict[str, Any]:
     for r in sentences + changes:  # compared as keys, shown as days
         r["earliest"], r["latest"] = shown(r["earliest"]), shown(r["latest"])
         r["uncertain"] = bool(r["uncertain"])
-    return {
-        "id": row["entity"],
-        "kind": row["kind"],
-        "name": row["name"],
-        "aliases": msgspec.json.decode(row["aliases"]),
-        "note": row["note"],
-        "merged": [m for m in members if m != row["entity"]],
-        "merged_into": row["merged_into"],
-        "status_on": day.isoformat(),
-        "facts": facts,
-        "sentences": sentences,
-        "sentence_changes": changes,
-    }
+    return m.typed(
+        m.Person,
+        {
+            "id": row["entity"],
+            "kind": row["kind"],
+            "name": row["name"],
+            "aliases": msgspec.json.decode(row["aliases"]),
+            "note": row["note"],
+            "merged": [other for other in members if other != row["entity"]],
+            "merged_into": row["merged_into"],
+            "status_on": day.isoformat(),
+            "facts": facts,
+            "sentences": sentences,
+            "sentence_changes": changes,
+        },
+    )
 
 
-def _other_names(fact: dict[str, Any], members: list[str]) -> set[str]:
+def _other_names(fact: m.Fact, members: list[str]) -> set[str]:
     """How a fact names the entity other than as a participant."""
-    found = {"place"} if fact["place"] in members else set()
-    details = fact["details"] or {}
-    if details.get("type") == "law_amendment" and details["law"] in members:
+    found = {"place"} if fact.place in members else set()
+    details = fact.details
+    if isinstance(details, LawAmendmentDetails) and details.law in members:
         found.add("law amended")
-    laws = {c.partition(":")[0] for c in details.get("charges", [])}
-    if details.get("type") == "verdict" and laws & set(members):
-        found.add("law applied")
+    if isinstance(details, VerdictDetails):
+        if {c.partition(":")[0] for c in details.charges} & set(members):
+            found.add("law applied")
     return found
 
 

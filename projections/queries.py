@@ -7,9 +7,11 @@ from typing import Any
 
 import msgspec
 
-from khronika.domain import names
+from khronika.domain import lenient, names
 from khronika.domain.days import OPEN_END_KEY, Day, shown
+from khronika.domain.documents import FactDoc
 from khronika.domain.parse import MAX_COUNT
+from khronika.projections import models as m
 from khronika.projections.schema import NOW
 from khronika.projections.views import ViewStore
 
@@ -122,7 +124,7 @@ def timeline(
     limit: int | None = None,
     offset: int = 0,
     after: tuple[str, str, str] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[m.Fact]:
     """Facts in world-time order: earliest day, then latest day.
 
     `after` is a keyset cursor, the (earliest, latest, fact) keys of the last
@@ -181,37 +183,36 @@ def _names(point: Point, entities: str, kinds: set[str]) -> str:
     return f"(f.place IN {entities} OR {found})" if "place" in kinds else found
 
 
-def fact_json(row: sqlite3.Row) -> dict[str, Any]:
-    """One fact version in the stable JSON shape of every read command."""
-    doc = msgspec.json.decode(row["doc"])
-    keys = row.keys()
-    return {
-        "id": row["fact"],
-        "kind": row["kind"],
-        "when": {
-            "edtf": row["edtf"],
-            "label": row["label"],
-            "earliest": shown(row["earliest"]),
-            "latest": shown(row["latest"]),
-            "approximate": bool(row["approximate"]),
-            "uncertain": bool(row["uncertain"]),
-            "wording": row["wording"],
-        },
-        "status": row["status"] if "status" in keys else None,
-        "summary": row["summary"],
-        "place": row["place"],
-        "participants": doc["participants"],
-        "details": doc.get("details"),
-        "sources": doc["sources"],
-        "version": row["version"],
-        "retracted": bool(row["retracted"]),
-        "recorded_at": row["recorded_from"],
-        "recorded_by": row["recorded_by"],
-        "reason": row["reason"],
-    }
+def fact_json(row: sqlite3.Row) -> m.Fact:
+    """One fact version in the stable shape of every read command."""
+    doc = lenient.decode_json(row["doc"].encode(), FactDoc)
+    return m.Fact(
+        id=row["fact"],
+        kind=row["kind"],
+        when=m.Dated(
+            edtf=row["edtf"],
+            label=row["label"],
+            earliest=shown(row["earliest"]),
+            latest=shown(row["latest"]),
+            approximate=bool(row["approximate"]),
+            uncertain=bool(row["uncertain"]),
+            wording=row["wording"],
+        ),
+        status=row["status"] if "status" in row.keys() else None,
+        summary=row["summary"],
+        place=row["place"],
+        participants=doc.participants,
+        details=doc.details,
+        sources=doc.sources,
+        version=row["version"],
+        retracted=bool(row["retracted"]),
+        recorded_at=row["recorded_from"],
+        recorded_by=row["recorded_by"],
+        reason=row["reason"],
+    )
 
 
-def fact_history(views: ViewStore, slug: str, point: Point) -> list[dict[str, Any]]:
+def fact_history(views: ViewStore, slug: str, point: Point) -> list[m.Fact]:
     """Every version of a fact recorded by `known_at`, oldest first."""
     status = point.status("view_facts")
     rows = views.query(
@@ -227,10 +228,10 @@ def fact_slugs(views: ViewStore) -> list[str]:
     return [r["fact"] for r in views.query("SELECT DISTINCT fact FROM view_facts")]
 
 
-def diff(views: ViewStore, before: str, after: str) -> list[dict[str, Any]]:
+def diff(views: ViewStore, before: str, after: str) -> list[m.Change]:
     """Facts added, corrected or retracted between two record times."""
     old = {r["fact"]: r for r in _facts_at(views, before)}
-    changes = []
+    changes: list[m.Change] = []
     for slug, row in sorted(
         ((r["fact"], r) for r in _facts_at(views, after)),
         key=lambda item: item[1]["recorded_from"],
@@ -244,13 +245,13 @@ def diff(views: ViewStore, before: str, after: str) -> list[dict[str, Any]]:
             change = "retracted"
         else:
             change = "corrected"
-        changes.append({
-            "change": change, "id": slug, "kind": row["kind"],
-            "from_version": was["version"] if was is not None else None,
-            "to_version": row["version"], "recorded_at": row["recorded_from"],
-            "recorded_by": row["recorded_by"], "reason": row["reason"],
-            "summary": row["summary"],
-        })  # fmt: skip
+        changes.append(m.Change(
+            change=change, id=slug, kind=row["kind"],
+            from_version=was["version"] if was is not None else None,
+            to_version=row["version"], recorded_at=row["recorded_from"],
+            recorded_by=row["recorded_by"], reason=row["reason"],
+            summary=row["summary"],
+        ))  # fmt: skip
     return changes
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from khronika.domain.days import OPEN_START_KEY, Day, from_key, year_of_key
+from khronika.projections import models as m
 from khronika.projections.queries import Entities, Point, _in
 from khronika.projections.views import ViewStore
 
@@ -24,7 +25,7 @@ UNDATED = "undated"
 MAX_YEARS = 1000  # a date spanning more years than this counts as undated
 
 
-def stats(views: ViewStore, point: Point, by: str) -> dict[str, Any]:
+def stats(views: ViewStore, point: Point, by: str) -> m.Stats:
     entities = Entities(views, point)
     where = (f"FROM view_facts f WHERE {point.where('f')} AND f.retracted = 0 "
              "AND f.kind = 'verdict'")  # fmt: skip
@@ -36,7 +37,7 @@ def stats(views: ViewStore, point: Point, by: str) -> dict[str, Any]:
         count = views.query(f"SELECT COUNT(*) AS n {where}", point.params)
         result["verdicts"] = count[0]["n"]
         result["lags"] = lags(views, point, entities)
-        return result
+        return m.typed(m.Stats, result)
     status = point.status("f")
     placed: list[Placed] = []
     terms: dict[str, list[int]] = {}
@@ -74,7 +75,7 @@ def stats(views: ViewStore, point: Point, by: str) -> dict[str, Any]:
     result["buckets"] = _count(
         placed, sure=by != "year", terms=terms, with_terms=with_terms
     )
-    return result
+    return m.typed(m.Stats, result)
 
 
 def _year(column: str) -> str:

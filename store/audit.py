@@ -6,8 +6,6 @@ import base64
 from datetime import datetime
 from typing import Any
 
-import msgspec
-
 from khronika.domain.aggregates import Fact, project
 from khronika.domain.citations import check
 from khronika.domain.documents import Citation
@@ -20,14 +18,13 @@ from khronika.domain.events import (
     SourceAdded,
     SourceCopyAttached,
 )
+from khronika.projections.models import Trace, typed
 from khronika.store import merkle
 from khronika.store.app import Chronicle
 from khronika.store.catalogue import Catalogue
 
 
-def trace_fact(
-    app: Chronicle, slug: str, known_at: datetime | None = None
-) -> dict[str, Any]:
+def trace_fact(app: Chronicle, slug: str, known_at: datetime | None = None) -> Trace:
     """The fact as it stands (or stood at `known_at`), then every event of it."""
     history = [
         (position, event)
@@ -54,14 +51,17 @@ def trace_fact(
             "path": [base64.b64encode(h).decode()
                      for h in merkle.inclusion_proof(index, size, app.store.node)],
         }  # fmt: skip
-    return {
-        "id": slug,
-        "known_at": known_at,
-        "fact": msgspec.to_builtins(state.doc),
-        "version": state.version,
-        "retracted": state.retracted,
-        "events": events,
-    }
+    return typed(
+        Trace,
+        {
+            "id": slug,
+            "known_at": known_at,
+            "fact": state.doc,
+            "version": state.version,
+            "retracted": state.retracted,
+            "events": events,
+        },
+    )
 
 
 class _Copies:

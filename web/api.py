@@ -7,7 +7,7 @@ import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -27,10 +27,12 @@ from khronika.store.audit import trace_fact
 from khronika.web.params import POINT, Param, Query
 from khronika.web.reader import Reader, State
 
+A = TypeVar("A", bound=m.Point)
 PAGE = 100
 MAX_PAGE = 1000
 KNOWN_AT = (POINT[1],)
-Handler = Callable[[Query, Reader, State, dict[str, str]], Any]
+# an endpoint's answer: its read model (a Struct), or a list of proofs
+Handler = Callable[[Query, Reader, State, dict[str, str]], m.Model | m.Proofs]
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,12 @@ def header(point: Point, state: State) -> dict[str, Any]:
         "known_at": point.known_at,
         "lag": state.lag,
     }
+
+
+def placed(answer: A, point: Point, state: State) -> A:
+    """`answer` with the point it was read at, and the views' lag."""
+    day = point.as_of.isoformat() if point.as_of else None
+    return m.at(answer, day, point.known_at, state.lag)
 
 
 TIMELINE = (
@@ -117,12 +125,12 @@ def timeline(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
     more = len(facts) > limit
     facts = facts[:limit]
     after = _next(facts[-1]) if more and facts else None
-    return header(point, state) | {"facts": facts, "next": after}
+    return m.Timeline(**header(point, state), facts=facts, next=after)
 
 
-def _next(fact: dict[str, Any]) -> str:
-    bounds = edtf.parse(fact["when"]["edtf"])
-    keys = [bounds.earliest.key(), bounds.latest.key(), fact["id"]]
+def _next(fact: m.Fact) -> str:
+    bounds = edtf.parse(fact.when.edtf)
+    keys = [bounds.earliest.key(), bounds.latest.key(), fact.id]
     return base64.urlsafe_b64encode(msgspec.json.encode(keys)).decode()
 
 
@@ -146,9 +154,9 @@ def fact(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
             "fact", slug, names.suggest(slug, queries.fact_slugs(r.views))
         )
     current = history[-1]
-    if point.certain and current["status"] != "certain":
+    if point.certain and current.status != "certain":
         raise NotFoundError("certain fact", slug)
-    return header(point, state) | {"fact": current, "history": history}
+    return m.FactHistory(**header(point, state), fact=current, history=history)
 
 
 def trace(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
@@ -161,19 +169,19 @@ def trace(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
 
 def person_history(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     point = q.point()
-    return header(point, state) | person(r.views, path["id"], point)
+    return placed(person(r.views, path["id"], point), point, state)
 
 
 def law_state(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     point = q.point()
-    return header(point, state) | law(r.views, path["id"], point)
+    return placed(law(r.views, path["id"], point), point, state)
 
 
 def statistics(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     point, by = q.point(), path["by"]
     if by not in DIMENSIONS:
         raise NotFoundError("statistic", by, [d for d in DIMENSIONS if d[0] == by[:1]])
-    return header(point, state) | stats(r.views, point, by)
+    return placed(stats(r.views, point, by), point, state)
 
 
 DIFF = (
@@ -191,11 +199,7 @@ def diff(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
     end = q.text("to")
     before = record_time(start, "from")
     after = record_time(end, "to") if end else state.last_stamp or before
-    return {
-        "from": before,
-        "to": after,
-        "changes": queries.diff(r.views, before, after),
-    }
+    return m.Diff(start=before, end=after, changes=queries.diff(r.views, before, after))
 
 
 ENTITIES = (*KNOWN_AT, Param("kind", "string", "Only entities of this kind."))
@@ -203,24 +207,25 @@ ENTITIES = (*KNOWN_AT, Param("kind", "string", "Only entities of this kind."))
 
 def entity_list(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
     point = q.point()
-    return header(point, state) | {
-        "entities": lists.entities(r.views, point, q.text("kind"))
-    }
+    found = lists.entities(r.views, point, q.text("kind"))
+    return m.Entities(**header(point, state), entities=found)
 
 
 def entity(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     point = q.point()
-    return header(point, state) | {"entity": lists.entity(r.views, path["id"], point)}
+    found = lists.entity(r.views, path["id"], point)
+    return m.OneEntity(**header(point, state), entity=found)
 
 
 def source_list(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
     point = q.point()
-    return header(point, state) | {"sources": lists.sources(r.views, point)}
+    return m.Sources(**header(point, state), sources=lists.sources(r.views, point))
 
 
 def source(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     point = q.point()
-    return header(point, state) | {"source": lists.source(r.views, path["id"], point)}
+    found = lists.source(r.views, path["id"], point)
+    return m.OneSource(**header(point, state), source=found)
 
 
 def checkpoint(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
@@ -233,7 +238,7 @@ def checkpoint(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
         note: str | None = attest.checkpoint(r.app)
     except KhronikaError:
         note = None
-    return {"origin": attest.origin(r.app), "size": size, "root": root, "note": note}
+    return m.Checkpoint(origin=attest.origin(r.app), size=size, root=root, note=note)
 
 
 PROOF = (
@@ -260,12 +265,12 @@ def proof(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
 
 
 def status(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
-    return {
-        "head": state.head,
-        "position": state.position,
-        "lag": state.lag,
-        "last_recorded_at": state.last_stamp or None,
-    }
+    return m.Status(
+        head=state.head,
+        position=state.position,
+        lag=state.lag,
+        last_recorded_at=state.last_stamp or None,
+    )
 
 
 ENDPOINTS = (

@@ -17,7 +17,6 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from khronika.domain.errors import KhronikaError
-from khronika.projections.models import typed
 from khronika.web import pages
 from khronika.web.api import ENDPOINTS, Endpoint
 from khronika.web.http import SECURITY, cached, json_response, problem, problem_of
@@ -92,8 +91,7 @@ def _route(reader: Reader, endpoint: Endpoint) -> Route:
             path = dict(request.path_params)
 
             def answer() -> Response:
-                data = endpoint.handler(query, reader, state, path)
-                return json_response(typed(endpoint.model, data))
+                return json_response(endpoint.handler(query, reader, state, path))
 
             return cached(request, state, known_at, answer)
         except KhronikaError as e:

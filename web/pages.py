@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -36,44 +37,49 @@ STATS = (*POINT, Param("by", "string", "Statistic.", choices=DIMENSIONS))
 Page = Callable[[Query, Reader, State, dict[str, str]], tuple[str, dict[str, Any]]]
 
 
+def plain(answer: Any) -> dict[str, Any]:
+    """A read model as dicts, for a template."""
+    found: dict[str, Any] = msgspec.to_builtins(answer)
+    return found
+
+
 def timeline_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
-    data = api.timeline(q, r, s, path)
-    point = q.point()
-    drawn = picture(data["facts"], point.as_of)
+    data = plain(api.timeline(q, r, s, path))
+    drawn = picture(data["facts"], q.point().as_of)
     return "timeline.html", data | {"picture": drawn, "kinds": FACT_KINDS}
 
 
 def fact_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
-    data = api.fact(q, r, s, path)
-    return "fact.html", data | {"trace": api.trace(q, r, s, path)}
+    data = plain(api.fact(q, r, s, path))
+    return "fact.html", data | {"trace": plain(api.trace(q, r, s, path))}
 
 
 def person_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
-    return "person.html", api.person_history(q, r, s, path)
+    return "person.html", plain(api.person_history(q, r, s, path))
 
 
 def law_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
-    return "law.html", api.law_state(q, r, s, path)
+    return "law.html", plain(api.law_state(q, r, s, path))
 
 
 def stats_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     by = q.text("by") or "year"
-    data = api.statistics(q, r, s, {"by": by})
+    data = plain(api.statistics(q, r, s, {"by": by}))
     most = max([b["certain"] + b["possible"] for b in data.get("buckets", [])] or [1])
     return "stats.html", data | {"dimensions": DIMENSIONS, "most": most}
 
 
 def diff_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
-    data = api.diff(q, r, s, path) if q.text("from") else {"changes": None}
+    data = plain(api.diff(q, r, s, path)) if q.text("from") else {"changes": None}
     return "diff.html", data
 
 
 def entities_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
-    return "entities.html", api.entity_list(q, r, s, path)
+    return "entities.html", plain(api.entity_list(q, r, s, path))
 
 
 def sources_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
-    return "sources.html", api.source_list(q, r, s, path)
+    return "sources.html", plain(api.source_list(q, r, s, path))
 
 
 PAGES: tuple[tuple[str, str, tuple[Param, ...], Page], ...] = (

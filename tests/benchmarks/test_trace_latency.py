@@ -42,7 +42,7 @@ def phase_trace(store: Path, facts: int, samples: int) -> dict[str, Any]:
         started = time.perf_counter()
         traced = trace_fact(app, slug)
         ms.append((time.perf_counter() - started) * 1000)
-        events += len(traced["events"])
+        events += len(traced.events)
     app.close()
     return {
         QUERY: {"median_ms": statistics.median(ms),

@@ -40,13 +40,14 @@ def one(seeded: Chronicle) -> Any:
 def status_on(views: ViewStore, day: str | None) -> str | None:
     as_of = from_key(day) if day else None
     facts = timeline(views, Point(as_of=as_of))
-    return facts[0]["status"] if facts else None
+    return facts[0].status if facts else None
 
 
 def years(views: ViewStore, day: str | None = None) -> dict[str, tuple[int, int]]:
     as_of = from_key(day) if day else None
-    found = stats(views, Point(as_of=as_of), "year")["buckets"]
-    return {b["key"]: (b["certain"], b["possible"]) for b in found}
+    found = stats(views, Point(as_of=as_of), "year").buckets
+    assert not isinstance(found, msgspec.UnsetType)
+    return {b.key: (b.certain, b.possible) for b in found}
 
 
 @pytest.mark.parametrize(
@@ -205,8 +206,9 @@ def test_an_uncertain_verdict_is_possible_not_certain_in_every_statistic(
     views.catch_up(seeded.read_after)
     point = Point(as_of=Day(2020, 1, 1))
     for by in ("year", "charge", "place", "platform", "sentence-type"):
-        buckets = stats(views, point, by)["buckets"]
-        assert [(b["certain"], b["possible"]) for b in buckets] == [(0, 1)], by
+        buckets = stats(views, point, by).buckets
+        assert not isinstance(buckets, msgspec.UnsetType)
+        assert [(b.certain, b.possible) for b in buckets] == [(0, 1)], by
     assert timeline(views, Point(as_of=Day(2020, 1, 1), certain=True)) == []
 
 
@@ -225,6 +227,6 @@ def test_an_amendment_with_an_uncertain_date_leaves_the_law_state_possible(
     views = open_views(environment(seeded.location))
     views.catch_up(seeded.read_after)
     state = law(views, "kz-criminal-code-2014", Point(as_of=Day(2020, 1, 1)))
-    assert state["in_force"]["certain"] is False
-    assert [p["id"] for p in state["in_force"]["possibly"]] == ["a"]
-    assert state["amendments"][0]["status"] == "possible"
+    assert state.in_force.certain is False
+    assert [p.id for p in state.in_force.possibly] == ["a"]
+    assert state.amendments[0].status == "possible"

@@ -163,10 +163,11 @@ def check(
             stamp = known.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if known else None
             point = Point(as_of=as_of, known_at=stamp)
             facts = naive_facts(events, known)
-            got = [(f["id"], f["version"], f["status"]) for f in timeline(views, point)]
+            got = [(f.id, f.version, f.status) for f in timeline(views, point)]
             assert got == naive_timeline(facts, as_of)
-            buckets = stats(views, point, "year")["buckets"]
-            assert {b["key"]: (b["certain"], b["possible"]) for b in buckets} == (
+            buckets = stats(views, point, "year").buckets
+            assert not isinstance(buckets, msgspec.UnsetType)
+            assert {b.key: (b.certain, b.possible) for b in buckets} == (
                 naive_years(facts, as_of)
             )
     finally:
