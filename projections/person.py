@@ -112,18 +112,16 @@ def person(views: ViewStore, ident: str, point: Point) -> m.Person:
     members = entities.members(row["entity"])
     params: dict[str, Any] = dict(point.params)
     who = _in("who", members, params)
-    roles = {
-        (r["fact"], r["entity"]): r["role"]
-        for r in views.query(
-            f"SELECT fact, entity, role FROM view_roles r WHERE "
-            f"{point.where('r', world=False)} AND r.entity IN {who}",
-            params,
-        )
-    }
+    roles: dict[str, set[str]] = {}  # fact -> the entity's roles in it
+    for r in views.query(
+        f"SELECT fact, role FROM view_roles r WHERE "
+        f"{point.where('r', world=False)} AND r.entity IN {who}",
+        params,
+    ):
+        roles.setdefault(r["fact"], set()).add(r["role"])
     facts = [
         msgspec.structs.replace(fact, roles=sorted(
-            {role for (slug, _), role in roles.items() if slug == fact.id}
-            | _other_names(fact, members)))
+            roles.get(fact.id, set()) | _other_names(fact, members)))
         for fact in timeline(views, point, entities=members)
     ]  # fmt: skip
     sentences = _rows(views, "view_sentences", "defendant", who, point, params)
