@@ -51,9 +51,8 @@ def stats(views: ViewStore, point: Point, by: str) -> m.Stats:
             f"GROUP BY {'y0, y1' if by == 'year' else 'place'}, status",
             point.params,
         )
-        last = point.as_of or Day.today()
         for g in groups:
-            keys = _years(g, last) if by == "year" else [
+            keys = _years(g, point.as_of) if by == "year" else [
                 entities.name(g["place"]) or "(no place)"]  # fmt: skip
             placed.append((keys, g["status"], g["n"]))
         result["verdicts"] = sum(g["n"] for g in groups)
@@ -86,26 +85,39 @@ def _year(column: str) -> str:
     )
 
 
-def _years(group: Any, last: Day) -> list[str]:
-    """Every year a date can fall in, up to the as-of year (or today's).
+def _years(group: Any, as_of: Day | None) -> list[str]:
+    """Every year a date can fall in: up to the as-of year, if one is given.
 
-    A date with an open start, or one spanning more than MAX_YEARS years,
-    is counted "undated" rather than in every year it could be.
+    An open end runs to the as-of year, or without one to this year (or the
+    date's first year, if later). A date with an open start, or one spanning
+    MAX_YEARS years or more, is counted "undated" rather than in every year
+    it could be.
     """
     first, final = year_of_key(group["y0"]), year_of_key(group["y1"])
     if first is None:
         return [UNDATED]
-    cap = max(last.year, first)  # a date after `last` still counts in its first year
-    final = cap if final is None else min(final, cap)
+    if final is None:  # an open end
+        final = as_of.year if as_of else max(Day.today().year, first)
+    elif as_of is not None:
+        final = min(final, as_of.year)
     if final - first >= MAX_YEARS:
         return [UNDATED]
-    return [str(y) for y in range(first, final + 1)]
+    return [year_label(y) for y in range(first, final + 1)]
+
+
+def year_label(year: int) -> str:
+    """A year as EDTF writes it: 0000, -0044, 2023, Y10000, Y-170000002."""
+    if 0 <= year <= 9999:
+        return f"{year:04d}"
+    if -9999 <= year < 0:
+        return f"-{-year:04d}"
+    return f"Y{year}"
 
 
 def _bucket_order(key: str) -> tuple[int, int, str]:
-    """Years in numeric order (-1985 before 0000 before 2015), others by name."""
+    """Years in numeric order (-1985 before 0000 before Y10000), others by name."""
     try:
-        return (0, int(key), "")
+        return (0, int(key.removeprefix("Y")), "")
     except ValueError:
         return (1, 0, key)
 

@@ -94,8 +94,13 @@ TIMELINE = (
 def timeline(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
     """A page of the timeline; `next` continues it, pinned to one record time."""
     point = q.point()
-    if point.known_at is None and state.last_stamp:  # later pages: the same record
-        point = msgspec.structs.replace(point, known_at=state.last_stamp)
+    after, pinned = _cursor(q.text("cursor"))
+    if pinned and point.known_at not in (None, pinned):
+        raise ValidationError(
+            "cursor", f"belongs to known_at {pinned}; leave known_at out or give that"
+        )
+    point = msgspec.structs.replace(point, known_at=pinned or point.known_at
+                                    or state.views_stamp or None)  # fmt: skip
     named = q.many("entity") + q.many("place")
     entities = Entities(r.views, point) if named else None  # only when asked
 
@@ -120,30 +125,32 @@ def timeline(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
         end=q.day("to"),
         text=q.text("search"),
         limit=limit + 1,
-        after=_cursor(q.text("cursor")),
+        after=after,
     )
     more = len(facts) > limit
     facts = facts[:limit]
-    after = _next(facts[-1]) if more and facts else None
-    return m.Timeline(**header(point, state), facts=facts, next=after)
+    following = _next(facts[-1], point.known_at) if more and facts else None
+    return m.Timeline(**header(point, state), facts=facts, next=following)
 
 
-def _next(fact: m.Fact) -> str:
+def _next(fact: m.Fact, known_at: str | None) -> str:
+    """The cursor after `fact`: its sort keys, and the record time of the page."""
     bounds = edtf.parse(fact.when.edtf)
-    keys = [bounds.earliest.key(), bounds.latest.key(), fact.id]
+    keys = [bounds.earliest.key(), bounds.latest.key(), fact.id, known_at or ""]
     return base64.urlsafe_b64encode(msgspec.json.encode(keys)).decode()
 
 
-def _cursor(text: str | None) -> tuple[str, str, str] | None:
+def _cursor(text: str | None) -> tuple[tuple[str, str, str] | None, str]:
+    """The sort keys after which a page starts, and its pinned record time."""
     if text is None:
-        return None
+        return None, ""
     try:
-        keys = msgspec.json.decode(
-            base64.urlsafe_b64decode(text.encode()), type=tuple[str, str, str]
+        *keys, known_at = msgspec.json.decode(
+            base64.urlsafe_b64decode(text.encode()), type=tuple[str, str, str, str]
         )
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise ValidationError("cursor", "is not a cursor this server gave") from None
-    return keys
+    return (keys[0], keys[1], keys[2]), known_at
 
 
 def fact(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:

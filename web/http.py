@@ -59,15 +59,26 @@ def problem_of(error: KhronikaError) -> Response:
 
 
 def cached(
-    request: Request, state: State, known_at: str | None, render: Callable[[], Response]
+    request: Request,
+    state: State,
+    known_at: str | None,
+    world_fixed: bool,
+    render: Callable[[], Response],
 ) -> Response:
     """`render()` with an ETag, or 304 when the client holds it already.
 
-    An answer about a record time before the log's last event can never
-    change (every later event is stamped later), so it is cached for good;
-    a current answer's ETag is the log position it was read at.
+    An answer about a record time before the log's last event, at a given
+    world day (`world_fixed`: `as_of` was given, or the answer takes none),
+    can never change: every later event is stamped later, and no "today"
+    goes into it. It is cached for good. Any other answer's ETag is the log
+    position it was read at.
     """
-    settled = known_at is not None and state.lag == 0 and known_at < state.last_stamp
+    settled = (
+        world_fixed
+        and known_at is not None
+        and state.lag == 0
+        and known_at < state.last_stamp
+    )
     url = f"{__version__} {request.url.path}?{request.url.query}"
     digest = hashlib.sha256(url.encode()).hexdigest()[:24]
     etag = f'"{digest}"' if settled else f'"{state.head}-{state.position}-{digest}"'
@@ -77,7 +88,8 @@ def cached(
         "Khronika-Lag": str(state.lag),
         "Khronika-Position": str(state.position),
     }
-    if etag in request.headers.get("if-none-match", ""):
+    wanted = request.headers.get("if-none-match", "")
+    if etag in wanted or wanted.strip() == "*":
         return Response(status_code=304, headers=headers)
     response = render()
     response.headers.update(headers)

@@ -116,6 +116,11 @@ class Query:
         value = self.text(name)
         return None if value is None else points.world_day(value, name, first=first)
 
+    def world_fixed(self) -> bool:
+        """Whether the answer is at a given world day: `as_of` was given, or
+        the answer takes none (otherwise it may depend on today's date)."""
+        return "as_of" not in self.declared or self.text("as_of") is not None
+
     def point(self) -> Point:
         known_at = self.text("known_at")
         return Point(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from itertools import islice
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -30,6 +31,7 @@ class State:
     head: int  # the log's last position
     position: int  # the views'
     last_stamp: str  # record time of the last event ("" for an empty log)
+    views_stamp: str  # record time of the last event the views hold
 
     @property
     def lag(self) -> int:
@@ -67,7 +69,8 @@ class Reader:
 
     def state(self) -> State:
         head = self.head()
-        return State(head, self.views.position(), self._stamp(head))
+        position = self.views.position()
+        return State(head, position, self._stamp(head), self._stamp(position))
 
     def refresh(self) -> None:
         with self._lock:  # one catch-up at a time in this process
@@ -81,8 +84,12 @@ class Reader:
         self.views.datastore.close()
         self.app.close()
 
-    def _stamp(self, head: int) -> str:
-        if head not in self._stamps:
-            last = list(self.app.read_after(head - 1)) if head else []
-            self._stamps = {head: stamp(last[-1][1].timestamp) if last else ""}
-        return self._stamps[head]
+    def _stamp(self, position: int) -> str:
+        """The record time of the event at `position` (kept for the last two)."""
+        if position not in self._stamps:
+            found = (
+                list(islice(self.app.read_after(position - 1), 1)) if position else []
+            )
+            self._stamps = {p: t for p, t in self._stamps.items() if p > position - 2}
+            self._stamps[position] = stamp(found[0][1].timestamp) if found else ""
+        return self._stamps[position]

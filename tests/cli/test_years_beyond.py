@@ -88,11 +88,13 @@ def test_from_and_to_take_the_first_and_last_day_of_a_year(chronicle: Run) -> No
 def test_stats_by_year_lists_years_in_numeric_order(chronicle: Run) -> None:
     result = data(chronicle, "stats", "--by", "year", "--as-of", "Y170000002")
     keys = [b["key"] for b in result["buckets"]]
-    assert keys == ["-170000002", "-1985", "-44", "0", "2023", "9999", "10000",
-                    "170000002"]  # fmt: skip
+    assert keys == ["Y-170000002", "-1985", "-0044", "0000", "2023", "9999",
+                    "Y10000", "Y170000002"]  # fmt: skip
     counts = {b["key"]: (b["certain"], b["possible"]) for b in result["buckets"]}
-    assert counts["-44"] == (1, 0)
-    assert counts["9999"] == counts["10000"] == (0, 1)  # the winter spans both
+    assert counts["-0044"] == (1, 0)
+    assert counts["9999"] == counts["Y10000"] == (0, 1)  # the winter spans both
+    without = data(chronicle, "stats", "--by", "year")  # no as-of: the same years
+    assert [b["key"] for b in without["buckets"]] == keys
 
 
 def test_views_of_an_older_format_are_refused_until_upgrade(

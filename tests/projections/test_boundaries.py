@@ -99,6 +99,9 @@ def test_as_of_boundaries(one: Any, when: str, day: str | None, expected: str) -
         ("../2020", None, {"undated": (1, 0)}),
         ("../2020", "2019-01-01", {"undated": (0, 1)}),
         ("2022-01/2022-06", None, {"2022": (1, 0)}),
+        # a date running past today counts in every year it spans
+        ("2099-24", None, {"2099": (0, 1), "2100": (0, 1)}),
+        ("2099-24", "2099-12-31", {"2099": (0, 1)}),
     ],
 )
 def test_year_buckets(

@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 from khronika.domain import aggregates as agg
 from khronika.domain import edtf
 from khronika.domain.aggregates import Fact
-from khronika.domain.days import OPEN_START, Day
+from khronika.domain.days import OPEN_END, OPEN_START, Day
 from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
 from khronika.domain.events import Event
 from khronika.projections.queries import Point, timeline
-from khronika.projections.stats import stats
+from khronika.projections.stats import stats, year_label
 from khronika.projections.views import open_views
 from khronika.store.app import Chronicle
 from khronika.store.location import environment
@@ -121,18 +121,21 @@ def naive_timeline(facts: list[Fact], as_of: Day | None) -> list[tuple[str, int,
 
 
 def naive_years(facts: list[Fact], as_of: Day | None) -> dict[str, tuple[int, int]]:
-    last = as_of or Day.today()
     certain: Counter[str] = Counter()
     possible: Counter[str] = Counter()
     for f in facts:
         b = edtf.parse(f.doc.date.edtf)
         if f.doc.kind != "verdict" or (as_of is not None and b.earliest > as_of):
             continue
-        final = min(b.latest.year, max(last.year, b.earliest.year))
+        final = b.latest.year
+        if b.latest == OPEN_END:
+            final = as_of.year if as_of else max(Day.today().year, b.earliest.year)
+        elif as_of is not None:
+            final = min(final, as_of.year)
         if b.earliest == OPEN_START or final - b.earliest.year >= 1000:
             years = ["undated"]
         else:
-            years = [str(y) for y in range(b.earliest.year, final + 1)]
+            years = [year_label(y) for y in range(b.earliest.year, final + 1)]
         sure = len(years) == 1 and not b.uncertain
         sure = sure and (as_of is None or b.latest <= as_of)
         for y in years:
