@@ -85,11 +85,10 @@ class Reader:
         self.app.close()
 
     def _stamp(self, position: int) -> str:
-        """The record time of the event at `position` (kept for the last two)."""
+        """The record time of the event at `position` ("" before the first)."""
         if position not in self._stamps:
-            found = (
-                list(islice(self.app.read_after(position - 1), 1)) if position else []
-            )
-            self._stamps = {p: t for p, t in self._stamps.items() if p > position - 2}
+            if len(self._stamps) > 8:  # only the head and the views' are asked for
+                self._stamps.clear()
+            found = list(islice(self.app.read_after(position - 1), 1))
             self._stamps[position] = stamp(found[0][1].timestamp) if found else ""
         return self._stamps[position]
