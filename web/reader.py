@@ -86,6 +86,8 @@ class Reader:
 
     def _stamp(self, position: int) -> str:
         """The record time of the event at `position` ("" before the first)."""
+        if position <= 0:
+            return ""
         if position not in self._stamps:
             if len(self._stamps) > 8:  # only the head and the views' are asked for
                 self._stamps.clear()
