@@ -82,19 +82,19 @@ def read_only(location: str) -> bool:
 def reading(location: str) -> str:
     """The location to open: a read-only SQLite store as a `?mode=ro` URI.
 
-    Where its folder can't be written either and SQLite's shared-memory file
-    is missing, the file is opened `immutable` (nothing can be writing it).
+    A file nobody may write is opened `immutable` too, so that SQLite
+    creates no shared-memory or log file beside it, unless a log with
+    unmerged writes is there (a writer stopped short), which must be read.
+    A `file:…?mode=ro` URI is taken as given: someone else may be writing.
     """
     if is_postgres(location) or not read_only(location):
         return location
     if location.startswith("file:"):
         return location
     path = sqlite_file(location).resolve()
-    uri = f"file:{quote(str(path))}?mode=ro"
-    shm = path.with_name(path.name + "-shm")
-    if not os.access(path.parent, os.W_OK) and not shm.exists():
-        uri += "&immutable=1"
-    return uri
+    wal = path.with_name(path.name + "-wal")
+    unmerged = wal.exists() and wal.stat().st_size > 0
+    return f"file:{quote(str(path))}?mode=ro" + ("" if unmerged else "&immutable=1")
 
 
 def environment(location: str) -> dict[str, str]:

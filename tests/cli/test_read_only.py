@@ -70,12 +70,14 @@ def json_of(run: Run, *args: str) -> Any:
 def test_every_read_command_works_on_a_chmod_444_file(
     demo: Run, locked: Path, args: tuple[str, ...]
 ) -> None:
+    beside = set(locked.parent.iterdir())
     before = digest(locked), locked.stat().st_mtime_ns
     result = demo(*args)
     assert result.exit_code == 0, result.output
     assert result.stdout.strip()
     assert "warning" not in result.stderr
     assert (digest(locked), locked.stat().st_mtime_ns) == before
+    assert set(locked.parent.iterdir()) == beside  # no -shm or -wal made
 
 
 @pytest.mark.sqlite_only
