@@ -17,6 +17,7 @@ from khronika.cli.points import RecordTime, open_views, store_views
 from khronika.domain.errors import KhronikaError, NotFoundError
 from khronika.domain.events import stamp
 from khronika.projections import check
+from khronika.projections.models import EntityTrace
 from khronika.projections.queries import Entities, Point, timeline
 from khronika.store import attest
 from khronika.store import checkpoint as cp
@@ -76,8 +77,8 @@ def trace(settings: Settings, ident: str, known_at: str | None, fmt: str) -> Non
     found = timeline(views, point, entities=members)
     found += [f for f in timeline(views, point, places=members) if f not in found]
     if fmt == "json":
-        echo(to_json({"entity": entity["entity"], "name": entity["name"],
-                            "known_at": known_at, "facts": found}))  # fmt: skip
+        echo(to_json(EntityTrace(entity=entity["entity"], name=entity["name"],
+                                 known_at=known_at, facts=found)))  # fmt: skip
         return
     facts = msgspec.to_builtins(found)
     if fmt == "csv":

@@ -20,9 +20,9 @@ from khronika.cli.points import (
 )
 from khronika.domain import names
 from khronika.domain.documents import FACT_KINDS
-from khronika.domain.errors import NotFoundError
+from khronika.domain.errors import NotFoundError, StoreError
 from khronika.domain.parse import MAX_COUNT
-from khronika.projections import check, queries
+from khronika.projections import check, queries, schema
 from khronika.projections import models as m
 from khronika.projections.law import law as law_state
 from khronika.projections.models import A
@@ -447,7 +447,7 @@ def diff(settings: Settings, times: tuple[str, ...], fmt: str) -> None:
     views = open_views(settings)
     found = queries.diff(views, before, after)
     if fmt == "json":
-        echo(to_json(m.Diff(start=before, end=after, changes=found)))
+        echo(to_json(m.Diff(start=before, end=after, changes=found, lag=views.lag)))
         return
     changes = plain(found)
     rows = changes if fmt == "csv" else [
@@ -510,13 +510,20 @@ def upgrade(settings: Settings) -> None:
     Read commands never create or change tables: a store whose views are
     missing or of an older format is refused with a pointer here. This
     drops the views and rebuilds them from the events, which it never
-    touches (a rebuild, as `khronika projections rebuild`).
+    touches (a rebuild, as `khronika projections rebuild`). Views already
+    of this version's format are left as they are.
 
     \b
     Example:
       khronika upgrade
     """
-    _rebuild(settings)
+    try:
+        store_views(settings.open()).check_format()
+    except StoreError:
+        _rebuild(settings)
+        return
+    echo(f"nothing to upgrade: the views are of format {schema.FORMAT}, this "
+         "version's (`khronika projections rebuild` rebuilds them anyway)")  # fmt: skip
 
 
 def _rebuild(settings: Settings) -> None:

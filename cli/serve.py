@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import click
 
 from khronika.cli.context import Settings, with_settings
@@ -15,7 +17,13 @@ from khronika.store import location as loc
     show_default=True,
     help="Address to listen on (0.0.0.0 for every interface).",
 )
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
 @click.option(
     "--refresh",
     default=1.0,
@@ -43,6 +51,13 @@ def serve(settings: Settings, host: str, port: int, refresh: float) -> None:
 
     from khronika.web.app import create_app
 
+    with socket.socket() as probe:  # say so now, not after "serving"
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            problem = f"cannot listen on {host}:{port}: {e.strerror}"
+            raise click.ClickException(problem) from None
     app = create_app(settings.location, refresh_every=refresh)
     click.echo(
         f"serving {loc.describe(settings.location)} at http://{host}:{port}/", err=True

@@ -33,6 +33,7 @@ class NotFoundError(KhronikaError):
         self.what = what
         self.ident = ident
         self.suggestions = suggestions or []
+        self.field = field
         where = f"{field}: " if field else ""
         message = f"{where}unknown {what} '{ident}'"
         if self.suggestions:

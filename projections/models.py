@@ -219,6 +219,16 @@ class Diff(Model, kw_only=True):
     start: str = field(name="from")
     end: str = field(name="to")
     changes: list[Change]
+    lag: int = 0
+
+
+class EntityTrace(Model, kw_only=True):
+    """`trace ENTITY`: every fact that names the entity, with its sources."""
+
+    entity: str
+    name: str
+    known_at: str | None
+    facts: list[Fact]
 
 
 class TracedCitation(Model, kw_only=True):
@@ -320,7 +330,8 @@ class Status(Model, kw_only=True):
 
 Proofs = list[InclusionProof]
 MODELS: tuple[Any, ...] = (
-    Timeline, FactHistory, Trace, Person, Law, Stats, Diff, Entities, OneEntity,
+    Timeline, FactHistory, Trace, EntityTrace, Person, Law, Stats, Diff, Entities,
+    OneEntity,
     Sources, OneSource, Checkpoint, Status, InclusionProof,
 )  # fmt: skip
 
@@ -342,7 +353,8 @@ def schema(ref: str = "#/components/schemas/{name}") -> dict[str, Any]:
 
 
 ANSWERS = {
-    "timeline": Timeline, "fact": FactHistory, "trace": Trace, "person": Person,
+    "timeline": Timeline, "fact": FactHistory, "trace": Trace,
+    "trace-entity": EntityTrace, "person": Person,
     "law": Law, "stats": Stats, "diff": Diff, "entities": Entities,
     "entity": OneEntity, "sources": Sources, "source": OneSource,
     "checkpoint": Checkpoint, "status": Status,

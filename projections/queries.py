@@ -10,6 +10,7 @@ import msgspec
 from khronika.domain import lenient, names
 from khronika.domain.days import OPEN_END_KEY, Day, shown
 from khronika.domain.documents import FactDoc
+from khronika.domain.errors import ValidationError
 from khronika.domain.parse import MAX_COUNT
 from khronika.projections import models as m
 from khronika.projections.schema import NOW
@@ -130,6 +131,10 @@ def timeline(
     `after` is a keyset cursor, the (earliest, latest, fact) keys of the last
     fact of the page before: pages stay put while facts are appended.
     """
+    if start and end and start > end:
+        raise ValidationError(
+            "from", f"{start.isoformat()} is after to ({end.isoformat()})"
+        )
     params: dict[str, Any] = dict(point.params)
     sql = [f"SELECT f.*, {point.status('f')} AS status FROM view_facts f",
            f"WHERE {point.where('f')} AND f.retracted = 0"]  # fmt: skip

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from khronika.domain import edtf, names
-from khronika.domain.documents import FACT_KINDS
+from khronika.domain.documents import ENTITY_KINDS, FACT_KINDS
 from khronika.domain.errors import KhronikaError, NotFoundError, ValidationError
 from khronika.projections import lists, queries
 from khronika.projections import models as m
@@ -107,11 +107,14 @@ def timeline(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
     def members(name: str) -> list[str]:
         if entities is None:
             return []
-        return [
-            m
-            for i in q.many(name)
-            for m in entities.members(entities.resolve(i)["entity"])
-        ]
+        found = []
+        for ident in q.many(name):
+            try:
+                slug = entities.resolve(ident)["entity"]
+            except NotFoundError as e:
+                raise NotFoundError(e.what, ident, e.suggestions, field=name) from None
+            found += entities.members(slug)
+        return found
 
     members_of, places = members("entity"), members("place")
     limit = q.integer("limit", PAGE, high=MAX_PAGE)
@@ -187,7 +190,8 @@ def law_state(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
 def statistics(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     point, by = q.point(), path["by"]
     if by not in DIMENSIONS:
-        raise NotFoundError("statistic", by, [d for d in DIMENSIONS if d[0] == by[:1]])
+        close = [d for d in DIMENSIONS if d[0] == by[:1]]
+        raise NotFoundError("statistic", by, close or list(DIMENSIONS))
     return placed(stats(r.views, point, by), point, state)
 
 
@@ -206,10 +210,15 @@ def diff(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
     end = q.text("to")
     before = record_time(start, "from")
     after = record_time(end, "to") if end else state.last_stamp or before
-    return m.Diff(start=before, end=after, changes=queries.diff(r.views, before, after))
+    before, after = sorted((before, after))  # as the CLI takes its two times
+    changes = queries.diff(r.views, before, after)
+    return m.Diff(start=before, end=after, changes=changes, lag=state.lag)
 
 
-ENTITIES = (*KNOWN_AT, Param("kind", "string", "Only entities of this kind."))
+ENTITIES = (
+    *KNOWN_AT,
+    Param("kind", "string", "Only entities of this kind.", choices=ENTITY_KINDS),
+)
 
 
 def entity_list(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:

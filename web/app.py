@@ -93,7 +93,9 @@ def _route(reader: Reader, endpoint: Endpoint) -> Route:
             def answer() -> Response:
                 return json_response(endpoint.handler(query, reader, state, path))
 
-            return cached(request, state, known_at, query.world_fixed(), answer)
+            return cached(
+                request, state, known_at, query.world_fixed(endpoint.name), answer
+            )
         except KhronikaError as e:
             return problem_of(e)
 

@@ -48,7 +48,9 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
 def problem_of(error: KhronikaError) -> Response:
     """The problem document for an error khronika raised on purpose."""
     if isinstance(error, NotFoundError):
-        return problem(404, "Not found", str(error), suggestions=error.suggestions)
+        named = {"parameter": error.field} if error.field else {}
+        return problem(404, "Not found", str(error), suggestions=error.suggestions,
+                       **named)  # fmt: skip
     if isinstance(error, ValidationError):
         return problem(400, "Bad parameter", str(error), parameter=error.field)
     if isinstance(error, StoreError):
@@ -67,11 +69,10 @@ def cached(
 ) -> Response:
     """`render()` with an ETag, or 304 when the client holds it already.
 
-    An answer about a record time before the log's last event, at a given
-    world day (`world_fixed`: `as_of` was given, or the answer takes none),
-    can never change: every later event is stamped later, and no "today"
-    goes into it. It is cached for good. Any other answer's ETag is the log
-    position it was read at.
+    An answer about a record time before the log's last event that does not
+    depend on today's date (`world_fixed`) can never change: every later
+    event is stamped later. It is cached for good. Any other answer's ETag
+    is the log position it was read at.
     """
     settled = (
         world_fixed

@@ -125,7 +125,7 @@ def _handler(reader: Reader, name: str, params: tuple[Param, ...], page: Page) -
                 )
                 return HTMLResponse(html)
 
-            return cached(request, state, known_at, query.world_fixed(), render)
+            return cached(request, state, known_at, query.world_fixed(name), render)
         except KhronikaError as e:
             status = 404 if isinstance(e, NotFoundError) else 400
             suggestions = e.suggestions if isinstance(e, NotFoundError) else []

@@ -12,6 +12,7 @@ from khronika.domain.text import check_line, check_text
 from khronika.projections import points
 from khronika.projections.queries import Point
 
+TODAY = {"person", "stats"}  # answers judged on today's date without as_of
 MAX_TEXT = 300
 MAX_NOTE = 4000
 
@@ -116,10 +117,11 @@ class Query:
         value = self.text(name)
         return None if value is None else points.world_day(value, name, first=first)
 
-    def world_fixed(self) -> bool:
-        """Whether the answer is at a given world day: `as_of` was given, or
-        the answer takes none (otherwise it may depend on today's date)."""
-        return "as_of" not in self.declared or self.text("as_of") is not None
+    def world_fixed(self, name: str) -> bool:
+        """Whether answer `name` is fixed in world time: it does not judge by
+        today's date, or `as_of` was given. A person's status and the years of
+        statistics are judged on today without `as_of`."""
+        return name not in TODAY or self.text("as_of") is not None
 
     def point(self) -> Point:
         known_at = self.text("known_at")

@@ -2,7 +2,8 @@
 
 Certain facts are solid; facts only possible at the as-of day are hatched
 and translucent; `~` (approximate) bars have a dashed outline and `?`
-(uncertain) ones a question mark; an open end fades out toward its edge.
+(uncertain) ones a question mark; an open end, or one far beyond the other
+facts (cut at the picture's edge), fades out toward the edge.
 """
 
 from __future__ import annotations
@@ -51,9 +52,7 @@ def picture(facts: list[dict[str, Any]], as_of: Day | None) -> Picture:
         for d in (b.earliest, b.latest)
         if d not in (OPEN_START, OPEN_END)
     ]
-    if as_of is not None:
-        days.append(as_of.ordinal())
-    low, high = (min(days), max(days)) if days else (0, 1)
+    low, high = _domain(days, as_of)
     pad = max((high - low) // 40, 30)
     low, high = low - pad, high + pad
     scale = (WIDTH - LEFT - RIGHT) / (high - low)
@@ -61,15 +60,16 @@ def picture(facts: list[dict[str, Any]], as_of: Day | None) -> Picture:
     def x(day: Day, edge: int) -> float:
         if day in (OPEN_START, OPEN_END):
             return float(edge)
-        return LEFT + (day.ordinal() - low) * scale
+        return min(max(LEFT + (day.ordinal() - low) * scale, LEFT), WIDTH - RIGHT)
 
     bars = []
     for i, (f, b) in enumerate(spans):
         x0, x1 = x(b.earliest, LEFT), x(b.latest, WIDTH - RIGHT) + scale
+        beyond_start = b.earliest == OPEN_START or b.earliest.ordinal() < low
+        beyond_end = b.latest == OPEN_END or b.latest.ordinal() > high
         classes = [f["status"] or "certain"]
         classes += ["approximate"] * b.approximate + ["uncertain"] * b.uncertain
-        classes += ["open-start"] * (b.earliest == OPEN_START)
-        classes += ["open-end"] * (b.latest == OPEN_END)
+        classes += ["open-start"] * beyond_start + ["open-end"] * beyond_end
         bars.append(
             Bar(
                 f["id"],
@@ -89,6 +89,22 @@ def picture(facts: list[dict[str, Any]], as_of: Day | None) -> Picture:
     ]
     mark = round(x(as_of, 0), 1) if as_of is not None else None
     return Picture(bars, ticks, mark, TOP + len(bars) * ROW + 10, (first, last))
+
+
+def _domain(days: list[int], as_of: Day | None) -> tuple[int, int]:
+    """The days to draw: all but far outliers (beyond Tukey's fences at 3 IQR,
+    or 30 years), which are cut at the edge, so that one date in year
+    170000002 does not squash the rest."""
+    if not days:
+        days = [as_of.ordinal() if as_of else 0]
+    ordered = sorted(days)
+    q1, q3 = ordered[len(ordered) // 4], ordered[(3 * len(ordered)) // 4]
+    reach = 3 * max(q3 - q1, 3650)
+    inside = [d for d in ordered if q1 - reach <= d <= q3 + reach]
+    low, high = inside[0], inside[-1]  # the farthest days that are no outliers
+    if as_of is not None:
+        low, high = min(low, as_of.ordinal()), max(high, as_of.ordinal())
+    return low, max(high, low + 1)
 
 
 def _step(years: int) -> int:

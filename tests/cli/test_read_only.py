@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -204,3 +205,34 @@ def test_reads_of_current_views_write_nothing_even_when_they_may(
     for args in READS:
         assert demo(*args).exit_code == 0, args
     assert (digest(path), wal.read_bytes() if wal.exists() else b"") == before
+
+
+def test_upgrade_leaves_current_views_alone(demo: Run) -> None:
+    result = demo("upgrade")
+    assert result.exit_code == 0
+    assert "nothing to upgrade: the views are of format 2" in result.output
+
+
+def test_diff_json_says_the_lag(demo: Run) -> None:
+    answer = json_of(
+        demo, "diff", "--known-at", "2000-01-01", "--known-at", "2100-01-01"
+    )
+    assert answer["lag"] == 0 and answer["changes"]
+
+
+def test_a_reversed_date_range_is_refused(demo: Run) -> None:
+    result = demo("timeline", "--from", "2024", "--to", "2020")
+    assert result.exit_code == 1
+    assert "from: 2024-01-01 is after to (2020-12-31)" in result.output
+
+
+@pytest.mark.sqlite_only
+def test_serve_says_when_its_port_is_taken(demo: Run) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = demo("serve", "--port", port)
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "serving" not in result.output

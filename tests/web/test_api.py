@@ -97,14 +97,15 @@ def test_the_timeline_pages_with_a_cursor_that_stays_put(
     app.append_fact(make.fact(id="early-verdict", when="1900"), "tester")
     app.close()
     seen = [f["id"] for f in first["facts"]]
-    cursor, known_at = first["next"], first["known_at"]
-    while cursor:
-        page = get(
-            client, f"/api/timeline?limit=10&cursor={cursor}&known_at={known_at}"
-        )
+    cursor = first["next"]
+    while cursor:  # the cursor alone: it carries the page's record time
+        page = get(client, f"/api/timeline?limit=10&cursor={cursor}")
+        assert page["known_at"] == first["known_at"]
         seen += [f["id"] for f in page["facts"]]
         cursor = page["next"]
     assert seen == everything
+    clash = client.get(f"/api/timeline?cursor={first['next']}&known_at=2000-01-01")
+    assert clash.status_code == 400 and "belongs to known_at" in clash.text
     bad = client.get("/api/timeline?cursor=nonsense")
     assert bad.status_code == 400
     assert bad.json()["parameter"] == "cursor"
@@ -120,6 +121,14 @@ def test_a_past_known_at_is_cached_for_good_and_revalidates(client: TestClient) 
     assert again.status_code == 304 and again.content == b""
     now = client.get("/api/timeline")
     assert now.headers["cache-control"] == "no-cache"
+    # a person's status without as_of is judged today: never cached for good
+    verdict = get(client, "/api/facts/serebryakova-verdict-2023")["fact"]
+    person = f"/api/person/tatyana-serebryakova?known_at={verdict['recorded_at']}"
+    assert client.get(person).headers["cache-control"] == "no-cache"
+    fixed = client.get(person + "&as_of=2024")
+    assert fixed.headers["cache-control"].endswith("immutable")
+    star = client.get("/api/timeline", headers={"If-None-Match": "*"})
+    assert star.status_code == 304
     assert now.headers["etag"].startswith(f'"{now.headers["khronika-position"]}-')
 
 
@@ -152,6 +161,9 @@ def test_a_write_shows_up_without_any_read_command(
         ("/api/timeline?as-of=2023", 400, "as-of: is not a parameter here"),
         ("/api/timeline?as_of=2023&as_of=2024", 400, "as_of: is given more than once"),
         ("/api/diff", 400, "from: is required"),
+        ("/api/timeline?from=2024&to=2020", 400, "from: 2024-01-01 is after to"),
+        ("/api/entities?kind=alien", 400, "kind: 'alien' is not one of"),
+        ("/api/timeline?entity=serebryakova", 404, "unknown entity 'serebryakova'"),
         ("/api/nothing-here", 404, "no page or endpoint at /api/nothing-here"),
     ],
 )  # fmt: skip
@@ -165,6 +177,8 @@ def test_errors_are_problem_documents_naming_the_parameter(
     assert problem["status"] == status and detail in problem["detail"]
     if status == 404 and "did you mean" in detail:
         assert problem["suggestions"]
+    if "?" in url and status == 400 or "entity=" in url:
+        assert problem["parameter"] == url.split("?")[1].split("=")[0].rstrip("s")
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])

@@ -16,6 +16,7 @@ COMMANDS = [
     ("timeline", ["timeline", "--as-of", "2022"]),
     ("fact", ["fact", "serebryakova-verdict-2023"]),
     ("trace", ["trace", "serebryakova-verdict-2023"]),
+    ("trace-entity", ["trace", "tatyana-serebryakova"]),
     ("person", ["person", "tatyana-serebryakova", "--as-of", "2024"]),
     ("law", ["law", "kz-criminal-code-2014:180"]),
     *[("stats", ["stats", "--by", by]) for by in
