@@ -18,9 +18,8 @@ from khronika.cli.points import (
     point_options,
     store_views,
 )
-from khronika.domain import names
 from khronika.domain.documents import FACT_KINDS
-from khronika.domain.errors import NotFoundError, StoreError
+from khronika.domain.errors import KhronikaError, StoreError
 from khronika.domain.parse import MAX_COUNT
 from khronika.projections import check, queries, schema
 from khronika.projections import models as m
@@ -413,8 +412,8 @@ def _wrap(label: str, text: str) -> str:
                          subsequent_indent=" " * 10)  # fmt: skip
 
 
-def _unknown_fact(views: Any, slug: str) -> NotFoundError:
-    return NotFoundError("fact", slug, names.suggest(slug, queries.fact_slugs(views)))
+def _unknown_fact(views: ViewStore, slug: str) -> KhronikaError:
+    return queries.unknown_fact(views, slug)
 
 
 @click.command()

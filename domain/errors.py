@@ -29,6 +29,7 @@ class NotFoundError(KhronikaError):
         ident: str,
         suggestions: list[str] | None = None,
         field: str = "",
+        note: str = "",
     ) -> None:
         self.what = what
         self.ident = ident
@@ -40,6 +41,8 @@ class NotFoundError(KhronikaError):
             message += (
                 "; did you mean " + ", ".join(f"'{s}'" for s in self.suggestions) + "?"
             )
+        if note:
+            message += f" ({note})"
         super().__init__(message)
 
 

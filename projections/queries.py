@@ -10,7 +10,7 @@ import msgspec
 from khronika.domain import lenient, names
 from khronika.domain.days import OPEN_END_KEY, Day, shown
 from khronika.domain.documents import FactDoc
-from khronika.domain.errors import ValidationError
+from khronika.domain.errors import NotFoundError, ValidationError
 from khronika.domain.parse import MAX_COUNT
 from khronika.projections import models as m
 from khronika.projections.schema import NOW
@@ -227,6 +227,18 @@ def fact_history(views: ViewStore, slug: str, point: Point) -> list[m.Fact]:
         point.params | {"slug": slug},
     )
     return [fact_json(row) for row in rows]
+
+
+def unknown_fact(views: ViewStore, slug: str) -> NotFoundError:
+    """The error for a fact the views do not hold, with what may explain it."""
+    note = ""
+    if views.lag:
+        note = (
+            f"it may be in the {views.lag} events the views have not caught up "
+            "with: the store is read-only here; `trace` reads the events"
+        )
+    return NotFoundError("fact", slug, names.suggest(slug, fact_slugs(views)),
+                         note=note)  # fmt: skip
 
 
 def fact_slugs(views: ViewStore) -> list[str]:

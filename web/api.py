@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from khronika.domain import edtf, names
+from khronika.domain import edtf
 from khronika.domain.documents import ENTITY_KINDS, FACT_KINDS
 from khronika.domain.errors import KhronikaError, NotFoundError, ValidationError
 from khronika.projections import lists, queries
@@ -160,9 +160,7 @@ def fact(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     point, slug = q.point(), path["id"]
     history = queries.fact_history(r.views, slug, point)
     if not history:
-        raise NotFoundError(
-            "fact", slug, names.suggest(slug, queries.fact_slugs(r.views))
-        )
+        raise queries.unknown_fact(r.views, slug)
     current = history[-1]
     if point.certain and current.status != "certain":
         raise NotFoundError("certain fact", slug)

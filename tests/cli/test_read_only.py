@@ -98,6 +98,11 @@ def test_behind_views_on_a_read_only_file_are_read_with_their_lag(
         assert timeline["lag"] == 1
         assert "late-verdict" not in [f["id"] for f in timeline["facts"]]
         assert "the views are 1 log position behind the events" in result.stderr
+        missing = demo("fact", "late-verdict")
+        assert missing.exit_code == 1
+        assert "it may be in the 1 events the views have not caught up" in (
+            missing.output
+        )
         assert digest(path) == before
     finally:
         path.chmod(0o644)
