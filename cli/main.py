@@ -9,7 +9,7 @@ import click
 from eventsourcing.persistence import PersistenceError
 
 from khronika import __version__
-from khronika.cli import audit, catalogue, log, read, serve, write
+from khronika.cli import audit, catalogue, listing, log, read, serve, write
 from khronika.cli.context import Settings
 from khronika.cli.output import safe
 from khronika.domain.errors import KhronikaError
@@ -86,6 +86,7 @@ def cli(ctx: click.Context, store: str | None, user: str | None) -> None:
     ctx.obj = Settings(store, user)
 
 
+assert listing.entity_list  # its commands join the entity and source groups
 for command in (
     *write.COMMANDS,
     *catalogue.COMMANDS,

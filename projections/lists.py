@@ -8,7 +8,7 @@ import msgspec
 
 from khronika.domain import names
 from khronika.projections import models as m
-from khronika.projections.queries import Entities, Point
+from khronika.projections.queries import Entities, Point, timeline
 from khronika.projections.views import ViewStore
 
 
@@ -34,6 +34,27 @@ def entity(views: ViewStore, ident: str, point: Point) -> m.Entity:
     return entity_json(Entities(views, point).resolve(ident))
 
 
+def entity_facts(views: ViewStore, ident: str, point: Point) -> m.OneEntity:
+    """One entity, and every fact that names it (merged entities too)."""
+    entities = Entities(views, point)
+    slug = entities.resolve(ident)["entity"]
+    facts = timeline(views, point, entities=entities.members(slug))
+    refs = [m.FactRef(id=f.id, kind=f.kind, when=f.when.label, status=f.status)
+            for f in facts]  # fmt: skip
+    return m.OneEntity(entity=entity_json(entities.rows[slug]), facts=refs)
+
+
+def matching(found: list[m.Entity], text: str | None) -> list[m.Entity]:
+    """The entities whose slug, name or an alias holds `text` (any case)."""
+    if not text:
+        return found
+    needle = text.casefold()
+    return [
+        e for e in found
+        if any(needle in name.casefold() for name in (e.id, e.name, *e.aliases))
+    ]  # fmt: skip
+
+
 def source_json(row: Any) -> m.Source:
     return m.Source(**{
         "id": row["source"], "title": row["title"], "publisher": row["publisher"],
@@ -50,6 +71,19 @@ def sources(views: ViewStore, point: Point) -> list[m.Source]:
         point.params,
     )
     return [source_json(r) for r in rows]
+
+
+def citations(views: ViewStore, slug: str, point: Point) -> list[m.Citing]:
+    """How the facts as they stood at `point.known_at` cite source `slug`."""
+    rows = views.query(
+        "SELECT c.fact, c.version, c.locator, c.quote FROM view_citations c "
+        "JOIN view_facts f ON f.fact = c.fact AND f.version = c.version "
+        f"WHERE {point.where('c', world=False)} AND c.source = :slug "
+        "AND f.retracted = 0 ORDER BY c.fact, c.locator",
+        point.params | {"slug": slug},
+    )
+    return [m.Citing(fact=r["fact"], version=r["version"], locator=r["locator"],
+                     quote=r["quote"]) for r in rows]  # fmt: skip
 
 
 def source(views: ViewStore, slug: str, point: Point) -> m.Source:

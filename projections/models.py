@@ -290,8 +290,18 @@ class Entities(Point, kw_only=True):
     entities: list[Entity]
 
 
+class FactRef(Model, kw_only=True):
+    """A fact named in a list: what it is and when."""
+
+    id: str
+    kind: str
+    when: str  # the EDTF date's label
+    status: str | None
+
+
 class OneEntity(Point, kw_only=True):
     entity: Entity
+    facts: list[FactRef] = field(default_factory=list)  # every fact naming it
 
 
 class Source(Model, kw_only=True):
@@ -310,8 +320,19 @@ class Sources(Point, kw_only=True):
     sources: list[Source]
 
 
+class Citing(Model, kw_only=True):
+    """A fact version's citation of a source."""
+
+    fact: str
+    version: int
+    locator: str
+    quote: str | None
+
+
 class OneSource(Point, kw_only=True):
     source: Source
+    copy_bytes: int | None = None  # the stored copy's size; None if not stored
+    cited_by: list[Citing] = field(default_factory=list)  # facts as they stand
 
 
 class Checkpoint(Model, kw_only=True):

@@ -48,6 +48,8 @@ def fact_rows(v: FactVersion) -> Iterator[tuple[str, Row]]:
         return
     for p in doc.participants:
         yield "view_roles", (*key, p.entity, p.role, *span)
+    for c in doc.sources:
+        yield "view_citations", (*key, c.source, c.locator, c.quote)
     defendants = [p.entity for p in doc.participants if p.role == "defendant"]
     details = doc.details
     if isinstance(details, VerdictDetails):

@@ -39,6 +39,8 @@ TABLES: dict[str, tuple[str, ...]] = {
         "fact", "version", "defendant", "outcome", "type", "term_months",
         "regime", "probation_months", "place", *BOUNDS,
     ),
+    # the sources a fact version cites, with locator and quote
+    "view_citations": ("fact", "version", "source", "locator", "quote"),
     # the law articles a verdict version convicts under
     "view_charges": ("fact", "version", "article", "law", "place", *BOUNDS),
     # appeals, releases, pardons
@@ -73,6 +75,7 @@ INDEXES: dict[str, list[tuple[str, ...]]] = {
     "view_roles": [("entity", "recorded_to"), ("fact", "recorded_to")],
     "view_sentences": [("defendant", "recorded_to"), ("fact", "recorded_to")],
     "view_charges": [("fact", "recorded_to"), ("article",)],
+    "view_citations": [("source", "recorded_to"), ("fact", "recorded_to")],
     "view_changes": [("defendant",), ("fact", "recorded_to")],
     "view_penalties": [("law", "recorded_to"), ("fact", "recorded_to")],
     "view_entities": [("entity", "recorded_to")],

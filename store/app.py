@@ -201,6 +201,11 @@ class Chronicle(Application[UUID]):
             self._kept = (head, loaded)
         return self._kept[1]
 
+    def copy_bytes(self, sha256: str | None) -> int | None:
+        """The size of the stored archived copy, or None if none is stored."""
+        content = self.store.get_copy(sha256) if sha256 else None
+        return None if content is None else len(content)
+
     def fact_slugs(self) -> Iterator[str]:
         return Catalogue.fact_slugs(self.notifications(Catalogue.FACT_TOPICS))
 

@@ -227,8 +227,7 @@ def entity_list(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
 
 def entity(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     point = q.point()
-    found = lists.entity(r.views, path["id"], point)
-    return m.OneEntity(**header(point, state), entity=found)
+    return placed(lists.entity_facts(r.views, path["id"], point), point, state)
 
 
 def source_list(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
@@ -239,7 +238,9 @@ def source_list(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
 def source(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     point = q.point()
     found = lists.source(r.views, path["id"], point)
-    return m.OneSource(**header(point, state), source=found)
+    return m.OneSource(**header(point, state), source=found,
+                       copy_bytes=r.app.copy_bytes(found.sha256),
+                       cited_by=lists.citations(r.views, found.id, point))  # fmt: skip
 
 
 def checkpoint(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:

@@ -1,0 +1,74 @@
+"""`entity list|show` and `source list|show`, on the bundled dataset."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+Run = Callable[..., Result]
+SOURCE = "worldcrunch-kz-separatism"
+
+
+@pytest.fixture
+def demo(run: Run) -> Run:
+    assert run("demo").exit_code == 0
+    return run
+
+
+def data(run: Run, *args: str) -> Any:
+    result = run(*args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_entity_list_filters_by_kind_and_search(demo: Run) -> None:
+    laws = data(demo, "entity", "list", "--kind", "law")["entities"]
+    assert [e["id"] for e in laws] == ["kz-criminal-code-1997", "kz-criminal-code-2014"]
+    found = data(demo, "entity", "list", "--search", "Серебрякова")["entities"]
+    assert [e["id"] for e in found] == ["tatyana-serebryakova"]
+    everyone = data(demo, "entity", "list")["entities"]
+    assert len(everyone) == 63
+    table = demo("entity", "list", "--kind", "law")
+    assert table.exit_code == 0 and "2 entities" in table.output
+
+
+def test_entity_show_lists_the_facts_naming_it(demo: Run) -> None:
+    shown = data(demo, "entity", "show", "Татьяна Серебрякова")
+    assert shown["entity"]["id"] == "tatyana-serebryakova"
+    assert [f["id"] for f in shown["facts"]] == [
+        "serebryakova-chatroulette-conversation-2021",
+        "serebryakova-investigation-2023",
+        "serebryakova-verdict-2023",
+    ]
+    before = demo("entity", "show", "tatyana-serebryakova", "--known-at", "2000-01-01")
+    assert before.exit_code == 1  # not yet recorded then
+    assert "unknown entity 'tatyana-serebryakova'" in before.output
+    missing = demo("entity", "show", "tatyana-serebryakov")
+    assert missing.exit_code == 1 and "did you mean 'tatyana-serebryakova'" in (
+        missing.output
+    )
+
+
+def test_source_show_has_the_copy_and_every_citation(demo: Run, tmp_path: Path) -> None:
+    listed = data(demo, "source", "list")["sources"]
+    assert [s["id"] for s in listed] == [SOURCE]
+    shown = data(demo, "source", "show", SOURCE)
+    assert shown["copy_bytes"] is None  # the dataset names a copy it does not store
+    cited = {(c["fact"], c["locator"]) for c in shown["cited_by"]}
+    assert ("serebryakova-verdict-2023", "para:6") in cited
+    timeline = data(demo, "timeline")["facts"]
+    assert len(shown["cited_by"]) == sum(len(f["sources"]) for f in timeline)
+    copy = tmp_path / "copy.txt"
+    copy.write_bytes(b"an archived copy")
+    assert demo("source", "attach", SOURCE, str(copy)).exit_code == 0
+    assert data(demo, "source", "show", SOURCE)["copy_bytes"] == 16
+    text = demo("source", "show", SOURCE)
+    assert (
+        "16 bytes stored" in text.output
+        and "serebryakova-verdict-2023 @ para:6" in (text.output)
+    )
