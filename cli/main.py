@@ -9,7 +9,7 @@ import click
 from eventsourcing.persistence import PersistenceError
 
 from khronika import __version__
-from khronika.cli import audit, catalogue, listing, log, read, serve, write
+from khronika.cli import audit, catalogue, listing, log, read, serve, template, write
 from khronika.cli.context import Settings
 from khronika.cli.output import safe
 from khronika.domain.errors import KhronikaError
@@ -95,6 +95,7 @@ for command in (
     *audit.COMMANDS,
     serve.serve,
     serve.schema,
+    template.new,
 ):
     cli.add_command(command)
 
