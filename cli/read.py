@@ -32,6 +32,17 @@ from khronika.projections.stats import stats as stats_of
 from khronika.projections.views import ViewStore
 
 FORMATS = ("table", "json", "csv")
+PAGING = (
+    click.option(
+        "--limit", type=click.IntRange(1, MAX_COUNT), help="Show at most N facts."
+    ),
+    click.option(
+        "--offset",
+        type=click.IntRange(0, MAX_COUNT),
+        default=0,
+        help="Skip the first N facts (with or without --limit).",
+    ),
+)
 
 
 def _header(point: Point, views: ViewStore) -> dict[str, Any]:
@@ -110,15 +121,8 @@ def _row(fact: dict[str, Any]) -> dict[str, Any]:
     "--to", "end", type=WorldDay(), help="Facts that may start on or before DATE."
 )
 @click.option("--search", help="Text in the summary (case-insensitive for ASCII).")
-@click.option(
-    "--limit", type=click.IntRange(1, MAX_COUNT), help="Show at most N facts."
-)
-@click.option(
-    "--offset",
-    type=click.IntRange(0, MAX_COUNT),
-    default=0,
-    help="Skip the first N facts (with or without --limit).",
-)
+@PAGING[0]
+@PAGING[1]
 @point_options(*FORMATS)
 @with_settings
 def timeline(settings: Settings, people: tuple[str, ...], others: tuple[str, ...],
@@ -162,9 +166,12 @@ def timeline(settings: Settings, people: tuple[str, ...], others: tuple[str, ...
 
 @click.command()
 @click.argument("ident", metavar="ID")
+@PAGING[0]
+@PAGING[1]
 @point_options(*FORMATS)
 @with_settings
-def person(settings: Settings, ident: str, point: Point, fmt: str) -> None:
+def person(settings: Settings, ident: str, limit: int | None, offset: int,
+           point: Point, fmt: str) -> None:  # fmt: skip
     """A person's or group's history: roles, charges, sentences and status.
 
     The status is judged on the --as-of day (default: today), for example
@@ -176,7 +183,8 @@ def person(settings: Settings, ident: str, point: Point, fmt: str) -> None:
       khronika person "Vyacheslav Zuderman" --as-of 2024-01-01
     """
     views = open_views(settings)
-    answer = _placed(person_history(views, ident, point), point, views)
+    answer = person_history(views, ident, point, limit=limit, offset=offset)
+    answer = _placed(answer, point, views)
     if fmt == "json":
         echo(to_json(answer))
         return

@@ -118,6 +118,7 @@ class Person(Point, kw_only=True):
     merged_into: str | None
     status_on: str
     facts: list[Fact]
+    facts_total: int  # facts naming them, of which `facts` is a page
     sentences: list[SentenceState]
     sentence_changes: list[SentenceChange]
 

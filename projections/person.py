@@ -9,7 +9,7 @@ import msgspec
 from khronika.domain.days import Day, from_key, shown
 from khronika.domain.documents import LawAmendmentDetails, VerdictDetails
 from khronika.projections import models as m
-from khronika.projections.queries import Entities, Point, _in, timeline
+from khronika.projections.queries import Entities, Point, _in, count_facts, timeline
 from khronika.projections.views import ViewStore
 
 CUSTODIAL = ("prison", "penal_colony", "restriction_of_freedom", "other")
@@ -106,7 +106,18 @@ def _probation(s: dict[str, Any], start: Day, start_late: Day, day: Day) -> str:
     return f"probation ended by {end_late}: {describe(s)}"
 
 
-def person(views: ViewStore, ident: str, point: Point) -> m.Person:
+def person(
+    views: ViewStore,
+    ident: str,
+    point: Point,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> m.Person:
+    """A person's or group's history; `limit` and `offset` page its facts.
+
+    The sentences and their changes are always whole: a status needs them.
+    """
     entities = Entities(views, point)
     row = entities.resolve(ident)
     members = entities.members(row["entity"])
@@ -122,8 +133,11 @@ def person(views: ViewStore, ident: str, point: Point) -> m.Person:
     facts = [
         msgspec.structs.replace(fact, roles=sorted(
             roles.get(fact.id, set()) | _other_names(fact, members)))
-        for fact in timeline(views, point, entities=members)
+        for fact in timeline(views, point, entities=members, limit=limit,
+                             offset=offset)
     ]  # fmt: skip
+    paged = limit is not None or offset > 0
+    total = count_facts(views, point, members) if paged else len(facts)
     sentences = _rows(views, "view_sentences", "defendant", who, point, params)
     changes = _rows(views, "view_changes", "defendant", who, point, params)
     charges = _charges(views, point, [s["fact"] for s in sentences])
@@ -147,6 +161,7 @@ def person(views: ViewStore, ident: str, point: Point) -> m.Person:
             "merged_into": row["merged_into"],
             "status_on": day.isoformat(),
             "facts": facts,
+            "facts_total": total,
             "sentences": sentences,
             "sentence_changes": changes,
         },

@@ -166,6 +166,21 @@ def timeline(
     return [fact_json(row) for row in views.query(" ".join(sql), params)]
 
 
+def count_facts(views: ViewStore, point: Point, entities: list[str]) -> int:
+    """How many facts name one of `entities` at `point` (a person's total)."""
+    params: dict[str, Any] = dict(point.params)
+    kinds = {r["kind"] for r in views.query(
+        "SELECT DISTINCT kind FROM view_entities WHERE entity IN "
+        f"{_in('e', entities, params)}", params)}  # fmt: skip
+    names = _names(point, _in("entity", entities, params), kinds)
+    rows = views.query(
+        f"SELECT COUNT(*) AS n FROM view_facts f WHERE {point.where('f')} "
+        f"AND f.retracted = 0 AND {names}",
+        params,
+    )
+    return int(rows[0]["n"])
+
+
 def _names(point: Point, entities: str, kinds: set[str]) -> str:
     """SQL: fact f names one of `entities`, in any way a fact can.
 

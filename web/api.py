@@ -175,9 +175,20 @@ def trace(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     return trace_fact(r.app, path["id"], moment)
 
 
+PERSON = (
+    *POINT,
+    Param("limit", "integer", f"Facts per page (1-{MAX_PAGE}, default {PAGE}); "
+          "the sentences are always whole."),
+    Param("offset", "integer", "Facts to skip (`facts_total` counts them all)."),
+)  # fmt: skip
+
+
 def person_history(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     point = q.point()
-    return placed(person(r.views, path["id"], point), point, state)
+    limit = q.integer("limit", PAGE, high=MAX_PAGE)
+    offset = q.integer("offset", 0, low=0)
+    answer = person(r.views, path["id"], point, limit=limit, offset=offset)
+    return placed(answer, point, state)
 
 
 def law_state(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
@@ -324,8 +335,9 @@ ENDPOINTS = (
     Endpoint(
         "/api/person/{id}",
         "person",
-        "A person's or group's history and sentence status.",
-        POINT,
+        "A person's or group's history and sentence status, its facts a page "
+        "at a time.",
+        PERSON,
         person_history,
         m.Person,
     ),

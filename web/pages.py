@@ -85,7 +85,7 @@ def sources_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
 PAGES: tuple[tuple[str, str, tuple[Param, ...], Page], ...] = (
     ("/", "timeline", api.TIMELINE, timeline_page),
     ("/facts/{id}", "fact", POINT, fact_page),
-    ("/person/{id}", "person", POINT, person_page),
+    ("/person/{id}", "person", api.PERSON, person_page),
     ("/law/{id}", "law", POINT, law_page),
     ("/stats", "stats", STATS, stats_page),
     ("/diff", "diff", api.DIFF, diff_page),

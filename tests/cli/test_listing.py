@@ -72,3 +72,15 @@ def test_source_show_has_the_copy_and_every_citation(demo: Run, tmp_path: Path) 
         "16 bytes stored" in text.output
         and "serebryakova-verdict-2023 @ para:6" in (text.output)
     )
+
+
+def test_a_persons_facts_come_a_page_at_a_time(demo: Run) -> None:
+    whole = data(demo, "person", "tatyana-serebryakova")
+    assert whole["facts_total"] == len(whole["facts"]) == 3
+    first = data(demo, "person", "tatyana-serebryakova", "--limit", "2")
+    rest = data(demo, "person", "tatyana-serebryakova", "--offset", "2")
+    assert first["facts_total"] == rest["facts_total"] == 3
+    assert first["facts"] + rest["facts"] == whole["facts"]
+    assert first["sentences"] == whole["sentences"]  # never paged
+    beyond = data(demo, "person", "tatyana-serebryakova", "--offset", "9")
+    assert (beyond["facts"], beyond["facts_total"]) == ([], 3)

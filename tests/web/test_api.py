@@ -255,3 +255,13 @@ def test_a_read_only_store_is_served_with_its_lag(
             assert "1 log position behind the events" in page.text
     finally:
         path.chmod(0o644)
+
+
+def test_a_persons_facts_page_with_limit_and_offset(client: TestClient) -> None:
+    url = "/api/person/tatyana-serebryakova"
+    whole = get(client, url)
+    pages = [get(client, f"{url}?limit=1&offset={i}") for i in range(3)]
+    assert [p["facts_total"] for p in pages] == [3, 3, 3]
+    assert [f for p in pages for f in p["facts"]] == whole["facts"]
+    page = client.get("/person/tatyana-serebryakova?limit=1")
+    assert "(1 of 3)" in page.text and 'id="more"' in page.text
