@@ -62,9 +62,10 @@ def sqlite_file(location: str) -> Path:
 def read_only(location: str) -> bool:
     """Whether this process must not write to the SQLite store at `location`.
 
-    So it is with a `file:…?mode=ro` URI, and with a file or folder that
-    nobody may write (mode 444 stops even root here) or this user may not.
-    A PostgreSQL store answers by its role's privileges (the views ask it).
+    So it is with a `file:…?mode=ro` URI, with a file that nobody may write
+    (mode 444 stops even root here), and with one this user may not write or
+    that lies on a read-only mount. A PostgreSQL store answers by its role's
+    privileges (the views ask it).
     """
     if is_postgres(location):
         return False
