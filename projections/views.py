@@ -125,7 +125,7 @@ class ViewStore:
         """Refuse views that are missing or of an older format, naming the fix."""
         try:
             rows = self.query("SELECT format FROM view_format")
-        except Exception:  # noqa: BLE001 -- no such table, in either database
+        except PersistenceError:  # no such table
             rows = []
         found = rows[0]["format"] if rows else None
         if found != schema.FORMAT:
