@@ -12,15 +12,22 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import click
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TimeRemainingColumn,
+)
 
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.examples import NOTE, SLUG, TITLE
+from khronika.cli.points import store_views
 from khronika.domain.documents import Citation, FactDoc
 from khronika.domain.errors import StoreError, ValidationError
 from khronika.domain.events import stamp
 from khronika.domain.parse import MAX_DOCUMENT_BYTES, decode, sniff
-from khronika.projections.reading import read_views
+from khronika.projections.reading import refresh
 from khronika.store import attest
 from khronika.store import location as loc
 from khronika.store.app import Chronicle
@@ -244,11 +251,14 @@ def _views_current(app: Any) -> None:
     """Catch the views up after a bulk write, so that a copy of the store
     made read-only next answers without lag. An older store's views are
     left to `khronika upgrade`, which reads will point to."""
+    views = store_views(app)
     try:
-        views = read_views(app.location, app.recorder.max_notification_id() or 0,
-                           app.read_after)  # fmt: skip
+        views.check_format()
     except StoreError:
         return
+    head = app.recorder.max_notification_id() or 0
+    with _progress(head - views.position(), "updating the views") as advance:
+        refresh(views, head, app.read_after, advance)
     views.datastore.close()
 
 
@@ -262,19 +272,22 @@ def _open(path: Path) -> Iterator[BinaryIO]:
 
 
 @contextlib.contextmanager
-def _progress(total: int) -> Iterator[Any]:
-    """A progress bar on a terminal; nothing otherwise."""
-    if not total or not sys.stderr.isatty():
+def _progress(total: int, what: str = "") -> Iterator[Any]:
+    """A progress bar on a terminal; nothing otherwise.
+
+    Of bytes imported, or with `what`, of events: "updating the views".
+    """
+    if total <= 0 or not sys.stderr.isatty():
         yield None
         return
     columns = (
         "[progress.description]{task.description}",
         BarColumn(),
-        DownloadColumn(),
+        MofNCompleteColumn() if what else DownloadColumn(),
         TimeRemainingColumn(),
     )
     with Progress(*columns, transient=True) as progress:
-        task = progress.add_task("importing", total=total)
+        task = progress.add_task(what or "importing", total=total)
         yield lambda done: progress.update(task, completed=done)
 
 
