@@ -19,10 +19,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from khronika.domain.errors import KhronikaError
 from khronika.web import pages
 from khronika.web.api import ENDPOINTS, Endpoint
-from khronika.web.http import SECURITY, cached, json_response, problem, problem_of
+from khronika.web.http import SECURITY, answer, json_response, problem, problem_of
 from khronika.web.openapi import document
 from khronika.web.params import Query
-from khronika.web.reader import Reader
+from khronika.web.reader import Reader, State
 
 STATIC = pages.HERE / "static"
 
@@ -80,31 +80,18 @@ class SecurityHeaders:
 
 def _route(reader: Reader, endpoint: Endpoint) -> Route:
     def respond(request: Request) -> Response:
+        path = dict(request.path_params)
+
+        def render(query: Query, state: State) -> Response:
+            return json_response(endpoint.handler(query, reader, state, path))
+
         try:
-            query = Query(
-                request.query_params,
-                request.query_params.multi_items(),
-                endpoint.params,
-            )
-            state = reader.state()
-            known_at = query.point().known_at if _has_point(endpoint) else None
-            path = dict(request.path_params)
-
-            def answer() -> Response:
-                return json_response(endpoint.handler(query, reader, state, path))
-
-            return cached(
-                request, state, known_at, query.world_fixed(endpoint.name), answer
-            )
+            return answer(request, reader, endpoint.params, endpoint.name, render)
         except KhronikaError as e:
             return problem_of(e)
 
     return Route(endpoint.path, reader.run(respond), methods=["GET"],
                  name=endpoint.name)  # fmt: skip
-
-
-def _has_point(endpoint: Endpoint) -> bool:
-    return any(p.name == "known_at" for p in endpoint.params)
 
 
 async def _http_problem(request: Request, exc: Exception) -> Response:

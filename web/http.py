@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -18,7 +18,8 @@ from khronika.domain.errors import (
     StoreError,
     ValidationError,
 )
-from khronika.web.reader import State
+from khronika.web.params import Param, Query
+from khronika.web.reader import Reader, State
 
 PROBLEM = "application/problem+json"
 FOREVER = "public, max-age=31536000, immutable"
@@ -58,6 +59,24 @@ def problem_of(error: KhronikaError) -> Response:
     if isinstance(error, DuplicateError):
         return problem(409, "Conflict", str(error))
     return problem(400, "Bad request", str(error))
+
+
+def answer(
+    request: Request,
+    reader: Reader,
+    params: Sequence[Param],
+    name: str,
+    render: Callable[[Query, State], Response],
+) -> Response:
+    """A GET answer of endpoint or page `name`: its declared query string
+    checked, the views' state read, and the answer cached as it allows.
+    A KhronikaError propagates, for the caller to show its way."""
+    query = Query(request.query_params, request.query_params.multi_items(), params)
+    state = reader.state()
+    known_at = query.point().known_at if "known_at" in query.declared else None
+    return cached(
+        request, state, known_at, query.world_fixed(name), lambda: render(query, state)
+    )
 
 
 def cached(

@@ -21,7 +21,7 @@ from khronika.domain.documents import FACT_KINDS
 from khronika.domain.errors import KhronikaError, NotFoundError
 from khronika.projections.stats import DIMENSIONS
 from khronika.web import api
-from khronika.web.http import cached
+from khronika.web.http import answer
 from khronika.web.params import POINT, Param, Query
 from khronika.web.reader import Reader, State
 from khronika.web.svg import picture
@@ -111,21 +111,16 @@ def _handler(reader: Reader, name: str, params: tuple[Param, ...], page: Page) -
             "link": _linker(keep),
             "query": raw,
         }
-        try:
-            query = Query(
-                request.query_params, request.query_params.multi_items(), params
+
+        def render(query: Query, state: State) -> Response:
+            template, data = page(query, reader, state, dict(request.path_params))
+            html = TEMPLATES.get_template(template).render(
+                context | data | {"lag": state.lag}
             )
-            state = reader.state()
-            known_at = query.point().known_at if "known_at" in query.declared else None
+            return HTMLResponse(html)
 
-            def render() -> Response:
-                template, data = page(query, reader, state, dict(request.path_params))
-                html = TEMPLATES.get_template(template).render(
-                    context | data | {"lag": state.lag}
-                )
-                return HTMLResponse(html)
-
-            return cached(request, state, known_at, query.world_fixed(name), render)
+        try:
+            return answer(request, reader, params, name, render)
         except KhronikaError as e:
             status = 404 if isinstance(e, NotFoundError) else 400
             suggestions = e.suggestions if isinstance(e, NotFoundError) else []
