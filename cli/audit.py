@@ -16,7 +16,7 @@ from khronika.cli.output import citation_text, echo, emit, to_json
 from khronika.cli.points import RecordTime, open_views, store_views
 from khronika.domain.errors import KhronikaError, NotFoundError
 from khronika.domain.events import stamp
-from khronika.projections import check
+from khronika.projections import check, points
 from khronika.projections.models import EntityTrace
 from khronika.projections.queries import Entities, Point, timeline
 from khronika.store import attest
@@ -56,7 +56,7 @@ def trace(settings: Settings, ident: str, known_at: str | None, fmt: str) -> Non
     if app.exists("fact", ident):
         moment = None
         if known_at is not None:
-            moment = datetime.fromisoformat(known_at.replace("Z", "+00:00"))
+            moment = points.moment(known_at)
         answer = trace_fact(app, ident, moment)
         if fmt == "json":
             echo(to_json(answer))

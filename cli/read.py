@@ -24,7 +24,6 @@ from khronika.domain.parse import MAX_COUNT
 from khronika.projections import check, queries, schema
 from khronika.projections import models as m
 from khronika.projections.law import law as law_state
-from khronika.projections.models import A
 from khronika.projections.person import person as person_history
 from khronika.projections.queries import Entities, Point
 from khronika.projections.stats import DIMENSIONS
@@ -43,17 +42,6 @@ PAGING = (
         help="Skip the first N facts (with or without --limit).",
     ),
 )
-
-
-def _header(point: Point, views: ViewStore) -> dict[str, Any]:
-    return {"as_of": point.as_of.isoformat() if point.as_of else None,
-            "known_at": point.known_at, "lag": views.lag}  # fmt: skip
-
-
-def _placed(answer: A, point: Point, views: ViewStore) -> A:
-    """`answer` with the point it was read at, and the views' lag."""
-    header = _header(point, views)
-    return m.at(answer, header["as_of"], header["known_at"], header["lag"])
 
 
 def plain(answer: Any) -> Any:
@@ -157,7 +145,7 @@ def timeline(settings: Settings, people: tuple[str, ...], others: tuple[str, ...
         offset=offset,
     )  # fmt: skip
     if fmt == "json":
-        echo(to_json(m.Timeline(**_header(point, views), facts=facts)))
+        echo(to_json(m.Timeline(**point.header(views.lag), facts=facts)))
     elif fmt == "csv":
         emit([_row(f) for f in plain(facts)], "csv")
     else:
@@ -184,7 +172,7 @@ def person(settings: Settings, ident: str, limit: int | None, offset: int,
     """
     views = open_views(settings)
     answer = person_history(views, ident, point, limit=limit, offset=offset)
-    answer = _placed(answer, point, views)
+    answer = m.at(answer, **point.header(views.lag))
     if fmt == "json":
         echo(to_json(answer))
         return
@@ -229,7 +217,7 @@ def law(settings: Settings, ident: str, point: Point, fmt: str) -> None:
       khronika law kz-criminal-code-2014 --as-of 2015-01-01
     """
     views = open_views(settings)
-    answer = _placed(law_state(views, ident, point), point, views)
+    answer = m.at(law_state(views, ident, point), **point.header(views.lag))
     if fmt == "json":
         echo(to_json(answer))
         return
@@ -319,7 +307,7 @@ def stats(settings: Settings, by: str, point: Point, fmt: str) -> None:
       khronika stats --by lag --format json
     """
     views = open_views(settings)
-    answer = _placed(stats_of(views, point, by), point, views)
+    answer = m.at(stats_of(views, point, by), **point.header(views.lag))
     if fmt == "json":
         echo(to_json(answer))
         return
@@ -365,7 +353,7 @@ def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
             f"dated {history[-1].when.label}); leave out --certain to see it"
         )
     if fmt == "json":
-        header = _header(point, views)
+        header = point.header(views.lag)
         echo(to_json(m.FactHistory(**header, fact=history[-1], history=history)))
         return
     history = plain(history)

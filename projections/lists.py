@@ -29,11 +29,6 @@ def entities(views: ViewStore, point: Point, kind: str | None = None) -> list[m.
     return sorted(chosen, key=lambda e: (e.name.casefold(), e.id))
 
 
-def entity(views: ViewStore, ident: str, point: Point) -> m.Entity:
-    """One entity by slug, name or alias (did-you-mean on a miss)."""
-    return entity_json(Entities(views, point).resolve(ident))
-
-
 def entity_facts(views: ViewStore, ident: str, point: Point) -> m.OneEntity:
     """One entity, and every fact that names it (merged entities too)."""
     entities = Entities(views, point)

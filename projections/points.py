@@ -16,6 +16,11 @@ def world_day(text: str, field: str = "as_of", *, first: bool = False) -> Day:
     return bounds.earliest if first else bounds.latest
 
 
+def moment(stamp: str) -> datetime:
+    """A record time as the views store it (`record_time`), as a datetime."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 def record_time(text: str, field: str = "known_at") -> str:
     """An ISO 8601 time as the views store it (UTC); a date means its end."""
     value = text.strip().replace("Z", "+00:00").replace("z", "+00:00")

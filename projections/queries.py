@@ -27,6 +27,11 @@ class Point(msgspec.Struct, frozen=True, kw_only=True):
     known_at: str | None = None  # ISO 8601 UTC, as the views store it
     certain: bool = False  # drop facts only possibly before as_of
 
+    def header(self, lag: int) -> dict[str, Any]:
+        """The fields every answer at a point starts with (a `models.Point`)."""
+        day = self.as_of.isoformat() if self.as_of else None
+        return {"as_of": day, "known_at": self.known_at, "lag": lag}
+
     @property
     def params(self) -> dict[str, str]:
         day = self.as_of.key() if self.as_of else FAR

@@ -6,20 +6,19 @@ import base64
 import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 
 from khronika.domain import edtf
 from khronika.domain.documents import ENTITY_KINDS, FACT_KINDS
 from khronika.domain.errors import KhronikaError, NotFoundError, ValidationError
-from khronika.projections import lists, queries
+from khronika.projections import lists, points, queries
 from khronika.projections import models as m
 from khronika.projections.law import law
 from khronika.projections.person import person
 from khronika.projections.points import record_time
-from khronika.projections.queries import Entities, Point
+from khronika.projections.queries import Entities
 from khronika.projections.stats import DIMENSIONS, stats
 from khronika.store import attest
 from khronika.store import checkpoint as cp
@@ -27,7 +26,6 @@ from khronika.store.audit import trace_fact
 from khronika.web.params import POINT, Param, Query
 from khronika.web.reader import Reader, State
 
-A = TypeVar("A", bound=m.Point)
 PAGE = 100
 MAX_PAGE = 1000
 KNOWN_AT = (POINT[1],)
@@ -43,20 +41,6 @@ class Endpoint:
     params: tuple[Param, ...]
     handler: Handler
     model: Any  # the read model of its answer
-
-
-def header(point: Point, state: State) -> dict[str, Any]:
-    return {
-        "as_of": point.as_of.isoformat() if point.as_of else None,
-        "known_at": point.known_at,
-        "lag": state.lag,
-    }
-
-
-def placed(answer: A, point: Point, state: State) -> A:
-    """`answer` with the point it was read at, and the views' lag."""
-    day = point.as_of.isoformat() if point.as_of else None
-    return m.at(answer, day, point.known_at, state.lag)
 
 
 TIMELINE = (
@@ -133,7 +117,7 @@ def timeline(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
     more = len(facts) > limit
     facts = facts[:limit]
     following = _next(facts[-1], point.known_at) if more and facts else None
-    return m.Timeline(**header(point, state), facts=facts, next=following)
+    return m.Timeline(**point.header(state.lag), facts=facts, next=following)
 
 
 def _next(fact: m.Fact, known_at: str | None) -> str:
@@ -164,14 +148,14 @@ def fact(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     current = history[-1]
     if point.certain and current.status != "certain":
         raise NotFoundError("certain fact", slug)
-    return m.FactHistory(**header(point, state), fact=current, history=history)
+    return m.FactHistory(**point.header(state.lag), fact=current, history=history)
 
 
 def trace(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     known_at = q.text("known_at")
     moment = None
     if known_at is not None:
-        moment = datetime.fromisoformat(record_time(known_at).replace("Z", "+00:00"))
+        moment = points.moment(record_time(known_at))
     return trace_fact(r.app, path["id"], moment)
 
 
@@ -188,12 +172,12 @@ def person_history(q: Query, r: Reader, state: State, path: dict[str, str]) -> A
     limit = q.integer("limit", PAGE, high=MAX_PAGE)
     offset = q.integer("offset", 0, low=0)
     answer = person(r.views, path["id"], point, limit=limit, offset=offset)
-    return placed(answer, point, state)
+    return m.at(answer, **point.header(state.lag))
 
 
 def law_state(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     point = q.point()
-    return placed(law(r.views, path["id"], point), point, state)
+    return m.at(law(r.views, path["id"], point), **point.header(state.lag))
 
 
 def statistics(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
@@ -201,7 +185,7 @@ def statistics(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     if by not in DIMENSIONS:
         close = [d for d in DIMENSIONS if d[0] == by[:1]]
         raise NotFoundError("statistic", by, close or list(DIMENSIONS))
-    return placed(stats(r.views, point, by), point, state)
+    return m.at(stats(r.views, point, by), **point.header(state.lag))
 
 
 DIFF = (
@@ -233,23 +217,25 @@ ENTITIES = (
 def entity_list(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
     point = q.point()
     found = lists.entities(r.views, point, q.text("kind"))
-    return m.Entities(**header(point, state), entities=found)
+    return m.Entities(**point.header(state.lag), entities=found)
 
 
 def entity(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     point = q.point()
-    return placed(lists.entity_facts(r.views, path["id"], point), point, state)
+    return m.at(
+        lists.entity_facts(r.views, path["id"], point), **point.header(state.lag)
+    )
 
 
 def source_list(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
     point = q.point()
-    return m.Sources(**header(point, state), sources=lists.sources(r.views, point))
+    return m.Sources(**point.header(state.lag), sources=lists.sources(r.views, point))
 
 
 def source(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     point = q.point()
     found = lists.source(r.views, path["id"], point)
-    return m.OneSource(**header(point, state), source=found,
+    return m.OneSource(**point.header(state.lag), source=found,
                        copy_bytes=r.app.copy_bytes(found.sha256),
                        cited_by=lists.citations(r.views, found.id, point))  # fmt: skip
 
