@@ -250,12 +250,18 @@ def postgres_db(postgres_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def client(run: Callable[..., Result], store_path: str) -> Iterator[Any]:
+def demo(run: Callable[..., Result]) -> Callable[..., Result]:
+    """The CLI, on a store holding the bundled dataset (its views current)."""
+    assert run("demo").exit_code == 0
+    return run
+
+
+@pytest.fixture
+def client(demo: Callable[..., Result], store_path: str) -> Iterator[Any]:
     """The demo store served through Starlette's test client."""
     from starlette.testclient import TestClient
 
     from khronika.web.app import create_app
 
-    assert run("demo").exit_code == 0
     with TestClient(create_app(store_path, refresh_every=0.05)) as served:
         yield served

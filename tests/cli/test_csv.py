@@ -15,17 +15,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from click.testing import Result
 
 Run = Callable[..., Result]
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z")
-
-
-@pytest.fixture
-def demo(run: Run) -> Run:
-    assert run("demo").exit_code == 0
-    return run
 
 
 def out(run: Run, *args: str) -> str:

@@ -7,17 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import Result
 
 Run = Callable[..., Result]
 SOURCE = "worldcrunch-kz-separatism"
-
-
-@pytest.fixture
-def demo(run: Run) -> Run:
-    assert run("demo").exit_code == 0
-    return run
 
 
 def data(run: Run, *args: str) -> Any:

@@ -15,12 +15,6 @@ Run = Callable[..., Result]
 SOURCE = "worldcrunch-kz-separatism"
 
 
-@pytest.fixture
-def demo(run: Run) -> Run:
-    assert run("demo").exit_code == 0
-    return run
-
-
 def data(run: Run, *args: str) -> Any:
     result = run(*args, "--format", "json")
     assert result.exit_code == 0, result.output

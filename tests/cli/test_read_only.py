@@ -45,13 +45,6 @@ def digest(path: Path) -> str:
 
 
 @pytest.fixture
-def demo(run: Run) -> Run:
-    assert run("demo").exit_code == 0
-    assert run("timeline").exit_code == 0  # the views catch up
-    return run
-
-
-@pytest.fixture
 def locked(demo: Run, store_path: str) -> Iterator[Path]:
     """The demo store, chmod 444 (which stops this process even as root)."""
     path = Path(store_path)

@@ -7,18 +7,11 @@ import re
 from collections.abc import Callable
 
 import click
-import pytest
 from click.testing import CliRunner, Result
 
 from khronika.cli.output import emit
 
 Run = Callable[..., Result]
-
-
-@pytest.fixture
-def demo(run: Run) -> Run:
-    assert run("demo").exit_code == 0
-    return run
 
 
 def words(text: str) -> set[str]:

@@ -15,12 +15,6 @@ SOURCE = "worldcrunch-kz-separatism"
 ARTICLE = Path(__file__).parents[3] / "shared" / "seed" / "000_3cd9964ab855c274.txt"
 
 
-@pytest.fixture
-def demo(run: Run) -> Run:
-    assert run("demo").exit_code == 0
-    return run
-
-
 def test_trace_shows_every_event_with_recorder_reason_and_source(demo: Run) -> None:
     fact = "serebryakova-verdict-2023"
     demo("--as", "bob", "correct", fact, "--set", "when=2023-05-31", "--reason",

@@ -14,13 +14,6 @@ from khronika.store.location import environment, resolve
 Run = Callable[..., Result]
 
 
-@pytest.fixture
-def demo(run: Run) -> Run:
-    assert run("demo").exit_code == 0
-    assert run("timeline").exit_code == 0  # the views caught up
-    return run
-
-
 def edit(store_path: str, sql: str, params: dict[str, Any] | None = None) -> None:
     views = open_views(environment(resolve(store_path)))
     sql = sql.replace("TRACKING", views.tracking_table)
