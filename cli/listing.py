@@ -7,7 +7,7 @@ import msgspec
 
 from khronika.cli.catalogue import entity, source
 from khronika.cli.context import Settings, with_settings
-from khronika.cli.output import echo, emit, output_options, to_json
+from khronika.cli.output import echo, emit, indented, output_options, to_json
 from khronika.cli.points import RecordTime, open_views
 from khronika.domain.documents import ENTITY_KINDS
 from khronika.projections import lists
@@ -72,18 +72,19 @@ def entity_show(settings: Settings, ident: str, known_at: str | None, fmt: str) 
         emit([{"fact": f.id, "kind": f.kind, "when": f.when} for f in answer.facts],
              "csv")  # fmt: skip
         return
-    echo(f"{e.name} ({e.kind}, {e.id}), version {e.version}, recorded {e.recorded_at}")
+    echo(indented(f"{e.name} ({e.kind}, {e.id})", ""))
+    echo(f"Version {e.version}, recorded {e.recorded_at}")
     if e.aliases:
-        echo("Also: " + ", ".join(e.aliases))
+        echo(indented(", ".join(e.aliases), "Also: "))
     if e.note:
-        echo(f"Note: {e.note}")
+        echo(indented(e.note, "Note: "))
     if e.merged_into:
         echo(f"Merged into: {e.merged_into}")
     for a in e.articles:
-        echo(f"Article {a.number}: {a.title}")
+        echo(indented(a.title, f"Article {a.number}: "))
     echo(f"\n{len(answer.facts)} fact{'s' * (len(answer.facts) != 1)} name it:")
     for f in answer.facts:
-        echo(f"  {f.when} · {f.kind} · {f.id}")
+        echo(indented(f"{f.when} · {f.kind} · {f.id}", "  "))
 
 
 @source.command(name="list")
@@ -104,8 +105,9 @@ def source_list(settings: Settings, known_at: str | None, fmt: str) -> None:
         return
     rows = [{"id": s.id, "title": s.title, "publisher": s.publisher,
              "published": s.published, "sha256": s.sha256} for s in found]  # fmt: skip
-    if fmt == "table":  # the hash's first 12 digits name it well enough on screen
-        rows = [r | {"sha256": (r["sha256"] or "")[:12]} for r in rows]
+    if fmt == "table":  # to fit 80 columns: the publisher off, the hash cut short
+        rows = [{k: v for k, v in r.items() if k != "publisher"}
+                | {"sha256": (r["sha256"] or "")[:12]} for r in rows]  # fmt: skip
     emit(rows, fmt)
 
 
@@ -135,15 +137,16 @@ def source_show(settings: Settings, slug: str, known_at: str | None, fmt: str) -
         emit([msgspec.to_builtins(c) for c in answer.cited_by], "csv")
         return
     s = answer.source
-    echo(f"{s.title}\n{s.publisher}, {s.published} ({s.language})\n{s.url}")
+    echo(indented(s.title, ""))
+    echo(indented(f"{s.publisher}, {s.published} ({s.language})", ""))
+    echo(s.url)  # one line, whole, to copy
     if s.sha256 is None:
-        copy = "no archived copy named"
-    elif answer.copy_bytes is None:
-        copy = f"archived copy sha256:{s.sha256}, not stored here"
+        echo("No archived copy named.")
     else:
-        copy = f"archived copy sha256:{s.sha256}, {answer.copy_bytes:,} bytes stored"
-    echo(copy)
+        stored = "not stored here" if answer.copy_bytes is None else (
+            f"{answer.copy_bytes:,} bytes stored")  # fmt: skip
+        echo(f"Archived copy, {stored}:\n  sha256:{s.sha256}")
     echo(f"\nCited {len(answer.cited_by)} time{'s' * (len(answer.cited_by) != 1)}:")
     for c in answer.cited_by:
         quote = f' "{c.quote}"' if c.quote else ""
-        echo(f"  {c.fact} @ {c.locator}{quote}")
+        echo(indented(f"{c.fact} @ {c.locator}{quote}", "  "))

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -58,6 +59,12 @@ def echo(
     """click.echo (or secho, given a colour) for anything that may hold
     stored text or user input."""
     click.secho(safe(message), nl=nl, err=err, fg=fg)
+
+
+def indented(text: str, first: str) -> str:
+    """Wrapped to 80 columns, continuation lines under the first's text."""
+    return textwrap.fill(text, 80, initial_indent=first, break_on_hyphens=False,
+                         subsequent_indent=" " * len(first))  # fmt: skip
 
 
 def to_json(data: Any) -> str:

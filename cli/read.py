@@ -10,7 +10,7 @@ import click
 import msgspec
 
 from khronika.cli.context import Settings, with_settings
-from khronika.cli.output import citation_text, echo, emit, sections, to_json
+from khronika.cli.output import citation_text, echo, emit, indented, sections, to_json
 from khronika.cli.points import (
     RecordTime,
     WorldDay,
@@ -189,17 +189,17 @@ def person(settings: Settings, ident: str, limit: int | None, offset: int,
         return
     echo(f"{history['name']} ({history['kind']}, {history['id']})")
     if history["aliases"]:
-        echo(_indented(", ".join(history["aliases"]), "Also: "))
+        echo(indented(", ".join(history["aliases"]), "Also: "))
     if history["note"]:
-        echo(_indented(history["note"], ""))
+        echo(indented(history["note"], ""))
     if history["merged"]:
         echo("Merged in: " + ", ".join(history["merged"]))
     if history["sentences"]:
         echo(f"\nSentences, as of {history['status_on']}:")
         for s in history["sentences"]:
             charges = ", ".join(s["charges"]) or "charges not recorded"
-            echo(_indented(f"{s['fact']} ({charges})", f"  {s['label']}  "))
-            echo(_indented(s["status"], "    "))
+            echo(indented(f"{s['fact']} ({charges})", f"  {s['label']}  "))
+            echo(indented(s["status"], "    "))
     echo()
     _print_facts(facts, point)
 
@@ -240,30 +240,24 @@ def law(settings: Settings, ident: str, point: Point, fmt: str) -> None:
         if state["article"]
         else ""
     )
-    echo(_indented(title, ""))
+    echo(indented(title, ""))
     day = state["as_of"] or "today"
     since = (
         f" (since {force['since']})" if force["since"] else " (before any amendment)"
     )
     echo(f"\nIn force on {day}{since}:")
     for p in force["penalties"]:
-        echo(_indented(_penalty(p), "  "))
+        echo(indented(_penalty(p), "  "))
     for possible in force["possibly"]:
         echo(f"  possibly changed by {possible['id']} to:")
         for p in possible["penalties"]:
-            echo(_indented(_penalty(p), "    "))
+            echo(indented(_penalty(p), "    "))
     echo("\nAmendments:")
     for a in state["amendments"]:
         echo(f"  {a['when']}  {a['id']}")
         for side in ("before", "after"):
             for p in a[side]:
-                echo(_indented(_penalty(p), f"    {side:<7}"))
-
-
-def _indented(text: str, first: str) -> str:
-    """Wrapped to 80 columns, continuation lines under the first's text."""
-    return textwrap.fill(text, 80, initial_indent=first, break_on_hyphens=False,
-                         subsequent_indent=" " * len(first))  # fmt: skip
+                echo(indented(_penalty(p), f"    {side:<7}"))
 
 
 def _penalty(p: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ a template cannot offer a value that `append` refuses.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import click
@@ -28,7 +29,8 @@ def one_of(literal: Any) -> str:
     values = get_args(literal)
     if values and get_origin(values[0]) is Literal:  # Literal[...] | None
         values = get_args(values[0])
-    return "one of: " + ", ".join(v for v in values if isinstance(v, str))
+    listed = "one of: " + ", ".join(v for v in values if isinstance(v, str))
+    return textwrap.fill(listed, 79, initial_indent="# ", subsequent_indent="#   ")
 
 
 def _field(cls: type[Any], name: str) -> Any:
@@ -40,21 +42,26 @@ def details(kind: str) -> str:
         return f"""
 [details]
 type = "verdict"
-charges = ["{LAW}:180"]   # LAW:ARTICLE, the law an entity with that article
-outcome = "convicted"     # {one_of(_field(VerdictDetails, "outcome"))}
+# LAW:ARTICLE, where LAW is a law entity that lists the article
+charges = ["{LAW}:180"]
+{one_of(_field(VerdictDetails, "outcome"))}
+outcome = "convicted"
 
 [[details.sentences]]     # one table per sentence; leave out if none
-type = "prison"           # {one_of(_field(Sentence, "type"))}
+{one_of(_field(Sentence, "type"))}
+type = "prison"
 term_months = 36
-regime = "medium"         # optional; {one_of(_field(Sentence, "regime"))}
+{one_of(_field(Sentence, "regime"))}
+regime = "medium"         # optional
 # probation_months = 60   # for a suspended sentence: its probation period
-# defendant = "{PERSON}"  # whom it is for; none means every defendant
+# defendant = "{PERSON}"  # whom it is for; none: every defendant
 """
     if kind == "sentence_change":
         return f"""
 [details]
 type = "sentence_change"
-change = "release"        # {one_of(_field(SentenceChangeDetails, "change"))}
+{one_of(_field(SentenceChangeDetails, "change"))}
+change = "release"
 # verdict = "the-verdict-it-changes"
 # served_months = 84      # how much of the term was served
 """
@@ -103,7 +110,8 @@ summary = "What happened, in your own words."
 
 [[participants]]          # one table per participant
 entity = "{PERSON}"
-role = "{role}"           # {one_of(Role)}
+{one_of(Role)}
+role = "{role}"
 
 [[sources]]               # at least one: where the fact comes from
 source = "{SLUG}"

@@ -309,6 +309,11 @@ def test_a_postgres_store_leaves_no_file_beside_it(demo: Run, tmp_path: Path) ->
         ["person", "tatyana-serebryakova", "--as-of", "2024-01-01"],
         ["fact", "serebryakova-verdict-2023"],
         ["stats", "--by", "charge"],
+        ["entity", "list", "--kind", "law"],
+        ["entity", "show", "tatyana-serebryakova"],
+        ["source", "list"],
+        ["source", "show", "worldcrunch-kz-separatism"],
+        *[["new", kind] for kind in ("verdict", "sentence_change", "statement")],
     ],
 )
 def test_text_output_fits_80_columns(demo: Run, args: list[str]) -> None:
