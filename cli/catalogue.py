@@ -11,7 +11,10 @@ import msgspec
 
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.examples import SLUG, TITLE
+from khronika.cli.write import parse_assignments
+from khronika.domain.aggregates import SOURCE_CORRECTABLE
 from khronika.domain.documents import ENTITY_KINDS, EntityDoc, SourceDoc
+from khronika.domain.events import stamp
 from khronika.domain.parse import field_error
 
 
@@ -111,6 +114,42 @@ def source_attach(settings: Settings, slug: str, file: str) -> None:
     sha = hashlib.sha256(content).hexdigest()
     state = "attached" if event else "stored (the source already names it)"
     click.echo(f"{slug}: archived copy sha256:{sha} {state}")
+
+
+@source.command(name="correct")
+@click.argument("slug")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    required=True,
+    metavar="FIELD=VALUE",
+    help=f"New value of a field: {', '.join(SOURCE_CORRECTABLE)}. Repeatable.",
+)
+@click.option("--reason", required=True, help="Why the values change.")
+@with_settings
+def source_correct(
+    settings: Settings, slug: str, assignments: tuple[str, ...], reason: str
+) -> None:
+    """Correct fields of a source, with a reason.
+
+    The correction is a new event: `source show SLUG --known-at T` shows
+    the source as it stood before, and `khronika log SLUG` both versions.
+    A new copy is attached with `source attach`, not set here.
+
+    \b
+    Example:
+      khronika source correct worldcrunch-kz-separatism \\
+          --set published=2024-06-13 --reason "The page gives its date"
+    """
+    app = settings.open()
+    event = app.correct_source(
+        slug, parse_assignments(assignments), reason, settings.user()
+    )
+    click.echo(
+        f"corrected source {slug} (version {event.originator_version}, "
+        f"{stamp(event.timestamp)})"
+    )
 
 
 @click.group()

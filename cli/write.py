@@ -330,7 +330,7 @@ def _citations(sources: tuple[str, ...], quote: str | None) -> list[Citation]:
     return citations
 
 
-def _changes(assignments: tuple[str, ...]) -> dict[str, Any]:
+def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for text in assignments:
         name, sep, value = text.partition("=")
@@ -402,7 +402,7 @@ def correct(
     """
     app = settings.open()
     citations = _citations(sources, quote)
-    changes = _changes(assignments)
+    changes = parse_assignments(assignments)
     event = app.correct(fact, changes, reason, citations, settings.user(), unchecked)
     click.echo(
         f"corrected {fact} (version {event.originator_version}, "

@@ -28,6 +28,7 @@ from khronika.domain.events import (
     FactRetracted,
     SourceAdded,
     SourceCopyAttached,
+    SourceCorrected,
 )
 from khronika.domain.ids import stream_id
 from khronika.domain.parse import field_error
@@ -44,6 +45,7 @@ CORRECTABLE_FIELDS = (
     "details",
     "sources",
 )
+SOURCE_CORRECTABLE = ("title", "publisher", "url", "published", "language")
 
 
 class Aggregate(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,6 +101,8 @@ def apply(state: Aggregate | None, event: Event) -> Aggregate:
         return _first(Fact, event, doc=event.doc)
     if isinstance(state, Source) and isinstance(event, SourceCopyAttached):
         return _next(state, event, doc=_with(state.doc, sha256=event.sha256))
+    if isinstance(state, Source) and isinstance(event, SourceCorrected):
+        return _next(state, event, doc=corrected_source(state.doc, event))
     if isinstance(state, Entity):
         if isinstance(event, EntityAliasAdded):
             aliases = [*state.doc.aliases, event.alias]
@@ -141,21 +145,9 @@ def apply_changes(
     `stored` changes were checked when they were recorded, perhaps under
     looser rules than today's; they are applied without today's constraints.
     """
-    raw = msgspec.to_builtins(doc)
-    for name, value in changes.items():
-        if name not in CORRECTABLE_FIELDS:
-            raise ValidationError(
-                name,
-                "cannot be corrected; correctable fields are "
-                + ", ".join(CORRECTABLE_FIELDS),
-            )
-        raw[name] = value
     if stored:
-        return lenient.convert(raw, FactDoc)
-    try:
-        return msgspec.convert(raw, type=FactDoc)
-    except msgspec.ValidationError as e:
-        raise field_error(e, cls=FactDoc) from None
+        return lenient.convert(msgspec.to_builtins(doc) | changes, FactDoc)
+    return _replaced(doc, changes, CORRECTABLE_FIELDS)
 
 
 def apply_correction(doc: FactDoc, event: FactCorrected) -> FactDoc:
@@ -170,6 +162,48 @@ def apply_correction(doc: FactDoc, event: FactCorrected) -> FactDoc:
         return new
     extra = [c for c in event.sources if c not in new.sources]
     return msgspec.structs.replace(new, sources=[*new.sources, *extra])
+
+
+def _replaced(doc: D, changes: dict[str, Any], allowed: tuple[str, ...]) -> D:
+    """`doc` with the named fields replaced, checked by its schema."""
+    raw = msgspec.to_builtins(doc)
+    for name, value in changes.items():
+        if name not in allowed:
+            raise ValidationError(
+                name,
+                "cannot be corrected; correctable fields are " + ", ".join(allowed),
+            )
+        raw[name] = value
+    try:
+        return msgspec.convert(raw, type=type(doc))
+    except msgspec.ValidationError as e:
+        raise field_error(e, cls=type(doc)) from None
+
+
+def corrected_source(doc: SourceDoc, event: SourceCorrected) -> SourceDoc:
+    """The source as a stored correction leaves it (checked when recorded)."""
+    raw = msgspec.to_builtins(doc) | event.changes
+    return lenient.convert(raw, SourceDoc)
+
+
+def correct_source(
+    source: Source, changes: dict[str, Any], reason: str, at: datetime, by: str
+) -> SourceCorrected:
+    if not reason.strip():
+        raise ValidationError("reason", "say why (a non-empty reason is required)")
+    check_line("reason", reason, REASON_MAX)
+    if not changes:
+        raise ValidationError("set", "name at least one field to change")
+    new_doc = _replaced(source.doc, changes, SOURCE_CORRECTABLE)
+    if new_doc == source.doc:
+        raise ValidationError("set", "the new values equal the current ones")
+    check_source_doc(new_doc)
+    checked = msgspec.to_builtins(new_doc)
+    return SourceCorrected(
+        **_after(source, source.doc.id, at, by),
+        changes={name: checked[name] for name in changes},
+        reason=reason,
+    )
 
 
 def add_source(

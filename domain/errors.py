@@ -53,8 +53,8 @@ class DuplicateError(KhronikaError):
         "fact": "to change the fact, use `khronika correct {slug} --set …`",
         "entity": "to change the entity, use `khronika entity rename`, "
         "`entity alias` or `entity merge`",
-        "source": "a source cannot be corrected yet: add this one under a slug "
-        "of its own",
+        "source": "to change the source, use `khronika source correct {slug} "
+        "--set FIELD=VALUE --reason …`",
     }
 
     @classmethod

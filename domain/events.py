@@ -54,6 +54,13 @@ class SourceCopyAttached(Event, frozen=True, kw_only=True):
     sha256: str
 
 
+class SourceCorrected(Event, frozen=True, kw_only=True):
+    """New values for the named fields of a source (not its id or copy)."""
+
+    changes: dict[str, Any]
+    reason: str
+
+
 class EntityRegistered(Event, frozen=True, kw_only=True):
     doc: EntityDoc
 
@@ -111,6 +118,7 @@ class FactRetracted(Event, frozen=True, kw_only=True):
 STREAM_KINDS: dict[type[Event], StreamKind | Literal["store"]] = {
     SourceAdded: "source",
     SourceCopyAttached: "source",
+    SourceCorrected: "source",
     EntityRegistered: "entity",
     EntityAliasAdded: "entity",
     EntityRenamed: "entity",

@@ -31,6 +31,7 @@ from khronika.domain.events import (
     SigningKeyRotated,
     SourceAdded,
     SourceCopyAttached,
+    SourceCorrected,
     stamp,
 )
 from khronika.domain.ids import stream_id
@@ -260,7 +261,7 @@ class _Batch:
         first = event.originator_version == 1
         if isinstance(event, SigningKeyRotated):
             return  # about the store's signing, in no view
-        if isinstance(event, SourceAdded | SourceCopyAttached):
+        if isinstance(event, SourceAdded | SourceCopyAttached | SourceCorrected):
             source = agg.apply(None if first else self._source(slug), event)
             assert isinstance(source, Source)
             self.sources[slug] = source

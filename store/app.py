@@ -257,6 +257,13 @@ class Chronicle(Application[UUID]):
             return None
         return self._save_next(agg.attach_copy(source, sha256, self.clock.now(), by))
 
+    def correct_source(
+        self, slug: str, changes: dict[str, Any], reason: str, by: str
+    ) -> Event:
+        source = self.get(Source, slug)
+        event = agg.correct_source(source, changes, reason, self.clock.now(), by)
+        return self._save_next(event)
+
     def register_entity(self, doc: EntityDoc, by: str) -> Event:
         event = agg.register_entity(doc, self.clock.now(), by)
         names = [doc.id, doc.name, *doc.aliases]

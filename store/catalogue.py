@@ -27,6 +27,7 @@ from khronika.domain.events import (
     FactRecorded,
     SourceAdded,
     SourceCopyAttached,
+    SourceCorrected,
 )
 from khronika.domain.ids import StreamKind
 from khronika.domain.rules import Reference, citation_references, references
@@ -49,6 +50,7 @@ class Catalogue:
     EVENT_TYPES: tuple[type[Event], ...] = (
         SourceAdded,
         SourceCopyAttached,
+        SourceCorrected,
         EntityRegistered,
         EntityAliasAdded,
         EntityRenamed,
@@ -74,6 +76,9 @@ class Catalogue:
             self.sources[event.slug] = event.doc
         elif isinstance(event, SourceCopyAttached):
             doc = msgspec.structs.replace(self.sources[event.slug], sha256=event.sha256)
+            self.sources[event.slug] = doc
+        elif isinstance(event, SourceCorrected):
+            doc = agg.corrected_source(self.sources[event.slug], event)
             self.sources[event.slug] = doc
         else:
             state = agg.apply(self.entities.get(event.slug), event)

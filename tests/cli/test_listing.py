@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import Result
 
 Run = Callable[..., Result]
@@ -77,3 +78,57 @@ def test_a_persons_facts_come_a_page_at_a_time(demo: Run) -> None:
     assert first["sentences"] == whole["sentences"]  # never paged
     beyond = data(demo, "person", "tatyana-serebryakova", "--offset", "9")
     assert (beyond["facts"], beyond["facts_total"]) == ([], 3)
+
+
+def test_source_correction_is_a_new_version_seen_by_known_at(demo: Run) -> None:
+    before = data(demo, "source", "show", SOURCE)["source"]
+    corrected = demo(
+        "source", "correct", SOURCE, "--set", "published=2024-06-13",
+        "--set", "publisher=Worldcrunch (Paris)", "--reason", "the page's own date",
+    )  # fmt: skip
+    assert corrected.exit_code == 0, corrected.output
+    assert corrected.output.startswith(f"corrected source {SOURCE} (version 2, ")
+    now = data(demo, "source", "show", SOURCE)["source"]
+    assert (now["published"], now["publisher"], now["version"]) == (
+        "2024-06-13", "Worldcrunch (Paris)", 2,
+    )  # fmt: skip
+    assert now["sha256"] == before["sha256"]  # the copy is not a correction's
+    then = data(demo, "source", "show", SOURCE, "--known-at", before["recorded_at"])
+    assert then["source"] == before
+    log = demo("log", SOURCE)
+    assert "SourceCorrected" in log.output and "the page's own date" in log.output
+    # citations of the source still check and still count
+    assert len(data(demo, "source", "show", SOURCE)["cited_by"]) == 57
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "sha256=" + "0" * 64], "sha256: cannot be corrected; correctable"),
+        (["--set", "id=other"], "id: cannot be corrected"),
+        (["--set", "url=ftp://x"], "url: must be an http:// or https:// URL"),
+        (["--set", "published=2024-13-45"], "published"),
+        (["--set", "language=en"], "the new values equal the current ones"),
+        (["--set", "title"], "'title': write FIELD=VALUE"),
+    ],
+)
+def test_source_correction_refuses_bad_fields(
+    demo: Run, args: list[str], message: str
+) -> None:
+    before = demo("log", "--format", "json").stdout
+    result = demo("source", "correct", SOURCE, *args, "--reason", "why")
+    assert result.exit_code != 0 and message in result.output
+    assert demo("log", "--format", "json").stdout == before
+
+
+def test_clashing_source_slug_says_to_correct_it(demo: Run) -> None:
+    result = demo(
+        "source", "add", SOURCE, "--title", "Another", "--publisher", "P",
+        "--url", "https://example.org/", "--published", "2024",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert f"use `khronika source correct {SOURCE} --set FIELD=VALUE" in result.output
+    missing = demo(
+        "source", "correct", SOURCE[:-1], "--set", "title=x", "--reason", "r"
+    )
+    assert missing.exit_code == 1 and f"did you mean '{SOURCE}'" in missing.output
