@@ -9,7 +9,17 @@ import click
 from eventsourcing.persistence import PersistenceError
 
 from khronika import __version__
-from khronika.cli import audit, catalogue, listing, log, read, serve, template, write
+from khronika.cli import (
+    audit,
+    catalogue,
+    export,
+    listing,
+    log,
+    read,
+    serve,
+    template,
+    write,
+)
 from khronika.cli.context import Settings
 from khronika.cli.output import safe
 from khronika.domain.errors import KhronikaError
@@ -96,6 +106,8 @@ for command in (
     serve.serve,
     serve.schema,
     template.new,
+    export.export,
+    export.verify_release,
 ):
     cli.add_command(command)
 

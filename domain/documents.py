@@ -294,7 +294,23 @@ class FactDoc(Doc, frozen=True, tag="fact"):
         return When(edtf=self.when) if isinstance(self.when, str) else self.when
 
 
-Record = SourceDoc | EntityDoc | FactDoc
+class Merge(Doc, frozen=True, tag="merge"):
+    """In a bundle: `entity` is the same as `into` (what `entity merge` records)."""
+
+    entity: Slug
+    into: Slug
+    reason: str
+
+
+class Retraction(Doc, frozen=True, tag="retraction"):
+    """In a bundle: the fact no longer stands (what `retract` records)."""
+
+    fact: Slug
+    reason: str
+    sources: list[Citation]
+
+
+Record = SourceDoc | EntityDoc | FactDoc | Merge | Retraction
 
 
 def differs(old: Doc, new: Doc) -> list[str]:

@@ -194,7 +194,11 @@ def _body(checkpoint: Checkpoint) -> str:
 
 def sign(checkpoint: Checkpoint, signer: Signer) -> str:
     """The signed note text for `checkpoint`."""
-    body = _body(checkpoint)
+    return sign_note(_body(checkpoint), signer)
+
+
+def sign_note(body: str, signer: Signer) -> str:
+    """A C2SP signed note of `body` (lines, each ending in a newline)."""
     signature = base64.b64encode(signer.key_id + signer.key.sign(body.encode()))
     return f"{body}\n{SIGNATURE_PREFIX}{signer.name} {signature.decode()}\n"
 
@@ -266,6 +270,18 @@ def verify(note_text: str, verifier: Verifier) -> Checkpoint:
     """
     body, lines = _split(note_text)
     checkpoint = _parse_body(body)
+    _check_signature(body, lines, verifier)
+    return checkpoint
+
+
+def open_note(note_text: str, verifier: Verifier) -> str:
+    """The body of a signed note, if `verifier` signed it; else CheckpointError."""
+    body, lines = _split(note_text)
+    _check_signature(body, lines, verifier)
+    return body
+
+
+def _check_signature(body: str, lines: list[str], verifier: Verifier) -> None:
     signatures = [_signature(number, line) for number, line in enumerate(lines, 1)]
     want = verifier.key_id
     accepted = {
@@ -280,7 +296,7 @@ def verify(note_text: str, verifier: Verifier) -> Checkpoint:
                     f"signature by '{name}' does not verify: the note was altered "
                     "or signed with another key"
                 ) from None
-            return checkpoint
+            return
     seen = ", ".join(f"'{name}' (key id {blob[:4].hex()})" for name, blob in signatures)
     raise CheckpointError(
         f"no signature by '{verifier.name}' with key id {want.hex()}; signed by {seen}"

@@ -7,6 +7,7 @@ importing a file twice adds nothing the second time.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -15,11 +16,27 @@ from typing import BinaryIO
 import msgspec
 
 from khronika.domain import aggregates as agg
-from khronika.domain.documents import EntityDoc, FactDoc, Record, SourceDoc, differs
+from khronika.domain.aggregates import Entity, Fact
+from khronika.domain.documents import (
+    EntityDoc,
+    FactDoc,
+    Merge,
+    Record,
+    Retraction,
+    SourceDoc,
+    differs,
+)
 from khronika.domain.errors import DuplicateError, KhronikaError, ValidationError
-from khronika.domain.events import Event, kind_of
+from khronika.domain.events import (
+    EntityMerged,
+    Event,
+    FactRecorded,
+    FactRetracted,
+    kind_of,
+)
 from khronika.domain.ids import StreamKind, stream_id
 from khronika.domain.parse import MAX_DOCUMENT_BYTES, decode
+from khronika.domain.rules import Reference
 from khronika.store.app import Chronicle
 from khronika.store.codec import decode as decode_event
 
@@ -43,6 +60,8 @@ class ImportError_(KhronikaError):
     """A record failed; the batches before it are in the store."""
 
     def __init__(self, where: str, error: KhronikaError, report: ImportReport):
+        self.where = where  # the record, as its Line names it
+        self.error = error
         self.report = report
         done = sum(report.added.values())
         super().__init__(
@@ -92,6 +111,33 @@ _KIND: dict[type, StreamKind] = {
 }
 
 
+def _counted(event: Event) -> str:
+    """What the report counts an event as: source, entity, fact, merge, retraction."""
+    if isinstance(event, EntityMerged):
+        return "merge"
+    if isinstance(event, FactRetracted):
+        return "retraction"
+    return kind_of(event)
+
+
+def store_copies(app: Chronicle, folder: Path) -> frozenset[str]:
+    """Store the archived copies in a bundle's `copies/`, each named by its
+    SHA-256; return their hashes. A copy whose bytes do not hash to its
+    name is refused before anything is stored."""
+    found = sorted(folder.glob("copies/*")) if folder.is_dir() else []
+    contents = {}
+    for path in found:
+        content = path.read_bytes()
+        if hashlib.sha256(content).hexdigest() != path.name:
+            raise ValidationError(
+                str(path), "the copy's SHA-256 is not its name: it was altered"
+            )
+        contents[path.name] = content
+    for sha256, content in contents.items():
+        app.store.put_copy(sha256, content)
+    return frozenset(contents)
+
+
 class Importer:
     def __init__(
         self,
@@ -101,8 +147,10 @@ class Importer:
         dry_run: bool = False,
         on_progress: Callable[[int], None] | None = None,
         unchecked: str = "",
+        copies: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
+        self.copies = copies  # hashes of the archived copies stored with the import
         self.by = by
         self.batch_size = batch_size
         self.dry_run = dry_run
@@ -110,6 +158,7 @@ class Importer:
         self.unchecked = unchecked
         self.catalogue = app.catalogue()
         self.report = ImportReport()
+        self.batch_facts: dict[str, FactRecorded] = {}
 
     def run(self, lines: Iterable[Line]) -> ImportReport:
         batch: list[tuple[Line, Record]] = []
@@ -134,21 +183,31 @@ class Importer:
                 self.app.save_batch(events)
                 self.report.batches += 1
             for event in events:
-                self.report.added[kind_of(event)] += 1
+                self.report.added[_counted(event)] += 1
             self.catalogue.pending_facts.clear()
         if self.on_progress is not None:
             self.on_progress(read)
 
     def _events(self, batch: list[tuple[Line, Record]]) -> list[Event]:
-        ids = [stream_id(_KIND[type(record)], record.id) for _, record in batch]
+        docs = [r for _, r in batch if not isinstance(r, Merge | Retraction)]
+        ids = [stream_id(_KIND[type(record)], record.id) for record in docs]
         recorded = {
             sid: decode_event(s.topic, s.state).doc
             for sid, s in self.app.store.first_events(ids).items()
         }
         events: list[Event] = []
-        for (line, record), sid in zip(batch, ids, strict=True):
-            kind = _KIND[type(record)]
+        self.batch_facts = {}
+        for line, record in batch:
             try:
+                if isinstance(record, Merge | Retraction):
+                    amendment = self._amendment(record)
+                    if amendment is not None:
+                        events.append(amendment)
+                    continue
+                kind, sid = (
+                    _KIND[type(record)],
+                    stream_id(_KIND[type(record)], record.id),
+                )
                 if sid in recorded:
                     if recorded[sid] != record:
                         raise DuplicateError.taken(
@@ -163,7 +222,7 @@ class Importer:
             events.append(event)
         return events
 
-    def _event(self, record: Record) -> Event:
+    def _event(self, record: SourceDoc | EntityDoc | FactDoc) -> Event:
         at = self.app.clock.now()
         if isinstance(record, FactDoc):
             fact = agg.record_fact(record, at, self.by, self.unchecked)
@@ -172,13 +231,52 @@ class Importer:
                 record.sources, "sources", self.catalogue, self.unchecked
             )
             self.catalogue.pending_facts.add(record.id)
+            self.batch_facts[record.id] = fact
             return fact
         event: Event
         if isinstance(record, SourceDoc):
-            event = agg.add_source(record, at, self.by)
+            event = agg.add_source(record, at, self.by, record.sha256 in self.copies)
         else:
             event = agg.register_entity(record, at, self.by)
             names = [record.id, record.name, *record.aliases]
             self.catalogue.check_names_free(record.id, names, "name")
         self.catalogue.add(event)
         return event
+
+    def _amendment(self, record: Merge | Retraction) -> Event | None:
+        """The merge or retraction's event; None if the store has it already."""
+        at = self.app.clock.now()
+        if isinstance(record, Merge):
+            entity = self._entity(record.entity, "entity")
+            if entity.merged_into == record.into:
+                self.report.skipped["merge"] += 1
+                return None
+            into = self._entity(record.into, "into")
+            event: Event = agg.merge(entity, into, record.reason, at, self.by)
+            self.catalogue.add(event)
+            return event
+        fact = self._fact(record.fact)
+        if fact.retracted:
+            self.report.skipped["retraction"] += 1
+            return None
+        self.app.check_citations(
+            record.sources, "sources", self.catalogue, self.unchecked
+        )
+        return agg.retract(fact, record.reason, record.sources, at, self.by)
+
+    def _entity(self, slug: str, field: str) -> Entity:
+        if slug not in self.catalogue.entities:
+            self.catalogue.check(Reference(field, "entity", slug), None)
+        return self.catalogue.entities[slug]
+
+    def _fact(self, slug: str) -> Fact:
+        if slug in self.batch_facts:
+            state = agg.apply(None, self.batch_facts[slug])
+            assert isinstance(state, Fact)
+            return state
+        if (
+            not self.app.exists("fact", slug)
+            and slug not in self.catalogue.pending_facts
+        ):
+            self.catalogue.check(Reference("fact", "fact", slug), self.app)
+        return self.app.get(Fact, slug)

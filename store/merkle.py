@@ -56,6 +56,30 @@ class DictStore:
         return new
 
 
+class Frontier:
+    """The roots of the perfect subtrees of a growing tree: O(log n) memory."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[int, bytes]] = []  # (number of leaves, hash)
+        self.size = 0
+
+    def add(self, leaf_hash: bytes) -> None:
+        count, node = 1, leaf_hash
+        while self.stack and self.stack[-1][0] == count:
+            _, left = self.stack.pop()
+            count, node = count * 2, node_hash(left, node)
+        self.stack.append((count, node))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.stack:
+            return EMPTY_ROOT
+        node = self.stack[-1][1]
+        for _, left in reversed(self.stack[:-1]):
+            node = node_hash(left, node)
+        return node
+
+
 def append(leaves: Sequence[bytes], size: int, get: Getter) -> list[Node]:
     """The nodes to store when the leaf hashes `leaves` follow `size` leaves."""
     if size < 0:

@@ -37,30 +37,6 @@ class Finding(msgspec.Struct, frozen=True):
         return f"{where}: {self.message}"
 
 
-class Frontier:
-    """The roots of the perfect subtrees of a growing tree: O(log n) memory."""
-
-    def __init__(self) -> None:
-        self.stack: list[tuple[int, bytes]] = []  # (number of leaves, hash)
-        self.size = 0
-
-    def add(self, leaf_hash: bytes) -> None:
-        count, node = 1, leaf_hash
-        while self.stack and self.stack[-1][0] == count:
-            _, left = self.stack.pop()
-            count, node = count * 2, merkle.node_hash(left, node)
-        self.stack.append((count, node))
-        self.size += 1
-
-    def root(self) -> bytes:
-        if not self.stack:
-            return merkle.EMPTY_ROOT
-        node = self.stack[-1][1]
-        for _, left in reversed(self.stack[:-1]):
-            node = merkle.node_hash(left, node)
-        return node
-
-
 def verify(
     app: Chronicle,
     checkpoints: Sequence[Checkpoint] = (),
@@ -71,7 +47,7 @@ def verify(
     stored_size = store.tree_size()
     wanted = {c.size: c for c in checkpoints}
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
-    frontier = Frontier()
+    frontier = merkle.Frontier()
     edge: dict[tuple[int, int], bytes] = {}  # recomputed right-edge subtree roots
     for page in app.pages():
         size = frontier.size

@@ -1,0 +1,342 @@
+"""`khronika export` and `khronika verify-release`: signed releases."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import tempfile
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+import click
+import msgspec
+
+from khronika.cli.context import Settings, with_settings
+from khronika.cli.output import echo
+from khronika.cli.points import RecordTime, WorldDay, open_views
+from khronika.cli.write import _progress
+from khronika.domain.days import Day
+from khronika.domain.documents import Merge
+from khronika.domain.errors import KhronikaError
+from khronika.projections.queries import Point
+from khronika.projections.release import (
+    TABLES,
+    Release,
+    entity_rows,
+    fact_rows,
+    source_row,
+)
+from khronika.store import attest, merkle
+from khronika.store import checkpoint as cp
+from khronika.store import release as rel
+from khronika.store.app import Chronicle
+
+PARTS = ("bundle", "csv")
+_encoder = msgspec.json.Encoder()
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option(
+    "--known-at", type=RecordTime(),
+    help="Record time: the record as it stood then (default: now).",
+)  # fmt: skip
+@click.option(
+    "--as-of", type=WorldDay(),
+    help="World time: only facts that could have happened by DATE (and the "
+    "verdicts they name).",
+)  # fmt: skip
+@click.option(
+    "--format", "parts", multiple=True, type=click.Choice(PARTS),
+    help="Write only these parts (repeatable; default: all).",
+)  # fmt: skip
+@click.option(
+    "--events", is_flag=True,
+    help="Also write events.jsonl: every stored event up to the cut, byte for "
+    "byte, whose hashes rebuild the checkpoint's root.",
+)  # fmt: skip
+@with_settings
+def export(
+    settings: Settings,
+    directory: str,
+    known_at: str | None,
+    as_of: Day | None,
+    parts: tuple[str, ...],
+    events: bool,
+) -> None:
+    """Write a signed release of the record to DIRECTORY.
+
+    \b
+    A release holds:
+      sources.jsonl, entities.jsonl, facts.jsonl   the bundle `import` reads
+      copies/SHA256          the archived copies the sources name
+      csv/*.csv              flat tables for spreadsheets
+      checkpoint.txt         the signed checkpoint of the log at the cut
+      MANIFEST               every file's SHA-256, the record time and the
+                             checkpoint, signed with the store's key
+    The bundle is the record as it stood at --known-at: corrections are
+    folded into each document, retractions and merges follow as records of
+    their own. `--events` adds the full history.
+
+    DIRECTORY must not exist or be empty; the release is written beside it
+    and moved into place whole, so a failed export leaves nothing.
+
+    \b
+    Examples:
+      khronika export release/
+      khronika export release-2024/ --known-at 2024-12-31 --events
+      khronika verify-release release/ --pubkey khronika.db.pub
+    """
+    target = Path(directory)
+    if target.exists() and any(target.iterdir()):
+        raise click.UsageError(f"{directory} is not empty; choose a new directory")
+    app = settings.open()
+    signer = _signer(app)
+    views = open_views(settings)
+    if views.lag:
+        raise KhronikaError(
+            "the views are behind the log and this store is read-only here: "
+            "a release would not match its checkpoint. Export from a copy you "
+            "may write, or after someone who may write has read the store."
+        )
+    cut, size = rel.cut(app, known_at)
+    point = Point(as_of=as_of, known_at=cut)
+    chosen = set(parts or PARTS)
+    parent = target.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    try:
+        counts = _write(app, Release(app, views, point), scratch, chosen)
+        if events:
+            with (scratch / rel.EVENTS).open("wb") as out:
+                counts["events"] = rel.write_events(app, size, out)
+        root = merkle.root(size, app.store.node)
+        _sign(app, signer, scratch, point, size, root)
+        if target.exists():
+            target.rmdir()
+        os.replace(scratch, target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    said = ", ".join(f"{n} {what}" for what, n in counts.items())
+    echo(f"release of the record at {cut} (log size {size}) written to "
+         f"{directory}: {said}")  # fmt: skip
+
+
+def _signer(app: Chronicle) -> cp.Signer:
+    path = attest.key_path(app)
+    if not path.exists():
+        raise KhronikaError(
+            f"no signing key at {path}: a release is signed with the store's "
+            "key; restore it from your backup (or set KHRONIKA_KEY)"
+        )
+    signer = cp.load_signer(path)
+    name = attest.origin(app)
+    return cp.Signer(name, signer.key) if name in cp.key_names(signer.name) else signer
+
+
+def _write(
+    app: Chronicle, release: Release, folder: Path, parts: set[str]
+) -> dict[str, int]:
+    counts = {"sources": 0, "entities": 0, "facts": 0}
+    with ExitStack() as stack:
+        jsonl = _Files(stack, folder, "bundle" in parts)
+        tables = _Tables(stack, folder / "csv") if "csv" in parts else None
+        for source in release.sources():
+            counts["sources"] += 1
+            jsonl.write("sources.jsonl", source)
+            if tables:
+                tables.row(*source_row(source))
+            if source.sha256 and "bundle" in parts:
+                _copy(app, source.sha256, folder / "copies")
+        merges: list[Merge] = []
+        for doc, into in release.entities():
+            counts["entities"] += 1
+            jsonl.write("entities.jsonl", doc)
+            merge = release.merge(doc.id, into) if into else None
+            if merge:
+                merges.append(merge)
+            if tables:
+                for row in entity_rows(doc, merge):
+                    tables.row(*row)
+        for merge in merges:
+            jsonl.write("entities.jsonl", merge)
+        total = _count(release)
+        with _progress(total, "exporting facts") as advance:
+            for record in release.facts():
+                counts["facts"] += 1
+                jsonl.write("facts.jsonl", record.doc)
+                if record.retraction:
+                    jsonl.write("facts.jsonl", record.retraction)
+                if tables:
+                    for row in fact_rows(record):
+                        tables.row(*row)
+                if advance and counts["facts"] % 1000 == 0:
+                    advance(counts["facts"])
+    return counts
+
+
+def _copy(app: Chronicle, sha256: str, folder: Path) -> None:
+    """The archived copy into the release, if the store has it."""
+    content = app.store.get_copy(sha256)
+    if content is not None:
+        folder.mkdir(exist_ok=True)
+        (folder / sha256).write_bytes(content)
+
+
+def _count(release: Release) -> int:
+    point = release.point
+    rows = release.views.query(
+        f"SELECT COUNT(*) AS n FROM view_facts f WHERE {point.where('f')}",
+        point.params,
+    )
+    return int(rows[0]["n"])
+
+
+class _Files:
+    """JSON Lines files, opened on first use."""
+
+    def __init__(self, stack: ExitStack, folder: Path, enabled: bool) -> None:
+        self.stack, self.folder, self.enabled = stack, folder, enabled
+        self.files: dict[str, BinaryIO] = {}
+
+    def write(self, name: str, doc: msgspec.Struct) -> None:
+        if not self.enabled:
+            return
+        if name not in self.files:
+            self.files[name] = self.stack.enter_context((self.folder / name).open("wb"))
+        self.files[name].write(_encoder.encode(doc) + b"\n")
+
+
+class _Tables:
+    """One CSV file a table, each with its header, all written as rows come."""
+
+    def __init__(self, stack: ExitStack, folder: Path) -> None:
+        folder.mkdir()
+        self.writers: dict[str, Any] = {}
+        for table, columns in TABLES.items():
+            f: IO[str] = stack.enter_context(
+                (folder / f"{table}.csv").open("w", newline="", encoding="utf-8")
+            )
+            self.writers[table] = csv.writer(f)
+            self.writers[table].writerow([name for name, _ in columns])
+
+    def row(self, table: str, values: tuple[Any, ...]) -> None:
+        self.writers[table].writerow(["" if v is None else v for v in values])
+
+
+def _sign(
+    app: Chronicle,
+    signer: cp.Signer,
+    folder: Path,
+    point: Point,
+    size: int,
+    root: bytes,
+) -> None:
+    origin = attest.origin(app)
+    note = cp.Checkpoint(origin, size, root, datetime.now(UTC))
+    (folder / "checkpoint.txt").write_text(cp.sign(note, signer), encoding="utf-8")
+    files = [
+        rel.file_of(folder, path)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    ]
+    manifest = rel.Manifest(
+        origin=origin,
+        known_at=point.known_at or "",
+        as_of=point.as_of.isoformat() if point.as_of else None,
+        size=size,
+        root=root,
+        files=files,
+    )
+    (folder / rel.MANIFEST).write_text(rel.sign(manifest, signer), encoding="utf-8")
+
+
+@click.command(name="verify-release")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--pubkey", required=True, type=click.Path(exists=True, dir_okay=False),
+    help="The verifier key (.pub) of the store that signed the release.",
+)  # fmt: skip
+@click.option(
+    "--in-store", is_flag=True,
+    help="Also check that the release's checkpoint is in the log of the store "
+    "(--store).",
+)  # fmt: skip
+@click.option(
+    "--proof", type=click.Path(exists=True, dir_okay=False),
+    help="With --checkpoint: a consistency proof (`khronika prove "
+    "--consistency DIR/checkpoint.txt LATER`) that the release's log is a "
+    "prefix of a later checkpoint's.",
+)  # fmt: skip
+@click.option(
+    "--checkpoint", "later", type=click.Path(exists=True, dir_okay=False),
+    help="A later signed checkpoint of the same store, for --proof.",
+)  # fmt: skip
+@with_settings
+def verify_release(
+    settings: Settings,
+    directory: str,
+    pubkey: str,
+    in_store: bool,
+    proof: str | None,
+    later: str | None,
+) -> None:
+    """Check a release offline: its signature, every file's hash, its events.
+
+    Verifies the MANIFEST's signature with --pubkey, that every file in the
+    release is listed with its SHA-256 and size and nothing else is there,
+    that checkpoint.txt is the MANIFEST's checkpoint, and, if the release
+    has events.jsonl, that those events hash to the checkpoint's root. With
+    --in-store, the store's log must begin with the release's; with --proof
+    and --checkpoint, a later checkpoint's log must.
+
+    \b
+    Examples:
+      khronika verify-release release/ --pubkey khronika.db.pub
+      khronika prove --consistency release/checkpoint.txt cp.txt --out p.json
+      khronika verify-release release/ --pubkey khronika.db.pub \\
+          --proof p.json --checkpoint cp.txt
+    """
+    if (proof is None) != (later is None):
+        raise click.UsageError("--proof and --checkpoint go together")
+    folder = Path(directory)
+    verifier = cp.load_verifier(Path(pubkey))
+    manifest = rel.read(_text(folder / rel.MANIFEST), verifier)
+    rel.check_files(folder, manifest)
+    head = cp.verify(_text(folder / "checkpoint.txt"), verifier)
+    if (head.origin, head.size, head.root) != (
+        manifest.origin, manifest.size, manifest.root,
+    ):  # fmt: skip
+        raise rel.ReleaseError("checkpoint.txt is not the MANIFEST's checkpoint")
+    said = [f"{len(manifest.files)} files match the signed MANIFEST"]
+    if (folder / rel.EVENTS).exists():
+        if rel.events_root(folder / rel.EVENTS) != (manifest.size, manifest.root):
+            raise rel.ReleaseError(
+                f"{rel.EVENTS} does not hash to the checkpoint's root: the events "
+                "were altered, or are not the log's first events"
+            )
+        said.append(f"its {manifest.size} events hash to the checkpoint's root")
+    if in_store:
+        attest.check_head(settings.open(), head)
+        said.append("the store's log begins with the release's")
+    if proof and later:
+        from khronika.store.attest import check_proof, read_proofs
+
+        newer = cp.verify(_text(Path(later)), verifier)
+        for item in read_proofs(Path(proof).read_bytes(), proof):
+            said.append(check_proof(item, [head, newer]))
+    echo(f"release {directory} verified (record at {manifest.known_at}):")
+    for line in said:
+        echo(f"  ok: {line}")
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise rel.ReleaseError(f"{path.name}: missing from the release") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise rel.ReleaseError(f"{path.name}: cannot be read ({e})") from None

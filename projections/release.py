@@ -1,0 +1,305 @@
+"""A release's records, read from the views at a point: the bundle's
+documents in an order `import` can replay, and flat rows for spreadsheets.
+
+Facts stream in pages in slug order, so memory does not grow with the
+record. A sentence change that names a verdict sorting after it waits for
+that verdict; a verdict outside `--as-of` that a kept fact names comes
+along with it, so that the bundle always imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+
+from khronika.domain import edtf, lenient
+from khronika.domain.days import shown
+from khronika.domain.documents import (
+    Article,
+    EntityDoc,
+    FactDoc,
+    LawAmendmentDetails,
+    MeasurementDetails,
+    Merge,
+    Retraction,
+    Sentence,
+    SentenceChangeDetails,
+    SourceDoc,
+    VerdictDetails,
+)
+from khronika.domain.events import EntityMerged, FactRetracted, stamp
+from khronika.domain.ids import StreamKind
+from khronika.projections.queries import Point
+from khronika.projections.views import ViewStore
+from khronika.store.app import Chronicle
+
+PAGE = 1000
+
+
+class FactRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A fact as the record stood, with the version's record details."""
+
+    doc: FactDoc
+    version: int
+    recorded_at: str
+    recorded_by: str
+    retraction: Retraction | None = None
+
+
+class Release:
+    """The records of one store at one point on both time axes."""
+
+    def __init__(self, app: Chronicle, views: ViewStore, point: Point) -> None:
+        self.app, self.views, self.point = app, views, point
+
+    def _rows(self, table: str, key: str) -> list[Any]:
+        where = self.point.where("", world=False)
+        return self.views.query(
+            f"SELECT * FROM {table} WHERE {where} ORDER BY {key}", self.point.params
+        )
+
+    def sources(self) -> Iterator[SourceDoc]:
+        for r in self._rows("view_sources", "source"):
+            yield SourceDoc(
+                id=r["source"], title=r["title"], publisher=r["publisher"],
+                url=r["url"], published=r["published"], language=r["language"],
+                sha256=r["sha256"],
+            )  # fmt: skip
+
+    def entities(self) -> Iterator[tuple[EntityDoc, str | None]]:
+        """Each entity, and the entity it is merged into (or None)."""
+        for r in self._rows("view_entities", "entity"):
+            doc = EntityDoc(
+                id=r["entity"], kind=r["kind"], name=r["name"],
+                aliases=msgspec.json.decode(r["aliases"]), note=r["note"],
+                articles=lenient.decode_json(r["articles"], list[Article]),
+            )  # fmt: skip
+            yield doc, r["merged_into"]
+
+    def merge(self, slug: str, into: str) -> Merge:
+        event = self._last("entity", slug, EntityMerged)
+        return Merge(entity=slug, into=into, reason=event.reason)
+
+    def facts(self) -> Iterator[FactRecord]:
+        """Every fact at the point (retracted ones with their retraction),
+        each after the fact it names."""
+        waiting: dict[str, list[FactRecord]] = {}
+        pulled: set[str] = set()  # named facts outside --as-of, given already
+
+        def emit(record: FactRecord) -> Iterator[FactRecord]:
+            yield record
+            for held in waiting.pop(record.doc.id, []):
+                yield from emit(held)
+
+        for record in self._pages():
+            named = _verdict(record.doc)
+            if (
+                named is None
+                or named in pulled
+                or (named < record.doc.id and self._kept(named))
+            ):
+                yield from emit(record)  # what it names is out already
+            elif self._kept(named):
+                waiting.setdefault(named, []).append(record)  # it comes later
+            else:  # outside --as-of: it comes along now
+                pulled.add(named)
+                yield from self._pages(only=named)
+                yield from emit(record)
+        for held in waiting.values():  # cannot happen while views are whole
+            yield from held
+
+    def _pages(self, only: str | None = None) -> Iterator[FactRecord]:
+        params: dict[str, Any] = dict(self.point.params)
+        where = self.point.where("f", world=only is None)
+        if only is not None:
+            where += " AND f.fact = :only"
+            params["only"] = only
+        after = ""
+        while True:
+            rows = self.views.query(
+                f"SELECT * FROM view_facts f WHERE {where} AND f.fact > :after "
+                f"ORDER BY f.fact LIMIT {PAGE}",
+                params | {"after": after},
+            )
+            for r in rows:
+                yield self._record(r)
+            if len(rows) < PAGE:
+                return
+            after = rows[-1]["fact"]
+
+    def _record(self, r: Any) -> FactRecord:
+        doc = lenient.decode_json(r["doc"].encode(), FactDoc)
+        retraction = None
+        if r["retracted"]:
+            event = self._last("fact", doc.id, FactRetracted)
+            retraction = Retraction(fact=doc.id, reason=event.reason,
+                                    sources=event.sources)  # fmt: skip
+        return FactRecord(
+            doc=doc, version=r["version"], recorded_at=r["recorded_from"],
+            recorded_by=r["recorded_by"], retraction=retraction,
+        )  # fmt: skip
+
+    def _kept(self, slug: str) -> bool:
+        """Whether the fact `slug` is at the point (and so in the pages)."""
+        rows = self.views.query(
+            "SELECT 1 FROM view_facts f WHERE f.fact = :only AND "
+            + self.point.where("f"),
+            self.point.params | {"only": slug},
+        )
+        return bool(rows)
+
+    def _last(self, kind: StreamKind, slug: str, cls: type[Any]) -> Any:
+        """The stream's last event of type `cls` at the point's record time."""
+        k = self.point.params["k"]
+        found = [e for _, e in self.app.history(kind, slug)
+                 if isinstance(e, cls) and stamp(e.timestamp) <= k]  # fmt: skip
+        return found[-1]
+
+
+def _verdict(doc: FactDoc) -> str | None:
+    details = doc.details
+    return details.verdict if isinstance(details, SentenceChangeDetails) else None
+
+
+# -- flat tables ---------------------------------------------------------------
+# table -> (column, what it holds); every table's rows name their fact first.
+# fmt: off
+TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "facts": (
+        ("id", "the fact's slug"), ("kind", "statement, verdict, …"),
+        ("edtf", "the date in EDTF"), ("label", "the date in words"),
+        ("earliest", "earliest possible day ('..' for an open start)"),
+        ("latest", "latest possible day ('..' for an open end)"),
+        ("approximate", "1 if the date is approximate (~, %)"),
+        ("uncertain", "1 if the date is uncertain (?, %)"),
+        ("wording", "the date as the source words it"),
+        ("anchor", "the date the wording was resolved against"),
+        ("summary", "what happened"), ("place", "entity slug of the place"),
+        ("outcome", "a verdict's outcome"),
+        ("law", "the law a law amendment changes"),
+        ("quantity", "what a measurement measures"),
+        ("value", "a measurement's value"), ("unit", "a measurement's unit"),
+        ("version", "the version of the fact at the release's record time"),
+        ("recorded_at", "when that version was recorded (UTC)"),
+        ("recorded_by", "who recorded that version"),
+        ("retracted", "1 if the fact was retracted"),
+        ("retraction_reason", "why it was retracted"),
+    ),
+    "participants": (
+        ("fact", "the fact's slug"), ("entity", "entity slug"),
+        ("role", "defendant, speaker, court, …"),
+    ),
+    "charges": (("fact", "the verdict's slug"), ("article", "LAW:ARTICLE")),
+    "sentences": (
+        ("fact", "the verdict's or sentence change's slug"),
+        ("part", "'verdict', or 'new_sentence' of a sentence change"),
+        ("defendant", "whom it is for; empty means every defendant"),
+        ("type", "prison, penal_colony, suspended, fine, …"),
+        ("term_months", "term in months"), ("regime", "colony regime"),
+        ("probation_months", "probation in months"),
+    ),
+    "sentence_changes": (
+        ("fact", "the sentence change's slug"),
+        ("change", "appeal, release, pardon, parole, amnesty, other"),
+        ("verdict", "the verdict it changes"),
+        ("served_months", "months served by then"),
+    ),
+    "amended_articles": (
+        ("fact", "the law amendment's slug"), ("article", "LAW:ARTICLE"),
+    ),
+    "penalties": (
+        ("fact", "the law amendment's slug"), ("side", "before or after"),
+        ("conduct", "the conduct punished"), ("article", "LAW:ARTICLE"),
+        ("min_term_months", "least term"), ("max_term_months", "longest term"),
+    ),
+    "citations": (
+        ("fact", "the fact's slug"), ("source", "source slug"),
+        ("locator", "para:N, page:N or chars:A-B"), ("quote", "the words quoted"),
+        ("cited_for", "'fact', or 'retraction' for a retraction's citation"),
+    ),
+    "entities": (
+        ("id", "entity slug"), ("kind", "person, group, court, law, …"),
+        ("name", "display name"), ("aliases", "other names, a JSON list"),
+        ("note", "a short description"),
+        ("merged_into", "the entity it is the same as"),
+        ("merge_reason", "why it was merged"),
+    ),
+    "law_articles": (
+        ("law", "the law entity's slug"), ("number", "article number"),
+        ("title", "article title"),
+    ),
+    "sources": (
+        ("id", "source slug"), ("title", "title"), ("publisher", "publisher"),
+        ("url", "URL"), ("published", "publication date, EDTF"),
+        ("language", "language code"),
+        ("sha256", "SHA-256 of the archived copy (in copies/ when stored)"),
+    ),
+}
+# fmt: on
+Row = tuple[str, tuple[Any, ...]]
+
+
+def fact_rows(r: FactRecord) -> Iterator[Row]:
+    """(table, row) for each row a fact gives."""
+    doc, when, details = r.doc, r.doc.date, r.doc.details
+    bounds = edtf.parse(when.edtf)
+    verdict = details if isinstance(details, VerdictDetails) else None
+    law = details if isinstance(details, LawAmendmentDetails) else None
+    measure = details if isinstance(details, MeasurementDetails) else None
+    retraction = r.retraction
+    yield "facts", (
+        doc.id, doc.kind, when.edtf, edtf.describe(when.edtf),
+        shown(bounds.earliest.key()), shown(bounds.latest.key()),
+        int(bounds.approximate), int(bounds.uncertain), when.wording, when.anchor,
+        doc.summary, doc.place, verdict and verdict.outcome, law and law.law,
+        measure and measure.quantity, measure and measure.value,
+        measure and measure.unit, r.version, r.recorded_at, r.recorded_by,
+        int(retraction is not None), retraction and retraction.reason,
+    )  # fmt: skip
+    for p in doc.participants:
+        yield "participants", (doc.id, p.entity, p.role)
+    for c in doc.sources:
+        yield "citations", (doc.id, c.source, c.locator, c.quote, "fact")
+    for c in retraction.sources if retraction else []:
+        yield "citations", (doc.id, c.source, c.locator, c.quote, "retraction")
+    if verdict:
+        for article in verdict.charges:
+            yield "charges", (doc.id, article)
+        for s in verdict.sentences:
+            yield "sentences", _sentence(doc.id, "verdict", s)
+    if isinstance(details, SentenceChangeDetails):
+        yield "sentence_changes", (doc.id, details.change, details.verdict,
+                                   details.served_months)  # fmt: skip
+        if details.new_sentence:
+            yield "sentences", _sentence(doc.id, "new_sentence", details.new_sentence)
+    if law:
+        for article in law.articles:
+            yield "amended_articles", (doc.id, article)
+        for side, penalties in (("before", law.penalties_before),
+                                ("after", law.penalties_after)):  # fmt: skip
+            for penalty in penalties:
+                yield "penalties", (
+                    doc.id, side, penalty.conduct, penalty.article,
+                    penalty.min_term_months, penalty.max_term_months,
+                )  # fmt: skip
+
+
+def _sentence(fact: str, part: str, s: Sentence) -> tuple[Any, ...]:
+    return (fact, part, s.defendant, s.type, s.term_months, s.regime,
+            s.probation_months)  # fmt: skip
+
+
+def entity_rows(doc: EntityDoc, merge: Merge | None) -> Iterator[Row]:
+    yield "entities", (
+        doc.id, doc.kind, doc.name, msgspec.json.encode(doc.aliases).decode(),
+        doc.note, merge and merge.into, merge and merge.reason,
+    )  # fmt: skip
+    for a in doc.articles:
+        yield "law_articles", (doc.id, a.number, a.title)
+
+
+def source_row(doc: SourceDoc) -> Row:
+    return "sources", (doc.id, doc.title, doc.publisher, doc.url, doc.published,
+                       doc.language, doc.sha256)  # fmt: skip
