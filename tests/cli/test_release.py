@@ -1,0 +1,262 @@
+"""`export` and `verify-release`: a release imports back to the same record,
+its tables drop nothing, and any change to it is caught."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from khronika.projections.release import TABLES
+
+Run = Callable[..., Result]
+SOURCE = "worldcrunch-kz-separatism"
+# record time, and a version's own details: when, by whom, which one, why
+RECORD_FIELDS = (
+    "known_at", "recorded_at", "recorded_from", "recorded_by", "version", "reason",
+)  # fmt: skip
+README = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
+
+
+def ok(run: Run, *args: str, **kwargs: Any) -> Result:
+    result = run(*args, **kwargs)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def data(run: Run, *args: str) -> Any:
+    return json.loads(ok(run, *args, "--format", "json").stdout)
+
+
+def without_record_fields(answer: Any) -> Any:
+    """An answer with the record's own details (when, by whom, which
+    version) left out: a release replays the record, not its history."""
+    if isinstance(answer, dict):
+        return {
+            k: without_record_fields(v)
+            for k, v in answer.items()
+            if k not in RECORD_FIELDS
+        }
+    if isinstance(answer, list):
+        return [without_record_fields(v) for v in answer]
+    return answer
+
+
+def answers(run: Run, *point: str) -> dict[str, Any]:
+    """What a reader sees: the timeline, entities, sources and two histories."""
+    return without_record_fields({
+        "timeline": data(run, "timeline", *point),
+        "entities": data(run, "entity", "list", *point),
+        "sources": data(run, "source", "list", *point),
+        "person": data(run, "person", "viktor-kazimirchuk", "--as-of", "2024",
+                       *point),
+        "law": data(run, "law", "kz-criminal-code-2014", "--as-of", "2024", *point),
+        "stats": data(run, "stats", "--by", "year", "--as-of", "2024", *point),
+    })  # fmt: skip
+
+
+def on(run: Run, store: str) -> Run:
+    """The CLI on another store."""
+    return lambda *args, **kwargs: run("--store", store, *args, **kwargs)
+
+
+def fresh(run: Run, path: Path) -> str:
+    """A new empty store at `path`."""
+    ok(run, "--store", str(path), "init")
+    return str(path)
+
+
+def edit(run: Run, tmp_path: Path) -> None:
+    """Corrections, a retraction, a merge, an alias, a rename, a corrected
+    source and a second source with its archived copy."""
+    copy = tmp_path / "notes.txt"
+    copy.write_text("A first paragraph.\n\nThe court met on a Tuesday.\n")
+    ok(run, "source", "add", "court-notes", "--title", "Court notes",
+       "--publisher", "A monitor", "--url", "https://example.org/notes",
+       "--published", "2024-02", "--file", str(copy))  # fmt: skip
+    ok(run, "correct", "serebryakova-verdict-2023", "--set", "when=2023-05-31",
+       "--reason", "the notes", "--source", "court-notes@para:2",
+       "--quote", "The court met on a Tuesday.")  # fmt: skip
+    ok(run, "retract", "instagram-lenin-monument-comment", "--reason", "doubtful",
+       "--source", f"{SOURCE}@para:35")  # fmt: skip
+    ok(run, "entity", "add", "person", "t-serebryakova", "--name", "T. S.")
+    ok(run, "entity", "merge", "t-serebryakova", "tatyana-serebryakova",
+       "--reason", "the same woman")  # fmt: skip
+    ok(run, "entity", "alias", "viktor-kazimirchuk", "V. Kazimirchuk")
+    ok(run, "entity", "rename", "viktor-antoshko", "Viktor Antoshko (ataman)")
+    ok(run, "source", "correct", SOURCE, "--set", "published=2024-06-13",
+       "--reason", "the page's date")  # fmt: skip
+
+
+def test_demo_release_imports_back_to_the_same_record(
+    demo: Run, tmp_path: Path
+) -> None:
+    ok(demo, "export", "out")
+    copy = fresh(demo, tmp_path / "copy.db")
+    assert ok(demo, "--store", copy, "import", "out").output == (
+        "out: added 1 source, 63 entities, 47 facts\n"
+    )
+    assert answers(demo) == answers(on(demo, copy))
+
+
+def test_a_corrected_record_imports_back_the_same_at_each_record_time(
+    demo: Run, tmp_path: Path
+) -> None:
+    before = data(demo, "log", "-n", "1")[0]["recorded_at"]
+    edit(demo, tmp_path)
+    ok(demo, "export", "now", "--events")
+    ok(demo, "export", "then", "--known-at", before)
+    for release, point in (("now", ()), ("then", ("--known-at", before))):
+        copy = fresh(demo, tmp_path / f"{release}.db")
+        imported = ok(demo, "--store", copy, "import", release).output
+        assert answers(demo, *point) == answers(on(demo, copy))
+        if release == "now":
+            assert "1 merge, 1 retraction" in imported
+            again = ok(demo, "--store", copy, "import", release).output
+            assert again.startswith(f"{release}: nothing new")
+    # the archived copy travelled with the release and is stored again
+    shown = data(demo, "--store", str(tmp_path / "now.db"), "source", "show",
+                 "court-notes")  # fmt: skip
+    assert shown["copy_bytes"] == len((tmp_path / "notes.txt").read_bytes())
+
+
+def test_as_of_keeps_earlier_facts_and_the_verdicts_they_name(
+    demo: Run, tmp_path: Path
+) -> None:
+    ok(demo, "export", "early", "--as-of", "2006")
+    lines = Path("early/facts.jsonl").read_text("utf-8").splitlines()
+    facts = [json.loads(line) for line in lines]
+    ids = [f["id"] for f in facts]
+    assert "kazimirchuk-release" in ids and "serebryakova-verdict-2023" not in ids
+    # the release names the verdict, which comes before it
+    assert ids.index("rus-organisation-verdict") < ids.index("kazimirchuk-release")
+    listed = [f["id"] for f in data(demo, "timeline", "--as-of", "2006")["facts"]]
+    assert sorted(ids) == sorted(listed)
+    copy = fresh(demo, tmp_path / "early.db")
+    ok(demo, "--store", copy, "import", "early")
+
+
+def test_tables_have_every_item_under_documented_columns(demo: Run) -> None:
+    ok(demo, "export", "out", "--format", "csv")
+    assert not Path("out/facts.jsonl").exists()
+    timeline = data(demo, "timeline")["facts"]
+    rows = {table: _csv(f"out/csv/{table}.csv") for table in TABLES}
+    for table, columns in TABLES.items():
+        assert list(rows[table][0]) == [name for name, _ in columns], table
+        for name, _ in columns:  # the README documents every column
+            assert f"| {table} | `{name}` |" in README, (table, name)
+    assert sorted(r["id"] for r in rows["facts"]) == sorted(f["id"] for f in timeline)
+    assert len(rows["participants"]) == sum(len(f["participants"]) for f in timeline)
+    assert len(rows["citations"]) == sum(len(f["sources"]) for f in timeline)
+    verdicts = [f for f in timeline if f["kind"] == "verdict"]
+    assert len(rows["charges"]) == sum(len(f["details"]["charges"]) for f in verdicts)
+    assert len(rows["sentences"]) == sum(
+        len(f["details"]["sentences"]) for f in verdicts
+    )
+    spring = next(r for r in rows["facts"] if r["id"] == "serebryakova-verdict-2023")
+    assert (spring["outcome"], spring["earliest"], spring["retracted"]) == (
+        "convicted", "2023-05-30", "0",
+    )  # fmt: skip
+
+
+def _csv(path: str) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_verify_release_passes_a_release_and_its_store(demo: Run) -> None:
+    ok(demo, "export", "out", "--events")
+    result = ok(demo, "verify-release", "out", "--pubkey", _pub(), "--in-store")
+    assert "files match the signed MANIFEST" in result.output
+    assert "events hash to the checkpoint's root" in result.output
+    assert "the store's log begins with the release's" in result.output
+    # and a later checkpoint's log begins with it too, by a consistency proof
+    ok(demo, "append", "-", input=json.dumps(_fact()))
+    ok(demo, "checkpoint", "--out", "later.txt")
+    ok(demo, "prove", "--consistency", "out/checkpoint.txt", "later.txt",
+       "--out", "proof.json")  # fmt: skip
+    proved = ok(demo, "verify-release", "out", "--pubkey", _pub(),
+                "--proof", "proof.json", "--checkpoint", "later.txt")  # fmt: skip
+    assert "is a prefix of the log of size" in proved.output
+
+
+def _pub() -> str:
+    return str(next(Path().glob("*.pub")))
+
+
+def _fact() -> dict[str, Any]:
+    return {"type": "fact", "id": "a-later-fact", "kind": "other", "when": "2024",
+            "summary": "Something later.",
+            "sources": [{"source": SOURCE, "locator": "para:1"}]}  # fmt: skip
+
+
+def _append(path: str, text: str) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _replace(path: str, old: str, new: str) -> None:
+    p = Path(path)
+    p.write_text(p.read_text("utf-8").replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda: _append("out/facts.jsonl", "\n"), "facts.jsonl: its SHA-256 is not"),
+        (lambda: Path("out/csv/facts.csv").unlink(), "csv/facts.csv: listed in"),
+        (lambda: Path("out/extra.txt").write_text("x"), "extra.txt: in the release"),
+        (lambda: _replace("out/MANIFEST", "as-of -", "as-of 2020"),
+         "does not verify: the note was altered"),
+        (lambda: _replace("out/events.jsonl", '"version":1', '"version":2'),
+         "events.jsonl: its SHA-256"),
+        (lambda: Path("out/MANIFEST").unlink(), "MANIFEST: missing"),
+    ],
+)  # fmt: skip
+def test_verify_release_names_what_was_changed(
+    demo: Run, change: Callable[[], Any], message: str
+) -> None:
+    ok(demo, "export", "out", "--events")
+    change()
+    result = demo("verify-release", "out", "--pubkey", _pub())
+    assert result.exit_code == 1 and message in result.output, result.output
+
+
+def test_rewritten_events_with_a_re_signed_manifest_still_fail(
+    demo: Run, tmp_path: Path
+) -> None:
+    """Only the log's own events hash to the checkpoint's root."""
+    from khronika.store import checkpoint as cp
+    from khronika.store import release as rel
+
+    ok(demo, "export", "out", "--events")
+    _replace("out/events.jsonl", "Serebryakova", "Serebryakov")
+    signer = cp.load_signer(Path(_pub()).with_suffix(".key"))
+    note = Path("out/MANIFEST").read_text("utf-8")
+    manifest = rel.read(note, cp.load_verifier(Path(_pub())))
+    files = [rel.file_of(Path("out"), Path("out") / f.path) for f in manifest.files]
+    forged = rel.Manifest(**{**_fields(manifest), "files": files})
+    Path("out/MANIFEST").write_text(rel.sign(forged, signer), encoding="utf-8")
+    result = demo("verify-release", "out", "--pubkey", _pub())
+    assert result.exit_code == 1
+    assert "events.jsonl does not hash to the checkpoint's root" in result.output
+
+
+def _fields(manifest: Any) -> dict[str, Any]:
+    return {name: getattr(manifest, name) for name in manifest.__struct_fields__}
+
+
+def test_export_leaves_nothing_when_it_cannot_finish(demo: Run) -> None:
+    Path("full").mkdir()
+    Path("full/file").write_text("x")
+    busy = demo("export", "full")
+    assert busy.exit_code == 2 and "full is not empty" in busy.output
+    Path(_pub()).with_suffix(".key").rename("moved.key")
+    keyless = demo("export", "out")
+    assert keyless.exit_code == 1 and "no signing key" in keyless.output
+    assert not Path("out").exists() and not list(Path().glob(".out.*"))
