@@ -47,8 +47,8 @@ def without_record_fields(answer: Any) -> Any:
     return answer
 
 
-def answers(run: Run, *point: str) -> dict[str, Any]:
-    """What a reader sees: the timeline, entities, sources and two histories."""
+def answers(run: Run, *point: str) -> Any:
+    """What a reader sees: timeline, entities, sources, a person, a law, stats."""
     return without_record_fields({
         "timeline": data(run, "timeline", *point),
         "entities": data(run, "entity", "list", *point),
