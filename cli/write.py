@@ -20,6 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from khronika.cli import spreadsheet
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.examples import NOTE, SLUG, TITLE
 from khronika.cli.points import store_views
@@ -194,11 +195,21 @@ append.help = inspect.cleandoc(append.help or "") + "\n\n" + EXAMPLE
     type=click.IntRange(1, 100_000),
     help="Records per transaction; a failed batch writes nothing.",
 )
+@click.option(
+    "--mapping",
+    type=click.Path(exists=True, dir_okay=False),
+    help="For a CSV file: the TOML mapping that says which column holds which field.",
+)
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
 @_unchecked_option
 @with_settings
 def import_(
-    settings: Settings, path: str, batch_size: int, dry_run: bool, unchecked: str
+    settings: Settings,
+    path: str,
+    batch_size: int,
+    mapping: str | None,
+    dry_run: bool,
+    unchecked: str,
 ) -> None:
     """Import sources, entities and facts from JSON Lines or a bundle.
 
@@ -208,6 +219,11 @@ def import_(
     Records are written in batches, one transaction each. Records already
     in the store with the same content are skipped, so a second import of
     the same file adds nothing.
+
+    A CSV file (a spreadsheet) imports with --mapping, a TOML file that
+    names the column of each field; each row becomes a fact, and errors
+    name the row and the column. With --dry-run, the first facts are
+    shown as JSON.
 
     \b
     One record a line; "type" says which kind it is:
@@ -222,10 +238,16 @@ def import_(
     Examples:
       khronika import data/kazakhstan-separatism/
       khronika import --dry-run new-facts.jsonl
+      khronika import verdicts.csv --mapping verdicts.toml
     """
+    sheet = spreadsheet.sheet(path, mapping)  # None for JSON Lines
     app = settings.open()
     files = [Path("-")] if path == "-" else bundle_files(Path(path))
-    report = _run_import(app, files, settings.user(), batch_size, dry_run, unchecked)
+    report = _run_import(
+        app, files, settings.user(), batch_size, dry_run, unchecked, sheet=sheet
+    )
+    if sheet is not None and dry_run:
+        spreadsheet.show(sheet)
     _print_report(report, what=path, dry_run=dry_run)
 
 
@@ -236,12 +258,16 @@ def _run_import(
     batch_size: int = DEFAULT_BATCH,
     dry_run: bool = False,
     unchecked: str = "",
+    sheet: spreadsheet.Sheet | None = None,
 ) -> ImportReport:
     total = sum(f.stat().st_size for f in files if str(f) != "-")
     with _progress(total) as advance, contextlib.ExitStack() as stack:
         streams = [(f.name, stack.enter_context(_open(f))) for f in files]
         importer = Importer(app, user, batch_size, dry_run, advance, unchecked)
-        report = importer.run(read_lines(streams))
+        if sheet is None:
+            report = importer.run(read_lines(streams))
+        else:  # a CSV file, through its mapping
+            report = sheet.run(importer, streams)
     if not dry_run:
         _views_current(app)
     return report
