@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import sys
 import tempfile
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from khronika.cli.write import _progress
 from khronika.domain.days import Day
 from khronika.domain.documents import Merge
 from khronika.domain.errors import KhronikaError
+from khronika.projections import ftm, prov, timelinejs
 from khronika.projections.queries import Point
 from khronika.projections.release import (
     TABLES,
@@ -34,7 +36,8 @@ from khronika.store import checkpoint as cp
 from khronika.store import release as rel
 from khronika.store.app import Chronicle
 
-PARTS = ("bundle", "csv")
+PEERS = {"ftm": ftm, "prov": prov, "timelinejs": timelinejs}
+PARTS = ("bundle", "csv", *PEERS)
 _encoder = msgspec.json.Encoder()
 
 
@@ -74,6 +77,9 @@ def export(
       sources.jsonl, entities.jsonl, facts.jsonl   the bundle `import` reads
       copies/SHA256          the archived copies the sources name
       csv/*.csv              flat tables for spreadsheets
+      ftm.json               FollowTheMoney entities (Aleph), one a line
+      prov.json              W3C PROV-JSON of who recorded what from where
+      timelinejs.json        a TimelineJS timeline
       checkpoint.txt         the signed checkpoint of the log at the cut
       MANIFEST               every file's SHA-256, the record time and the
                              checkpoint, signed with the store's key
@@ -109,10 +115,16 @@ def export(
     parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
     try:
-        counts = _write(app, Release(app, views, point), scratch, chosen)
+        counts: dict[str, int] = {}
+        if chosen & {"bundle", "csv"}:
+            counts = _write(app, Release(app, views, point), scratch, chosen)
+        for name, peer in PEERS.items():
+            if name in chosen:
+                with (scratch / peer.FILENAME).open("wb") as out:
+                    counts[peer.FILENAME] = peer.write(app, views, point, out)
         if events:
             with (scratch / rel.EVENTS).open("wb") as out:
-                counts["events"] = rel.write_events(app, size, out)
+                counts[rel.EVENTS] = rel.write_events(app, size, out)
         root = merkle.root(size, app.store.node)
         _sign(app, signer, scratch, point, size, root)
         if target.exists():
@@ -120,9 +132,20 @@ def export(
         os.replace(scratch, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    said = ", ".join(f"{n} {what}" for what, n in counts.items())
-    echo(f"release of the record at {cut} (log size {size}) written to "
-         f"{directory}: {said}")  # fmt: skip
+    echo(f"{directory}: the record at {cut}, log size {size}")
+    if "facts" in counts:
+        said = (_count_of(counts.pop(k), one) for k, one in BUNDLE.items())
+        echo("  " + ", ".join(said))
+    for name, n in counts.items():
+        echo(f"  {name}: {n} {'line' if name == rel.EVENTS else 'item'}"
+             + "s" * (n != 1))  # fmt: skip
+
+
+BUNDLE = {"sources": "source", "entities": "entity", "facts": "fact"}
+
+
+def _count_of(n: int, one: str) -> str:
+    return f"{n} {one if n == 1 else one + 's'}".replace("entitys", "entities")
 
 
 def _signer(app: Chronicle) -> cp.Signer:
@@ -140,7 +163,7 @@ def _signer(app: Chronicle) -> cp.Signer:
 def _write(
     app: Chronicle, release: Release, folder: Path, parts: set[str]
 ) -> dict[str, int]:
-    counts = {"sources": 0, "entities": 0, "facts": 0}
+    counts = dict.fromkeys(BUNDLE, 0)
     with ExitStack() as stack:
         jsonl = _Files(stack, folder, "bundle" in parts)
         tables = _Tables(stack, folder / "csv") if "csv" in parts else None
@@ -163,11 +186,11 @@ def _write(
                     tables.row(*row)
         for merge in merges:
             jsonl.write("entities.jsonl", merge)
-        total = _count(release)
+        total = _count(release) if sys.stderr.isatty() else 0  # for the bar
         with _progress(total, "exporting facts") as advance:
             for record in release.facts():
                 counts["facts"] += 1
-                jsonl.write("facts.jsonl", record.doc)
+                jsonl.write_raw("facts.jsonl", record.raw)
                 if record.retraction:
                     jsonl.write("facts.jsonl", record.retraction)
                 if tables:
@@ -203,11 +226,14 @@ class _Files:
         self.files: dict[str, BinaryIO] = {}
 
     def write(self, name: str, doc: msgspec.Struct) -> None:
+        self.write_raw(name, _encoder.encode(doc))
+
+    def write_raw(self, name: str, line: bytes) -> None:
         if not self.enabled:
             return
         if name not in self.files:
             self.files[name] = self.stack.enter_context((self.folder / name).open("wb"))
-        self.files[name].write(_encoder.encode(doc) + b"\n")
+        self.files[name].write(line + b"\n")
 
 
 class _Tables:

@@ -38,6 +38,7 @@ from khronika.store.importer import (
     ImportReport,
     bundle_files,
     read_lines,
+    store_copies,
 )
 from khronika.store.migrate import migrate as migrate_store
 
@@ -215,7 +216,10 @@ def import_(
 
     PATH is a .jsonl file (or - for stdin) with one record per line, each
     with "type": "source", "entity" or "fact", or a bundle directory holding
-    sources.jsonl, entities.jsonl and facts.jsonl (read in that order).
+    sources.jsonl, entities.jsonl and facts.jsonl (read in that order),
+    such as `khronika export` writes: its copies/ (archived copies named by
+    their SHA-256) are stored too, and its "merge" and "retraction" records
+    replay `entity merge` and `retract`.
     Records are written in batches, one transaction each. Records already
     in the store with the same content are skipped, so a second import of
     the same file adds nothing.
@@ -243,8 +247,9 @@ def import_(
     sheet = spreadsheet.sheet(path, mapping)  # None for JSON Lines
     app = settings.open()
     files = [Path("-")] if path == "-" else bundle_files(Path(path))
+    copies = frozenset() if dry_run else store_copies(app, Path(path))
     report = _run_import(
-        app, files, settings.user(), batch_size, dry_run, unchecked, sheet=sheet
+        app, files, settings.user(), batch_size, dry_run, unchecked, copies, sheet
     )
     if sheet is not None and dry_run:
         spreadsheet.show(sheet)
@@ -258,12 +263,13 @@ def _run_import(
     batch_size: int = DEFAULT_BATCH,
     dry_run: bool = False,
     unchecked: str = "",
+    copies: frozenset[str] = frozenset(),
     sheet: spreadsheet.Sheet | None = None,
 ) -> ImportReport:
     total = sum(f.stat().st_size for f in files if str(f) != "-")
     with _progress(total) as advance, contextlib.ExitStack() as stack:
         streams = [(f.name, stack.enter_context(_open(f))) for f in files]
-        importer = Importer(app, user, batch_size, dry_run, advance, unchecked)
+        importer = Importer(app, user, batch_size, dry_run, advance, unchecked, copies)
         if sheet is None:
             report = importer.run(read_lines(streams))
         else:  # a CSV file, through its mapping
@@ -321,7 +327,7 @@ def _print_report(report: ImportReport, what: str, dry_run: bool = False) -> Non
     def counts(counter: Any) -> str:
         parts = [
             f"{counter[k]} {k}{'s' if counter[k] != 1 else ''}"
-            for k in ("source", "entity", "fact")
+            for k in ("source", "entity", "fact", "merge", "retraction")
             if counter[k]
         ]
         return ", ".join(parts).replace("entitys", "entities") or "nothing"

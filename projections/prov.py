@@ -28,6 +28,10 @@ The facts are those known at `point.known_at` that could have happened by
 from __future__ import annotations
 
 import hashlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import BinaryIO
 from urllib.parse import quote
 
@@ -50,6 +54,7 @@ from khronika.projections.views import ViewStore
 from khronika.store.app import Chronicle
 
 FILENAME = "prov.json"
+PAGE = 1000
 NAMESPACE = "urn:khronika:"
 
 
@@ -146,28 +151,58 @@ class Specialization(Record, kw_only=True, omit_defaults=True):
     general: str = field(name="prov:generalEntity")
 
 
-class Document(Struct, kw_only=True, omit_defaults=True):
-    """A PROV-JSON document: each kind of record keyed by its identifier."""
+KINDS = (
+    "entity",
+    "activity",
+    "agent",
+    "wasGeneratedBy",
+    "wasInvalidatedBy",
+    "used",
+    "wasAssociatedWith",
+    "wasAttributedTo",
+    "wasDerivedFrom",
+    "specializationOf",
+)  # PROV-JSON's names for the kinds of record, in the order written
 
-    prefix: dict[str, str]
-    entity: dict[str, Node] = {}
-    activity: dict[str, Activity] = {}
-    agent: dict[str, Agent] = {}
-    wasGeneratedBy: dict[str, Generation] = {}  # PROV-JSON's names (camelCase)
-    wasInvalidatedBy: dict[str, Invalidation] = {}
-    used: dict[str, Usage] = {}
-    wasAssociatedWith: dict[str, Association] = {}
-    wasAttributedTo: dict[str, Attribution] = {}
-    wasDerivedFrom: dict[str, Derivation] = {}
-    specializationOf: dict[str, Specialization] = {}
 
-    def size(self) -> int:
-        """How many records (elements and relations) the document holds."""
-        return sum(
-            len(getattr(self, name))
-            for name in self.__struct_fields__
-            if name != "prefix"
-        )
+class Spool:
+    """PROV-JSON written as it is built, in bounded memory.
+
+    PROV-JSON groups records by kind (every entity in one object, every
+    activity in the next, …). Each kind's records go to a temporary file
+    as they come; `write` joins the files into one document.
+    """
+
+    def __init__(self, stack: ExitStack) -> None:
+        self.files = {k: stack.enter_context(tempfile.TemporaryFile()) for k in KINDS}
+        self.counts = dict.fromkeys(KINDS, 0)
+        self.seen: set[str] = set()  # agents, sources and passages written
+        self.encoder = msgspec.json.Encoder()
+
+    def add(self, kind: str, ident: str, record: Record) -> None:
+        comma = b"," if self.counts[kind] else b""
+        key, value = self.encoder.encode(ident), self.encoder.encode(record)
+        self.files[kind].write(comma + key + b":" + value)
+        self.counts[kind] += 1
+
+    def once(self, kind: str, ident: str, record: Record) -> bool:
+        """Add the record unless it was added; whether it was new."""
+        if ident in self.seen:
+            return False
+        self.seen.add(ident)
+        self.add(kind, ident, record)
+        return True
+
+    def write(self, out: BinaryIO) -> int:
+        out.write(b'{"prefix":' + self.encoder.encode({"khronika": NAMESPACE}))
+        for kind, f in self.files.items():
+            if self.counts[kind]:
+                out.write(b',"' + kind.encode() + b'":{')
+                f.seek(0)
+                shutil.copyfileobj(f, out)
+                out.write(b"}")
+        out.write(b"}\n")
+        return sum(self.counts.values())
 
 
 EVENT_TYPES = {
@@ -180,8 +215,8 @@ EVENT_TYPES = {
 class Builder:
     """The PROV records of the facts' events, relations numbered in order."""
 
-    def __init__(self, sources: dict[str, SourceNode]) -> None:
-        self.doc = Document(prefix={"khronika": NAMESPACE})
+    def __init__(self, sources: dict[str, SourceNode], out: Spool) -> None:
+        self.out = out
         self.sources = sources
         self.count = 0
 
@@ -189,11 +224,13 @@ class Builder:
         self.count += 1
         return f"_:r{self.count}"
 
+    def _relation(self, kind: str, record: Record) -> None:
+        self.out.add(kind, self._id(), record)
+
     def agent(self, name: str) -> str:
         ident = f"khronika:maintainer/{quote(name, safe='')}"
-        self.doc.agent.setdefault(
-            ident, Agent(prov_type=QName(value="khronika:Maintainer"), label=name)
-        )
+        agent = Agent(prov_type=QName(value="khronika:Maintainer"), label=name)
+        self.out.once("agent", ident, agent)
         return ident
 
     def source(self, slug: str) -> str:
@@ -201,7 +238,7 @@ class Builder:
         node = self.sources.get(slug) or SourceNode(
             prov_type=QName(value="khronika:Source"), label=slug
         )
-        self.doc.entity.setdefault(ident, node)
+        self.out.once("entity", ident, node)
         return ident
 
     def passage(self, citation: Citation) -> str:
@@ -211,25 +248,26 @@ class Builder:
         if citation.quote is not None:
             digest = hashlib.sha256(citation.quote.encode()).hexdigest()[:16]
             ident += f"/q{digest}"
-        if ident not in self.doc.entity:
-            self.doc.entity[ident] = PassageNode(
-                prov_type=QName(value="khronika:Passage"),
-                label=f"{citation.source} {citation.locator}",
-                source=QName(value=source),
-                locator=citation.locator,
-                value=citation.quote,
-            )
+        node = PassageNode(
+            prov_type=QName(value="khronika:Passage"),
+            label=f"{citation.source} {citation.locator}",
+            source=QName(value=source),
+            locator=citation.locator,
+            value=citation.quote,
+        )
+        if self.out.once("entity", ident, node):
             quoted = QName(value="prov:Quotation") if citation.quote else None
-            self.doc.wasDerivedFrom[self._id()] = Derivation(
-                generated=ident, used=source, prov_type=quoted
+            self._relation(
+                "wasDerivedFrom",
+                Derivation(generated=ident, used=source, prov_type=quoted),
             )
         return ident
 
     def fact(self, slug: str, events: list[tuple[int, Event]]) -> None:
         """The records of one fact's events, oldest first."""
         fact = f"khronika:fact/{slug}"
-        self.doc.entity[fact] = FactNode(
-            prov_type=QName(value="khronika:Fact"), label=slug
+        self.out.add(
+            "entity", fact, FactNode(prov_type=QName(value="khronika:Fact"), label=slug)
         )
         state: agg.Aggregate | None = None
         last: str | None = None  # the version standing before this event
@@ -239,17 +277,17 @@ class Builder:
             time = stamp(event.timestamp)
             activity = f"khronika:event/{position}"
             reason = getattr(event, "reason", "") or None
-            self.doc.activity[activity] = Activity(
+            self.out.add("activity", activity, Activity(
                 prov_type=QName(value=EVENT_TYPES[type(event)]),
                 label=f"{type(event).__name__} {slug} v{event.originator_version}",
                 start=time,
                 end=time,
                 position=position,
                 reason=reason,
-            )
+            ))  # fmt: skip
             agent = self.agent(event.recorded_by)
-            self.doc.wasAssociatedWith[self._id()] = Association(
-                activity=activity, agent=agent
+            self._relation(
+                "wasAssociatedWith", Association(activity=activity, agent=agent)
             )
             evidence = (
                 state.doc.sources
@@ -257,14 +295,14 @@ class Builder:
                 else getattr(event, "sources", [])
             )
             for citation in evidence:
-                self.doc.used[self._id()] = Usage(
+                used = Usage(
                     activity=activity, entity=self.passage(citation), time=time
                 )
+                self._relation("used", used)
             if isinstance(event, FactRetracted):
                 if last is not None:
-                    self.doc.wasInvalidatedBy[self._id()] = Invalidation(
-                        entity=last, activity=activity, time=time
-                    )
+                    invalid = Invalidation(entity=last, activity=activity, time=time)
+                    self._relation("wasInvalidatedBy", invalid)
                 continue
             last = self._version(fact, slug, state, event, activity, agent, last)
 
@@ -281,36 +319,33 @@ class Builder:
         """The version a recording or correction made, and its relations."""
         doc, n = state.doc, event.originator_version
         version = f"{fact}/v{n}"
-        self.doc.entity[version] = VersionNode(
+        self.out.add("entity", version, VersionNode(
             prov_type=QName(value="khronika:FactVersion"),
             label=f"{slug} v{n}",
             version=n,
             kind=doc.kind,
             when=doc.date.edtf,
             summary=doc.summary,
-        )
-        time, out = stamp(event.timestamp), self.doc
-        out.specializationOf[self._id()] = Specialization(
-            specific=version, general=fact
-        )
-        out.wasGeneratedBy[self._id()] = Generation(
-            entity=version, activity=activity, time=time
-        )
-        out.wasAttributedTo[self._id()] = Attribution(entity=version, agent=agent)
-        derived = out.wasDerivedFrom
+        ))  # fmt: skip
+        time, add = stamp(event.timestamp), self._relation
+        add("specializationOf", Specialization(specific=version, general=fact))
+        add("wasGeneratedBy", Generation(entity=version, activity=activity, time=time))
+        add("wasAttributedTo", Attribution(entity=version, agent=agent))
         if before is not None:
-            derived[self._id()] = Derivation(
+            add("wasDerivedFrom", Derivation(
                 generated=version, used=before, activity=activity,
                 prov_type=QName(value="prov:Revision"),
-            )  # fmt: skip
+            ))  # fmt: skip
         primary = QName(value="prov:PrimarySource")
         for source in dict.fromkeys(c.source for c in doc.sources):
-            derived[self._id()] = Derivation(
+            derived = Derivation(
                 generated=version, used=self.source(source), prov_type=primary
             )
+            add("wasDerivedFrom", derived)
         for citation in doc.sources:
-            used = self.passage(citation)
-            derived[self._id()] = Derivation(generated=version, used=used)
+            add("wasDerivedFrom", Derivation(
+                generated=version, used=self.passage(citation)
+            ))  # fmt: skip
         return version
 
 
@@ -319,11 +354,9 @@ def write(app: Chronicle, views: ViewStore, point: Point, out: BinaryIO) -> int:
 
     Returns how many PROV records (elements and relations) were written.
 
-    PROV-JSON groups the records by kind (all entities in one object, all
-    activities in the next, …), so writing it as it is read would take one
-    pass over the facts' events per kind. The document is built in memory
-    instead: about a dozen small records per event, one fact's events read
-    at a time.
+    The facts are read a page at a time and each fact's events one fact at
+    a time; the records are spooled by kind (`Spool`), so memory holds only
+    the agents, sources and passages already written.
     """
     point = pinned(views, point)
     known_at = point.known_at or ""
@@ -337,16 +370,27 @@ def write(app: Chronicle, views: ViewStore, point: Point, out: BinaryIO) -> int:
         )
         for s in lists.sources(views, point)
     }
-    builder = Builder(sources)
-    rows = views.query(
-        f"SELECT DISTINCT f.fact FROM view_facts f WHERE {point.where('f')} "
-        "ORDER BY f.fact",
-        point.params,
-    )
-    for row in rows:
-        slug = row["fact"]
-        events = [(position, event) for position, event in app.history("fact", slug)
-                  if stamp(event.timestamp) <= known_at]  # fmt: skip
-        builder.fact(slug, events)
-    out.write(msgspec.json.encode(builder.doc) + b"\n")
-    return builder.doc.size()
+    with ExitStack() as stack:
+        spool = Spool(stack)
+        builder = Builder(sources, spool)
+        for slug in _fact_slugs(views, point):
+            events = [(position, event)
+                      for position, event in app.history("fact", slug)
+                      if stamp(event.timestamp) <= known_at]  # fmt: skip
+            builder.fact(slug, events)
+        return spool.write(out)
+
+
+def _fact_slugs(views: ViewStore, point: Point) -> Iterator[str]:
+    """The facts at `point`, in slug order, a page at a time."""
+    after = ""
+    while True:
+        rows = views.query(
+            f"SELECT f.fact FROM view_facts f WHERE {point.where('f')} "
+            f"AND f.fact > :after ORDER BY f.fact LIMIT {PAGE}",
+            point.params | {"after": after},
+        )
+        yield from (row["fact"] for row in rows)
+        if len(rows) < PAGE:
+            return
+        after = rows[-1]["fact"]

@@ -30,10 +30,11 @@ from khronika.domain.documents import (
     VerdictDetails,
 )
 from khronika.domain.events import EntityMerged, FactRetracted, stamp
-from khronika.domain.ids import StreamKind
+from khronika.domain.ids import StreamKind, stream_id
 from khronika.projections.queries import Point
 from khronika.projections.views import ViewStore
 from khronika.store.app import Chronicle
+from khronika.store.codec import decode
 
 PAGE = 1000
 
@@ -41,11 +42,17 @@ PAGE = 1000
 class FactRecord(msgspec.Struct, frozen=True, kw_only=True):
     """A fact as the record stood, with the version's record details."""
 
-    doc: FactDoc
+    id: str
+    kind: str
+    raw: bytes  # the document as the views store it: a FactDoc in JSON
     version: int
     recorded_at: str
     recorded_by: str
     retraction: Retraction | None = None
+
+    @property
+    def doc(self) -> FactDoc:
+        return lenient.decode_json(self.raw, FactDoc)
 
 
 class Release:
@@ -90,15 +97,15 @@ class Release:
 
         def emit(record: FactRecord) -> Iterator[FactRecord]:
             yield record
-            for held in waiting.pop(record.doc.id, []):
+            for held in waiting.pop(record.id, []):
                 yield from emit(held)
 
         for record in self._pages():
-            named = _verdict(record.doc)
+            named = _verdict(record)
             if (
                 named is None
                 or named in pulled
-                or (named < record.doc.id and self._kept(named))
+                or (named < record.id and self._kept(named))
             ):
                 yield from emit(record)  # what it names is out already
             elif self._kept(named):
@@ -119,7 +126,9 @@ class Release:
         after = ""
         while True:
             rows = self.views.query(
-                f"SELECT * FROM view_facts f WHERE {where} AND f.fact > :after "
+                "SELECT f.fact, f.kind, f.doc, f.version, f.recorded_from, "
+                "f.recorded_by, f.retracted "
+                f"FROM view_facts f WHERE {where} AND f.fact > :after "
                 f"ORDER BY f.fact LIMIT {PAGE}",
                 params | {"after": after},
             )
@@ -130,15 +139,15 @@ class Release:
             after = rows[-1]["fact"]
 
     def _record(self, r: Any) -> FactRecord:
-        doc = lenient.decode_json(r["doc"].encode(), FactDoc)
-        retraction = None
+        slug, retraction = r["fact"], None
         if r["retracted"]:
-            event = self._last("fact", doc.id, FactRetracted)
-            retraction = Retraction(fact=doc.id, reason=event.reason,
+            event = self._retraction(slug)
+            retraction = Retraction(fact=slug, reason=event.reason,
                                     sources=event.sources)  # fmt: skip
         return FactRecord(
-            doc=doc, version=r["version"], recorded_at=r["recorded_from"],
-            recorded_by=r["recorded_by"], retraction=retraction,
+            id=slug, kind=r["kind"], raw=r["doc"].encode(), version=r["version"],
+            recorded_at=r["recorded_from"], recorded_by=r["recorded_by"],
+            retraction=retraction,
         )  # fmt: skip
 
     def _kept(self, slug: str) -> bool:
@@ -150,6 +159,16 @@ class Release:
         )
         return bool(rows)
 
+    def _retraction(self, slug: str) -> FactRetracted:
+        """A retracted fact's retraction: its stream's last event, for
+        nothing is recorded on a fact after its retraction."""
+        (stored,) = self.app.recorder.select_events(
+            stream_id("fact", slug), desc=True, limit=1
+        )
+        event = decode(stored.topic, stored.state)
+        assert isinstance(event, FactRetracted), slug
+        return event
+
     def _last(self, kind: StreamKind, slug: str, cls: type[Any]) -> Any:
         """The stream's last event of type `cls` at the point's record time."""
         k = self.point.params["k"]
@@ -158,8 +177,11 @@ class Release:
         return found[-1]
 
 
-def _verdict(doc: FactDoc) -> str | None:
-    details = doc.details
+def _verdict(record: FactRecord) -> str | None:
+    """The verdict a sentence change names, if any."""
+    if record.kind != "sentence_change":
+        return None
+    details = record.doc.details
     return details.verdict if isinstance(details, SentenceChangeDetails) else None
 
 
@@ -243,7 +265,8 @@ Row = tuple[str, tuple[Any, ...]]
 
 def fact_rows(r: FactRecord) -> Iterator[Row]:
     """(table, row) for each row a fact gives."""
-    doc, when, details = r.doc, r.doc.date, r.doc.details
+    doc = r.doc
+    when, details = doc.date, doc.details
     bounds = edtf.parse(when.edtf)
     verdict = details if isinstance(details, VerdictDetails) else None
     law = details if isinstance(details, LawAmendmentDetails) else None

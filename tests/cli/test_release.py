@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,12 @@ import pytest
 from click.testing import Result
 
 from khronika.projections.release import TABLES
+from khronika.store.app import Chronicle
+from khronika.store.attest import ensure_key
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+from test_export import bundle_docs, dump_docs  # noqa: E402
+from test_views import build  # noqa: E402
 
 Run = Callable[..., Result]
 SOURCE = "worldcrunch-kz-separatism"
@@ -260,3 +267,24 @@ def test_export_leaves_nothing_when_it_cannot_finish(demo: Run) -> None:
     keyless = demo("export", "out")
     assert keyless.exit_code == 1 and "no signing key" in keyless.output
     assert not Path("out").exists() and not list(Path().glob(".out.*"))
+
+
+def test_format_writes_only_those_parts_and_they_verify(demo: Run) -> None:
+    result = ok(demo, "export", "out", "--format", "ftm", "--format", "timelinejs")
+    assert "facts" not in result.output  # no bundle was read
+    assert "ftm.json: 187 items" in result.output
+    names = sorted(p.name for p in Path("out").iterdir())
+    assert names == ["MANIFEST", "checkpoint.txt", "ftm.json", "timelinejs.json"]
+    ok(demo, "verify-release", "out", "--pubkey", _pub())
+
+
+@pytest.mark.sqlite_only
+def test_the_benchmark_baseline_dumps_the_same_facts(tmp_path: Path, run: Run) -> None:
+    """sqlite3's dump of the fact documents equals the bundle's facts."""
+    store = build(tmp_path, 300)  # with corrections and retractions
+    ensure_key(Chronicle(str(store)))
+    ok(run, "--store", str(store), "export", "out", "--format", "bundle")
+    dump_docs(store, tmp_path / "dump.jsonl")
+    dumped = (tmp_path / "dump.jsonl").read_bytes().splitlines()
+    assert bundle_docs(Path("out")) == dumped
+    assert len(dumped) == 300
