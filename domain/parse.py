@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 import msgspec
 
@@ -115,6 +115,12 @@ def _walk(t: msgspec.inspect.Type, path: str, rules: _Rules) -> None:
 
 def decode(data: bytes, cls: type[T], fmt: Format = "json") -> T:
     """Decode one document of type `cls`; raise ValidationError on any flaw."""
+    if fmt == "json":
+        try:  # the common case, fast: JSON decoded from the bytes as they are
+            decoded: T = _json_decoder(cast(Any, cls)).decode(data)
+            return decoded
+        except msgspec.DecodeError:
+            pass  # say what is wrong, below
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -129,6 +135,11 @@ def decode(data: bytes, cls: type[T], fmt: Format = "json") -> T:
         raise field_error(e, cls=cls, tag=_tag(text, fmt)) from None
     except msgspec.DecodeError as e:
         raise ValidationError("document", f"is not valid {fmt.upper()}: {e}") from None
+
+
+@lru_cache(maxsize=32)
+def _json_decoder(cls: Any) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(cls)
 
 
 def _tag(text: str, fmt: Format) -> Any:

@@ -62,6 +62,7 @@ class Catalogue:
         self.entities: dict[str, Entity] = {}
         self.sources: dict[str, SourceDoc] = {}
         self.pending_facts: set[str] = set()
+        self._names: names_.Names | None = None
 
     @classmethod
     def load(cls, events: Iterable[tuple[int, Event]]) -> Catalogue:
@@ -84,6 +85,11 @@ class Catalogue:
             state = agg.apply(self.entities.get(event.slug), event)
             assert isinstance(state, Entity)
             self.entities[event.slug] = state
+            if self._names is not None:  # kept up to date once built
+                entry = (event.slug, [state.doc.name, *state.doc.aliases])
+                for name, owners in names_.index([entry]).items():
+                    mine = self._names.setdefault(name, [])
+                    mine.extend(o for o in owners if o not in mine)
 
     @staticmethod
     def fact_slugs(notifications: Iterable[Notification]) -> Iterator[str]:
@@ -133,9 +139,12 @@ class Catalogue:
 
     def names(self) -> names_.Names:
         """Every slug, name and alias, with the entity slugs it names."""
-        return names_.index(
-            (slug, [e.doc.name, *e.doc.aliases]) for slug, e in self.entities.items()
-        )
+        if self._names is None:
+            self._names = names_.index(
+                (slug, [e.doc.name, *e.doc.aliases])
+                for slug, e in self.entities.items()
+            )
+        return self._names
 
     def check_names_free(self, slug: str, new: list[str], field: str) -> None:
         """Refuse names for `slug` that another entity already answers to."""

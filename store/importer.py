@@ -159,6 +159,7 @@ class Importer:
         self.catalogue = app.catalogue()
         self.report = ImportReport()
         self.batch_facts: dict[str, FactRecorded] = {}
+        self.at = app.clock.now()
 
     def run(self, lines: Iterable[Line]) -> ImportReport:
         batch: list[tuple[Line, Record]] = []
@@ -197,6 +198,7 @@ class Importer:
         }
         events: list[Event] = []
         self.batch_facts = {}
+        self.at = self.app.clock.now()  # provisional: the recorder stamps each
         for line, record in batch:
             try:
                 if isinstance(record, Merge | Retraction):
@@ -223,7 +225,7 @@ class Importer:
         return events
 
     def _event(self, record: SourceDoc | EntityDoc | FactDoc) -> Event:
-        at = self.app.clock.now()
+        at = self.at
         if isinstance(record, FactDoc):
             fact = agg.record_fact(record, at, self.by, self.unchecked)
             self.catalogue.check_fact(record, self.app)
@@ -245,7 +247,7 @@ class Importer:
 
     def _amendment(self, record: Merge | Retraction) -> Event | None:
         """The merge or retraction's event; None if the store has it already."""
-        at = self.app.clock.now()
+        at = self.at
         if isinstance(record, Merge):
             entity = self._entity(record.entity, "entity")
             if entity.merged_into == record.into:

@@ -363,7 +363,9 @@ def test_a_demo_source_clash_names_the_fields_that_differ(run: Run) -> None:
         "source 'worldcrunch-kz-separatism' exists already with other values in "
         "title, url, published"
     ) in result.output
-    assert "add this one under a slug of its own" in result.output
+    assert "use `khronika source correct worldcrunch-kz-separatism --set" in (
+        result.output
+    )
 
 
 @pytest.mark.parametrize(
@@ -375,8 +377,8 @@ def test_a_demo_source_clash_names_the_fields_that_differ(run: Run) -> None:
         (["source", "add", "worldcrunch-kz-separatism", "--title", "T",
           "--publisher", "P", "--url", "https://x.org", "--published", "2024",
           "--language", "en"],
-         "source 'worldcrunch-kz-separatism' exists already; a source cannot be "
-         "corrected yet"),
+         "source 'worldcrunch-kz-separatism' exists already; to change the "
+         "source, use `khronika source correct worldcrunch-kz-separatism"),
     ],
 )  # fmt: skip
 def test_an_existing_id_error_names_the_command_for_its_kind(
