@@ -7,13 +7,15 @@ import os
 import shutil
 import sys
 import tempfile
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 import click
 import msgspec
+from rich.console import Console
 
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.output import echo
@@ -120,10 +122,13 @@ def export(
             counts = _write(app, Release(app, views, point), scratch, chosen)
         for name, peer in PEERS.items():
             if name in chosen:
-                with (scratch / peer.FILENAME).open("wb") as out:
+                with (
+                    _status(peer.FILENAME),
+                    (scratch / peer.FILENAME).open("wb") as out,
+                ):
                     counts[peer.FILENAME] = peer.write(app, views, point, out)
         if events:
-            with (scratch / rel.EVENTS).open("wb") as out:
+            with _status(rel.EVENTS), (scratch / rel.EVENTS).open("wb") as out:
                 counts[rel.EVENTS] = rel.write_events(app, size, out)
         root = merkle.root(size, app.store.node)
         _sign(app, signer, scratch, point, size, root)
@@ -146,6 +151,16 @@ BUNDLE = {"sources": "source", "entities": "entity", "facts": "fact"}
 
 def _count_of(n: int, one: str) -> str:
     return f"{n} {one if n == 1 else one + 's'}".replace("entitys", "entities")
+
+
+@contextmanager
+def _status(name: str) -> Iterator[None]:
+    """A spinner naming the file being written, on a terminal."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    with Console(stderr=True).status(f"writing {name}", spinner="line"):
+        yield
 
 
 def _signer(app: Chronicle) -> cp.Signer:
