@@ -32,6 +32,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import datetime
 from typing import BinaryIO
 from urllib.parse import quote
 
@@ -39,7 +40,8 @@ import msgspec
 from msgspec import Struct, field
 
 from khronika.domain import aggregates as agg
-from khronika.domain.documents import Citation
+from khronika.domain import lenient
+from khronika.domain.documents import Citation, FactDoc
 from khronika.domain.events import (
     Event,
     FactCorrected,
@@ -47,6 +49,7 @@ from khronika.domain.events import (
     FactRetracted,
     stamp,
 )
+from khronika.domain.ids import stream_id
 from khronika.projections import lists
 from khronika.projections.queries import Point
 from khronika.projections.timelinejs import pinned
@@ -373,7 +376,10 @@ def write(app: Chronicle, views: ViewStore, point: Point, out: BinaryIO) -> int:
     with ExitStack() as stack:
         spool = Spool(stack)
         builder = Builder(sources, spool)
-        for slug in _fact_slugs(views, point):
+        for slug, first, versions in _facts(views, point):
+            if versions == 1:  # recorded once: its one view row says it all
+                builder.fact(slug, [first])
+                continue
             events = [(position, event)
                       for position, event in app.history("fact", slug)
                       if stamp(event.timestamp) <= known_at]  # fmt: skip
@@ -381,16 +387,30 @@ def write(app: Chronicle, views: ViewStore, point: Point, out: BinaryIO) -> int:
         return spool.write(out)
 
 
-def _fact_slugs(views: ViewStore, point: Point) -> Iterator[str]:
-    """The facts at `point`, in slug order, a page at a time."""
+def _facts(
+    views: ViewStore, point: Point
+) -> Iterator[tuple[str, tuple[int, FactRecorded], int]]:
+    """The facts at `point` in slug order, a page at a time: each with its
+    recording (rebuilt from its first view row) and how many versions it
+    had by `point.known_at`."""
     after = ""
     while True:
         rows = views.query(
-            f"SELECT f.fact FROM view_facts f WHERE {point.where('f')} "
-            f"AND f.fact > :after ORDER BY f.fact LIMIT {PAGE}",
+            "SELECT f.fact, f.version, v.doc, v.recorded_by, v.recorded_from, "
+            "v.position FROM view_facts f JOIN view_facts v "
+            "ON v.fact = f.fact AND v.version = 1 "
+            f"WHERE {point.where('f')} AND f.fact > :after "
+            f"ORDER BY f.fact LIMIT {PAGE}",
             point.params | {"after": after},
         )
-        yield from (row["fact"] for row in rows)
+        for r in rows:
+            recorded = FactRecorded(
+                originator_id=stream_id("fact", r["fact"]), originator_version=1,
+                timestamp=datetime.fromisoformat(r["recorded_from"]),
+                recorded_by=r["recorded_by"], slug=r["fact"],
+                doc=lenient.decode_json(r["doc"].encode(), FactDoc),
+            )  # fmt: skip
+            yield r["fact"], (r["position"], recorded), r["version"]
         if len(rows) < PAGE:
             return
         after = rows[-1]["fact"]
