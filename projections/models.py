@@ -124,7 +124,7 @@ class Person(Point, kw_only=True):
 
 
 class LawPenalty(Model, kw_only=True):
-    article: str
+    article: str | None  # a penalty may name no article (Penalty.article)
     conduct: str
     min_term_months: int | None
     max_term_months: int | None

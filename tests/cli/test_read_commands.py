@@ -370,3 +370,30 @@ def test_fact_certain_refuses_a_fact_only_possible_on_the_day(demo: Run) -> None
     ok = demo("fact", "potopa-verdict-2022", "--as-of", "2022-07-01", "--certain")
     assert ok.exit_code == 0
     assert "Status:   certain on 2022-07-01" in ok.output
+
+
+def test_a_penalty_that_names_no_article_is_shown_as_such(demo: Run) -> None:
+    """Penalty.article is optional; the law's answer says null, not a crash."""
+    amendment = {
+        "type": "fact", "id": "calls-penalty-2025", "kind": "law_amendment",
+        "when": "2025-01", "summary": "Calls to separatism became punishable.",
+        "sources": [{"source": SOURCE, "locator": "para:3"}],
+        "details": {
+            "type": "law_amendment", "law": "kz-criminal-code-2014",
+            "penalties_before": [{"conduct": "calls", "max_term_months": 60}],
+            "penalties_after": [{"conduct": "calls", "max_term_months": 84,
+                                 "article": "kz-criminal-code-2014:180"}],
+        },
+    }  # fmt: skip
+    assert demo("append", "-", input=json.dumps(amendment)).exit_code == 0
+    law = data(demo, "law", "kz-criminal-code-2014", "--as-of", "2025-12")
+    (found,) = [a for a in law["amendments"] if a["id"] == "calls-penalty-2025"]
+    assert found["before"] == [
+        {
+            "article": None,
+            "conduct": "calls",
+            "min_term_months": None,
+            "max_term_months": 60,
+        }
+    ]
+    assert demo("law", "kz-criminal-code-2014", "--as-of", "2025-12").exit_code == 0
