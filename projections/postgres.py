@@ -43,6 +43,13 @@ class PostgresViews(PostgresTrackingRecorder, ViewStore):
     def _lock(self, c: Any) -> None:
         c.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])
 
+    def _index_names(self, c: Any) -> set[str]:
+        c.execute(
+            "SELECT indexname AS name FROM pg_indexes "
+            "WHERE schemaname = current_schema()"
+        )
+        return {row["name"] for row in c.fetchall()}
+
     def _enter(self, c: Any) -> None:
         """Unqualified view names mean the store's schema."""
         c.execute(

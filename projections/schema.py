@@ -108,15 +108,36 @@ def create_statements(collate: str = "") -> list[str]:
         if table in PRIMARY:
             columns += f", PRIMARY KEY ({KEY[table]}, version)"
         statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
-        for i, index in enumerate(INDEXES[table]):
-            statements.append(
-                f"CREATE INDEX IF NOT EXISTS {table}_{i} ON {table} "
-                f"({', '.join(index)})"
-            )
+        statements += index_statements(table)
     create_view = "CREATE OR REPLACE VIEW" if collate else "CREATE VIEW IF NOT EXISTS"
     for name, query in CURRENT.items():
         statements.append(f"{create_view} {name} AS {query}")
     return statements
+
+
+def index_statements(table: str, *, deferred: bool = False) -> list[str]:
+    """CREATE INDEX statements of `table`; with `deferred`, only those a load
+    into empty tables may build at its end (`DEFERRED`)."""
+    return [
+        f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})"
+        for name, columns in _indexes(table)
+        if not deferred or name in DEFERRED
+    ]
+
+
+def _indexes(table: str) -> list[tuple[str, tuple[str, ...]]]:
+    return [(f"{table}_{i}", index) for i, index in enumerate(INDEXES[table])]
+
+
+# Indexes that a load into empty tables drops and builds at its end, which is
+# faster than keeping them up to date row by row: every index but those by
+# the record's key, through which the load finds the rows it closes.
+DEFERRED = frozenset(
+    name
+    for table in TABLES
+    for name, columns in _indexes(table)
+    if columns[0] != KEY[table]
+)
 
 
 def drop_statements() -> list[str]:

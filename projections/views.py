@@ -47,7 +47,8 @@ from khronika.store.location import read_only
 
 NAME = "khronika-views"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # views keep no aggregate timestamps
-BATCH = 1000
+BATCH = 1000  # events per transaction, and per round of statements
+LOAD = 25_000  # events per transaction when loading into empty views
 Positioned = tuple[int, Event]
 
 
@@ -99,24 +100,66 @@ class ViewStore:
     ) -> int:
         """Project every event after the tracking position; return how many.
 
-        Each batch is taken under the views' lock, from the position as it
-        stands inside that transaction, so readers catching up at once take
-        turns instead of projecting the same events twice.
+        Each transaction is taken under the views' lock, from the position as
+        it stands inside that transaction, so readers catching up at once take
+        turns instead of projecting the same events twice. A catch-up holds
+        the lock for BATCH events at a time; a load into empty views (a
+        rebuild, the first read after an import) for LOAD events, and builds
+        the DEFERRED indexes once at its end.
         """
-        done = 0
+        done, limit = 0, BATCH
         while True:
             with self.datastore.transaction(commit=True) as c:
                 self._enter(c)
                 self._lock(c)
                 position = self._max_tracking_id(NAME, c) or 0
-                batch = list(islice(read_after(position), BATCH))
+                events = iter(read_after(position))
+                batch = list(islice(events, BATCH))
                 if not batch:
+                    if done:  # a load cut short leaves its indexes to build
+                        self._build_indexes(c)
                     return done
-                _Batch(c, self._q).project(batch)
-                self._insert_tracking(c, Tracking(NAME, batch[-1][0]))
-            done += len(batch)
-            if on_progress is not None:
-                on_progress(done)
+                if position == 0 and len(batch) == BATCH and self._empty(c):
+                    self._load_into(c)
+                    limit = LOAD  # for the rest of this load
+                projected = 0
+                while batch:
+                    _Batch(c, self._q).project(batch)
+                    projected += len(batch)
+                    last = batch[-1][0]
+                    if on_progress is not None:
+                        on_progress(done + projected)
+                    if projected >= limit:
+                        break
+                    batch = list(islice(events, BATCH))
+                self._insert_tracking(c, Tracking(NAME, last))
+            done += projected
+
+    def _empty(self, c: Any) -> bool:
+        c.execute("SELECT 1 FROM view_facts LIMIT 1")
+        return c.fetchone() is None
+
+    def _load_into(self, c: Any) -> None:
+        """Prepare empty views for a load: drop the indexes it builds at its end."""
+        for name in sorted(schema.DEFERRED):
+            c.execute(f"DROP INDEX IF EXISTS {name}")
+
+    def index_names(self) -> set[str]:
+        """The names of the indexes in the views' database (or schema)."""
+        with self.datastore.transaction(commit=False) as c:
+            self._enter(c)
+            return self._index_names(c)
+
+    def _index_names(self, c: Any) -> set[str]:
+        raise NotImplementedError
+
+    def _build_indexes(self, c: Any) -> None:
+        """Build the views' indexes that are missing (after a load)."""
+        if schema.DEFERRED <= self._index_names(c):
+            return
+        for table in schema.TABLES:
+            for statement in schema.index_statements(table, deferred=True):
+                c.execute(statement)
 
     def may_write(self) -> bool:
         """Whether this connection may bring the views up to date."""
@@ -182,6 +225,10 @@ class Views(SQLiteTrackingRecorder, ViewStore):
 
     def may_write(self) -> bool:
         return not self.read_only
+
+    def _index_names(self, c: Any) -> set[str]:
+        c.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        return {row["name"] for row in c.fetchall()}
 
     def construct_create_table_statements(self) -> list[str]:
         return [

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from khronika.projections import schema
+from khronika.projections import views as views_module
 from khronika.projections.views import Views
 from khronika.store.app import Chronicle
 
@@ -18,12 +19,18 @@ from test_views import build  # noqa: E402
 
 
 @pytest.mark.sqlite_only
-def test_the_raw_baseline_writes_the_same_rows_as_khronika(tmp_path: Path) -> None:
+def test_the_raw_baseline_writes_the_same_rows_as_khronika(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = build(tmp_path, 300)  # with corrections and retractions
+    monkeypatch.setattr(views_module, "BATCH", 50)  # a load of several
+    monkeypatch.setattr(views_module, "LOAD", 120)  # transactions, as at scale
     views = Views(str(store))
+    views.upgrade()
     projected = views.catch_up(Chronicle(str(store)).read_after)
     target = tmp_path / "raw.db"
-    assert rebuild(store, target, batch=97) == projected  # batches split versions
+    # batches split versions, and transactions split batches
+    assert rebuild(store, target, batch=97, load=200) == projected
     ours, raw = sqlite3.connect(store), sqlite3.connect(target)
     for table in schema.TABLES:
         order = ", ".join(schema.TABLES[table][:2])
@@ -32,3 +39,8 @@ def test_the_raw_baseline_writes_the_same_rows_as_khronika(tmp_path: Path) -> No
         assert raw.execute(query).fetchall() == expected, table
     closed = f"SELECT COUNT(*) FROM view_facts WHERE recorded_to != '{schema.OPEN}'"
     assert raw.execute(closed).fetchone()[0] > 0  # corrections closed versions
+    indexes = (
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+        "AND tbl_name LIKE 'view%' ORDER BY 1"
+    )
+    assert raw.execute(indexes).fetchall() == ours.execute(indexes).fetchall()
