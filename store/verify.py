@@ -1,140 +1,226 @@
-"""Checking that nobody rewrote the log: events, tree, checkpoints, copies."""
+"""Checking that nobody rewrote the log: events, tree, checkpoints, copies.
+
+The events and the tree are checked a range of leaves at a time
+(khronika.store.verify_range): in this process for a small log, and for a
+large one also in worker processes, one per further core, each with its own
+read-only connection. This process takes ranges from the front of the log
+and the workers from the back, so none waits for another to start; the
+ranges' subtree roots are then combined, in order, into the nodes above
+them, each compared with the stored one. The first finding by position is
+the one a single pass would name. Memory stays within a block of leaves per
+process and a few hashes per range, whatever the size of the log.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
+import threading
+from collections import deque
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
-import msgspec
-from eventsourcing.persistence import Notification
-
+from khronika.domain.errors import StoreError
 from khronika.domain.events import SourceAdded, SourceCopyAttached
+from khronika.store import location as loc
 from khronika.store import merkle
 from khronika.store.app import Chronicle
 from khronika.store.attest import origin
 from khronika.store.checkpoint import Checkpoint
-from khronika.store.codec import decode
-from khronika.store.ledger import leaf
+from khronika.store.sqlite import MERKLE_TABLE
+from khronika.store.verify_range import (
+    BLOCK,
+    Finding,
+    Node,
+    Outcome,
+    Reader,
+    Source,
+    Task,
+    check,
+    open_reader,
+    push,
+    receive,
+    send,
+)
 
-PAGE = 1000
+__all__ = ["Finding", "verify"]
 
-
-class Finding(msgspec.Struct, frozen=True):
-    """The first thing that does not hold, and the event it is about."""
-
-    message: str
-    position: int | None = None
-    stream: str | None = None
-    version: int | None = None
-
-    def __str__(self) -> str:
-        if self.position is None:
-            return self.message
-        where = f"event at position {self.position}"
-        if self.stream is not None:
-            where += f" ({self.stream} v{self.version})"
-        return f"{where}: {self.message}"
+PARALLEL_FROM = 1 << 15  # leaves; below, a worker costs more than it saves
+RANGES_PER_PROCESS = 4  # so that a process that started late still gets a share
 
 
 def verify(
     app: Chronicle,
     checkpoints: Sequence[Checkpoint] = (),
     on_progress: Callable[[int], None] | None = None,
+    *,
+    processes: int | None = None,
+    span: int | None = None,
 ) -> list[Finding]:
-    """Recompute every leaf from the stored events and compare; [] if all holds."""
-    store = app.store
-    stored_size = store.tree_size()
-    wanted = {c.size: c for c in checkpoints}
-    roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
-    frontier = merkle.Frontier()
-    edge: dict[tuple[int, int], bytes] = {}  # recomputed right-edge subtree roots
-    for page in app.pages():
-        size = frontier.size
-        stored_leaves = store.leaves(size, size + len(page))
-        leaves = [leaf(n) for n in page]
-        for n, recomputed in zip(page, leaves, strict=True):
-            index = frontier.size
-            stored = stored_leaves.get(index)
-            if stored is None:
-                return [_about(n, "is not in the Merkle tree (added behind its back)")]
-            if len(stored[0]) != merkle.HASH_SIZE or stored[1] < 0:
-                return [Finding(f"the tree's leaf {index} has no hash or no "
-                                "position, or one that is not a number: the "
-                                "stored Merkle tree was altered", n.id)]  # fmt: skip
-            if stored[1] != n.id:
-                missing = min(stored[1], n.id)
-                return [Finding(f"the tree's leaf {index} is the event at position "
-                                f"{stored[1]}, but the log has position {n.id} "
-                                "there: an event is missing or was moved",
-                                missing)]  # fmt: skip
-            if stored[0] != recomputed:
-                return [_about(n, "does not match its leaf in the Merkle tree "
-                                  "(its stored bytes were changed)")]  # fmt: skip
-            frontier.add(recomputed)
-            if frontier.size in wanted:
-                roots[frontier.size] = frontier.root()
-        nodes = merkle.append(leaves, size, _reader(edge))
-        altered = _inner(store, nodes)
-        if altered is not None:
-            return [altered]
-        new = {(level, i): h for level, i, h in nodes}
-        edge = {k: new.get(k) or edge[k] for k in _edge(frontier.size)}
-        if on_progress is not None:
-            on_progress(frontier.size)
-    if stored_size > frontier.size:
-        (lost,) = store.leaves(frontier.size, frontier.size + 1).values()
-        return [Finding(f"the Merkle tree has {stored_size} leaves but the log "
-                        f"has {frontier.size} events; events were removed",
-                        lost[1])]  # fmt: skip
+    """Recompute every leaf from the stored events and compare; [] if all holds.
+
+    `processes` (this one included) defaults to the cores for a large log and
+    1 for a small one; `span`, the leaves of a range (a power of two), to a
+    share of the log fit for that many processes.
+    """
+    size = app.store.tree_size()
+    if processes is None:
+        processes = (os.cpu_count() or 1) if size >= PARALLEL_FROM else 1
+    if span is None:
+        share = max(size // (processes * RANGES_PER_PROCESS), 1)
+        span = max(BLOCK, 1 << (share.bit_length() - 1)) if processes > 1 else 0
+        span = span or 1 << max(size - 1, 1).bit_length()  # one range
+    if span < 1 or span & (span - 1):
+        raise ValueError(f"a range's leaves must be a power of two, not {span}")
+    source = _source(app)
+    reader = open_reader(source)
+    try:
+        found = _log(reader, source, size, span, processes, on_progress)
+    finally:
+        reader.close()
+    if found is not None:
+        return [found]
     findings: list[Finding] = []
     for checkpoint in checkpoints:
-        findings += _origin(app, checkpoint) or _against(
-            checkpoint, frontier.size, roots
-        )
+        findings += _origin(app, checkpoint) or _against(app, checkpoint, size)
     findings += _copies(app)
     return findings
 
 
-def _reader(nodes: dict[tuple[int, int], bytes]) -> merkle.Getter:
-    return lambda level, index: nodes[level, index]
+def _source(app: Chronicle) -> Source:
+    """Where the workers read the store this app opened, read-only."""
+    events = app.store.events_table_name
+    if loc.is_postgres(app.location):
+        datastore: Any = app.store.datastore  # eventsourcing's PostgresDatastore
+        keywords = datastore.pool.kwargs  # dbname, host, port, user, password
+        return Source(
+            events,
+            MERKLE_TABLE,
+            postgres={k: v for k, v in keywords.items() if isinstance(v, str | int)},
+            schema=datastore.schema,
+            text_ids=datastore.originator_id_type == "text",
+        )
+    uri = loc.reading(app.location)
+    if not uri.startswith("file:"):
+        uri = f"file:{quote(str(Path(uri).resolve()))}?mode=ro"
+    elif "mode" not in parse_qs(urlsplit(uri).query):
+        uri += ("&" if "?" in uri else "?") + "mode=ro"
+    return Source(events, MERKLE_TABLE, sqlite=uri)
 
 
-def _edge(size: int) -> list[tuple[int, int]]:
-    """(level, index) of the perfect subtrees a tree of `size` leaves ends in."""
-    keys, offset = [], 0
-    for level in range(size.bit_length() - 1, -1, -1):
-        if size >> level & 1:
-            keys.append((level, offset >> level))
-            offset += 1 << level
-    return keys
+class _Ranges:
+    """The ranges still to check and the outcomes so far, shared by threads."""
+
+    def __init__(self, size: int, span: int) -> None:
+        self.size, self.span = size, span
+        self.pending = deque(range(0, max(size, 1), span))
+        self.outcomes: dict[int, Outcome] = {}
+        self.checked = 0
+        self.lock = threading.Lock()
+
+    def take(self, *, front: bool) -> Task | None:
+        with self.lock:
+            if not self.pending:
+                return None
+            start = self.pending.popleft() if front else self.pending.pop()
+        block = min(BLOCK, self.span)
+        return Task(start, min(start + self.span, self.size), self.size, block)
+
+    def done(self, outcome: Outcome) -> None:
+        with self.lock:
+            self.outcomes[outcome.start] = outcome
+            self.checked += outcome.checked
+            if outcome.finding is not None or outcome.error is not None:
+                while self.pending and self.pending[-1] > outcome.start:
+                    self.pending.pop()  # a finding after this one is not wanted
 
 
-def _inner(store: Any, nodes: list[merkle.Node]) -> Finding | None:
-    """The first stored inner node that differs from its recomputed value."""
-    by_level: dict[int, dict[int, bytes]] = {}
-    for level, index, h in nodes:
-        if level:
-            by_level.setdefault(level, {})[index] = h
-    for level, expected in sorted(by_level.items()):
-        stored = store.nodes(level, min(expected), max(expected) + 1)
-        for index, h in sorted(expected.items()):
-            if stored.get(index) != h:
-                first, last = index << level, ((index + 1) << level) - 1
-                return Finding(f"the stored Merkle tree's inner node at level "
-                               f"{level}, index {index} (over positions "
-                               f"{first + 1} to {last + 1}) was altered")  # fmt: skip
+def _log(
+    reader: Reader,
+    source: Source,
+    size: int,
+    span: int,
+    processes: int,
+    on_progress: Callable[[int], None] | None,
+) -> Finding | None:
+    """The first finding in the events and the tree, by position; None if none."""
+    ranges = _Ranges(size, span)
+    workers = [
+        threading.Thread(target=_work, args=(ranges, source), daemon=True)
+        for _ in range(min(processes, len(ranges.pending)) - 1)
+    ]
+    for worker in workers:
+        worker.start()
+    while (task := ranges.take(front=True)) is not None:
+        progress = _after(ranges.checked, on_progress)
+        ranges.done(check(reader, task, progress))
+    for worker in workers:
+        worker.join()
+    if on_progress is not None:
+        on_progress(ranges.checked)
+    stack: list[Node] = []
+    with reader.snapshot():
+        for start in range(0, max(size, 1), span):
+            outcome = ranges.outcomes[start]  # all are there up to a finding
+            if outcome.error is not None:
+                raise StoreError(f"verify: a worker process failed: {outcome.error}")
+            offset = start
+            for level, h in outcome.roots:
+                found = push(stack, (level, offset >> level, h), reader)
+                if found is not None:
+                    return found
+                offset += 1 << level
+            if outcome.finding is not None:
+                return outcome.finding
     return None
 
 
-def _against(
-    checkpoint: Checkpoint, size: int, roots: dict[int, bytes]
-) -> list[Finding]:
+def _after(
+    before: int, on_progress: Callable[[int], None] | None
+) -> Callable[[int], None] | None:
+    """Progress within a range, as progress in the whole log."""
+    if on_progress is None:
+        return None
+    return lambda n: on_progress(before + n)
+
+
+def _work(ranges: _Ranges, source: Source) -> None:
+    """Feed ranges from the back to one worker process, until none is left."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "khronika.store.verify_range"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdin is not None and process.stdout is not None
+        task, failed = None, ""
+        try:
+            send(process.stdin, source)
+            while (task := ranges.take(front=False)) is not None:
+                send(process.stdin, task)
+                outcome = receive(process.stdout, Outcome)
+                if outcome is None:
+                    raise OSError("it stopped")
+                ranges.done(outcome)
+        except OSError as e:
+            failed = str(e)
+        _, stderr = process.communicate()  # ends its input: it exits
+        if failed and task is not None:
+            said = stderr.decode(errors="replace").strip().splitlines()
+            ranges.done(Outcome(task.start, 0, [], error=said[-1] if said else failed))
+
+
+def _against(app: Chronicle, checkpoint: Checkpoint, size: int) -> list[Finding]:
     if checkpoint.size > size:
         return [Finding(f"checkpoint of {checkpoint.timestamp:%Y-%m-%dT%H:%M:%SZ} "
                         f"covers {checkpoint.size} events, but the log has only "
                         f"{size}: it was truncated", size + 1)]  # fmt: skip
-    if roots[checkpoint.size] != checkpoint.root:
+    # every stored node of the first `size` leaves was just found to hold
+    if merkle.root(checkpoint.size, app.store.node) != checkpoint.root:
         return [Finding(f"the first {checkpoint.size} events do not hash to the "
                         f"root of the checkpoint of "
                         f"{checkpoint.timestamp:%Y-%m-%dT%H:%M:%SZ}: the log "
@@ -176,11 +262,3 @@ def _copies(app: Chronicle) -> list[Finding]:
                 "the store has no copy by that hash: it was deleted or replaced"
             ))  # fmt: skip
     return findings
-
-
-def _about(n: Notification, problem: str) -> Finding:
-    try:
-        slug: str | None = decode(n.topic, n.state).slug
-    except Exception:  # the bytes may be beyond decoding; name the stream id
-        slug = str(n.originator_id)
-    return Finding(problem, n.id, slug, n.originator_version)
