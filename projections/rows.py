@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -19,6 +20,7 @@ from khronika.domain.documents import (
 )
 
 Row = tuple[Any, ...]
+_encode = msgspec.json.Encoder().encode
 
 
 class FactVersion(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,13 +38,11 @@ def fact_rows(v: FactVersion) -> Iterator[tuple[str, Row]]:
     """(table, row) for every read-side row of this fact version."""
     doc, key = v.doc, (v.doc.id, v.version)
     when = doc.date
-    bounds = edtf.parse(when.edtf)
-    span = (bounds.earliest.key(), bounds.latest.key())
+    label, span, approximate, uncertain = _dated(when.edtf)
     yield "view_facts", (
-        *key, doc.kind, when.edtf, edtf.describe(when.edtf), when.wording, *span,
-        int(bounds.approximate), int(bounds.uncertain), doc.place, doc.summary,
-        int(v.retracted), v.reason, v.recorded_by, v.position,
-        msgspec.json.encode(doc).decode(),
+        *key, doc.kind, when.edtf, label, when.wording, *span, approximate,
+        uncertain, doc.place, doc.summary, int(v.retracted), v.reason,
+        v.recorded_by, v.position, _encode(doc).decode(),
     )  # fmt: skip
     if v.retracted:
         return
@@ -81,6 +81,14 @@ def fact_rows(v: FactVersion) -> Iterator[tuple[str, Row]]:
                 yield "view_penalties", _penalty(key, details.law, side, penalty, span)
 
 
+@lru_cache(maxsize=4096)  # dates repeat, as in edtf's own caches
+def _dated(text: str) -> tuple[str, tuple[str, str], int, int]:
+    """An EDTF date's label, bounds' keys and approximate and uncertain flags."""
+    bounds = edtf.parse(text)
+    span = (bounds.earliest.key(), bounds.latest.key())
+    return edtf.describe(text), span, int(bounds.approximate), int(bounds.uncertain)
+
+
 def _penalty(
     key: tuple[str, int], law: str, side: str, p: Penalty, span: tuple[str, str]
 ) -> Row:
@@ -94,8 +102,8 @@ def entity_row(entity: Entity) -> Row:
     doc = entity.doc
     return (
         doc.id, entity.version, doc.kind, doc.name,
-        msgspec.json.encode(doc.aliases).decode(), doc.note, entity.merged_into,
-        msgspec.json.encode(doc.articles).decode(),
+        _encode(doc.aliases).decode(), doc.note, entity.merged_into,
+        _encode(doc.articles).decode(),
     )  # fmt: skip
 
 

@@ -65,6 +65,8 @@ TABLES: dict[str, tuple[str, ...]] = {
 # fmt: on
 FACT_TABLES = tuple(t for t, cols in TABLES.items() if cols[0] == "fact")
 KEY = {table: cols[0] for table, cols in TABLES.items()}
+# One row per version: (id, version) is the key, a stable row link in Datasette.
+PRIMARY = ("view_facts", "view_entities", "view_sources")
 INDEXES: dict[str, list[tuple[str, ...]]] = {
     "view_facts": [
         ("fact", "recorded_to"),
@@ -82,9 +84,6 @@ INDEXES: dict[str, list[tuple[str, ...]]] = {
     "view_sources": [("source", "recorded_to")],
 }
 
-
-# One row per version: (id, version) is the key, a stable row link in Datasette.
-PRIMARY = ("view_facts", "view_entities", "view_sources")
 # The record as it stands now, as plain SQL views.
 CURRENT = {
     "current_facts": "SELECT * FROM view_facts "
@@ -130,13 +129,14 @@ def _indexes(table: str) -> list[tuple[str, tuple[str, ...]]]:
 
 
 # Indexes that a load into empty tables drops and builds at its end, which is
-# faster than keeping them up to date row by row: every index but those by
-# the record's key, through which the load finds the rows it closes.
+# faster than keeping them up to date row by row: all but those by the
+# record's key, through which the load finds the rows it closes, on tables
+# whose primary key (the record's key, then version) cannot serve instead.
 DEFERRED = frozenset(
     name
     for table in TABLES
     for name, columns in _indexes(table)
-    if columns[0] != KEY[table]
+    if columns[0] != KEY[table] or table in PRIMARY
 )
 
 
