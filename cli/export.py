@@ -114,8 +114,13 @@ def export(
     point = Point(as_of=as_of, known_at=cut)
     chosen = set(parts or PARTS)
     parent = target.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    except OSError as e:
+        raise KhronikaError(
+            f"cannot write a release at {directory}: {e.strerror} ({e.filename})"
+        ) from None
     try:
         counts: dict[str, int] = {}
         if chosen & {"bundle", "csv"}:
@@ -347,7 +352,7 @@ def verify_release(
     verifier = cp.load_verifier(Path(pubkey))
     manifest = rel.read(_text(folder / rel.MANIFEST), verifier)
     rel.check_files(folder, manifest)
-    head = cp.verify(_text(folder / "checkpoint.txt"), verifier)
+    head = _checkpoint(folder / "checkpoint.txt", verifier)
     if (head.origin, head.size, head.root) != (
         manifest.origin, manifest.size, manifest.root,
     ):  # fmt: skip
@@ -364,14 +369,27 @@ def verify_release(
         attest.check_head(settings.open(), head)
         said.append("the store's log begins with the release's")
     if proof and later:
-        from khronika.store.attest import check_proof, read_proofs
-
-        newer = cp.verify(_text(Path(later)), verifier)
-        for item in read_proofs(Path(proof).read_bytes(), proof):
-            said.append(check_proof(item, [head, newer]))
+        newer = _checkpoint(Path(later), verifier)
+        for item in attest.read_proofs(Path(proof).read_bytes(), proof):
+            if not isinstance(item, attest.ConsistencyProof) or (
+                item.old_size, item.new_size) != (head.size, newer.size):  # fmt: skip
+                raise rel.ReleaseError(
+                    f"{proof} is not a proof that the release's log (size "
+                    f"{head.size}) is a prefix of {later}'s (size {newer.size}); "
+                    f"make one with `khronika prove --consistency "
+                    f"{directory}/checkpoint.txt {later}`"
+                )
+            said.append(attest.check_proof(item, [head, newer]))
     echo(f"release {directory} verified (record at {manifest.known_at}):")
     for line in said:
         echo(f"  ok: {line}")
+
+
+def _checkpoint(path: Path, verifier: cp.Verifier) -> cp.Checkpoint:
+    try:
+        return cp.verify(_text(path), verifier)
+    except cp.CheckpointError as e:
+        raise rel.ReleaseError(f"{path}: {e}") from None
 
 
 def _text(path: Path) -> str:

@@ -368,6 +368,11 @@ def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
         name, sep, value = text.partition("=")
         if not sep or not name:
             raise click.BadParameter(f"'{text}': write FIELD=VALUE", param_hint="--set")
+        if name.strip() in changes:
+            raise click.BadParameter(
+                f"{name.strip()} is set twice; give each field once",
+                param_hint="--set",
+            )
         changes[name.strip()] = _value(value, name)
     return changes
 

@@ -17,7 +17,7 @@ from khronika.domain import aggregates as agg
 from khronika.domain import names as names_
 from khronika.domain.aggregates import Entity
 from khronika.domain.documents import Citation, FactDoc, SourceDoc
-from khronika.domain.errors import NotFoundError
+from khronika.domain.errors import NotFoundError, ValidationError
 from khronika.domain.events import (
     EntityAliasAdded,
     EntityMerged,
@@ -112,6 +112,12 @@ class Catalogue:
         elif ref.kind == "entity":
             if ref.slug not in self.entities:
                 raise self._miss("entity", ref, self.names())
+            kind = self.entities[ref.slug].doc.kind
+            if ref.field == "place" and kind != "place":
+                raise ValidationError(
+                    "place", f"'{ref.slug}' is a {kind}, not a place: name it "
+                    "among the participants, and an entity of kind place here"
+                )
         elif ref.kind == "article":
             self._check_article(ref)
         elif facts is not None and ref.slug not in self.pending_facts:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
+from uuid import UUID
 
 import msgspec
 
@@ -74,6 +75,13 @@ class ImportError_(KhronikaError):
 
 def bundle_files(path: Path) -> list[Path]:
     """The files to read for `path`: itself, or a bundle directory's parts."""
+    if path.name == "events.jsonl":
+        raise ValidationError(
+            str(path),
+            "is a release's event log, kept so that auditors can "
+            "check it against the checkpoint; import the release's folder, "
+            "whose sources, entities and facts it holds",
+        )
     if not path.is_dir():
         return [path]
     files = [path / name for name in BUNDLE_FILES if (path / name).exists()]
@@ -104,6 +112,7 @@ def read_lines(files: Iterable[tuple[str, BinaryIO]]) -> Iterator[Line]:
                 yield Line("", b"", len(data))
 
 
+Named = SourceDoc | EntityDoc | FactDoc  # the records with an id of their own
 _KIND: dict[type, StreamKind] = {
     SourceDoc: "source",
     EntityDoc: "entity",
@@ -197,6 +206,7 @@ class Importer:
             for sid, s in self.app.store.first_events(ids).items()
         }
         events: list[Event] = []
+        given: dict[UUID, str] = {}  # ids given earlier in this batch: where
         self.batch_facts = {}
         self.at = self.app.clock.now()  # provisional: the recorder stamps each
         for line, record in batch:
@@ -211,20 +221,42 @@ class Importer:
                     stream_id(_KIND[type(record)], record.id),
                 )
                 if sid in recorded:
-                    if recorded[sid] != record:
-                        raise DuplicateError.taken(
-                            kind, record.id, differs(recorded[sid], record)
-                        )
+                    self._check_same(record, recorded[sid], given.get(sid))
                     self.report.skipped[kind] += 1
                     continue
                 event = self._event(record)
             except KhronikaError as e:
                 raise ImportError_(line.where, e, self.report) from None
             recorded[sid] = record
+            given[sid] = line.where
             events.append(event)
         return events
 
-    def _event(self, record: SourceDoc | EntityDoc | FactDoc) -> Event:
+    def _check_same(self, record: Named, first: Named, given: str | None) -> None:
+        """A record already there is skipped if it is the record as it was
+        first written or as it stands now (a release of this store); any other
+        values are refused, naming them."""
+        kind = _KIND[type(record)]
+        if record == first:
+            return
+        if given is not None:
+            raise DuplicateError(
+                f"{kind} '{record.id}' was given already at {given}, with other "
+                f"values in {', '.join(differs(first, record))}"
+            )
+        now = self._current(record)
+        if record == now:
+            return
+        raise DuplicateError.taken(kind, record.id, differs(now, record))
+
+    def _current(self, record: Named) -> Named:
+        if isinstance(record, SourceDoc):
+            return self.catalogue.sources[record.id]
+        if isinstance(record, EntityDoc):
+            return self.catalogue.entities[record.id].doc
+        return self.app.get(Fact, record.id).doc
+
+    def _event(self, record: Named) -> Event:
         at = self.at
         if isinstance(record, FactDoc):
             fact = agg.record_fact(record, at, self.by, self.unchecked)

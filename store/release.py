@@ -161,7 +161,7 @@ def check_files(folder: Path, m: Manifest) -> None:
             )
     for path in sorted(folder.rglob("*")):
         name = path.relative_to(folder).as_posix()
-        if path.is_file() and name != MANIFEST and name not in listed:
+        if not path.is_dir() and name != MANIFEST and name not in listed:
             raise ReleaseError(f"{name}: in the release but not in its MANIFEST")
 
 
@@ -169,15 +169,16 @@ def check_files(folder: Path, m: Manifest) -> None:
 def cut(app: Chronicle, known_at: str | None) -> tuple[str, int]:
     """The record time of the cut and the tree size at it.
 
-    Without `known_at`, the cut is at the last event. Events are stamped in
-    log order, so the events up to a record time are a prefix of the log,
-    found by bisecting the tree's leaves.
+    Without `known_at`, or with one at or after the last event, the cut is
+    at the last event. Events are stamped in log order, so the events up to
+    a record time are a prefix of the log, found by bisecting the leaves.
     """
     size = app.store.tree_size()
-    if known_at is None:
-        if size == 0:
-            raise KhronikaError("the store is empty: there is nothing to release")
-        return stamp(_time(app, size - 1)), size
+    if size == 0:
+        raise KhronikaError("the store is empty: there is nothing to release")
+    last = stamp(_time(app, size - 1))
+    if known_at is None or known_at >= last:  # a time to come: all there is yet
+        return last, size
     low, high = 0, size  # leaves [0, low) are at or before known_at
     while low < high:
         middle = (low + high) // 2
@@ -185,6 +186,11 @@ def cut(app: Chronicle, known_at: str | None) -> tuple[str, int]:
             low = middle + 1
         else:
             high = middle
+    if low == 0:
+        raise KhronikaError(
+            f"nothing was recorded by --known-at {known_at}: the first event is "
+            f"at {stamp(_time(app, 0))}"
+        )
     return known_at, low
 
 

@@ -388,3 +388,42 @@ def test_an_existing_id_error_names_the_command_for_its_kind(
     result = run(*args)
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_a_person_is_not_a_place(demo: Run) -> None:
+    fact = {
+        "type": "fact",
+        "id": "odd-place",
+        "kind": "statement",
+        "when": "2023",
+        "summary": "s",
+        "place": "tatyana-serebryakova",
+        "sources": [{"source": "worldcrunch-kz-separatism", "locator": "para:1"}],
+    }
+    result = demo("append", "-", input=json.dumps(fact))  # fmt: skip
+    assert result.exit_code == 1
+    assert "place: 'tatyana-serebryakova' is a person, not a place" in result.output
+
+
+def test_a_field_set_twice_is_refused(demo: Run) -> None:
+    result = demo("correct", "serebryakova-verdict-2023", "--set", "when=2023-06",
+                  "--set", "when=2023-07", "--reason", "r",
+                  "--source", "worldcrunch-kz-separatism@para:6")  # fmt: skip
+    assert result.exit_code == 2 and "when is set twice" in result.output
+
+
+def test_an_id_given_twice_in_one_import_names_the_first(run: Run) -> None:
+    run("demo")
+    fact = {
+        "type": "fact",
+        "id": "twice",
+        "kind": "statement",
+        "when": "2023",
+        "summary": "s",
+        "sources": [{"source": "worldcrunch-kz-separatism", "locator": "para:1"}],
+    }
+    other = fact | {"summary": "t"}
+    lines = f"{json.dumps(fact)}\n{json.dumps(other)}\n"
+    result = run("import", "-", input=lines)  # fmt: skip
+    assert result.exit_code == 1
+    assert "- line 2: fact 'twice' was given already at - line 1" in result.output

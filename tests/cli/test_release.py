@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -288,3 +289,64 @@ def test_the_benchmark_baseline_dumps_the_same_facts(tmp_path: Path, run: Run) -
     dumped = (tmp_path / "dump.jsonl").read_bytes().splitlines()
     assert bundle_docs(Path("out")) == dumped
     assert len(dumped) == 300
+
+
+def test_a_store_takes_its_own_release_and_a_copy_refuses_a_newer_one(
+    demo: Run, tmp_path: Path
+) -> None:
+    ok(demo, "export", "r0")
+    copy = fresh(demo, tmp_path / "copy.db")
+    ok(demo, "--store", copy, "import", "r0")
+    ok(demo, "entity", "rename", "elena-potopa", "Yelena Potopa")
+    ok(demo, "export", "r1")
+    # the store holds r1's records as they stand now, and r0's as first written
+    assert "nothing new" in ok(demo, "import", "r1").output
+    assert "nothing new" in ok(demo, "import", "r0").output
+    # a copy made from r0 holds other values: a release is not a correction
+    newer = demo("--store", copy, "import", "r1")
+    assert newer.exit_code == 1
+    assert "entity 'elena-potopa' exists already with other values in name" in (
+        newer.output
+    )
+
+
+def test_known_at_is_cut_within_the_log(demo: Run) -> None:
+    last = data(demo, "log", "-n", "1")[0]["recorded_at"]
+    ok(demo, "export", "later", "--known-at", "2999-01-01")
+    assert f"known-at {last}\n" in Path("later/MANIFEST").read_text("utf-8")
+    early = demo("export", "early", "--known-at", "2000-01-01")
+    assert early.exit_code == 1 and "nothing was recorded by" in early.output
+    assert not Path("early").exists()
+
+
+def test_export_where_no_folder_can_be_made_says_so(demo: Run) -> None:
+    Path("afile").write_text("x")
+    result = demo("export", "afile/sub")
+    assert result.exit_code == 1
+    assert "cannot write a release at afile/sub" in result.output
+
+
+def test_events_jsonl_is_not_imported_as_a_bundle(demo: Run, tmp_path: Path) -> None:
+    ok(demo, "export", "out", "--events")
+    copy = fresh(demo, tmp_path / "copy.db")
+    result = demo("--store", copy, "import", "out/events.jsonl")
+    assert result.exit_code == 1 and "is a release's event log" in result.output
+
+
+def test_a_proof_about_other_checkpoints_is_refused(demo: Run) -> None:
+    ok(demo, "checkpoint", "--out", "older.txt")
+    ok(demo, "append", "-", input=json.dumps(_fact()))
+    ok(demo, "export", "out")
+    ok(demo, "prove", "--consistency", "older.txt", "out/checkpoint.txt",
+       "--out", "proof.json")  # fmt: skip
+    result = demo("verify-release", "out", "--pubkey", _pub(),
+                  "--proof", "proof.json", "--checkpoint", "older.txt")  # fmt: skip
+    assert result.exit_code == 1
+    assert "is not a proof that the release's log" in result.output
+
+
+def test_an_unlisted_fifo_fails_verification(demo: Run) -> None:
+    ok(demo, "export", "out", "--format", "bundle")
+    os.mkfifo("out/pipe")
+    result = demo("verify-release", "out", "--pubkey", _pub())
+    assert result.exit_code == 1 and "pipe: in the release but not" in result.output
