@@ -9,7 +9,8 @@ As a report:             python tests/benchmarks/test_export.py --facts 100000
             fact documents as they stand, in slug order, and the rest
   sqlite3   the sqlite3 shell writing the same fact documents from the same
             view rows (`dump_docs`); tests/cli/test_release.py checks that
-            its output equals the bundle's facts, line for line
+            its output equals the bundle's facts, line for line. The two run
+            in turns after a warm-up dump, twice each; the best of each counts
   full      `khronika export DIR --events`: bundle, CSV tables and the whole
             log, for the rate and peak memory of the complete release
 """
@@ -67,17 +68,27 @@ def measure(workdir: Path, facts: int) -> dict[str, Any]:
     ensure_key(app)  # a release is signed
     Views(str(store)).catch_up(app.read_after)
     script = str(Path(__file__))
-    results: dict[str, Any] = {"facts": facts}
-    for name, args in (("bundle", ["--format", "bundle"]), ("full", ["--events"])):
-        out = workdir / name
-        results[name] = run_phase(script, "export", str(store), str(out), *args)
-        results[name]["bytes"] = sum(
-            p.stat().st_size for p in out.rglob("*") if p.is_file()
-        )
-    started = time.perf_counter()
-    dump_docs(store, workdir / "dump.jsonl")
-    results["sqlite3"] = {"seconds": time.perf_counter() - started,
-                          "bytes": (workdir / "dump.jsonl").stat().st_size}  # fmt: skip
+    bundle, dump = workdir / "bundle", workdir / "dump.jsonl"
+    dump_docs(store, dump)  # warms the page cache for both
+    exports, dumps = [], []
+    for _ in range(2):  # in turns; the best of each counts
+        shutil.rmtree(bundle, ignore_errors=True)
+        exports.append(run_phase(script, "export", str(store), str(bundle),
+                                 "--format", "bundle"))  # fmt: skip
+        started = time.perf_counter()
+        dump_docs(store, dump)
+        dumps.append(time.perf_counter() - started)
+    results: dict[str, Any] = {
+        "facts": facts,
+        "bundle": min(exports, key=lambda r: float(r["seconds"])),
+        "sqlite3": {"seconds": min(dumps)},
+        "full": run_phase(
+            script, "export", str(store), str(workdir / "full"), "--events"
+        ),  # fmt: skip
+    }
+    results["full"]["bytes"] = sum(
+        p.stat().st_size for p in (workdir / "full").rglob("*") if p.is_file()
+    )
     bundle, dump = results["bundle"], results["sqlite3"]
     results["bundle_per_s"] = facts / bundle["seconds"]
     results["sqlite3_per_s"] = facts / dump["seconds"]
