@@ -56,14 +56,15 @@ def phase_export(store: Path, out: Path, *args: str) -> dict[str, Any]:
     return {"seconds": seconds, "rss_before": start_rss, "rss_peak": peak_rss_mib()}
 
 
-def measure(workdir: Path, facts: int) -> dict[str, Any]:
+def measure(workdir: Path, facts: int, store: Path | None = None) -> dict[str, Any]:
+    """On `store` (made by test_views.build with `facts` facts), or a new one."""
     from test_views import build
 
     from khronika.projections.views import Views
     from khronika.store.app import Chronicle
     from khronika.store.attest import ensure_key
 
-    store = build(workdir, facts)
+    store = store or build(workdir, facts)
     app = Chronicle(str(store))
     ensure_key(app)  # a release is signed
     Views(str(store)).catch_up(app.read_after)
@@ -113,12 +114,13 @@ def test_export_rate_against_sqlite3(tmp_path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--facts", type=int, default=100_000)
+    parser.add_argument("--store", type=Path, help="a store test_views.build made")
     args, rest = parser.parse_known_args()
     if rest and rest[0] == "export":
         print(json.dumps(phase_export(Path(rest[1]), Path(rest[2]), *rest[3:])))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        results = measure(Path(tmp), args.facts)
+        results = measure(Path(tmp), args.facts, args.store)
     print(json.dumps(results, indent=2))
     print(f"bundle {results['bundle_per_s']:,.0f} facts/s, sqlite3 dump "
           f"{results['sqlite3_per_s']:,.0f} facts/s: "
