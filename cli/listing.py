@@ -7,7 +7,14 @@ import msgspec
 
 from khronika.cli.catalogue import entity, source
 from khronika.cli.context import Settings, with_settings
-from khronika.cli.output import echo, emit, indented, output_options, to_json
+from khronika.cli.output import (
+    echo,
+    emit,
+    indented,
+    output_options,
+    sections,
+    to_json,
+)
 from khronika.cli.points import RecordTime, open_views
 from khronika.domain.documents import ENTITY_KINDS
 from khronika.projections import lists
@@ -68,9 +75,11 @@ def entity_show(settings: Settings, ident: str, known_at: str | None, fmt: str) 
         echo(to_json(answer))
         return
     e = answer.entity
-    if fmt == "csv":
-        emit([{"fact": f.id, "kind": f.kind, "when": f.when} for f in answer.facts],
-             "csv")  # fmt: skip
+    if fmt == "csv":  # the entity's row, then a row for each fact naming it
+        entity = msgspec.to_builtins(e) | {"aliases": "; ".join(e.aliases)}
+        del entity["articles"]
+        facts = [{"fact": f.id, "kind": f.kind, "when": f.when} for f in answer.facts]
+        emit(sections(entity=[entity], fact=facts), "csv")
         return
     echo(indented(f"{e.name} ({e.kind}, {e.id})", ""))
     echo(f"Version {e.version}, recorded {e.recorded_at}")
@@ -133,8 +142,10 @@ def source_show(settings: Settings, slug: str, known_at: str | None, fmt: str) -
     if fmt == "json":
         echo(to_json(answer))
         return
-    if fmt == "csv":
-        emit([msgspec.to_builtins(c) for c in answer.cited_by], "csv")
+    if fmt == "csv":  # the source's row, then a row for each citation of it
+        source = msgspec.to_builtins(answer.source) | {"copy_bytes": answer.copy_bytes}
+        cited = [msgspec.to_builtins(c) for c in answer.cited_by]
+        emit(sections(source=[source], citation=cited), "csv")
         return
     s = answer.source
     echo(indented(s.title, ""))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -132,3 +134,18 @@ def test_clashing_source_slug_says_to_correct_it(demo: Run) -> None:
         "source", "correct", SOURCE[:-1], "--set", "title=x", "--reason", "r"
     )
     assert missing.exit_code == 1 and f"did you mean '{SOURCE}'" in missing.output
+
+
+def csv_rows(run: Run, *args: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(run(*args, "--format", "csv").stdout)))
+
+
+def test_show_as_csv_keeps_the_record_and_its_facts(demo: Run) -> None:
+    rows = csv_rows(demo, "source", "show", SOURCE)
+    assert rows[0]["section"] == "source" and rows[0]["id"] == SOURCE
+    assert rows[0]["sha256"] and rows[0]["url"].startswith("https://")
+    assert {r["section"] for r in rows[1:]} == {"citation"} and len(rows) == 58
+    entity = csv_rows(demo, "entity", "show", "tatyana-serebryakova")
+    assert entity[0]["name"] == "Tatyana Serebryakova"
+    assert "Татьяна Серебрякова" in entity[0]["aliases"]
+    assert [r["fact"] for r in entity[1:]][-1] == "serebryakova-verdict-2023"
