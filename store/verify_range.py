@@ -551,6 +551,8 @@ def main() -> None:
     """Read a Source, then Tasks until stdin ends; write one Outcome per Task."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     source = receive(stdin, Source)
+    if source is None:
+        return
     reader = open_reader(source)
     try:
         while (task := receive(stdin, Task)) is not None:

@@ -353,3 +353,29 @@ def test_a_random_edit_of_a_shorter_log_is_named_as_one_pass_names_it(
     named = one_pass(app)
     app.close()
     assert findings(path, processes=1, span=span) == named
+
+
+def test_on_sqlite_and_postgresql_workers_name_the_changed_event(
+    app: Chronicle, store_path: str
+) -> None:
+    load_dataset(app)
+    assert verify(app, processes=2, span=16) == []
+    position = [n.id for n in app.notifications()][49]
+    if store_path.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(store_path, autocommit=True) as db:
+            db.execute(
+                "UPDATE khronika_events SET state = state || '\\x20'::bytea "
+                "WHERE notification_id = %s",
+                [position],
+            )
+    else:
+        with sqlite3.connect(store_path) as db:
+            db.execute("UPDATE stored_events SET state = state || x'20' "
+                       "WHERE rowid = ?", [position])  # fmt: skip
+    (found,) = verify(app, processes=1)
+    assert found.position == position and "does not match its leaf" in found.message
+    assert (
+        verify(app, processes=2, span=16) == verify(app, processes=3, span=4) == [found]
+    )
