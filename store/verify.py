@@ -31,6 +31,7 @@ from khronika.store import merkle
 from khronika.store.app import Chronicle
 from khronika.store.attest import origin
 from khronika.store.checkpoint import Checkpoint
+from khronika.store.ledger import MAGIC
 from khronika.store.sqlite import MERKLE_TABLE
 from khronika.store.verify_range import (
     BLOCK,
@@ -49,6 +50,7 @@ from khronika.store.verify_range import (
 
 __all__ = ["Finding", "verify"]
 
+PREFIX = b"\x00" + MAGIC  # every leaf's hash input begins so
 PARALLEL_FROM = 1 << 15  # leaves; below, a worker costs more than it saves
 RANGES_PER_PROCESS = 4  # so that a process that started late still gets a share
 
@@ -100,6 +102,7 @@ def _source(app: Chronicle) -> Source:
         return Source(
             events,
             MERKLE_TABLE,
+            PREFIX,
             postgres={k: v for k, v in keywords.items() if isinstance(v, str | int)},
             schema=datastore.schema,
             text_ids=datastore.originator_id_type == "text",
@@ -109,7 +112,7 @@ def _source(app: Chronicle) -> Source:
         uri = f"file:{quote(str(Path(uri).resolve()))}?mode=ro"
     elif "mode" not in parse_qs(urlsplit(uri).query):
         uri += ("&" if "?" in uri else "?") + "mode=ro"
-    return Source(events, MERKLE_TABLE, sqlite=uri)
+    return Source(events, MERKLE_TABLE, PREFIX, sqlite=uri)
 
 
 class _Ranges:

@@ -33,7 +33,6 @@ from uuid import UUID
 
 import msgspec
 
-from khronika.store.ledger import MAGIC, canonical
 from khronika.store.merkle import HASH_SIZE, leaf_hash
 
 BLOCK = 1024  # leaves hashed and compared at a time: a perfect subtree
@@ -68,6 +67,9 @@ class Source(msgspec.Struct, frozen=True):
 
     events: str  # the events table
     merkle: str  # the tree table
+    # 0x00 and ledger.MAGIC: what every leaf hashes first, given by `verify`
+    # so that a worker need not import the ledger (and eventsourcing)
+    prefix: bytes
     sqlite: str = ""
     postgres: dict[str, str | int] = {}
     schema: str = ""
@@ -98,6 +100,8 @@ class Outcome(msgspec.Struct, frozen=True, array_like=True):
 
 class Reader(Protocol):
     """The reads a range needs, in one snapshot of the store."""
+
+    source: Source
 
     def snapshot(self) -> Any: ...
 
@@ -133,6 +137,7 @@ class SQLiteReader:
     """A direct read-only sqlite3 connection; the library's is not involved."""
 
     def __init__(self, source: Source) -> None:
+        self.source = source
         self.db = sqlite3.connect(
             source.sqlite, uri=True, isolation_level=None, check_same_thread=False
         )
@@ -219,6 +224,7 @@ class PostgresReader:
         import psycopg
         from psycopg import sql
 
+        self.source = source
         self.connection = psycopg.connect(**source.postgres)  # type: ignore[arg-type]
         self.connection.read_only = True  # a read never writes
         self.connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -316,11 +322,14 @@ def open_reader(source: Source) -> Reader:
 class _Heads(dict[Any, bytes]):
     """Topic -> the leaf's bytes before the stream id: 0x00, magic, topic."""
 
+    def __init__(self, prefix: bytes) -> None:
+        self.prefix = prefix
+
     def __missing__(self, topic: Any) -> bytes:
         if not isinstance(topic, str):
             raise TypeError("a topic that is no text")
         name = topic.encode()
-        head = b"\x00" + MAGIC + struct.pack(">I", len(name)) + name
+        head = self.prefix + struct.pack(">I", len(name)) + name
         self[topic] = head
         return head
 
@@ -341,6 +350,8 @@ def _leaf(row: Row) -> bytes | None:
         stream = UUID(bytes=_stream_id(raw_id))
     except (ValueError, TypeError, AttributeError):
         return None
+    from khronika.store.ledger import canonical  # only when something is wrong
+
     return leaf_hash(canonical(topic, stream, version, state))
 
 
@@ -422,8 +433,8 @@ def _fast(
     reader: Reader, heads: _Heads, rows: list[Row], start: int, n: int
 ) -> list[bytes] | None:
     """The block's leaf hashes if every event matches its stored leaf, else None."""
-    if len(rows) != n or rows[-1][0] - rows[0][0] != n - 1:
-        return None  # not n events at consecutive positions: look closer
+    if len(rows) != n:
+        return None  # the log ends within the block: look closer
     stream_id = reader.stream_id
     try:
         hashes = [
@@ -434,8 +445,19 @@ def _fast(
         return None
     if not reader.ids_ok(rows):
         return None
-    count, bad, joined = reader.leaf_block(start, start + n, rows[0][0] - start)
-    if count != n or bad or joined != b"".join(hashes):
+    if rows[-1][0] - rows[0][0] == n - 1:  # consecutive positions, as usual
+        count, bad, joined = reader.leaf_block(start, start + n, rows[0][0] - start)
+        if count != n or bad or joined != b"".join(hashes):
+            return None
+        return hashes
+    leaves = reader.leaves(start, start + n)  # a gap, as PostgreSQL may leave
+    if (
+        len(leaves) != n
+        or leaves[0][0] != start
+        or leaves[-1][0] != start + n - 1  # indexes are unique: none is missing
+        or [leaf[1] for leaf in leaves] != hashes
+        or [leaf[2] for leaf in leaves] != [row[0] for row in rows]
+    ):
         return None
     return hashes
 
@@ -497,7 +519,7 @@ def _check(
             return Outcome(start, 0, [], Finding(f"leaf {start} has no position"))
         after = first[0][2]
     fetch = reader.events(after, stop - start + 1)  # and the one after the range
-    heads = _Heads()
+    heads = _Heads(reader.source.prefix)
     stack: list[Node] = []
     for index in range(start, stop, block):
         n = min(block, stop - index)
@@ -525,8 +547,10 @@ def _check(
     roots = [(level, h) for level, _, h in stack]
     # The leaf after the range: the next range begins at the event its stored
     # position names, so this range checks that no event lies before that one.
-    rows, leaves = fetch(1), reader.leaves(stop, stop + 1)
-    finding = _slow(rows, leaves, stop, 1, size)[1] if rows or leaves else None
+    rows, finding = fetch(1), None
+    if stop < size or rows:
+        if not rows or _fast(reader, heads, rows, stop, 1) is None:
+            finding = _slow(rows, reader.leaves(stop, stop + 1), stop, 1, size)[1]
     return Outcome(start, stop - start, roots, finding)
 
 

@@ -294,6 +294,28 @@ def test_an_empty_store_and_a_forged_first_event(tmp_path: Path) -> None:
     assert found.position == 1 and "is not in the Merkle tree" in found.message
 
 
+def test_an_untouched_store_is_checked_in_bulk_never_event_by_event(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leaves built from raw columns are the ledger's, or every block would
+    be walked event by event (still right, but slow)."""
+    from khronika.store import verify_range
+
+    def slow(*args: Any) -> Any:
+        raise AssertionError("a block of an untouched store did not match in bulk")
+
+    monkeypatch.setattr(verify_range, "_slow", slow)
+    for span in SPANS:
+        assert findings(store, processes=1, span=span) == []
+    with sqlite3.connect(store) as db:  # gaps in the positions, as PostgreSQL has
+        db.execute("UPDATE stored_events SET rowid = -rowid")
+        db.execute("UPDATE stored_events SET rowid = -rowid * 2")
+        db.execute("UPDATE khronika_merkle SET position = position * 2 "
+                   "WHERE level = 0")  # fmt: skip
+    for span in SPANS:
+        assert findings(store, processes=1, span=span) == []
+
+
 def test_a_span_that_is_no_power_of_two_is_refused(store: Path) -> None:
     with pytest.raises(ValueError, match="power of two, not 3"):
         findings(store, span=3)
