@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from eventsourcing.persistence import OperationalError
+
 from khronika.domain.errors import StoreError
 from khronika.domain.events import SourceAdded, SourceCopyAttached
 from khronika.store import location as loc
@@ -79,11 +81,14 @@ def verify(
     if span < 1 or span & (span - 1):
         raise ValueError(f"a range's leaves must be a power of two, not {span}")
     source = _source(app)
-    reader = open_reader(source)
     try:
-        found = _log(reader, source, size, span, processes, on_progress)
-    finally:
-        reader.close()
+        reader = open_reader(source)
+        try:
+            found = _log(reader, source, size, span, processes, on_progress)
+        finally:
+            reader.close()
+    except _driver_errors(source) as e:  # as eventsourcing says it, to the CLI
+        raise OperationalError(str(e)) from e
     if found is not None:
         return [found]
     findings: list[Finding] = []
@@ -113,6 +118,15 @@ def _source(app: Chronicle) -> Source:
     elif "mode" not in parse_qs(urlsplit(uri).query):
         uri += ("&" if "?" in uri else "?") + "mode=ro"
     return Source(events, MERKLE_TABLE, PREFIX, sqlite=uri)
+
+
+def _driver_errors(source: Source) -> tuple[type[Exception], ...]:
+    """psycopg's errors for a PostgreSQL store; sqlite3's need no wrapping."""
+    if not source.postgres:
+        return ()
+    import psycopg
+
+    return (psycopg.Error,)
 
 
 class _Ranges:
@@ -193,12 +207,16 @@ def _after(
 
 def _work(ranges: _Ranges, source: Source) -> None:
     """Feed ranges from the back to one worker process, until none is left."""
-    with subprocess.Popen(
-        [sys.executable, "-m", "khronika.store.verify_range"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    ) as process:
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "khronika.store.verify_range"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except OSError:
+        return  # no worker, then: this process checks every range itself
+    with process:
         assert process.stdin is not None and process.stdout is not None
         task, failed = None, ""
         try:

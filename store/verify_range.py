@@ -568,7 +568,12 @@ def receive(stream: IO[bytes], kind: type[Any]) -> Any:
     head = stream.read(4)
     if len(head) < 4:
         return None
-    return msgspec.msgpack.decode(stream.read(int.from_bytes(head, "big")), type=kind)
+    try:
+        return msgspec.msgpack.decode(
+            stream.read(int.from_bytes(head, "big")), type=kind
+        )
+    except msgspec.DecodeError as e:  # something else wrote to the pipe
+        raise OSError(f"a garbled message: {e}") from e
 
 
 def main() -> None:

@@ -401,3 +401,14 @@ def test_on_sqlite_and_postgresql_workers_name_the_changed_event(
     assert (
         verify(app, processes=2, span=16) == verify(app, processes=3, span=4) == [found]
     )
+
+
+def test_a_worker_that_cannot_read_the_store_says_why(tmp_path: Path) -> None:
+    from khronika.store.verify import _Ranges, _work
+    from khronika.store.verify_range import Source
+
+    ranges = _Ranges(size=4, span=2)
+    nowhere = f"file:{tmp_path / 'none.db'}?mode=ro"
+    _work(ranges, Source("stored_events", "khronika_merkle", b"\0", sqlite=nowhere))
+    (outcome,) = ranges.outcomes.values()
+    assert outcome.error is not None and "unable to open database" in outcome.error
