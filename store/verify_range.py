@@ -166,7 +166,7 @@ class SQLiteReader:
             f"FROM {source.merkle} WHERE level = 0 AND idx >= ? AND idx < ?"
         )
         self.select_level = (
-            "SELECT count(*), total(typeof(hash) != 'blob'), "
+            "SELECT count(*), total(typeof(hash) != 'blob' OR length(hash) != 32), "
             "CAST(group_concat(hash, '') AS BLOB) "
             f"FROM {source.merkle} WHERE level = ? AND idx >= ? AND idx < ?"
         )
@@ -255,7 +255,8 @@ class PostgresReader:
             "WHERE level = 0 AND idx >= %s AND idx < %s"
         ).format(merkle)
         self.select_level = sql.SQL(
-            "SELECT count(*), count(*) FILTER (WHERE hash IS NULL), "
+            "SELECT count(*), count(*) FILTER (WHERE hash IS NULL OR "
+            "length(hash) != 32), "
             "string_agg(hash, ''::bytea ORDER BY idx) FROM {} "
             "WHERE level = %s AND idx >= %s AND idx < %s"
         ).format(merkle)

@@ -140,6 +140,20 @@ def _swap(a: int, b: int) -> Edit:
     return edit
 
 
+def _shift(level: int, index: int) -> Edit:
+    """The last byte of a node moved to the start of the next: joined, the same."""
+
+    def edit(db: sqlite3.Connection) -> None:
+        where = f"FROM khronika_merkle WHERE level = {level} AND idx = "
+        db.execute(f"UPDATE khronika_merkle SET hash = CAST((SELECT substr(hash, 32) "
+                   f"{where}{index}) || hash AS BLOB) WHERE level = {level} "
+                   f"AND idx = {index + 1}")  # fmt: skip
+        db.execute(f"UPDATE khronika_merkle SET hash = substr(hash, 1, 31) "
+                   f"WHERE level = {level} AND idx = {index}")  # fmt: skip
+
+    return edit
+
+
 EDITS: dict[str, Edit] = {
     "untouched": lambda db: None,
     "a byte of the first event": _flip(1),
@@ -208,6 +222,8 @@ EDITS: dict[str, Edit] = {
         "UPDATE khronika_merkle SET hash = "
         "CAST(hash AS TEXT) WHERE level = 2 AND idx = 20"
     ),
+    "two inner nodes, a byte moved from one to the next": _shift(1, 4),
+    "two leaves, a byte moved from one to the next": _shift(0, 8),
     "a deleted inner node": _sql(
         "DELETE FROM khronika_merkle WHERE level = 5 AND idx = 2"
     ),  # fmt: skip
