@@ -304,19 +304,19 @@ class _Batch:
             self.c.executemany(self.q(schema.insert_statement(table)), rows)
 
     def _event(self, position: int, event: Event) -> None:
-        slug, at = event.slug, stamp(event.timestamp)
-        first = event.originator_version == 1
         if isinstance(event, SigningKeyRotated):
             return  # about the store's signing, in no view
-        if isinstance(event, SourceAdded | SourceCopyAttached | SourceCorrected):
+        slug, at = event.slug, stamp(event.timestamp)
+        first = event.originator_version == 1
+        if isinstance(event, FactRecorded | FactCorrected | FactRetracted):
+            version = self._fact_version(position, event)
+            self.facts[slug] = version
+            self._put("fact", slug, fact_rows(version), at, first)
+        elif isinstance(event, SourceAdded | SourceCopyAttached | SourceCorrected):
             source = agg.apply(None if first else self._source(slug), event)
             assert isinstance(source, Source)
             self.sources[slug] = source
             self._put("source", slug, [("view_sources", source_row(source))], at, first)
-        elif isinstance(event, FactRecorded | FactCorrected | FactRetracted):
-            version = self._fact_version(position, event)
-            self.facts[slug] = version
-            self._put("fact", slug, list(fact_rows(version)), at, first)
         else:
             before = None if first else self._entity(slug)
             entity = agg.apply(before, event)
@@ -345,18 +345,25 @@ class _Batch:
         )
 
     def _put(
-        self, kind: str, slug: str, rows: list[tuple[str, Row]], at: str, first: bool
+        self,
+        kind: str,
+        slug: str,
+        rows: Iterable[tuple[str, Row]],
+        at: str,
+        first: bool,
     ) -> None:
         """Add a version's rows, closing the version before it at `at`."""
         pending = self.open.get((kind, slug))
         if pending is not None:
-            for row in pending:
-                row[-1] = at
+            for stale in pending:
+                stale[-1] = at
         elif not first:
             self.closes.append((kind, slug, at))
-        new = [[*row, at, schema.OPEN] for _, row in rows]
-        for (table, _), full in zip(rows, new, strict=True):
+        new = []
+        for table, row in rows:
+            full = [*row, at, schema.OPEN]
             self.rows[table].append(full)
+            new.append(full)
         self.open[(kind, slug)] = new
 
     def _open_row(self, table: str, slug: str) -> Any:
