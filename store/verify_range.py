@@ -8,15 +8,19 @@ A worker imports no more than this module needs, so it starts in a blink.
 
 A range is read with one ordered cursor over the events, a block of leaves
 at a time: the canonical bytes of each event are built from the raw columns
-and hashed, the block's stored leaves are compared in bulk, and each inner
-node of the block is hashed once and compared with the stored one, a level
-at a time. Only when a block does not match is it walked event by event,
-to name the first broken one as `verify` always has.
+(no library objects) and hashed, and each inner node of the block is
+hashed once. The block's stored leaves, then its stored inner nodes, are
+each read as one row per level (count, rows amiss, hashes joined) and
+compared with the recomputed ones at once. Only when a block does not match
+is it walked event by event, to name the first broken one as `verify`
+always has; above the block, the nodes are checked as blocks complete them.
 
 Findings are ordered by leaf: at each leaf, the leaf itself is checked,
-then the inner nodes it completes, lowest level first. A range reports its
-first finding; the range before it checks the range's first leaf too, so
-the first range with a finding names the first finding of the whole log.
+then the inner nodes it completes, lowest level first. (One pass checked a
+page's leaves before its nodes; for one alteration the finding is the
+same.) A range reports its first finding; the range before it checks the
+range's first leaf too, so the first range with a finding names the first
+finding of the whole log.
 """
 
 from __future__ import annotations
@@ -165,8 +169,8 @@ class SQLiteReader:
             "CAST(group_concat(hash, '') AS BLOB) "
             f"FROM {source.merkle} WHERE level = 0 AND idx >= ? AND idx < ?"
         )
-        self.select_level = (
-            "SELECT count(*), total(typeof(hash) != 'blob' OR length(hash) != 32), "
+        self.select_level = (  # the level first: a UNION keeps no order
+            "SELECT ?, count(*), total(typeof(hash) != 'blob' OR length(hash) != 32), "
             "CAST(group_concat(hash, '') AS BLOB) "
             f"FROM {source.merkle} WHERE level = ? AND idx >= ? AND idx < ?"
         )
@@ -204,9 +208,9 @@ class SQLiteReader:
             self.select_levels[len(counts)] = statement
         params: list[int] = []
         for level, count in enumerate(counts, start=1):
-            params += (level, start >> level, (start >> level) + count)
-        rows = self.db.execute(statement, params).fetchall()
-        return [(count, int(bad), joined or b"") for count, bad, joined in rows]
+            params += (level, level, start >> level, (start >> level) + count)
+        rows = sorted(self.db.execute(statement, params).fetchall())
+        return [(count, int(bad), joined or b"") for _, count, bad, joined in rows]
 
     def ids_ok(self, rows: Sequence[Row]) -> bool:
         # 16 bytes from bytes.fromhex are 32 hex digits; 32 characters in
@@ -254,8 +258,8 @@ class PostgresReader:
             "string_agg(hash, ''::bytea ORDER BY idx) FROM {} "
             "WHERE level = 0 AND idx >= %s AND idx < %s"
         ).format(merkle)
-        self.select_level = sql.SQL(
-            "SELECT count(*), count(*) FILTER (WHERE hash IS NULL OR "
+        self.select_level = sql.SQL(  # the level first: a UNION keeps no order
+            "SELECT %s, count(*), count(*) FILTER (WHERE hash IS NULL OR "
             "length(hash) != 32), "
             "string_agg(hash, ''::bytea ORDER BY idx) FROM {} "
             "WHERE level = %s AND idx >= %s AND idx < %s"
@@ -263,6 +267,7 @@ class PostgresReader:
         self.stream_id: Callable[[Any], bytes] = (
             _stream_id if source.text_ids else attrgetter("bytes")
         )
+        self.select_levels: dict[int, sql.Composed] = {}
         self.cursors: list[Any] = []
 
     @contextmanager
@@ -300,12 +305,15 @@ class PostgresReader:
     def node_blocks(self, start: int, counts: Sequence[int]) -> list[Bulk]:
         from psycopg import sql
 
-        statement = sql.SQL(" UNION ALL ").join([self.select_level] * len(counts))
+        statement = self.select_levels.get(len(counts))
+        if statement is None:
+            statement = sql.SQL(" UNION ALL ").join([self.select_level] * len(counts))
+            self.select_levels[len(counts)] = statement
         params: list[int] = []
         for level, count in enumerate(counts, start=1):
-            params += (level, start >> level, (start >> level) + count)
+            params += (level, level, start >> level, (start >> level) + count)
         rows = self.connection.execute(statement, params, binary=True).fetchall()
-        return [(count, bad, joined or b"") for count, bad, joined in rows]
+        return [(count, bad, joined or b"") for _, count, bad, joined in sorted(rows)]
 
     def ids_ok(self, rows: Sequence[Row]) -> bool:
         return True  # stream_id parsed each one, or raised
