@@ -115,8 +115,9 @@ class Catalogue:
             kind = self.entities[ref.slug].doc.kind
             if ref.field == "place" and kind != "place":
                 raise ValidationError(
-                    "place", f"'{ref.slug}' is a {kind}, not a place: name it "
-                    "among the participants, and an entity of kind place here"
+                    "place",
+                    f"'{ref.slug}' is a {kind}, not a place: name it "
+                    "among the participants, and an entity of kind place here",
                 )
         elif ref.kind == "article":
             self._check_article(ref)
