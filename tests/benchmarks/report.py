@@ -7,7 +7,8 @@
 Runs the measurements of test_import_rate.py (SQLite, and PostgreSQL with a
 server), test_encoding.py (the very events the import stores),
 test_views.py (rebuild and queries), test_trace_latency.py (trace, on the
-store test_views built) and test_audit.py (tree, verify, checkpoint), each as
+store test_views built), test_audit.py (tree, verify, checkpoint) and
+test_export.py (a release against the sqlite3 shell's dump), each as
 its own script does, then prints one table. Every ratio is khronika's rate
 over its baseline's, both measured in this run; progress goes to stderr.
 """
@@ -26,6 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 import test_audit  # noqa: E402
 import test_encoding  # noqa: E402
+import test_export  # noqa: E402
 import test_import_rate  # noqa: E402
 import test_trace_latency  # noqa: E402
 import test_views  # noqa: E402
@@ -65,6 +67,7 @@ def views_and_trace(workdir: Path, facts: int, samples: int) -> dict[str, Any]:
     views["queries"] |= test_trace_latency.measure_store(
         workdir / "k.db", facts, samples
     )
+    views["export"] = test_export.measure(workdir, facts, workdir / "k.db")
     return views
 
 
@@ -105,7 +108,7 @@ def table(r: dict[str, Any]) -> list[str]:
         f"| stored state (bytes/event) | {enc['msgspec_bytes'] / enc['events']:,.0f} "
         f"| {enc['json_bytes'] / enc['events']:,.0f} | {enc['size_ratio']:.0%} |",
     ]
-    b, raw = views["rebuild"], views["raw"]
+    b, raw, out = views["rebuild"], views["raw"], views["export"]
     rebuild, by_hand = b["events"] / b["seconds"], raw["events"] / raw["seconds"]
     rows.append(
         f"| view rebuild ({b['events']:,} events, events/s) | {rebuild:,.0f} "
@@ -120,10 +123,18 @@ def table(r: dict[str, Any]) -> list[str]:
         f"| tree build (hashes/s) | {audit['tree_per_s']:,.0f} "
         f"| {audit['raw_per_s']:,.0f} (hashlib) "
         f"| {ratio(audit['tree_per_s'], audit['raw_per_s'])} |",
-        f"| verify (hashes/s) | {audit['verify_per_s']:,.0f} "
+        f"| verify, one process (hashes/s) | {audit['verify_alone_per_s']:,.0f} "
+        f"| {audit['raw_per_s']:,.0f} (hashlib) "
+        f"| {ratio(audit['verify_alone_per_s'], audit['raw_per_s'])} |",
+        f"| verify, a process per core (hashes/s) | {audit['verify_per_s']:,.0f} "
         f"| {audit['raw_per_s']:,.0f} (hashlib) "
         f"| {ratio(audit['verify_per_s'], audit['raw_per_s'])} |",
         f"| checkpoint | {audit['checkpoint_ms']:.1f} ms | | |",
+        f"| export, bundle (facts/s) | {out['bundle_per_s']:,.0f} "
+        f"| {out['sqlite3_per_s']:,.0f} (sqlite3 shell, same documents) "
+        f"| {ratio(out['bundle_per_s'], out['sqlite3_per_s'])} |",
+        f"| export, whole release with --events (facts/s) "
+        f"| {out['full_per_s']:,.0f} | | |",
         f"| peak RSS, import SQLite | {imp['import_peak_mib']:.0f} MiB "
         f"(start {imp['import_start_mib']:.0f}) "
         f"| {imp['raw_peak_mib']:.0f} MiB (sqlite3) | |",
@@ -138,6 +149,11 @@ def table(r: dict[str, Any]) -> list[str]:
         f"| peak RSS, view rebuild | {b['rss_peak']:.0f} MiB "
         f"(start {b['rss_before']:.0f}) "
         f"| {raw['rss_peak']:.0f} MiB (same work by hand) | |"
+    )
+    full = out["full"]
+    rows.append(
+        f"| peak RSS, whole release | {full['rss_peak']:.0f} MiB "
+        f"(start {full['rss_before']:.0f}) | | |"
     )
     return rows
 
