@@ -43,6 +43,15 @@ class PostgresViews(PostgresTrackingRecorder, ViewStore):
     def _lock(self, c: Any) -> None:
         c.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])
 
+    def _may_index(self, c: Any) -> bool:
+        """Only the tables' owner may: a role that may write rows may not."""
+        c.execute(
+            "SELECT pg_has_role(tableowner, 'USAGE') AS owner FROM pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = 'view_facts'"
+        )
+        row = c.fetchone()
+        return bool(row and row["owner"])
+
     def _index_names(self, c: Any) -> set[str]:
         c.execute(
             "SELECT indexname AS name FROM pg_indexes "

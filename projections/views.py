@@ -120,7 +120,8 @@ class ViewStore:
                         self._build_indexes(c)
                     return done
                 if position == 0 and len(batch) == BATCH and self._empty(c):
-                    self._load_into(c)
+                    if self._may_index(c):
+                        self._load_into(c)
                     limit = LOAD  # for the rest of this load
                 projected = 0
                 while batch:
@@ -153,9 +154,13 @@ class ViewStore:
     def _index_names(self, c: Any) -> set[str]:
         raise NotImplementedError
 
+    def _may_index(self, c: Any) -> bool:
+        """Whether this connection may drop and create the views' indexes."""
+        return True
+
     def _build_indexes(self, c: Any) -> None:
         """Build the views' indexes that are missing (after a load)."""
-        if schema.DEFERRED <= self._index_names(c):
+        if schema.DEFERRED <= self._index_names(c) or not self._may_index(c):
             return
         for table in schema.TABLES:
             for statement in schema.index_statements(table, deferred=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -98,3 +99,44 @@ def test_a_catch_up_after_a_load_appends_in_small_transactions(
     assert loaded.catch_up(chronicle.read_after, seen.append) == 2
     assert seen == [2]
     assert tables(loaded) == tables(one_at_a_time(chronicle, tmp_path))
+
+
+@pytest.mark.postgres
+def test_a_postgres_role_that_may_write_rows_but_not_indexes_loads_and_catches_up(
+    postgres_db: str, make: Any, small: None, tmp_path: Path
+) -> None:
+    import psycopg
+
+    app = Chronicle(postgres_db, create=True)
+    app.add_source(make.source(), "tester")
+    app.register_entity(make.entity("tatyana-serebryakova"), "tester")
+    articles = [{"number": "180", "title": "Separatist activity"}]
+    app.register_entity(
+        make.entity("kz-criminal-code-2014", "law", articles=articles), "tester"
+    )
+    for i in range(12):
+        app.append_fact(make.fact(id=f"verdict-{i}", when=f"20{10 + i}"), "ann")
+    role = f"writer_{os.getpid()}"
+    with psycopg.connect(postgres_db, autocommit=True) as c:
+        c.execute(f"CREATE ROLE {role} LOGIN")
+        c.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        c.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES "
+                  f"IN SCHEMA public TO {role}")  # fmt: skip
+    writer = postgres_db.replace("postgres@", f"{role}@", 1)
+    try:
+        loaded = open_views(environment(writer), create=False)
+        assert loaded.may_write()
+        assert loaded.catch_up(app.read_after) == 15  # a load, indexes kept
+        assert schema.DEFERRED <= loaded.index_names()
+        assert tables(loaded) == tables(one_at_a_time(app, tmp_path))
+        with psycopg.connect(postgres_db, autocommit=True) as c:
+            c.execute("DROP INDEX view_roles_0")  # as an owner's load cut short
+        app.append_fact(make.fact(id="verdict-late", when="2024"), "ann")
+        assert loaded.catch_up(app.read_after) == 1  # the index left to the owner
+        assert "view_roles_0" not in loaded.index_names()
+        loaded.datastore.close()
+    finally:
+        app.close()
+        with psycopg.connect(postgres_db, autocommit=True) as c:
+            c.execute(f"DROP OWNED BY {role}")
+            c.execute(f"DROP ROLE {role}")
