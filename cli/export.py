@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -121,6 +122,7 @@ def export(
         raise KhronikaError(
             f"cannot write a release at {directory}: {e.strerror} ({e.filename})"
         ) from None
+    signal.signal(signal.SIGTERM, _stop)  # so that `finally` clears the scratch
     try:
         counts: dict[str, int] = {}
         if chosen & {"bundle", "csv"}:
@@ -149,6 +151,10 @@ def export(
     for name, n in counts.items():
         echo(f"  {name}: {n} {'line' if name == rel.EVENTS else 'item'}"
              + "s" * (n != 1))  # fmt: skip
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 BUNDLE = {"sources": "source", "entities": "entity", "facts": "fact"}

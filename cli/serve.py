@@ -7,6 +7,7 @@ import socket
 import click
 
 from khronika.cli.context import Settings, with_settings
+from khronika.domain.documents import FACT_KINDS
 from khronika.store import location as loc
 
 
@@ -66,18 +67,26 @@ def serve(settings: Settings, host: str, port: int, refresh: float) -> None:
 
 
 @click.command()
-def schema() -> None:
+@click.argument("kind", required=False, metavar="[KIND]", type=click.Choice(FACT_KINDS))
+def schema(kind: str | None) -> None:
     """Print the JSON Schema of every read command's JSON and the API's.
 
     One schema serves both: the CLI's --format json and the HTTP API encode
     through the same read models. The API's OpenAPI document (served at
-    /api/openapi.json) holds the same definitions.
+    /api/openapi.json) holds the same definitions. With a fact's KIND, it
+    prints what `khronika new KIND` does: a commented template of such a
+    fact, with every allowed value.
 
     \b
-    Example:
+    Examples:
       khronika schema > khronika.schema.json
+      khronika schema verdict > my-verdict.toml
     """
     from khronika.cli.output import to_json
+    from khronika.cli.template import template
     from khronika.projections.models import json_schema
 
+    if kind is not None:
+        click.echo(template(kind), nl=False)
+        return
     click.echo(to_json(json_schema()))

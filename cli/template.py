@@ -121,7 +121,7 @@ locator = "para:6"        # para:N, page:N or chars:START-END
 
 
 @click.command(name="new")
-@click.argument("kind", type=click.Choice(FACT_KINDS))
+@click.argument("kind", type=click.Choice(FACT_KINDS), metavar="KIND")
 def new(kind: str) -> None:
     """Print a commented template of a fact of KIND, in TOML.
 
