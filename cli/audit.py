@@ -12,7 +12,7 @@ import click
 import msgspec
 
 from khronika.cli.context import Settings, with_settings
-from khronika.cli.output import citation_text, echo, emit, to_json
+from khronika.cli.output import citation_text, echo, emit, indented, to_json
 from khronika.cli.points import RecordTime, open_views, store_views
 from khronika.domain.errors import KhronikaError, NotFoundError
 from khronika.domain.events import stamp
@@ -142,16 +142,17 @@ def _print_fact(result: dict[str, Any]) -> None:
             fg="yellow",
         )
         if event["reason"]:
-            echo(f"  Reason:    {event['reason']}")
+            echo(indented(event["reason"], "  Reason:    "))
         for name, value in (event["changes"] or {}).items():
-            echo(f"  Set:       {name} = {to_json(value)}")
+            echo(indented(f"{name} = {to_json(value)}", "  Set:       "))
         if event["unchecked"]:
-            echo(f"  Unchecked: {event['unchecked']}")
+            echo(indented(event["unchecked"], "  Unchecked: "))
         for c in event["citations"]:
-            echo(f"  Source:    {c['title']}")
-            echo(f"             {c['publisher']}, {c['published']}, {c['url']}")
+            echo(indented(c["title"], "  Source:    "))
+            echo(indented(f"{c['publisher']}, {c['published']}", " " * 13))
+            echo(f"             {c['url']}")  # one line, whole, to copy
             quote = f'  "{c["quote"]}"' if c["quote"] else ""
-            echo(f"  Passage:   {c['locator']}{quote}")
+            echo(indented(f"{c['locator']}{quote}", "  Passage:   "))
             sha = c["copy_sha256"]
             if c["verified"] == "no stored copy" and sha:
                 note = f"the source names sha256:{sha}; attach it to check"
@@ -159,7 +160,7 @@ def _print_fact(result: dict[str, Any]) -> None:
                 note = f"copy sha256:{sha}" if sha else "no copy"
                 if sha and not c["copy_is_current"]:
                     note += ", the copy current when this was written; replaced since"
-            echo(f"  Checked:   {c['verified']} ({note})")
+            echo(indented(f"{c['verified']} ({note})", "  Checked:   "))
         if "proof" in event:
             proof = event["proof"]
             echo(f"  In log:    leaf {proof['leaf_index']} of "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -208,5 +209,12 @@ def _field(label: str, text: str) -> str:
     by an older version) can never pass for an entry of its own.
     """
     indent = " " * 10
-    lines = text.splitlines() or [""]
+    lines = [
+        piece
+        for line in text.splitlines() or [""]
+        for piece in textwrap.wrap(
+            line, 80 - len(indent), break_on_hyphens=False, break_long_words=False
+        )
+        or [""]
+    ]  # each line wrapped to 80 columns, every piece under the first
     return f"{label:<9} " + ("\n" + indent).join(lines)

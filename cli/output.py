@@ -64,6 +64,7 @@ def echo(
 def indented(text: str, first: str) -> str:
     """Wrapped to 80 columns, continuation lines under the first's text."""
     return textwrap.fill(text, 80, initial_indent=first, break_on_hyphens=False,
+                         break_long_words=False,
                          subsequent_indent=" " * len(first))  # fmt: skip
 
 

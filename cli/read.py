@@ -370,9 +370,9 @@ def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
     state = "RETRACTED" if current["retracted"] else f"version {current['version']}"
     echo(f"{current['id']}  ({current['kind']}, {state})")
     echo(
-        f"When:     {when['label']}  [{when['earliest']} to {when['latest']}]"
-        + (f'  "{when["wording"]}"' if when["wording"] else "")
-    )
+        _wrap("When:", f"{when['label']}  [{when['earliest']} to {when['latest']}]"
+              + (f'  "{when["wording"]}"' if when["wording"] else ""))
+    )  # fmt: skip
     if point.as_of:
         echo(f"Status:   {current['status']} on {point.as_of.isoformat()}")
     echo(_wrap("Summary:", current["summary"]))
