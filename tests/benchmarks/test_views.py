@@ -39,7 +39,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from workload import generate, peak_rss_mib, run_phase  # noqa: E402
 
-QUERIES = ("timeline page", "person", "law", "stats by year")
+QUERIES = ("timeline page", "person page", "law", "fact", "stats by year")
+PAGE = 100  # the API's page of a timeline and of a person's facts
 
 
 def build(workdir: Path, facts: int) -> Path:
@@ -103,11 +104,11 @@ def phase_raw(store: Path, target: Path) -> dict[str, Any]:
             "rss_peak": peak_rss_mib()}  # fmt: skip
 
 
-def phase_queries(store: Path, samples: int) -> dict[str, Any]:
+def phase_queries(store: Path, samples: int, facts: int) -> dict[str, Any]:
     from khronika.domain.days import Day
     from khronika.projections.law import law
     from khronika.projections.person import person
-    from khronika.projections.queries import Point, timeline
+    from khronika.projections.queries import Point, fact_history, timeline
     from khronika.projections.stats import stats
     from khronika.projections.views import Views
 
@@ -130,10 +131,12 @@ def phase_queries(store: Path, samples: int) -> dict[str, Any]:
             known_at=rng.choice([*stamps, first, last, None]),
         )
         who = f"person-{rng.randint(0, 499)}"
+        fact = f"fact-{rng.randrange(facts)}"
         runs: dict[str, Callable[[], object]] = {
-            "timeline page": partial(timeline, views, point, limit=50),
-            "person": partial(person, views, who, point),
+            "timeline page": partial(timeline, views, point, limit=PAGE),
+            "person page": partial(person, views, who, point, limit=PAGE),
             "law": partial(law, views, "code:180", point),
+            "fact": partial(fact_history, views, fact, point),
             "stats by year": partial(stats, views, point, "year"),
         }
         for name, run in runs.items():
@@ -151,7 +154,9 @@ def measure(workdir: Path, facts: int, samples: int) -> dict[str, Any]:
     store = build(workdir, facts)
     rebuilt = run_phase(__file__, "--phase", "rebuild", str(store))
     raw = run_phase(__file__, "--phase", "raw", str(store), str(workdir / "raw.db"))
-    queries = run_phase(__file__, "--phase", "queries", str(store), str(samples))
+    queries = run_phase(
+        __file__, "--phase", "queries", str(store), str(samples), str(facts)
+    )
     return {"facts": facts, "rebuild": rebuilt, "raw": raw, "queries": queries,
             "ratio": raw["seconds"] / rebuilt["seconds"]}  # fmt: skip
 
@@ -179,7 +184,7 @@ def main() -> None:
         elif name == "raw":
             result = phase_raw(Path(rest[0]), Path(rest[1]))
         else:
-            result = phase_queries(Path(rest[0]), int(rest[1]))
+            result = phase_queries(Path(rest[0]), int(rest[1]), int(rest[2]))
         print(json.dumps(result))
         return
     print(
