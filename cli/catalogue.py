@@ -11,7 +11,7 @@ import msgspec
 
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.examples import SLUG, TITLE
-from khronika.cli.write import parse_assignments
+from khronika.cli.write import parse_assignments, set_option
 from khronika.domain.aggregates import SOURCE_CORRECTABLE
 from khronika.domain.documents import ENTITY_KINDS, EntityDoc, SourceDoc
 from khronika.domain.events import stamp
@@ -118,14 +118,7 @@ def source_attach(settings: Settings, slug: str, file: str) -> None:
 
 @source.command(name="correct")
 @click.argument("slug")
-@click.option(
-    "--set",
-    "assignments",
-    multiple=True,
-    required=True,
-    metavar="FIELD=VALUE",
-    help=f"New value of a field: {', '.join(SOURCE_CORRECTABLE)}. Repeatable.",
-)
+@set_option(", ".join(SOURCE_CORRECTABLE))
 @click.option("--reason", required=True, help="Why the values change.")
 @with_settings
 def source_correct(

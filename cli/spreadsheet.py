@@ -16,6 +16,7 @@ from typing import BinaryIO
 import click
 import msgspec
 
+from khronika.cli.files import read_limited
 from khronika.domain import mapping as mapping_
 from khronika.domain.documents import FactDoc
 from khronika.domain.errors import ValidationError
@@ -172,18 +173,7 @@ def _rows(text: _Text, delimiter: str) -> Iterator[list[str]]:
 
 def _read_text(file: str) -> str:
     """A mapping file's text, refused past MAX_DOCUMENT_BYTES."""
-    try:
-        with Path(file).open("rb") as f:
-            data = f.read(MAX_DOCUMENT_BYTES + 1)
-    except OSError as e:
-        raise click.BadParameter(
-            f"cannot read {file}: {e.strerror}", param_hint="--mapping"
-        ) from None
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise click.BadParameter(
-            f"{file} is larger than {MAX_DOCUMENT_BYTES:,} bytes",
-            param_hint="--mapping",
-        )
+    data = read_limited(file, "--mapping")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -6,10 +6,10 @@ import contextlib
 import inspect
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import click
 from rich.progress import (
@@ -23,11 +23,12 @@ from rich.progress import (
 from khronika.cli import spreadsheet
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.examples import NOTE, SLUG, TITLE
+from khronika.cli.files import read_limited
 from khronika.cli.points import store_views
 from khronika.domain.documents import Citation, FactDoc
 from khronika.domain.errors import StoreError, ValidationError
 from khronika.domain.events import stamp
-from khronika.domain.parse import MAX_DOCUMENT_BYTES, decode, sniff
+from khronika.domain.parse import decode, sniff
 from khronika.projections.reading import refresh
 from khronika.store import attest
 from khronika.store import location as loc
@@ -177,7 +178,7 @@ def append(settings: Settings, file: str, fmt: str, unchecked: str) -> None:
     (winter, into 2024), 2023~ (about), 2021-09? (uncertain), 201X,
     2019/2021, ../2020.
     """
-    data = _read(file)
+    data = read_limited(file, "FILE")
     doc = decode(data, FactDoc, sniff(data, file) if fmt == "auto" else fmt)  # type: ignore[arg-type]
     app = settings.open()
     event = app.append_fact(doc, settings.user(), unchecked)
@@ -395,17 +396,22 @@ def _value(text: str, name: str) -> Any:
     return text
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def set_option(fields: str) -> Callable[[F], F]:
+    """--set FIELD=VALUE, repeatable, for a correction of `fields`."""
+    return click.option(
+        "--set", "assignments", multiple=True, required=True,
+        metavar="FIELD=VALUE", help=f"New value of a field: {fields}. Repeatable.",
+    )  # fmt: skip
+
+
 @click.command()
 @click.argument("fact")
-@click.option(
-    "--set",
-    "assignments",
-    multiple=True,
-    required=True,
-    metavar="FIELD=VALUE",
-    help="New value of a field: kind, when, summary, place, "
-    "participants, details or sources. JSON for lists and tables; "
-    "null clears place. Repeatable.",
+@set_option(
+    "kind, when, summary, place, participants, details or sources. JSON for "
+    "lists and tables; null clears place"
 )
 @_reason_option
 @_source_option
@@ -478,27 +484,6 @@ def retract(
         f"retracted {fact} (version {event.originator_version}, "
         f"{stamp(event.timestamp)})"
     )
-
-
-def _read(file: str) -> bytes:
-    """The document, refused once it grows past MAX_DOCUMENT_BYTES."""
-    try:
-        if file == "-":
-            data = sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
-        else:
-            with Path(file).open("rb") as f:
-                data = f.read(MAX_DOCUMENT_BYTES + 1)
-    except OSError as e:
-        raise click.BadParameter(
-            f"cannot read {file}: {e.strerror}", param_hint="FILE"
-        ) from None
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise click.BadParameter(
-            f"{file} is larger than {MAX_DOCUMENT_BYTES:,} bytes, the most a "
-            "document may take",
-            param_hint="FILE",
-        )
-    return data
 
 
 @click.command()
