@@ -21,7 +21,7 @@ from rich.console import Console
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.output import echo
 from khronika.cli.points import RecordTime, WorldDay, open_views
-from khronika.cli.write import _progress
+from khronika.cli.write import progress_bar
 from khronika.domain.days import Day
 from khronika.domain.documents import Merge
 from khronika.domain.errors import KhronikaError
@@ -213,7 +213,7 @@ def _write(
         for merge in merges:
             jsonl.write("entities.jsonl", merge)
         total = _count(release) if sys.stderr.isatty() else 0  # for the bar
-        with _progress(total, "exporting facts") as advance:
+        with progress_bar(total, "exporting facts") as advance:
             for record in release.facts():
                 counts["facts"] += 1
                 jsonl.write_raw("facts.jsonl", record.raw)

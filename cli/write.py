@@ -268,7 +268,7 @@ def _run_import(
     sheet: spreadsheet.Sheet | None = None,
 ) -> ImportReport:
     total = sum(f.stat().st_size for f in files if str(f) != "-")
-    with _progress(total) as advance, contextlib.ExitStack() as stack:
+    with progress_bar(total) as advance, contextlib.ExitStack() as stack:
         streams = [(f.name, stack.enter_context(_open(f))) for f in files]
         importer = Importer(app, user, batch_size, dry_run, advance, unchecked, copies)
         if sheet is None:
@@ -290,7 +290,7 @@ def _views_current(app: Any) -> None:
     except StoreError:
         return
     head = app.recorder.max_notification_id() or 0
-    with _progress(head - views.position(), "updating the views") as advance:
+    with progress_bar(head - views.position(), "updating the views") as advance:
         refresh(views, head, app.read_after, advance)
     views.datastore.close()
 
@@ -305,7 +305,7 @@ def _open(path: Path) -> Iterator[BinaryIO]:
 
 
 @contextlib.contextmanager
-def _progress(total: int, what: str = "") -> Iterator[Any]:
+def progress_bar(total: int, what: str = "") -> Iterator[Any]:
     """A progress bar on a terminal; nothing otherwise.
 
     Of bytes imported, or with `what`, of events: "updating the views".
@@ -516,7 +516,7 @@ def migrate(source: str, target: str) -> None:
     """
     app = Chronicle(loc.resolve(source))
     total = app.recorder.max_notification_id() or 0
-    with _progress(total) as advance:
+    with progress_bar(total) as advance:
         done = migrate_store(app, target, advance)
     size = done.store.tree_size()
     click.echo(f"copied {size} event{'s' * (size != 1)} from {loc.describe(source)} "
