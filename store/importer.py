@@ -167,7 +167,7 @@ class Importer:
         self.unchecked = unchecked
         self.catalogue = app.catalogue()
         self.report = ImportReport()
-        self.batch_facts: dict[str, FactRecorded] = {}
+        self.batch_facts: dict[str, FactRecorded] = {}  # recorded, not yet saved
         self.at = app.clock.now()
 
     def run(self, lines: Iterable[Line]) -> ImportReport:
@@ -194,7 +194,9 @@ class Importer:
                 self.report.batches += 1
             for event in events:
                 self.report.added[_counted(event)] += 1
-            self.catalogue.pending_facts.clear()
+            if not self.dry_run:  # a dry run keeps them: nothing was written
+                self.catalogue.pending_facts.clear()
+                self.batch_facts = {}
         if self.on_progress is not None:
             self.on_progress(read)
 
@@ -207,7 +209,6 @@ class Importer:
         }
         events: list[Event] = []
         given: dict[UUID, str] = {}  # ids given earlier in this batch: where
-        self.batch_facts = {}
         self.at = self.app.clock.now()  # provisional: the recorder stamps each
         for line, record in batch:
             try:
