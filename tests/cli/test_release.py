@@ -350,3 +350,13 @@ def test_an_unlisted_fifo_fails_verification(demo: Run) -> None:
     os.mkfifo("out/pipe")
     result = demo("verify-release", "out", "--pubkey", _pub())
     assert result.exit_code == 1 and "pipe: in the release but not" in result.output
+
+
+def test_a_dry_run_of_a_release_spans_its_batches(demo: Run, tmp_path: Path) -> None:
+    ok(demo, "retract", "instagram-lenin-monument-comment", "--reason", "doubt",
+       "--source", f"{SOURCE}@para:35")  # fmt: skip
+    ok(demo, "export", "out", "--format", "bundle")
+    copy = fresh(demo, tmp_path / "copy.db")
+    dry = ok(demo, "--store", copy, "import", "out", "--dry-run", "--batch-size", "7")
+    assert "would add 1 source, 63 entities, 47 facts, 1 retraction" in dry.output
+    assert data(demo, "--store", copy, "log") == []
