@@ -10,7 +10,6 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
@@ -34,7 +33,7 @@ from khronika.projections.release import (
     fact_rows,
     source_row,
 )
-from khronika.store import attest, merkle
+from khronika.store import attest
 from khronika.store import checkpoint as cp
 from khronika.store import release as rel
 from khronika.store.app import Chronicle
@@ -103,7 +102,7 @@ def export(
     if target.exists() and any(target.iterdir()):
         raise click.UsageError(f"{directory} is not empty; choose a new directory")
     app = settings.open()
-    signer = _signer(app)
+    signer = attest.signer(app)
     views = open_views(settings)
     if views.lag:
         raise KhronikaError(
@@ -137,8 +136,7 @@ def export(
         if events:
             with _status(rel.EVENTS), (scratch / rel.EVENTS).open("wb") as out:
                 counts[rel.EVENTS] = rel.write_events(app, size, out)
-        root = merkle.root(size, app.store.node)
-        _sign(app, signer, scratch, point, size, root)
+        _sign(app, signer, scratch, point, size)
         if target.exists():
             target.rmdir()
         os.replace(scratch, target)
@@ -172,18 +170,6 @@ def _status(name: str) -> Iterator[None]:
         return
     with Console(stderr=True).status(f"writing {name}", spinner="line"):
         yield
-
-
-def _signer(app: Chronicle) -> cp.Signer:
-    path = attest.key_path(app)
-    if not path.exists():
-        raise KhronikaError(
-            f"no signing key at {path}: a release is signed with the store's "
-            "key; restore it from your backup (or set KHRONIKA_KEY)"
-        )
-    signer = cp.load_signer(path)
-    name = attest.origin(app)
-    return cp.Signer(name, signer.key) if name in cp.key_names(signer.name) else signer
 
 
 def _write(
@@ -280,27 +266,23 @@ class _Tables:
 
 
 def _sign(
-    app: Chronicle,
-    signer: cp.Signer,
-    folder: Path,
-    point: Point,
-    size: int,
-    root: bytes,
+    app: Chronicle, signer: cp.Signer, folder: Path, point: Point, size: int
 ) -> None:
-    origin = attest.origin(app)
-    note = cp.Checkpoint(origin, size, root, datetime.now(UTC))
-    (folder / "checkpoint.txt").write_text(cp.sign(note, signer), encoding="utf-8")
+    """checkpoint.txt at `size`, then the MANIFEST of every file, both signed."""
+    note = attest.checkpoint(app, size, signer)
+    (folder / "checkpoint.txt").write_text(note, encoding="utf-8")
+    head = cp.parse(note)
     files = [
         rel.file_of(folder, path)
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     ]
     manifest = rel.Manifest(
-        origin=origin,
+        origin=head.origin,
         known_at=point.known_at or "",
         as_of=point.as_of.isoformat() if point.as_of else None,
         size=size,
-        root=root,
+        root=head.root,
         files=files,
     )
     (folder / rel.MANIFEST).write_text(rel.sign(manifest, signer), encoding="utf-8")

@@ -130,8 +130,8 @@ def check_head(app: Chronicle, at: cp.Checkpoint) -> None:
         )
 
 
-def checkpoint(app: Chronicle) -> str:
-    """A signed note of the tree's size and root, now."""
+def signer(app: Chronicle) -> cp.Signer:
+    """The store's signing key, named by its origin; KhronikaError if missing."""
     path = key_path(app)
     if not path.exists():
         raise KhronikaError(
@@ -139,17 +139,24 @@ def checkpoint(app: Chronicle) -> str:
             "KHRONIKA_KEY to where it is); to start a new signing identity on "
             "purpose, run `khronika key rotate --reason TEXT`"
         )
-    size = app.store.tree_size()
+    loaded, name = cp.load_signer(path), origin(app)
+    if name in cp.key_names(loaded.name):  # a key named the earlier way
+        return cp.Signer(name, loaded.key)
+    return loaded
+
+
+def checkpoint(
+    app: Chronicle, size: int | None = None, by: cp.Signer | None = None
+) -> str:
+    """A signed note of the tree's root at `size` leaves (default: all), now."""
+    size = app.store.tree_size() if size is None else size
     note = cp.Checkpoint(
         origin=origin(app),
         size=size,
         root=merkle.root(size, app.store.node),
         timestamp=datetime.now(UTC),
     )
-    signer = cp.load_signer(path)
-    if note.origin in cp.key_names(signer.name):  # a key named the earlier way
-        signer = cp.Signer(note.origin, signer.key)
-    return cp.sign(note, signer)
+    return cp.sign(note, by or signer(app))
 
 
 MAX_INT = 2**63 - 1  # SQLite's and PostgreSQL's largest integer
