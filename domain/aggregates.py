@@ -189,19 +189,14 @@ def corrected_source(doc: SourceDoc, event: SourceCorrected) -> SourceDoc:
 def correct_source(
     source: Source, changes: dict[str, Any], reason: str, at: datetime, by: str
 ) -> SourceCorrected:
-    if not reason.strip():
-        raise ValidationError("reason", "say why (a non-empty reason is required)")
-    check_line("reason", reason, REASON_MAX)
-    if not changes:
-        raise ValidationError("set", "name at least one field to change")
+    _check_reason(reason)
+    _check_some(changes)
     new_doc = _replaced(source.doc, changes, SOURCE_CORRECTABLE)
-    if new_doc == source.doc:
-        raise ValidationError("set", "the new values equal the current ones")
+    changed = _changed(source.doc, new_doc, changes)
     check_source_doc(new_doc)
-    checked = msgspec.to_builtins(new_doc)
     return SourceCorrected(
         **_after(source, source.doc.id, at, by),
-        changes={name: checked[name] for name in changes},
+        changes=changed,
         reason=reason,
     )
 
@@ -290,20 +285,14 @@ def correct(
 ) -> FactCorrected:
     _check_amendment(fact, reason, sources)
     _check_unchecked(unchecked)
-    if not changes:
-        raise ValidationError("set", "name at least one field to change")
+    _check_some(changes)
     changes = _keep_when_parts(fact.doc, changes)
     new_doc = apply_changes(fact.doc, changes)
-    if new_doc == fact.doc:
-        raise ValidationError("set", "the new values equal the current ones")
+    changed = _changed(fact.doc, new_doc, changes)
     check_fact(new_doc)
-    # Store the values as the schema read them, not as they were typed: what
-    # is stored is then exactly what was checked, and it encodes and decodes
-    # back to itself (a number too large for a float, say, was refused above).
-    checked = msgspec.to_builtins(new_doc)
     return FactCorrected(
         **_after(fact, fact.doc.id, at, by),
-        changes={name: checked[name] for name in changes},
+        changes=changed,
         reason=reason,
         sources=sources,
         unchecked=unchecked,
@@ -340,10 +329,31 @@ def retract(
 def _check_amendment(fact: Fact, reason: str, sources: list[Citation]) -> None:
     if fact.retracted:
         raise ValidationError("fact", f"'{fact.doc.id}' is retracted already")
+    _check_reason(reason)
+    check_citations(sources, field="source")
+
+
+def _check_reason(reason: str) -> None:
     if not reason.strip():
         raise ValidationError("reason", "say why (a non-empty reason is required)")
     check_line("reason", reason, REASON_MAX)
-    check_citations(sources, field="source")
+
+
+def _check_some(changes: dict[str, Any]) -> None:
+    if not changes:
+        raise ValidationError("set", "name at least one field to change")
+
+
+def _changed(old: D, new: D, changes: dict[str, Any]) -> dict[str, Any]:
+    """The changed fields' values as the schema read them, not as typed.
+
+    What is stored is then exactly what was checked, and it encodes and
+    decodes back to itself (a number too large for a float, say, was refused).
+    """
+    if new == old:
+        raise ValidationError("set", "the new values equal the current ones")
+    checked = msgspec.to_builtins(new)
+    return {name: checked[name] for name in changes}
 
 
 def _check_unchecked(unchecked: str) -> None:
