@@ -51,7 +51,7 @@ from khronika.domain.events import (
 )
 from khronika.domain.ids import stream_id
 from khronika.projections import lists
-from khronika.projections.queries import Point
+from khronika.projections.queries import Point, facts_by_slug
 from khronika.projections.timelinejs import pinned
 from khronika.projections.views import ViewStore
 from khronika.store.app import Chronicle
@@ -393,24 +393,15 @@ def _facts(
     """The facts at `point` in slug order, a page at a time: each with its
     recording (rebuilt from its first view row) and how many versions it
     had by `point.known_at`."""
-    after = ""
-    while True:
-        rows = views.query(
-            "SELECT f.fact, f.version, v.doc, v.recorded_by, v.recorded_from, "
-            "v.position FROM view_facts f JOIN view_facts v "
-            "ON v.fact = f.fact AND v.version = 1 "
-            f"WHERE {point.where('f')} AND f.fact > :after "
-            f"ORDER BY f.fact LIMIT {PAGE}",
-            point.params | {"after": after},
-        )
-        for r in rows:
-            recorded = FactRecorded(
-                originator_id=stream_id("fact", r["fact"]), originator_version=1,
-                timestamp=datetime.fromisoformat(r["recorded_from"]),
-                recorded_by=r["recorded_by"], slug=r["fact"],
-                doc=lenient.decode_json(r["doc"].encode(), FactDoc),
-            )  # fmt: skip
-            yield r["fact"], (r["position"], recorded), r["version"]
-        if len(rows) < PAGE:
-            return
-        after = rows[-1]["fact"]
+    select = (
+        "f.fact, f.version, v.doc, v.recorded_by, v.recorded_from, v.position "
+        "FROM view_facts f JOIN view_facts v ON v.fact = f.fact AND v.version = 1"
+    )
+    for r in facts_by_slug(views, select, point.where("f"), point.params, PAGE):
+        recorded = FactRecorded(
+            originator_id=stream_id("fact", r["fact"]), originator_version=1,
+            timestamp=datetime.fromisoformat(r["recorded_from"]),
+            recorded_by=r["recorded_by"], slug=r["fact"],
+            doc=lenient.decode_json(r["doc"].encode(), FactDoc),
+        )  # fmt: skip
+        yield r["fact"], (r["position"], recorded), r["version"]

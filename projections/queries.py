@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -169,6 +170,24 @@ def timeline(
         sql.append("LIMIT :limit OFFSET :offset")
         params |= {"limit": MAX_COUNT if limit is None else limit, "offset": offset}
     return [fact_json(row) for row in views.query(" ".join(sql), params)]
+
+
+def facts_by_slug(
+    views: ViewStore, select: str, where: str, params: dict[str, Any], page: int
+) -> Iterator[Any]:
+    """Rows of `SELECT {select} FROM view_facts f … WHERE {where}` in slug
+    order, read `page` at a time (keyset: memory does not grow)."""
+    after = ""
+    while True:
+        rows = views.query(
+            f"SELECT {select} WHERE {where} AND f.fact > :after "
+            f"ORDER BY f.fact LIMIT {page}",
+            params | {"after": after},
+        )
+        yield from rows
+        if len(rows) < page:
+            return
+        after = rows[-1]["fact"]
 
 
 def count_facts(views: ViewStore, point: Point, entities: list[str]) -> int:

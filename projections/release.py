@@ -31,7 +31,7 @@ from khronika.domain.documents import (
 )
 from khronika.domain.events import EntityMerged, FactRetracted, stamp
 from khronika.domain.ids import StreamKind, stream_id
-from khronika.projections.queries import Point
+from khronika.projections.queries import Point, facts_by_slug
 from khronika.projections.views import ViewStore
 from khronika.store.app import Chronicle
 from khronika.store.codec import decode
@@ -123,20 +123,12 @@ class Release:
         if only is not None:
             where += " AND f.fact = :only"
             params["only"] = only
-        after = ""
-        while True:
-            rows = self.views.query(
-                "SELECT f.fact, f.kind, f.doc, f.version, f.recorded_from, "
-                "f.recorded_by, f.retracted "
-                f"FROM view_facts f WHERE {where} AND f.fact > :after "
-                f"ORDER BY f.fact LIMIT {PAGE}",
-                params | {"after": after},
-            )
-            for r in rows:
-                yield self._record(r)
-            if len(rows) < PAGE:
-                return
-            after = rows[-1]["fact"]
+        select = (
+            "f.fact, f.kind, f.doc, f.version, f.recorded_from, f.recorded_by, "
+            "f.retracted FROM view_facts f"
+        )
+        for r in facts_by_slug(self.views, select, where, params, PAGE):
+            yield self._record(r)
 
     def _record(self, r: Any) -> FactRecord:
         slug, retraction = r["fact"], None
