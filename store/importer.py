@@ -309,9 +309,5 @@ class Importer:
             state = agg.apply(None, self.batch_facts[slug])
             assert isinstance(state, Fact)
             return state
-        if (
-            not self.app.exists("fact", slug)
-            and slug not in self.catalogue.pending_facts
-        ):
-            self.catalogue.check(Reference("fact", "fact", slug), self.app)
+        self.catalogue.check(Reference("fact", "fact", slug), self.app)  # it exists
         return self.app.get(Fact, slug)
