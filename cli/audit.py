@@ -22,6 +22,7 @@ from khronika.projections.queries import Entities, Point, timeline
 from khronika.store import attest
 from khronika.store import checkpoint as cp
 from khronika.store.audit import trace_fact
+from khronika.store.verify import Signatures
 from khronika.store.verify import verify as run_verify
 
 FORMATS = ("table", "json", "csv")
@@ -295,7 +296,8 @@ def verify(
     app = settings.open()
     key = Path(pubkey) if pubkey else attest.key_path(app).with_suffix(".pub")
     heads_ok = [cp.verify(_read(h, "checkpoint"), cp.load_verifier(key)) for h in heads]
-    findings = run_verify(app, heads_ok)
+    seen: list[Signatures] = []
+    findings = run_verify(app, heads_ok, seen=seen)
     if findings:
         more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
         raise KhronikaError(str(findings[0]) + more)
@@ -311,6 +313,18 @@ def verify(
         + (f" against {len(heads_ok)} checkpoint(s)" if heads_ok else "")
         + (" and the views" if views_too else "")
     )
+    for line in signature_lines(seen[0]):
+        echo(line)
+
+
+def signature_lines(signed: Signatures) -> list[str]:
+    """Who signed what, as `verify` and `verify-release` report it."""
+    total = sum(signed.signed.values())
+    lines = [f"signatures: {total} event{'s' * (total != 1)} signed, all valid"]
+    lines += [f"  {count:>8}  {who}" for who, count in sorted(signed.signed.items())]
+    if signed.unsigned:
+        lines.append(f"unsigned (recorded before signing): {signed.unsigned}")
+    return lines
 
 
 @click.command(name="verify-proof")
@@ -378,7 +392,7 @@ def _write(path: str, text: str, what: str) -> None:
 
 @click.group()
 def key() -> None:
-    """The store's signing key for checkpoints."""
+    """Keys: your own maintainer key (`new`), the store's for checkpoints."""
 
 
 @key.command()

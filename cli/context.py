@@ -12,8 +12,10 @@ import click
 
 from khronika.domain.errors import ValidationError
 from khronika.domain.text import USER_MAX, check_line
+from khronika.store import attest
 from khronika.store import location as loc
 from khronika.store.app import Chronicle
+from khronika.store.checkpoint import CheckpointError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -25,10 +27,20 @@ class Settings:
         self._user = user
 
     def open(self, *, create: bool = False) -> Chronicle:
-        """The store; one this process may not write is opened read-only."""
-        return Chronicle(
+        """The store; one this process may not write is opened read-only.
+
+        Its writes are signed with the user's maintainer key, and refused
+        without one (a broken key file is only an error on a write).
+        """
+        app = Chronicle(
             self.location if create else loc.reading(self.location), create=create
         )
+        app.signed_only = True
+        try:
+            app.hand = attest.load_hand()
+        except CheckpointError as e:
+            app.hand_problem = f"your maintainer key: {e}"
+        return app
 
     def user(self, fallback: str | None = None) -> str:
         """`--as`, else KHRONIKA_USER, else the git user name.
@@ -82,3 +94,16 @@ def with_settings(
         return f(settings, *args, **kwargs)
 
     return update_wrapper(wrapper, f)
+
+
+def announce_signing(app: Chronicle, name: str) -> None:
+    """Register the user as the store's first admin, if it has none; say so."""
+    begun = attest.begin_signing(app, name)
+    if begun is None:
+        return
+    path, made = begun
+    app.hand = attest.load_hand()  # the key made now signs what follows
+    made_text = "made your maintainer key" if made else "your maintainer key"
+    click.echo(f"{made_text}: {path} (keep it private)")
+    click.echo(f"registered {name} as this store's first admin, signed by "
+               "the store's key; every write is signed from now on")  # fmt: skip

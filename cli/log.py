@@ -17,8 +17,10 @@ from khronika.domain.errors import NotFoundError
 from khronika.domain.events import Event, kind_of, stamp
 from khronika.domain.ids import StreamKind
 from khronika.domain.parse import MAX_COUNT
+from khronika.store import checkpoint as cp
+from khronika.store import signing
 from khronika.store.app import Chronicle
-from khronika.store.codec import decode
+from khronika.store.codec import BASE_FIELDS, decode
 
 
 @click.command()
@@ -108,22 +110,25 @@ def _row(position: int, event: Event) -> dict[str, Any]:
         "position": position,
         "recorded_at": event.timestamp,
         "recorded_by": event.recorded_by,
+        "key": event.seal.key if event.seal else "",
         "stream": kind_of(event),
         "id": event.slug,
         "version": event.originator_version,
         "event": type(event).__name__,
     }
     details = msgspec.to_builtins(event)
-    for key in (
-        "originator_id",
-        "originator_version",
-        "timestamp",
-        "recorded_by",
-        "slug",
-    ):
-        details.pop(key)
+    for key in BASE_FIELDS:
+        details.pop(key, None)
     row["details"] = details
     return row
+
+
+def recorder(row: dict[str, Any]) -> str:
+    """ "NAME (key ID)" for a signed event; the name given, for an older one."""
+    key = row.get("key")
+    if not key:
+        return f"{row['recorded_by']} (unsigned, recorded before signing)"
+    return f"{row['recorded_by']} (key {key.rpartition('+')[2]})"
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
@@ -158,6 +163,13 @@ def _summary(row: dict[str, Any]) -> str:
         return text
     if event == "EntityAliasAdded":
         return f"alias '{d['alias']}'"
+    if event in ("MaintainerAdded", "MaintainerKeyRotated"):
+        role = f"{d['role']}, " if "role" in d else ""
+        return f"{role}key {signing.label(cp.load_verifier(d['key']))}" + (
+            f" — {d['reason']}" if d.get("reason") else ""
+        )
+    if event == "MaintainerRevoked":
+        return f"revoked — {d['reason']}"
     if event == "SigningKeyRotated":
         return f"new signing key {d['key'].split('+')[1]} — {d['reason']}"
     if event == "SourceCopyAttached":
@@ -178,9 +190,7 @@ def _print_log(rows: list[dict[str, Any]]) -> None:
             f"v{row['version']}  {row['event']}",
             fg="yellow",
         )
-        echo(
-            _field("Recorded:", f"{stamp(row['recorded_at'])} by {row['recorded_by']}")
-        )
+        echo(_field("Recorded:", f"{stamp(row['recorded_at'])} by {recorder(row)}"))
         d = row["details"]
         if d.get("unchecked"):
             echo(_field("Unchecked:", d["unchecked"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import textwrap
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import click
 import msgspec
 
-from khronika.cli.context import Settings, with_settings
+from khronika.cli.context import Settings, announce_signing, with_settings
 from khronika.cli.output import citation_text, echo, emit, indented, sections, to_json
 from khronika.cli.points import (
     RecordTime,
@@ -499,20 +500,27 @@ def upgrade(settings: Settings) -> None:
     Read commands never create or change tables: a store whose views are
     missing or of an older format is refused with a pointer here. This
     drops the views and rebuilds them from the events, which it never
-    touches (a rebuild, as `khronika projections rebuild`). Views already
-    of this version's format are left as they are.
+    changes (a rebuild, as `khronika projections rebuild`). Views already
+    of this version's format are left as they are. A store made before
+    writes were signed gets its first admin: you, with your maintainer key
+    (made now if you have none), registered by an event signed with the
+    store's key; its older events stay as they were, and `verify` counts
+    them as unsigned.
 
     \b
     Example:
       khronika upgrade
     """
+    app = settings.open()
+    if app.registry().began is None:  # made before writes were signed
+        announce_signing(app, settings.user(getpass.getuser()))
     try:
-        store_views(settings.open()).check_format()
+        store_views(app).check_format()
     except StoreError:
         _rebuild(settings)
         return
-    echo(f"nothing to upgrade: the views are of format {schema.FORMAT}, this "
-         "version's (`khronika projections rebuild` rebuilds them anyway)")  # fmt: skip
+    echo(f"the views are of format {schema.FORMAT}, this version's: nothing to "
+         "rebuild (`khronika projections rebuild` rebuilds them anyway)")  # fmt: skip
 
 
 def _rebuild(settings: Settings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import inspect
 import json
 import sys
@@ -21,7 +22,7 @@ from rich.progress import (
 )
 
 from khronika.cli import spreadsheet
-from khronika.cli.context import Settings, with_settings
+from khronika.cli.context import Settings, announce_signing, with_settings
 from khronika.cli.examples import NOTE, SLUG, TITLE
 from khronika.cli.files import read_limited
 from khronika.cli.points import store_views
@@ -119,6 +120,8 @@ def init(settings: Settings) -> None:
         click.echo(warning, err=True)
     click.echo(f"signing key: {key} ({'created' if made else 'exists'}; "
                f"publish {key.with_suffix('.pub')} for auditors)")  # fmt: skip
+    if not existed:
+        announce_signing(app, settings.user(getpass.getuser()))
     click.echo(
         "Next: `khronika demo` loads an example, `khronika append --help` "
         "shows how to write a fact."
@@ -140,6 +143,7 @@ def demo(settings: Settings) -> None:
     app = settings.open(create=True)
     if fresh:  # an existing store keeps its key, or its lack of one
         attest.ensure_key(app)
+        announce_signing(app, settings.user("khronika-demo"))
     bundle = resources.files("khronika.data") / "kazakhstan-separatism"
     with resources.as_file(bundle) as path:
         report = _run_import(app, bundle_files(path), settings.user("khronika-demo"))

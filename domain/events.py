@@ -23,11 +23,32 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+class Seal(msgspec.Struct, frozen=True, kw_only=True):
+    """A maintainer's signature over the event's intent (domain/intent.py).
+
+    `intent` is the signed JSON byte for byte, `signature` the note
+    signature (4-byte key id, 64-byte Ed25519 signature), `values` the
+    personal values the intent commits to, with their salts.
+    """
+
+    key: str  # "<key name>+<key id hex>"
+    created: str
+    signature: bytes
+    intent: bytes
+    values: dict[str, list[Any]]
+
+    @property
+    def key_id(self) -> str:
+        return self.key.rpartition("+")[2]
+
+
 class Event(msgspec.Struct, frozen=True, kw_only=True):
     """Base of every stored event.
 
     `timestamp` is record time: the store's clock, never taken from input.
     `slug` names the stream (its UUID is derived from it, see ids.py).
+    `seal` is the maintainer's signature; None on events stored before
+    signing. It is stored as the state's envelope, never as a field.
     """
 
     originator_id: UUID
@@ -35,6 +56,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     timestamp: datetime
     recorded_by: str
     slug: str
+    seal: Seal | None = None
 
 
 class SourceAdded(Event, frozen=True, kw_only=True):
@@ -107,6 +129,38 @@ class SigningKeyRotated(Event, frozen=True, kw_only=True):
     reason: str
 
 
+Role = Literal["maintainer", "admin"]
+
+
+class MaintainerEvent(Event, frozen=True, kw_only=True):
+    """A change to the registry of maintainers; the stream's slug is the name."""
+
+
+class MaintainerAdded(MaintainerEvent, frozen=True, kw_only=True):
+    """A maintainer with a verifier key ("<name>+<key id>+<base64 key>").
+
+    The first one, an admin, is signed by the store's own key; `store_key`
+    is then that key's verifier key, so that the signature can be checked.
+    """
+
+    key: str
+    role: Role = "maintainer"
+    store_key: str = ""
+
+
+class MaintainerKeyRotated(MaintainerEvent, frozen=True, kw_only=True):
+    """The maintainer signs with `key` from now on; the old key is retired."""
+
+    key: str
+    reason: str = ""
+
+
+class MaintainerRevoked(MaintainerEvent, frozen=True, kw_only=True):
+    """The maintainer's key signs nothing from now on."""
+
+    reason: str
+
+
 class FactRetracted(Event, frozen=True, kw_only=True):
     """The fact no longer stands; it stays visible in history."""
 
@@ -115,7 +169,7 @@ class FactRetracted(Event, frozen=True, kw_only=True):
     unchecked: str = ""
 
 
-STREAM_KINDS: dict[type[Event], StreamKind | Literal["store"]] = {
+STREAM_KINDS: dict[type[Event], StreamKind | Literal["store", "maintainer"]] = {
     SourceAdded: "source",
     SourceCopyAttached: "source",
     SourceCorrected: "source",
@@ -127,9 +181,13 @@ STREAM_KINDS: dict[type[Event], StreamKind | Literal["store"]] = {
     FactCorrected: "fact",
     FactRetracted: "fact",
     SigningKeyRotated: "store",  # the store's own stream: its signing key
+    MaintainerAdded: "maintainer",
+    MaintainerKeyRotated: "maintainer",
+    MaintainerRevoked: "maintainer",
 }
 
 
-def kind_of(event: Event) -> StreamKind | Literal["store"]:
-    """The kind of stream an event belongs to: source, entity, fact or store."""
+def kind_of(event: Event) -> StreamKind | Literal["store", "maintainer"]:
+    """The kind of stream an event belongs to: source, entity, fact, store or
+    maintainer."""
     return STREAM_KINDS[type(event)]

@@ -24,3 +24,8 @@ def stream_id(kind: StreamKind, slug: str) -> UUID:
 # The store's own stream, of SigningKeyRotated events: slug "signing-key".
 SIGNING_KEY = "signing-key"
 SIGNING_KEY_STREAM = uuid5(NAMESPACE, f"store:{SIGNING_KEY}")
+
+
+def maintainer_stream(name: str) -> UUID:
+    """The stream of one maintainer's registry events (slug: the name)."""
+    return uuid5(NAMESPACE, f"maintainer:{name}")

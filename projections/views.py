@@ -28,6 +28,7 @@ from khronika.domain.events import (
     FactCorrected,
     FactRecorded,
     FactRetracted,
+    MaintainerEvent,
     SigningKeyRotated,
     SourceAdded,
     SourceCopyAttached,
@@ -309,8 +310,8 @@ class _Batch:
             self.c.executemany(self.q(schema.insert_statement(table)), rows)
 
     def _event(self, position: int, event: Event) -> None:
-        if isinstance(event, SigningKeyRotated):
-            return  # about the store's signing, in no view
+        if isinstance(event, SigningKeyRotated | MaintainerEvent):
+            return  # about who signs, in no view
         slug, at = event.slug, stamp(event.timestamp)
         first = event.originator_version == 1
         if isinstance(event, FactRecorded | FactCorrected | FactRetracted):

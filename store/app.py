@@ -20,14 +20,41 @@ from khronika.domain import aggregates as agg
 from khronika.domain.aggregates import Entity, Fact, Source
 from khronika.domain.citations import check as citations_check
 from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
-from khronika.domain.errors import ConflictError, DuplicateError, StoreError
-from khronika.domain.events import Event, SigningKeyRotated, kind_of
-from khronika.domain.ids import SIGNING_KEY, SIGNING_KEY_STREAM, StreamKind, stream_id
+from khronika.domain.errors import (
+    ConflictError,
+    DuplicateError,
+    NotFoundError,
+    StoreError,
+    ValidationError,
+)
+from khronika.domain.events import (
+    Event,
+    MaintainerAdded,
+    MaintainerKeyRotated,
+    MaintainerRevoked,
+    Role,
+    SigningKeyRotated,
+    kind_of,
+    stamp,
+)
+from khronika.domain.ids import (
+    SIGNING_KEY,
+    SIGNING_KEY_STREAM,
+    StreamKind,
+    maintainer_stream,
+    stream_id,
+)
+from khronika.domain.text import REASON_MAX, USER_MAX, check_line
 from khronika.store import location as loc
+from khronika.store import signing
 from khronika.store.catalogue import Catalogue
+from khronika.store.checkpoint import Signer, Verifier
 from khronika.store.clock import RecordClock, Stamper
 from khronika.store.codec import MsgspecMapper, NullTranscoder, decode
+from khronika.store.signing import Hand, Member, Registry, SigningError
 from khronika.store.sqlite import KhronikaSQLiteRecorder
+
+REGISTRY_EVENTS = (MaintainerAdded, MaintainerKeyRotated, MaintainerRevoked)
 
 FORMAT = "1"
 TREE_FORMAT = "2"  # leaves record their event's log position
@@ -94,6 +121,12 @@ class Chronicle(Application[UUID]):
         self.clock = RecordClock(None)
         self.keep_catalogue = False
         self._kept: tuple[int, Catalogue] | None = None
+        # Who signs this process's writes; None writes unsigned, which only a
+        # store that has not begun signing takes, and only if not `signed_only`
+        # (the CLI and the server set it: they never write unsigned).
+        self.hand: Hand | None = None
+        self.hand_problem: str | None = None  # why the user's key did not load
+        self.signed_only = False
 
     @staticmethod
     def _create_views(env: dict[str, str]) -> None:
@@ -176,6 +209,101 @@ class Chronicle(Application[UUID]):
         topics = [get_topic(t) for t in types]
         for n in self.notifications(topics):
             yield n.id, decode(n.topic, n.state)
+
+    def registry(self, known_at: str | None = None) -> Registry:
+        """The maintainers and their keys as the log says now (or at `known_at`,
+        a record time as `stamp` writes it)."""
+        registry = Registry(f"khronika/{self.meta['store_id']}")
+        for position, event in self.read_events(*REGISTRY_EVENTS):
+            if known_at is not None and stamp(event.timestamp) > known_at:
+                break
+            problem = registry.admit(position, event)
+            if problem is not None:
+                raise StoreError(
+                    f"the maintainer registry is broken at position {position}: "
+                    f"{problem} (run `khronika verify`)"
+                )
+        return registry
+
+    def begin_signing(self, store_key: Signer, name: str, key: Verifier) -> Event:
+        """Register the first admin, signed by the store's own key."""
+        if self.registry().began is not None:
+            raise DuplicateError("this store has registered maintainers already")
+        verifier = str(Verifier(store_key.name, store_key.key.public_key()))
+        event = MaintainerAdded(
+            originator_id=maintainer_stream(name), originator_version=1,
+            timestamp=self.clock.now(), recorded_by=name, slug=name,
+            key=str(key), role="admin", store_key=verifier,
+        )  # fmt: skip
+        return self._save_new(signing.seal(event, Hand(store_key.name, store_key)))
+
+    def add_maintainer(self, name: str, key: Verifier, role: Role) -> Event:
+        check_line("name", name, USER_MAX)
+        event = MaintainerAdded(
+            originator_id=maintainer_stream(name), originator_version=1,
+            timestamp=self.clock.now(), recorded_by=name, slug=name,
+            key=str(key), role=role,
+        )  # fmt: skip
+        return self._save_new(event)
+
+    def rotate_maintainer(self, name: str, key: Verifier, reason: str) -> Event:
+        version = self._maintainer_version(name)
+        event = MaintainerKeyRotated(
+            originator_id=maintainer_stream(name), originator_version=version + 1,
+            timestamp=self.clock.now(), recorded_by=name, slug=name,
+            key=str(key),
+            reason=check_line("reason", reason, REASON_MAX, required=False),
+        )  # fmt: skip
+        return self._save_next(event)
+
+    def revoke_maintainer(self, name: str, reason: str) -> Event:
+        version = self._maintainer_version(name)
+        if not reason.strip():
+            raise ValidationError("reason", "say why (a non-empty reason is required)")
+        event = MaintainerRevoked(
+            originator_id=maintainer_stream(name), originator_version=version + 1,
+            timestamp=self.clock.now(), recorded_by=name, slug=name,
+            reason=check_line("reason", reason, REASON_MAX),
+        )  # fmt: skip
+        return self._save_next(event)
+
+    def _maintainer_version(self, name: str) -> int:
+        last = self.recorder.select_events(maintainer_stream(name), desc=True, limit=1)
+        if not last:
+            names = ", ".join(sorted(self.registry().current)) or "none"
+            raise NotFoundError("maintainer", name, note=f"registered: {names}")
+        return last[0].originator_version
+
+    def _sealed(self, events: Sequence[Event]) -> list[Event]:
+        """The events as this process's maintainer signs them.
+
+        Every event, whether signed here or before (a served write, the
+        first admin's registration), is admitted against the registry as it
+        stands, as `verify` will admit it later: an unregistered, retired or
+        revoked key, or a maintainer making an admin's change, is refused.
+        """
+        registry = self.registry()
+        if any(e.seal is None for e in events):
+            if self.hand is None and registry.began is None and not self.signed_only:
+                return list(events)  # a store that has not begun signing
+            hand = self._signing_hand(registry)
+            events = [e if e.seal else signing.seal(e, hand) for e in events]
+        head = self.recorder.max_notification_id() or 0
+        for position, event in enumerate(events, start=head + 1):
+            problem = registry.admit(position, event)
+            if problem is not None:
+                raise SigningError(f"{event.slug}: {problem}")
+        return list(events)
+
+    def _signing_hand(self, registry: Registry) -> Hand:
+        if self.hand is None:
+            if self.hand_problem and registry.began is not None:
+                raise SigningError(self.hand_problem)
+            raise SigningError(_no_key(registry.began is None))
+        member = registry.keys.get(self.hand.key)
+        if member is None or member.until is not None:
+            raise SigningError(_not_registered(self.hand, member))
+        return Hand(member.name, self.hand.signer)
 
     def rebuild_tree(self) -> int:
         """Build the Merkle tree afresh from the stored events."""
@@ -340,6 +468,7 @@ class Chronicle(Application[UUID]):
 
     def save_batch(self, events: Sequence[Event]) -> None:
         """Append many events in one transaction: all of them or none."""
+        events = self._sealed(events)
         try:  # the event store directly: save() adds per-event Protocol checks
             self.events.put(events, stamper=Stamper(self.clock))
         except IntegrityError as e:
@@ -351,6 +480,7 @@ class Chronicle(Application[UUID]):
     def _stamped_save(self, event: Event) -> Event:
         """Save `event`; it as stored, with the record time of its commit."""
         stamper = Stamper(self.clock)
+        (event,) = self._sealed([event])
         self.save(event, stamper=stamper)
         (stored,) = stamper.stamped
         saved: Event = decode(stored.topic, stored.state)
@@ -370,6 +500,30 @@ class Chronicle(Application[UUID]):
                 event.originator_id, desc=True, limit=1
             )
             raise ConflictError(event.slug, last.originator_version) from None
+
+
+def _no_key(unsigned_store: bool) -> str:
+    if unsigned_store:
+        return (
+            "this store was made before writes were signed: run `khronika "
+            "upgrade` to register its first admin, signed by the store's key"
+        )
+    return (
+        f"no maintainer key at {signing.maintainer_key_path()}: every write "
+        "is signed. Run `khronika key new`, then ask an admin of this store "
+        "to run `khronika maintainer add YOUR-NAME --pubkey YOUR.pub`"
+    )
+
+
+def _not_registered(hand: Hand, member: Member | None) -> str:
+    if member is None:
+        return (
+            f"your key {hand.key} is not registered in this store: ask an "
+            "admin to run `khronika maintainer add YOUR-NAME --pubkey "
+            f"{signing.maintainer_key_path().with_suffix('.pub')}`"
+        )
+    state = "revoked" if member.revoked else "retired by a key rotation"
+    return f"the key {hand.key} of {member.name} was {state}; it signs nothing now"
 
 
 def open_store(location: str | None = None, *, create: bool = False) -> Chronicle:

@@ -16,7 +16,7 @@ from khronika.domain.errors import KhronikaError, NotFoundError
 from khronika.domain.parse import MAX_COUNT
 from khronika.store import checkpoint as cp
 from khronika.store import location as loc
-from khronika.store import merkle
+from khronika.store import merkle, signing
 from khronika.store.app import Chronicle
 from khronika.store.ledger import canonical
 
@@ -336,3 +336,29 @@ def check_proof(proof: Proof, checkpoints: Sequence[cp.Checkpoint]) -> str:
             f"the log of size {old.size} is NOT a prefix of the log of size {new.size}"
         )
     return f"the log of size {old.size} is a prefix of the log of size {new.size}"
+
+
+def load_hand() -> signing.Hand | None:
+    """This user's maintainer key, if they have one (named by its .pub)."""
+    path = signing.maintainer_key_path()
+    if not path.exists():
+        return None
+    signer_ = cp.load_signer(path)
+    return signing.Hand(signer_.name, signer_)
+
+
+def begin_signing(app: Chronicle, name: str) -> tuple[Path, bool] | None:
+    """Register this user as the store's first admin, signed by the store's key.
+
+    Makes the user's maintainer key first if they have none; returns where
+    it is and whether it was made now, or None if the store had admins.
+    """
+    if app.registry().began is not None:
+        return None
+    path = signing.maintainer_key_path()
+    made = not path.exists()
+    if made:
+        signing.new_key(name, path)
+    mine = cp.load_verifier(path.with_suffix(".pub"))
+    app.begin_signing(signer(app), name, mine)
+    return path, made

@@ -31,19 +31,13 @@ from khronika.domain.events import (
 )
 from khronika.domain.ids import StreamKind
 from khronika.domain.rules import Reference, citation_references, references
+from khronika.store.codec import slug_of
 
 
 class FactIndex(Protocol):
     def exists(self, kind: StreamKind, slug: str) -> bool: ...
 
     def fact_slugs(self) -> Iterator[str]: ...
-
-
-class _Slug(msgspec.Struct):
-    slug: str
-
-
-_slug_decoder = msgspec.json.Decoder(_Slug)
 
 
 class Catalogue:
@@ -94,7 +88,7 @@ class Catalogue:
     @staticmethod
     def fact_slugs(notifications: Iterable[Notification]) -> Iterator[str]:
         for n in notifications:
-            yield _slug_decoder.decode(n.state).slug
+            yield slug_of(n.state)
 
     def check_fact(self, doc: FactDoc, facts: FactIndex) -> None:
         """Raise NotFoundError for the first reference that does not resolve."""

@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 from eventsourcing.persistence import StoredEvent
 
+from khronika.store import codec
+
 TICK = timedelta(microseconds=1)
 
 
@@ -52,16 +54,7 @@ class RecordClock:
         return now
 
 
-class _Stamped(msgspec.Struct):
-    timestamp: datetime
-
-
 _KEY = b'"timestamp":'
-
-
-def stamp_of(state: bytes) -> datetime:
-    """The record time in a stored event's state."""
-    return msgspec.json.decode(state, type=_Stamped).timestamp
 
 
 def restamp(state: bytes, moment: datetime) -> bytes:
@@ -96,7 +89,7 @@ class Stamper:
     ) -> list[StoredEvent]:
         """`events` stamped after `last_state`, the last event in the log."""
         if last_state is not None:
-            self.clock.after(stamp_of(last_state))
+            self.clock.after(codec.stamp_of(last_state))
         self.stamped = [
             StoredEvent(
                 originator_id=e.originator_id,

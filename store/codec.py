@@ -8,8 +8,10 @@ dicts, passed through the upcasters in order, and converted.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 from uuid import UUID
 
 import msgspec
@@ -17,8 +19,9 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
 
-from khronika.domain import lenient
+from khronika.domain import intent, lenient
 from khronika.domain.errors import StoreError
+from khronika.domain.events import Event, Seal
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -39,6 +42,8 @@ def decode(topic: str, state: bytes) -> Any:
         cls = resolve_topic(topic)
     except Exception as e:  # the topic names a class that is gone
         raise StoreError(f"stored topic '{topic}' does not resolve: {e}") from e
+    if intent.is_enveloped(state):
+        return _unseal(topic, cls, state)
     upcasters = UPCASTERS.get(topic)
     if upcasters:
         raw = msgspec.json.decode(state)
@@ -57,6 +62,106 @@ def decode(topic: str, state: bytes) -> Any:
         return lenient.decode_json(state, cls)
 
 
+_envelope_decoder = msgspec.json.Decoder(intent.Envelope)
+_intent_decoder = msgspec.json.Decoder(intent.Intent)
+_values_decoder = msgspec.json.Decoder(dict[str, list[Any]])
+REDACTED = "[redacted]"
+
+
+def open_envelope(
+    state: bytes,
+) -> tuple[intent.Envelope, intent.Intent, intent.Values]:
+    """An enveloped state's envelope, its intent and the values beside it."""
+    head, tail = intent.split_state(state)
+    try:
+        envelope = _envelope_decoder.decode(head)
+        asked = _intent_decoder.decode(envelope.intent)
+        values = _values_decoder.decode(tail) if tail else {}
+    except msgspec.DecodeError as e:
+        raise StoreError(f"a stored envelope does not decode: {e}") from None
+    return envelope, asked, values
+
+
+class _Head(msgspec.Struct):
+    timestamp: datetime
+    slug: str = ""
+
+
+class _Slug(msgspec.Struct):
+    slug: str
+
+
+_head_decoder = msgspec.json.Decoder(_Head)
+_slug_decoder = msgspec.json.Decoder(_Slug)
+
+
+def stamp_of(state: bytes) -> datetime:
+    """The record time in a stored state, read without decoding the event."""
+    return _head_decoder.decode(intent.split_state(state)[0]).timestamp
+
+
+def slug_of(state: bytes) -> str:
+    """The stream's slug in a stored state (in an envelope, its intent's)."""
+    if intent.is_enveloped(state):
+        return open_envelope(state)[1].slug
+    return _head_decoder.decode(state).slug
+
+
+def _missing(pointer: str) -> Any:
+    """What stands for a value no longer stored."""
+    return [] if pointer.endswith("/aliases") else REDACTED
+
+
+def _unseal(topic: str, cls: type, state: bytes) -> Any:
+    envelope, asked, values = open_envelope(state)
+    raw = intent.reveal(asked.body, values, _missing) | {
+        "originator_id": asked.stream,
+        "originator_version": asked.version,
+        "timestamp": envelope.timestamp,
+        "recorded_by": asked.by,
+        "slug": asked.slug,
+    }
+    for upcast in UPCASTERS.get(topic, [])[raw.pop("class_version", 1) - 1 :]:
+        raw = upcast(raw)
+    try:
+        event: Event = msgspec.convert(raw, type=cls)
+    except msgspec.ValidationError:
+        event = lenient.convert(raw, cls)
+    seal = Seal(
+        key=asked.key,
+        created=asked.created,
+        signature=base64.b64decode(envelope.signature),
+        intent=bytes(envelope.intent),
+        values=values,
+    )
+    return msgspec.structs.replace(event, seal=seal)
+
+
+def envelope_state(event: Event, seal: Seal) -> bytes:
+    """The stored state of a sealed event: envelope, newline, values."""
+    head = _encoder.encode(
+        intent.Envelope(
+            timestamp=event.timestamp,
+            signature=base64.b64encode(seal.signature).decode(),
+            intent=msgspec.Raw(seal.intent),
+        )
+    )
+    return head + b"\n" + _encoder.encode(seal.values)
+
+
+BASE_FIELDS = ("originator_id", "originator_version", "timestamp", "recorded_by",
+               "slug", "seal")  # fmt: skip
+
+
+def body_of(event: Event) -> dict[str, Any]:
+    """The event's own fields, as builtins: what its intent asks to write."""
+    raw: dict[str, Any] = msgspec.to_builtins(event)
+    for key in BASE_FIELDS:
+        raw.pop(key, None)
+    version = stored_version(get_topic(type(event)))
+    return raw if version == 1 else {"class_version": version} | raw
+
+
 def stored_version(topic: str) -> int:
     return len(UPCASTERS.get(topic, ())) + 1
 
@@ -66,10 +171,14 @@ class MsgspecMapper(Mapper[UUID]):
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         topic = get_topic(type(domain_event))
-        state = encode(domain_event)
-        version = stored_version(topic)
-        if version > 1:  # mark the schema version the state was written in
-            state = b'{"class_version":%d,' % version + state[1:]
+        seal = getattr(domain_event, "seal", None)
+        if isinstance(seal, Seal):
+            state = envelope_state(cast(Event, domain_event), seal)
+        else:
+            state = encode(domain_event)
+            version = stored_version(topic)
+            if version > 1:  # mark the schema version the state was written in
+                state = b'{"class_version":%d,' % version + state[1:]
         return StoredEvent(
             originator_id=domain_event.originator_id,
             originator_version=domain_event.originator_version,

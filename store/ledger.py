@@ -2,7 +2,9 @@
 
 A leaf is SHA-256(0x00 || canonical bytes) of one stored event, in log order;
 the canonical bytes frame the topic, the stream id, the version and the
-encoded state so that no two events can share them.
+covered state so that no two events can share them. The covered state is
+the whole state of an event stored before signing, and the envelope of a
+signed one (its state up to the first newline; domain/intent.py).
 """
 
 from __future__ import annotations
@@ -20,8 +22,14 @@ from khronika.store import merkle
 MAGIC = b"khronika-event/1\n"
 
 
+def covered(state: bytes) -> bytes:
+    """What a leaf covers of a stored state (compact JSON has no raw newline)."""
+    return state.partition(b"\n")[0]
+
+
 def canonical(topic: str, originator_id: UUID, version: int, state: bytes) -> bytes:
-    """Length-framed: topic, 16-byte stream id, 8-byte version, state."""
+    """Length-framed: topic, 16-byte stream id, 8-byte version, covered state."""
+    state = covered(state)
     name = topic.encode()
     return b"".join((
         MAGIC, struct.pack(">I", len(name)), name, originator_id.bytes,

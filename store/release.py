@@ -31,9 +31,11 @@ import msgspec
 
 from khronika.domain.errors import KhronikaError
 from khronika.domain.events import stamp
+from khronika.domain.intent import split_state
 from khronika.store import checkpoint as cp
 from khronika.store import merkle
 from khronika.store.app import Chronicle
+from khronika.store.codec import stamp_of
 from khronika.store.ledger import canonical
 
 MAGIC = "khronika-release/1"
@@ -68,14 +70,12 @@ class EventLine(msgspec.Struct, frozen=True):
     topic: str
     stream: UUID
     version: int
-    state: msgspec.Raw  # the stored bytes, exactly
+    state: msgspec.Raw  # the stored bytes, exactly; a signed event's envelope
+    # a signed event's personal values, stored beside its envelope (not in its
+    # leaf): the state is `state`, a newline and these
+    values: msgspec.Raw | None = None
 
 
-class _Stamp(msgspec.Struct):
-    timestamp: datetime
-
-
-_stamp_decoder = msgspec.json.Decoder(_Stamp)
 _line_decoder = msgspec.json.Decoder(EventLine)
 
 
@@ -197,7 +197,7 @@ def cut(app: Chronicle, known_at: str | None) -> tuple[str, int]:
 def _time(app: Chronicle, index: int) -> datetime:
     ((_, position),) = app.store.leaves(index, index + 1).values()
     (event,) = app.recorder.select_notifications(position, 1)
-    return _stamp_decoder.decode(event.state).timestamp
+    return stamp_of(event.state)
 
 
 def write_events(app: Chronicle, size: int, out: BinaryIO) -> int:
@@ -206,8 +206,10 @@ def write_events(app: Chronicle, size: int, out: BinaryIO) -> int:
     for page in app.pages():
         for n in page[: size - done]:
             stream = UUID(str(n.originator_id))
+            head, values = split_state(n.state)
             line = EventLine(n.id, n.topic, stream, n.originator_version,
-                             msgspec.Raw(n.state))  # fmt: skip
+                             msgspec.Raw(head),
+                             msgspec.Raw(values) if values else None)  # fmt: skip
             out.write(encoder.encode(line) + b"\n")
         done += min(len(page), size - done)
         if done >= size:

@@ -447,8 +447,9 @@ def _fast(
     stream_id = reader.stream_id
     try:
         hashes = [
-            _sha256(b"".join((heads[t], stream_id(i), _LENGTHS(v, len(s)), s))).digest()
+            _sha256(b"".join((heads[t], stream_id(i), _LENGTHS(v, len(c)), c))).digest()
             for _, i, v, t, s in rows
+            for c in (s.partition(b"\n")[0],)  # ledger.covered, inlined
         ]
     except (ValueError, TypeError, AttributeError, struct.error):
         return None

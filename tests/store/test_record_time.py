@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from khronika.domain.documents import Citation
 from khronika.domain.events import Event, FactRetracted
 from khronika.store.app import Chronicle
-from khronika.store.clock import restamp, stamp_of
-from khronika.store.codec import MsgspecMapper, NullTranscoder, decode
+from khronika.store.clock import restamp
+from khronika.store.codec import MsgspecMapper, NullTranscoder, decode, stamp_of
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -1,0 +1,181 @@
+"""A maintainer's signed intent, and the leaf envelope that holds it.
+
+One format serves signing, redaction and the served log (README,
+"Maintainers and keys"). A write is an intent: what the maintainer asked to
+write (event type, stream, version, body) with who asked and when. The
+intent is signed as a C2SP signed note; the stored event's Merkle leaf
+covers the envelope (record time, signer, signature, intent), and only it.
+
+Fields that may hold personal data (PERSONAL) are not in the intent as
+values: each is a commitment, SHA-256(salt || JSON of the value), and the
+values with their salts are stored beside the envelope, outside the leaf.
+The signature and the leaf therefore hold whether or not a value is later
+erased, and `verify` checks every value still stored against its commitment.
+
+Stored state: the envelope as compact JSON, then "\\n", then the values as
+compact JSON. Compact JSON never holds a raw newline, so the leaf covers the
+state up to its first newline, and a state without one (stored before
+signing) is covered whole, as it always was.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+PERSONAL = frozenset(
+    {"summary", "wording", "quote", "note", "name", "aliases", "alias"}
+)
+COMMIT = "commit"  # {"commit": "<hex>"} stands where a personal value was
+NOTE_HEADER = b"khronika-intent/1\n"
+ENVELOPE = 2  # the marker of an enveloped state; states before it have none
+
+Values = dict[str, list[Any]]  # JSON pointer -> [salt (base64), value]
+
+
+class Intent(msgspec.Struct, frozen=True, kw_only=True):
+    """What a maintainer signs: one event as asked for, before it is recorded."""
+
+    by: str  # the maintainer's registered name
+    key: str  # "<key name>+<key id hex>": the signed note's key (C2SP signed-note)
+    created: str  # when the signer made it, RFC 3339 UTC
+    type: str  # the event's class name
+    stream: UUID
+    slug: str
+    version: int
+    body: dict[str, Any]  # the event's own fields, personal values committed
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    """What an event's leaf covers; `envelope` first, `timestamp` second."""
+
+    envelope: int = ENVELOPE
+    timestamp: datetime  # record time, stamped by the recorder (store/clock.py)
+    signature: str  # base64(key id || Ed25519 signature), as on a note's line
+    intent: msgspec.Raw  # the signed intent, byte for byte
+
+
+def note(intent: bytes) -> bytes:
+    """The C2SP signed-note text that is signed: a header line, the intent, "\\n".
+
+    signed-note §Note text: UTF-8, ends in a newline; the header line keeps
+    an intent's signature from ever passing as a checkpoint's.
+    """
+    return NOTE_HEADER + intent + b"\n"
+
+
+def commitment(salt: bytes, value: Any) -> str:
+    return hashlib.sha256(salt + msgspec.json.encode(value)).hexdigest()
+
+
+def _pointer(path: str, key: str) -> str:
+    """RFC 6901: '~' as '~0', '/' as '~1'."""
+    return f"{path}/{key.replace('~', '~0').replace('/', '~1')}"
+
+
+def commit(body: Any, salt: Callable[[], bytes], path: str = "") -> tuple[Any, Values]:
+    """`body` with every PERSONAL value replaced by its commitment; the values."""
+    values: Values = {}
+    if isinstance(body, dict):
+        out: dict[str, Any] = {}
+        for key, value in body.items():
+            where = _pointer(path, key)
+            if key in PERSONAL and value is not None:
+                s = salt()
+                out[key] = {COMMIT: commitment(s, value)}
+                values[where] = [base64.b64encode(s).decode(), value]
+            else:
+                out[key], inner = commit(value, salt, where)
+                values.update(inner)
+        return out, values
+    if isinstance(body, list):
+        items = []
+        for i, value in enumerate(body):
+            item, inner = commit(value, salt, f"{path}/{i}")
+            items.append(item)
+            values.update(inner)
+        return items, values
+    return body, values
+
+
+def reveal(
+    body: Any, values: Values, missing: Callable[[str], Any], path: str = ""
+) -> Any:
+    """`body` with each commitment replaced by its stored value.
+
+    A value not stored (erased) is `missing(pointer)`; whether a stored value
+    matches its commitment is `verify`'s to check (`mismatches`).
+    """
+    if isinstance(body, dict):
+        out: dict[str, Any] = {}
+        for key, value in body.items():
+            where = _pointer(path, key)
+            if key in PERSONAL and _is_commitment(value):
+                found = values.get(where)
+                out[key] = missing(where) if found is None else found[1]
+            else:
+                out[key] = reveal(value, values, missing, where)
+        return out
+    if isinstance(body, list):
+        return [reveal(v, values, missing, f"{path}/{i}") for i, v in enumerate(body)]
+    return body
+
+
+def commitments(body: Any, path: str = "") -> dict[str, str]:
+    """Every commitment in `body`, by JSON pointer."""
+    found: dict[str, str] = {}
+    if isinstance(body, dict):
+        for key, value in body.items():
+            where = _pointer(path, key)
+            if key in PERSONAL and _is_commitment(value):
+                found[where] = value[COMMIT]
+            else:
+                found.update(commitments(value, where))
+    elif isinstance(body, list):
+        for i, value in enumerate(body):
+            found.update(commitments(value, f"{path}/{i}"))
+    return found
+
+
+def mismatches(body: Any, values: Values) -> tuple[list[str], list[str], list[str]]:
+    """Pointers whose stored value fails its commitment; absent; not committed."""
+    committed = commitments(body)
+    wrong, absent = [], []
+    for where, digest in committed.items():
+        found = values.get(where)
+        if found is None:
+            absent.append(where)
+            continue
+        try:
+            salt = base64.b64decode(found[0], validate=True)
+        except (ValueError, TypeError, IndexError):
+            wrong.append(where)
+            continue
+        if len(found) != 2 or commitment(salt, found[1]) != digest:
+            wrong.append(where)
+    stray = [where for where in values if where not in committed]
+    return wrong, absent, stray
+
+
+def _is_commitment(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and len(value) == 1
+        and isinstance(value.get(COMMIT), str)
+    )
+
+
+def split_state(state: bytes) -> tuple[bytes, bytes]:
+    """An enveloped state's envelope and values; (state, b"") for an older one."""
+    envelope, _, values = state.partition(b"\n")
+    return envelope, values
+
+
+def is_enveloped(state: bytes) -> bool:
+    return state.startswith(b'{"envelope":')
