@@ -22,7 +22,7 @@ from khronika.projections.queries import Entities, Point, timeline
 from khronika.store import attest
 from khronika.store import checkpoint as cp
 from khronika.store.audit import trace_fact
-from khronika.store.verify import Signatures
+from khronika.store.signing import Signatures
 from khronika.store.verify import verify as run_verify
 
 FORMATS = ("table", "json", "csv")

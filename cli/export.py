@@ -17,6 +17,7 @@ import click
 import msgspec
 from rich.console import Console
 
+from khronika.cli.audit import signature_lines
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.output import echo
 from khronika.cli.points import RecordTime, WorldDay, open_views
@@ -353,6 +354,10 @@ def verify_release(
                 "were altered, or are not the log's first events"
             )
         said.append(f"its {manifest.size} events hash to the checkpoint's root")
+        signed = rel.events_signatures(folder / rel.EVENTS, manifest.origin)
+        if signed.finding is not None:
+            raise rel.ReleaseError(f"{rel.EVENTS}: {signed.finding}")
+        said += signature_lines(signed)
     if in_store:
         attest.check_head(settings.open(), head)
         said.append("the store's log begins with the release's")

@@ -519,8 +519,8 @@ def upgrade(settings: Settings) -> None:
     except StoreError:
         _rebuild(settings)
         return
-    echo(f"the views are of format {schema.FORMAT}, this version's: nothing to "
-         "rebuild (`khronika projections rebuild` rebuilds them anyway)")  # fmt: skip
+    echo(f"nothing to upgrade: the views are of format {schema.FORMAT}, this "
+         "version's (`khronika projections rebuild` rebuilds them anyway)")  # fmt: skip
 
 
 def _rebuild(settings: Settings) -> None:

@@ -39,6 +39,7 @@ def ensure_key(app: Chronicle, *, create: bool = True) -> tuple[Path, bool]:
     path = key_path(app)
     pub = path.with_suffix(".pub")
     if path.exists() and pub.exists():
+        _check_mine(app, pub)
         return path, False
     if not create:
         missing = " and ".join(str(p) for p in (path, pub) if not p.exists())
@@ -51,6 +52,20 @@ def ensure_key(app: Chronicle, *, create: bool = True) -> tuple[Path, bool]:
     path.parent.mkdir(parents=True, exist_ok=True)
     cp.generate_key(path, origin(app))  # C2SP: the key is named by the origin
     return path, True
+
+
+def _check_mine(app: Chronicle, pub: Path) -> None:
+    """Refuse a key named for another store (a copied key file, say)."""
+    try:
+        name = cp.load_verifier(pub).name
+    except cp.CheckpointError:
+        return  # a damaged .pub is for `verify` and `checkpoint` to name
+    if name not in cp.key_names(origin(app)):
+        raise KhronikaError(
+            f"the signing key {pub} is {name}'s, not this store's "
+            f"({origin(app)}): set KHRONIKA_KEY to this store's key, or to a "
+            "new path to make one"
+        )
 
 
 def loose_key(path: Path) -> str | None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -37,6 +38,7 @@ from khronika.store import merkle
 from khronika.store.app import Chronicle
 from khronika.store.codec import stamp_of
 from khronika.store.ledger import canonical
+from khronika.store.signing import Row, Signatures, check_seals
 
 MAGIC = "khronika-release/1"
 MANIFEST = "MANIFEST"
@@ -63,7 +65,10 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     files: list[File]
 
 
-class EventLine(msgspec.Struct, frozen=True):
+NO_VALUES = msgspec.Raw(b"")
+
+
+class EventLine(msgspec.Struct, frozen=True, omit_defaults=True):
     """One stored event, as `events.jsonl` carries it."""
 
     position: int
@@ -73,7 +78,7 @@ class EventLine(msgspec.Struct, frozen=True):
     state: msgspec.Raw  # the stored bytes, exactly; a signed event's envelope
     # a signed event's personal values, stored beside its envelope (not in its
     # leaf): the state is `state`, a newline and these
-    values: msgspec.Raw | None = None
+    values: msgspec.Raw = NO_VALUES
 
 
 _line_decoder = msgspec.json.Decoder(EventLine)
@@ -209,12 +214,27 @@ def write_events(app: Chronicle, size: int, out: BinaryIO) -> int:
             head, values = split_state(n.state)
             line = EventLine(n.id, n.topic, stream, n.originator_version,
                              msgspec.Raw(head),
-                             msgspec.Raw(values) if values else None)  # fmt: skip
+                             msgspec.Raw(values) if values else NO_VALUES)  # fmt: skip
             out.write(encoder.encode(line) + b"\n")
         done += min(len(page), size - done)
         if done >= size:
             break
     return done
+
+
+def events_signatures(path: Path, origin: str) -> Signatures:
+    """Every seal in an `events.jsonl`, checked as `verify` checks the log's."""
+
+    def rows() -> Iterator[Row]:
+        with path.open("rb") as f:
+            for line in f:
+                e = _line_decoder.decode(line)  # events_root read it already
+                state = bytes(e.state)
+                if bytes(e.values):
+                    state += b"\n" + bytes(e.values)
+                yield e.position, e.topic, e.version, state
+
+    return check_seals(origin, rows())
 
 
 def events_root(path: Path) -> tuple[int, bytes]:

@@ -14,6 +14,7 @@ by `verify` (against each position's).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +34,8 @@ from khronika.domain.events import (
     SigningKeyRotated,
 )
 from khronika.store import checkpoint as cp
-from khronika.store.codec import body_of
+from khronika.store.codec import body_of, decode, slug_of
+from khronika.store.verify_range import Finding
 
 WINDOW = timedelta(minutes=5)  # how far a served write's creation time may be off
 _encoder = msgspec.json.Encoder()
@@ -220,7 +222,9 @@ class Registry:
             return f"the store key of the first registration: {e}"
         if store_key.name not in cp.key_names(self.origin):
             return (
-                f"the first registration is signed by {store_key.name}, not this store"
+                f"the first registration is signed by the key of {store_key.name}, "
+                f"but this store is {self.origin}: this store's id was changed, "
+                "or its events were copied from another store"
             )
         assert event.seal is not None
         if event.seal.key != label(store_key):
@@ -277,3 +281,48 @@ def check_created(seal_: Seal, now: datetime | None = None) -> str | None:
             f"server's clock (the window is {int(WINDOW.total_seconds())} s)"
         )
     return None
+
+
+class Signatures(msgspec.Struct):
+    """Who signed a log's events, and the first seal that does not hold."""
+
+    signed: dict[str, int]  # "<name> (key <id>)" -> events signed
+    unsigned: int  # recorded before signing began
+    finding: Finding | None = None
+
+
+Row = tuple[int, str, int, bytes]  # position, topic, version, stored state
+
+
+def check_seals(origin: str, rows: Iterable[Row]) -> Signatures:
+    """Check every event's seal against the registry as it stood at the event.
+
+    Events before the first admin's registration may be unsigned, and are
+    counted; from it on, every event must be signed by a registered key in
+    force, with the role its change needs, and every personal value stored
+    must match its commitment.
+    """
+    registry = Registry(origin)
+    signed: dict[str, int] = {}
+    for position, topic, version, state in rows:
+        try:
+            event: Event = decode(topic, state)
+            member = registry.signer_of(event)  # as the event found the registry
+            problem = registry.admit(position, event)
+        except KhronikaError as e:
+            problem = str(e)
+        if problem is not None:
+            finding = Finding(problem, position, _slug(state), version)
+            return Signatures(signed, registry.unsigned, finding)
+        if event.seal is not None:
+            who = member.name if member else "the store's own key"
+            name = f"{who} (key {event.seal.key_id})"
+            signed[name] = signed.get(name, 0) + 1
+    return Signatures(signed, registry.unsigned)
+
+
+def _slug(state: bytes) -> str | None:
+    try:
+        return slug_of(state)
+    except (KhronikaError, msgspec.DecodeError):
+        return None

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-import msgspec
 from eventsourcing.persistence import OperationalError
 
 from khronika.domain.errors import StoreError
@@ -34,9 +33,8 @@ from khronika.store import merkle
 from khronika.store.app import Chronicle
 from khronika.store.attest import origin
 from khronika.store.checkpoint import Checkpoint
-from khronika.store.codec import decode, slug_of
 from khronika.store.ledger import MAGIC
-from khronika.store.signing import Registry
+from khronika.store.signing import Signatures, check_seals
 from khronika.store.sqlite import MERKLE_TABLE
 from khronika.store.verify_range import (
     BLOCK,
@@ -111,46 +109,14 @@ def verify(
     return findings
 
 
-class Signatures(msgspec.Struct):
-    """Who signed the log's events, and the first signature that fails."""
-
-    signed: dict[str, int]  # "<name> (key <id>)" -> events signed
-    unsigned: int  # recorded before signing
-    finding: Finding | None = None
-
-
 def signatures(app: Chronicle) -> Signatures:
-    """Check every event's seal against the registry as it stood at the event.
-
-    Events before the first admin's registration may be unsigned, and are
-    counted; from it on, every event must be signed by a registered key,
-    in force, with the role its change needs (store/signing.py).
-    """
-    registry = Registry(origin(app))
-    signed: dict[str, int] = {}
-    for page in app.pages():
-        for n in page:
-            try:
-                event = decode(n.topic, n.state)
-                member = registry.signer_of(event)  # as the event found it
-                problem = registry.admit(n.id, event)
-            except StoreError as e:
-                problem = str(e)
-            if problem is not None:
-                finding = Finding(problem, n.id, _slug(n.state), n.originator_version)
-                return Signatures(signed, registry.unsigned, finding)
-            if event.seal is not None:
-                who = member.name if member else "the store's own key"
-                name = f"{who} (key {event.seal.key_id})"
-                signed[name] = signed.get(name, 0) + 1
-    return Signatures(signed, registry.unsigned)
-
-
-def _slug(state: bytes) -> str | None:
-    try:
-        return slug_of(state)
-    except (StoreError, msgspec.DecodeError):
-        return None
+    """Every event's seal, checked against the registry as it stood then."""
+    rows = (
+        (n.id, n.topic, n.originator_version, n.state)
+        for page in app.pages()
+        for n in page
+    )
+    return check_seals(origin(app), rows)
 
 
 def _source(app: Chronicle) -> Source:

@@ -16,6 +16,8 @@ from click.testing import CliRunner, Result
 
 from khronika.cli.main import cli
 from khronika.domain.documents import EntityDoc, FactDoc, SourceDoc
+from khronika.store import attest, signing
+from khronika.store import checkpoint as cp
 from khronika.store.app import Chronicle
 
 SOURCE = "worldcrunch-kz-separatism"
@@ -34,7 +36,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
-STORE_FIXTURES = {"app", "run", "store_path", "seeded", "demo"}
+STORE_FIXTURES = {"app", "run", "store_path", "seeded", "demo", "unsigned_seeded"}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -72,6 +74,8 @@ def isolated(
     monkeypatch.setenv("KHRONIKA_STORE", location)
     monkeypatch.setenv("KHRONIKA_KEY", str(tmp_path / "khronika.key"))
     monkeypatch.setenv("KHRONIKA_USER", "tester")
+    monkeypatch.setenv("KHRONIKA_CONFIG", str(tmp_path / "config"))  # maintainer keys
+    monkeypatch.delenv("KHRONIKA_MAINTAINER_KEY", raising=False)
     monkeypatch.chdir(tmp_path)
     return location
 
@@ -89,9 +93,20 @@ def key_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app(store_path: str) -> Iterator[Chronicle]:
-    chronicle = Chronicle(store_path, create=True)
+    """A new store whose first admin is "tester", with the keys `init` makes."""
+    chronicle = signing_store(store_path)
     yield chronicle
     chronicle.close()
+
+
+def signing_store(location: str, admin: str = "tester") -> Chronicle:
+    """A new store as `init` leaves it: its key, and `admin` (whose key is in
+    $KHRONIKA_CONFIG, made if need be) registered and signing its writes."""
+    chronicle = Chronicle(location, create=True)
+    attest.ensure_key(chronicle)
+    attest.begin_signing(chronicle, admin)
+    chronicle.hand = attest.load_hand()
+    return chronicle
 
 
 @pytest.fixture
@@ -103,6 +118,44 @@ def run() -> Callable[..., Result]:
         return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture
+def hand_of(tmp_path: Path) -> Callable[[Chronicle, str], signing.Hand]:
+    """Register NAME in `app` (signed by the app's current hand, an admin)
+    with a new key of their own; returns their Hand, to set as `app.hand`."""
+
+    def register(app: Chronicle, name: str) -> signing.Hand:
+        path = tmp_path / "hands" / f"{name}.key"
+        signing.new_key(name, path)
+        app.add_maintainer(name, cp.load_verifier(path.with_suffix(".pub")), "admin")
+        return signing.Hand(name, cp.load_signer(path))
+
+    return register
+
+
+@pytest.fixture
+def maintainer(
+    run: Callable[..., Result], tmp_path: Path
+) -> Callable[..., Callable[..., Result]]:
+    """Register NAME (by the admin "tester") with a key of their own, in a
+    configuration folder of their own; returns the CLI run as NAME."""
+
+    def register(name: str, role: str = "maintainer") -> Callable[..., Result]:
+        config = tmp_path / f"config-{name}"
+        runner = CliRunner(env={"KHRONIKA_CONFIG": str(config)})
+        made = runner.invoke(cli, ["key", "new", "--name", name])
+        assert made.exit_code == 0, made.output
+        pub = str(config / "maintainer.pub")
+        added = run("maintainer", "add", name, "--pubkey", pub, "--role", role)
+        assert added.exit_code == 0, added.output
+
+        def invoke(*args: str, input: str | bytes | None = None) -> Result:
+            return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+
+        return invoke
+
+    return register
 
 
 class FakeClock:
@@ -183,6 +236,32 @@ def fact_doc(**changes: Any) -> FactDoc:
 @pytest.fixture
 def seeded(app: Chronicle) -> Chronicle:
     """A store with the source, a person and the criminal code."""
+    return seed(app)
+
+
+def writing(location: str) -> Chronicle:
+    """The store at `location`, signing with the user's key as the CLI does."""
+    chronicle = Chronicle(location)
+    chronicle.hand = attest.load_hand()
+    return chronicle
+
+
+@pytest.fixture
+def writer() -> Callable[[str], Chronicle]:
+    """Opens a store that signs its writes with the user's key, as the CLI."""
+    return writing
+
+
+@pytest.fixture
+def unsigned_seeded(store_path: str) -> Iterator[Chronicle]:
+    """`seeded`, in a store made before writes were signed: no maintainers."""
+    chronicle = Chronicle(store_path, create=True)
+    yield seed(chronicle)
+    chronicle.close()
+
+
+def seed(app: Chronicle) -> Chronicle:
+    """Add the source, a person and the criminal code to `app`."""
     app.add_source(source_doc(), "tester")
     app.register_entity(entity_doc("tatyana-serebryakova"), "tester")
     law = entity_doc(

@@ -22,8 +22,11 @@ def bundle(name: str) -> list[dict[str, Any]]:
 def test_demo_loads_once_then_reports_nothing_new(run: Run) -> None:
     first = run("demo")
     assert first.exit_code == 0, first.output
-    assert first.output.startswith(
+    assert first.output.startswith("made your maintainer key: ")
+    assert "registered tester as this store's first admin" in first.output
+    assert (
         "the Kazakhstan separatism dataset: added 1 source, 63 entities, 47 facts\n"
+        in first.output
     )
     assert "khronika log serebryakova-verdict-2023" in first.output
     second = run("demo")
@@ -40,6 +43,7 @@ def test_log_after_demo_shows_the_dataset(run: Run) -> None:
         "FactRecorded": 47,
         "EntityRegistered": 63,
         "SourceAdded": 1,
+        "MaintainerAdded": 1,  # the first admin, registered by the store's key
     }
     out = run("log", "serebryakova-verdict-2023").output
     assert out.startswith("event ")

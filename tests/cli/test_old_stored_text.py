@@ -67,9 +67,9 @@ def _old_events(app: Chronicle) -> None:
     ],
 )
 def test_events_stored_under_looser_rules_are_still_read(
-    seeded: Chronicle, args: list[str]
+    unsigned_seeded: Chronicle, args: list[str]
 ) -> None:
-    _old_events(seeded)
+    _old_events(unsigned_seeded)
     result = CliRunner().invoke(cli, args, catch_exceptions=True)
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(
         result.exception
@@ -77,9 +77,9 @@ def test_events_stored_under_looser_rules_are_still_read(
     assert result.exit_code == 0, result.output
 
 
-def test_an_old_event_decodes_to_what_was_stored(seeded: Chronicle) -> None:
-    _old_events(seeded)
-    first = next(iter(seeded.notifications(start=4)))
+def test_an_old_event_decodes_to_what_was_stored(unsigned_seeded: Chronicle) -> None:
+    _old_events(unsigned_seeded)
+    first = next(iter(unsigned_seeded.notifications(start=4)))
     event = decode(first.topic, first.state)
     assert isinstance(event, FactRecorded)
     assert event.doc.summary == "Said \x1b[2Jthings"

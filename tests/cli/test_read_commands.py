@@ -244,7 +244,7 @@ def test_views_stay_current_after_import_without_a_rebuild(
 def test_rebuild_gives_the_same_views(demo: Run) -> None:
     before = demo("timeline", "--format", "csv").output
     assert (
-        demo("projections", "rebuild").output == "rebuilt the views from 111 events\n"
+        demo("projections", "rebuild").output == "rebuilt the views from 112 events\n"
     )
     assert demo("timeline", "--format", "csv").output == before
 

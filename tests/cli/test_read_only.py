@@ -20,6 +20,7 @@ from urllib.parse import quote
 import pytest
 from click.testing import Result
 
+from khronika.store import attest
 from khronika.store.app import Chronicle
 
 Run = Callable[..., Result]
@@ -79,6 +80,7 @@ def test_behind_views_on_a_read_only_file_are_read_with_their_lag(
     demo: Run, store_path: str, make: Any
 ) -> None:
     app = Chronicle(store_path)
+    app.hand = attest.load_hand()  # as the CLI signs: with the user's key
     app.append_fact(make.fact(id="late-verdict", when="2024-01-01"), "tester")
     app.close()
     path = Path(store_path)

@@ -72,12 +72,12 @@ def test_key_rotate_makes_a_new_key_and_records_it_in_the_log(
     assert new_pub.strip() in log
     # the log, with its new event, verifies; old checkpoints with the old .pub
     ok(run("checkpoint", "--out", "after.txt"))
-    assert ok(run("verify", "--checkpoint", "after.txt")).startswith("verified 1 ")
+    assert ok(run("verify", "--checkpoint", "after.txt")).startswith("verified 2 ")
     retired_pub = next(p for p in retired if p.name.startswith("khronika.pub"))
     assert ok(run("verify", "--checkpoint", "before.txt",
                   "--pubkey", str(retired_pub)))  # fmt: skip
     note = (tmp_path / "after.txt").read_text()
-    assert cp.verify(note, cp.load_verifier(pub)).size == 1
+    assert cp.verify(note, cp.load_verifier(pub)).size == 2  # admin, then the key
     ok(run("timeline"))  # the views pass over the event
 
 

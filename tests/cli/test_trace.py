@@ -15,10 +15,13 @@ SOURCE = "worldcrunch-kz-separatism"
 ARTICLE = Path(__file__).parents[3] / "shared" / "seed" / "000_3cd9964ab855c274.txt"
 
 
-def test_trace_shows_every_event_with_recorder_reason_and_source(demo: Run) -> None:
+def test_trace_shows_every_event_with_recorder_reason_and_source(
+    demo: Run, maintainer: Callable[..., Run]
+) -> None:
     fact = "serebryakova-verdict-2023"
-    demo("--as", "bob", "correct", fact, "--set", "when=2023-05-31", "--reason",
-         "typo", "--source", f"{SOURCE}@para:6")  # fmt: skip
+    bob = maintainer("bob")
+    bob("correct", fact, "--set", "when=2023-05-31", "--reason",
+        "typo", "--source", f"{SOURCE}@para:6")  # fmt: skip
     result = json.loads(demo("trace", fact, "--format", "json").output)
     first, second = result["events"]
     assert (first["event"], first["recorded_by"]) == ("FactRecorded", "tester")
@@ -27,7 +30,7 @@ def test_trace_shows_every_event_with_recorder_reason_and_source(demo: Run) -> N
         "bob",
         "typo",
     )
-    assert first["proof"]["tree_size"] == 112
+    assert first["proof"]["tree_size"] == 114  # the registry's two events too
     assert len(first["proof"]["path"]) == 7  # log2(107) rounded up
     citation = first["citations"][0]
     assert citation["url"].startswith("https://worldcrunch.com/")

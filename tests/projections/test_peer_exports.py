@@ -55,10 +55,12 @@ def fact(**fields: Any) -> FactDoc:
 
 
 @pytest.fixture
-def small(seeded: Chronicle, make: Any) -> Opened:
+def small(seeded: Chronicle, make: Any, hand_of: Any) -> Opened:
     """A verdict in spring 2023 corrected by another maintainer, a retracted
     fact, and approximate, uncertain, open, BCE and far-future dates."""
     app = seeded
+    ann, bob = hand_of(app, "ann"), hand_of(app, "bob")
+    app.hand = ann
     app.register_entity(make.entity("kz-court", "court", name="City Court"), "ann")
     app.register_entity(make.entity("petropavlovsk", "place"), "ann")
     verdict = make.fact_data(
@@ -74,6 +76,7 @@ def small(seeded: Chronicle, make: Any) -> Opened:
                        ("before", "../2024-06"), ("gone", "2020")]:  # fmt: skip
         app.append_fact(fact(id=slug, when=when), "ann")
     evidence = [Citation(source=SOURCE, locator="para:6", quote="medium")]
+    app.hand = bob
     app.correct(
         "serebryakova-verdict-2023",
         {"summary": "A court sentenced her to three years in a medium colony."},

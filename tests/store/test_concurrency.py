@@ -33,6 +33,8 @@ from khronika.domain.events import (
     FactRecorded,
     MaintainerEvent,
 )
+from khronika.store import attest, signing
+from khronika.store import checkpoint as cp
 from khronika.store.app import Chronicle
 from khronika.store.verify import verify
 
@@ -92,8 +94,11 @@ def start_worker(
     go: Path,
     args: Sequence[str],
     *options: str,
+    config: str | None = None,
 ) -> tuple[subprocess.Popen[str], Path]:
-    """A worker that runs `khronika ARGS` once `go` exists; and its ready file."""
+    """A worker that runs `khronika ARGS` once `go` exists; and its ready file.
+
+    `config` is the maintainer's configuration folder, if not the test's."""
     ready = tmp_path / f"{name}.ready"
     process = subprocess.Popen(
         [sys.executable, str(WORKER), "--ready", str(ready), "--go", str(go),
@@ -101,7 +106,7 @@ def start_worker(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=child_env(),
+        env=child_env() | ({"KHRONIKA_CONFIG": config} if config else {}),
     )  # fmt: skip
     spawned.append(process)
     return process, ready
@@ -159,9 +164,20 @@ def replayed_fact_versions(store: str) -> list[tuple[str, int]]:
     return sorted((s.doc.id, s.version) for s in states if isinstance(s, Fact))
 
 
-def seed_one_fact(store: str, make: Any) -> str:
-    """A new store with a source, a person, the code and one fact; its slug."""
+def seed_one_fact(store: str, make: Any, maintainers: Sequence[str] = ()) -> str:
+    """A new store with a source, a person, the code and one fact; its slug.
+
+    The store's first admin is "tester"; each of `maintainers` is registered
+    too, with a key in the configuration folder $KHRONIKA_CONFIG-NAME.
+    """
     app = Chronicle(store, create=True)
+    attest.ensure_key(app)
+    attest.begin_signing(app, "tester")
+    app.hand = attest.load_hand()
+    for name in maintainers:
+        key = signing.new_key(name, Path(f"{os.environ['KHRONIKA_CONFIG']}-{name}")
+                              / "maintainer.key")  # fmt: skip
+        app.add_maintainer(name, cp.load_verifier(key.with_suffix(".pub")), "admin")
     try:
         app.add_source(make.source(), "tester")
         app.register_entity(make.entity("tatyana-serebryakova"), "tester")
@@ -354,15 +370,16 @@ def test_two_corrections_of_one_version_one_wins_the_other_conflicts(
 def test_two_processes_correcting_one_version_at_once_one_exits_1(
     store_url: str, make: Any, tmp_path: Path, spawned: list[subprocess.Popen[str]]
 ) -> None:
-    slug = seed_one_fact(store_url, make)
+    slug = seed_one_fact(store_url, make, ["ann", "bob"])
     go = tmp_path / "go"
     workers = {
         name: start_worker(
             spawned, tmp_path, name, go,
-            ["--store", store_url, "--as", name, "correct", slug,
+            ["--store", store_url, "correct", slug,
              "--set", f"summary=By {name}.", "--reason", f"{name} checked it",
              "--source", f"{SOURCE}@para:5"],
             "--stale-store", store_url, "--stale-fact", slug,
+            config=f"{os.environ['KHRONIKA_CONFIG']}-{name}",
         )
         for name in ("ann", "bob")
     }  # fmt: skip

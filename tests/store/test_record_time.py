@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from khronika.domain.documents import Citation
 from khronika.domain.events import Event, FactRetracted
+from khronika.store import attest
 from khronika.store.app import Chronicle
 from khronika.store.clock import restamp
 from khronika.store.codec import MsgspecMapper, NullTranscoder, decode, stamp_of
@@ -28,14 +29,16 @@ def _log_times(location: str) -> list[datetime]:
 
 
 def test_a_writer_waiting_for_the_lock_is_stamped_after_the_one_holding_it(
-    seeded: Chronicle, make: Any, store_path: str
+    seeded: Chronicle, make: Any, store_path: str, hand_of: Any
 ) -> None:
     """Writer A takes its time while writer C holds the write lock; C's event
     (recorded later by the clocks) commits first, so A's must be stamped
     after it, not with the time A read before it waited."""
     holder = Chronicle(store_path)
+    holder.hand = hand_of(seeded, "holder")
     holder.clock.source = lambda: T0 + timedelta(hours=2)
     waiter = Chronicle(store_path)
+    waiter.hand = hand_of(seeded, "waiter")
     waiter_read_clock = threading.Event()
 
     def waiter_clock() -> datetime:
@@ -80,9 +83,11 @@ def test_a_long_lived_writer_stamps_after_events_another_wrote_meanwhile(
     seeded: Chronicle, make: Any, store_path: str
 ) -> None:
     first = Chronicle(store_path)
+    first.hand = attest.load_hand()  # signs as the CLI would
     first.clock.source = lambda: T0
     first.add_alias("tatyana-serebryakova", "T. S.", "first")
     other = Chronicle(store_path)
+    other.hand = attest.load_hand()  # signs as the CLI would
     other.clock.source = lambda: T0 + timedelta(days=1)
     other.add_alias("tatyana-serebryakova", "Tanya", "other")
     late = first.add_alias("tatyana-serebryakova", "T. Serebryakova", "first")

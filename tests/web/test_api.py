@@ -94,6 +94,7 @@ def test_the_timeline_pages_with_a_cursor_that_stays_put(
     first = get(client, "/api/timeline?limit=10")
     assert [f["id"] for f in first["facts"]] == everything[:10]
     app = Chronicle(store_path)  # a fact that sorts before the cursor
+    app.hand = attest.load_hand()  # signs as the CLI would
     app.append_fact(make.fact(id="early-verdict", when="1900"), "tester")
     app.close()
     seen = [f["id"] for f in first["facts"]]
@@ -136,6 +137,7 @@ def test_a_write_shows_up_without_any_read_command(
     client: TestClient, store_path: str, make: Any
 ) -> None:
     app = Chronicle(store_path)
+    app.hand = attest.load_hand()  # signs as the CLI would
     app.append_fact(make.fact(id="new-verdict", when="2025-01-01"), "tester")
     app.close()
     for _ in range(100):  # the server's own catch-up, every 0.05 s here
@@ -202,7 +204,7 @@ def test_entities_and_sources_list_and_one(client: TestClient) -> None:
 
 def test_checkpoint_and_inclusion_proof_verify(client: TestClient) -> None:
     head = get(client, "/api/checkpoint")
-    assert head["note"] is not None and head["size"] == 111
+    assert head["note"] is not None and head["size"] == 112
     note = quote(head["note"])
     proofs = get(
         client, f"/api/facts/serebryakova-verdict-2023/proof?checkpoint={note}"
@@ -210,7 +212,7 @@ def test_checkpoint_and_inclusion_proof_verify(client: TestClient) -> None:
     assert len(proofs) == 1  # the fact's one event
     at = cp.parse(head["note"])
     for proof in attest.read_proofs(json.dumps(proofs).encode(), "proofs"):
-        assert "is in the log of size 111" in attest.check_proof(proof, [at])
+        assert "is in the log of size 112" in attest.check_proof(proof, [at])
     tampered = head["note"].replace(head["root"], "A" * 43 + "=")
     refused = client.get(f"/api/facts/serebryakova-verdict-2023/proof?checkpoint="
                          f"{quote(tampered)}")  # fmt: skip
@@ -240,6 +242,7 @@ def test_a_read_only_store_is_served_with_its_lag(
 ) -> None:
     assert run("demo").exit_code == 0
     app = Chronicle(store_path)
+    app.hand = attest.load_hand()  # signs as the CLI would
     app.append_fact(make.fact(id="late-verdict", when="2024-01-01"), "tester")
     app.close()
     path = Path(store_path)
