@@ -15,7 +15,7 @@ from khronika.cli.context import Settings, with_settings
 from khronika.cli.output import citation_text, echo, emit, indented, to_json
 from khronika.cli.points import RecordTime, open_views, store_views
 from khronika.domain.errors import KhronikaError, NotFoundError
-from khronika.domain.events import stamp
+from khronika.domain.events import recorder, stamp
 from khronika.projections import check, points
 from khronika.projections.models import EntityTrace
 from khronika.projections.queries import Entities, Point, timeline
@@ -108,7 +108,8 @@ def _fact_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             "id": result["id"], "position": event["position"],
             "event": event["event"], "version": event["version"],
             "recorded_at": stamp(event["recorded_at"]),
-            "recorded_by": event["recorded_by"], "reason": event["reason"],
+            "recorded_by": event["recorded_by"], "key": event["key"],
+            "reason": event["reason"],
             "changes": json.dumps(event["changes"], ensure_ascii=False)
             if event["changes"] else None,
             "unchecked": event["unchecked"],
@@ -139,7 +140,11 @@ def _print_fact(result: dict[str, Any]) -> None:
     for event in result["events"]:
         echo(
             f"\nevent {event['position']}  v{event['version']}  {event['event']}  "
-            f"{stamp(event['recorded_at'])} by {event['recorded_by']}",
+            f"{stamp(event['recorded_at'])}",
+            fg="yellow",
+        )
+        echo(
+            f"  recorded by {recorder(event['recorded_by'], event['key'])}",
             fg="yellow",
         )
         if event["reason"]:

@@ -14,7 +14,7 @@ from khronika.cli.output import echo, emit, output_options, to_json
 from khronika.domain import lenient
 from khronika.domain.documents import Citation
 from khronika.domain.errors import NotFoundError
-from khronika.domain.events import Event, kind_of, stamp
+from khronika.domain.events import Event, kind_of, recorder, stamp
 from khronika.domain.ids import StreamKind
 from khronika.domain.parse import MAX_COUNT
 from khronika.store import checkpoint as cp
@@ -123,14 +123,6 @@ def _row(position: int, event: Event) -> dict[str, Any]:
     return row
 
 
-def recorder(row: dict[str, Any]) -> str:
-    """ "NAME (key ID)" for a signed event; the name given, for an older one."""
-    key = row.get("key")
-    if not key:
-        return f"{row['recorded_by']} (unsigned, recorded before signing)"
-    return f"{row['recorded_by']} (key {key.rpartition('+')[2]})"
-
-
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
     flat = {k: v for k, v in row.items() if k != "details"}
     flat["recorded_at"] = stamp(row["recorded_at"])
@@ -190,7 +182,8 @@ def _print_log(rows: list[dict[str, Any]]) -> None:
             f"v{row['version']}  {row['event']}",
             fg="yellow",
         )
-        echo(_field("Recorded:", f"{stamp(row['recorded_at'])} by {recorder(row)}"))
+        who = recorder(row["recorded_by"], row["key"])
+        echo(_field("Recorded:", f"{stamp(row['recorded_at'])} by {who}"))
         d = row["details"]
         if d.get("unchecked"):
             echo(_field("Unchecked:", d["unchecked"]))

@@ -21,6 +21,7 @@ from khronika.cli.points import (
 )
 from khronika.domain.documents import FACT_KINDS
 from khronika.domain.errors import KhronikaError, StoreError
+from khronika.domain.events import recorder
 from khronika.domain.parse import MAX_COUNT
 from khronika.projections import check, queries, schema
 from khronika.projections import models as m
@@ -361,6 +362,7 @@ def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
                     "retracted": v["retracted"],
                     "reason": v["reason"],
                     "recorded_by": v["recorded_by"],
+                    "recorded_key": v["recorded_key"],
                 }
                 for v in history
             ],
@@ -392,9 +394,8 @@ def fact(settings: Settings, fact_id: str, point: Point, fmt: str) -> None:
         what = "retracted" if v["retracted"] else ("recorded" if v["version"] == 1
                                                    else "corrected")  # fmt: skip
         reason = f": {v['reason']}" if v["reason"] else ""
-        line = (
-            f"v{v['version']} {v['recorded_at']} {what} by {v['recorded_by']}{reason}"
-        )
+        who = recorder(v["recorded_by"], v["recorded_key"])
+        line = f"v{v['version']} {v['recorded_at']} {what} by {who}{reason}"
         echo(textwrap.fill(line, 80, initial_indent="  ", subsequent_indent="    "))
 
 
@@ -441,7 +442,8 @@ def diff(settings: Settings, times: tuple[str, ...], fmt: str) -> None:
         return
     changes = plain(found)
     rows = changes if fmt == "csv" else [
-        {"change": c["change"], "id": c["id"], "by": c["recorded_by"],
+        {"change": c["change"], "id": c["id"],
+         "by": recorder(c["recorded_by"], c["recorded_key"]),
          "reason": c["reason"] or c["summary"]} for c in changes]  # fmt: skip
     emit(rows, fmt)
     if fmt == "table":

@@ -187,6 +187,13 @@ STREAM_KINDS: dict[type[Event], StreamKind | Literal["store", "maintainer"]] = {
 }
 
 
+def recorder(name: str, key: str | None) -> str:
+    """Who recorded an event, as the CLI and pages say it: "NAME (key ID)"."""
+    if not key:
+        return f"{name} (unsigned, recorded before signing)"
+    return f"{name} (key {key.rpartition('+')[2]})"
+
+
 def kind_of(event: Event) -> StreamKind | Literal["store", "maintainer"]:
     """The kind of stream an event belongs to: source, entity, fact, store or
     maintainer."""

@@ -58,6 +58,7 @@ class Fact(Model, kw_only=True):
     recorded_by: str
     reason: str
     roles: list[str] | UnsetType = UNSET  # in a person's history
+    recorded_key: str = ""  # the signer's "<key name>+<key id>"; "" if unsigned
 
 
 class Timeline(Point, kw_only=True):
@@ -214,6 +215,7 @@ class Change(Model, kw_only=True):
     recorded_by: str
     reason: str
     summary: str
+    recorded_key: str = ""  # the signer's "<key name>+<key id>"; "" if unsigned
 
 
 class Diff(Model, kw_only=True):
@@ -261,6 +263,7 @@ class TracedEvent(Model, kw_only=True):
     recorded_by: str
     reason: str
     changes: dict[str, Any] | None
+    key: str | None = None  # the signer's "<key name>+<key id>"; None if unsigned
     unchecked: str
     citations: list[TracedCitation]
     proof: Proof | UnsetType = UNSET

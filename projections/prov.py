@@ -115,7 +115,10 @@ class Activity(Node, kw_only=True, omit_defaults=True):
 
 
 class Agent(Node, kw_only=True, omit_defaults=True):
-    pass
+    """A maintainer, identified by the key that signed (its registered name
+    is the label); one who recorded before signing, by the name given."""
+
+    key: str | None = field(default=None, name="khronika:key")
 
 
 class Generation(Record, kw_only=True, omit_defaults=True):
@@ -230,9 +233,11 @@ class Builder:
     def _relation(self, kind: str, record: Record) -> None:
         self.out.add(kind, self._id(), record)
 
-    def agent(self, name: str) -> str:
-        ident = f"khronika:maintainer/{quote(name, safe='')}"
-        agent = Agent(prov_type=QName(value="khronika:Maintainer"), label=name)
+    def agent(self, name: str, key: str) -> str:
+        ident = f"khronika:maintainer/{quote(key or name, safe='')}"
+        agent = Agent(
+            prov_type=QName(value="khronika:Maintainer"), label=name, key=key or None
+        )
         self.out.once("agent", ident, agent)
         return ident
 
@@ -266,15 +271,16 @@ class Builder:
             )
         return ident
 
-    def fact(self, slug: str, events: list[tuple[int, Event]]) -> None:
-        """The records of one fact's events, oldest first."""
+    def fact(self, slug: str, events: list[tuple[int, Event, str]]) -> None:
+        """The records of one fact's events, oldest first, each with the key
+        that signed it ("" if none)."""
         fact = f"khronika:fact/{slug}"
         self.out.add(
             "entity", fact, FactNode(prov_type=QName(value="khronika:Fact"), label=slug)
         )
         state: agg.Aggregate | None = None
         last: str | None = None  # the version standing before this event
-        for position, event in events:
+        for position, event, key in events:
             state = agg.apply(state, event)
             assert isinstance(state, agg.Fact)
             time = stamp(event.timestamp)
@@ -288,7 +294,7 @@ class Builder:
                 position=position,
                 reason=reason,
             ))  # fmt: skip
-            agent = self.agent(event.recorded_by)
+            agent = self.agent(event.recorded_by, key)
             self._relation(
                 "wasAssociatedWith", Association(activity=activity, agent=agent)
             )
@@ -380,7 +386,7 @@ def write(app: Chronicle, views: ViewStore, point: Point, out: BinaryIO) -> int:
             if versions == 1:  # recorded once: its one view row says it all
                 builder.fact(slug, [first])
                 continue
-            events = [(position, event)
+            events = [(position, event, event.seal.key if event.seal else "")
                       for position, event in app.history("fact", slug)
                       if stamp(event.timestamp) <= known_at]  # fmt: skip
             builder.fact(slug, events)
@@ -389,12 +395,13 @@ def write(app: Chronicle, views: ViewStore, point: Point, out: BinaryIO) -> int:
 
 def _facts(
     views: ViewStore, point: Point
-) -> Iterator[tuple[str, tuple[int, FactRecorded], int]]:
+) -> Iterator[tuple[str, tuple[int, FactRecorded, str], int]]:
     """The facts at `point` in slug order, a page at a time: each with its
     recording (rebuilt from its first view row) and how many versions it
     had by `point.known_at`."""
     select = (
-        "f.fact, f.version, v.doc, v.recorded_by, v.recorded_from, v.position "
+        "f.fact, f.version, v.doc, v.recorded_by, v.recorded_key, v.recorded_from, "
+        "v.position "
         "FROM view_facts f JOIN view_facts v ON v.fact = f.fact AND v.version = 1"
     )
     for r in facts_by_slug(views, select, point.where("f"), point.params, PAGE):
@@ -404,4 +411,4 @@ def _facts(
             recorded_by=r["recorded_by"], slug=r["fact"],
             doc=lenient.decode_json(r["doc"].encode(), FactDoc),
         )  # fmt: skip
-        yield r["fact"], (r["position"], recorded), r["version"]
+        yield r["fact"], (r["position"], recorded, r["recorded_key"]), r["version"]

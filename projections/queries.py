@@ -252,6 +252,7 @@ def fact_json(row: sqlite3.Row) -> m.Fact:
         retracted=bool(row["retracted"]),
         recorded_at=row["recorded_from"],
         recorded_by=row["recorded_by"],
+        recorded_key=row["recorded_key"],
         reason=row["reason"],
     )
 
@@ -305,8 +306,8 @@ def diff(views: ViewStore, before: str, after: str) -> list[m.Change]:
             change=change, id=slug, kind=row["kind"],
             from_version=was["version"] if was is not None else None,
             to_version=row["version"], recorded_at=row["recorded_from"],
-            recorded_by=row["recorded_by"], reason=row["reason"],
-            summary=row["summary"],
+            recorded_by=row["recorded_by"], recorded_key=row["recorded_key"],
+            reason=row["reason"], summary=row["summary"],
         ))  # fmt: skip
     return changes
 

@@ -49,6 +49,7 @@ class FactRecord(msgspec.Struct, frozen=True, kw_only=True):
     recorded_at: str
     recorded_by: str
     retraction: Retraction | None = None
+    recorded_key: str = ""  # the signer's "<key name>+<key id>"
 
     @property
     def doc(self) -> FactDoc:
@@ -125,7 +126,7 @@ class Release:
             params["only"] = only
         select = (
             "f.fact, f.kind, f.doc, f.version, f.recorded_from, f.recorded_by, "
-            "f.retracted FROM view_facts f"
+            "f.recorded_key, f.retracted FROM view_facts f"
         )
         for r in facts_by_slug(self.views, select, where, params, PAGE):
             yield self._record(r)
@@ -139,7 +140,7 @@ class Release:
         return FactRecord(
             id=slug, kind=r["kind"], raw=r["doc"].encode(), version=r["version"],
             recorded_at=r["recorded_from"], recorded_by=r["recorded_by"],
-            retraction=retraction,
+            recorded_key=r["recorded_key"], retraction=retraction,
         )  # fmt: skip
 
     def _kept(self, slug: str) -> bool:
@@ -198,6 +199,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("version", "the version of the fact at the release's record time"),
         ("recorded_at", "when that version was recorded (UTC)"),
         ("recorded_by", "who recorded that version"),
+        ("recorded_key", "the key that signed it (<name>+<key id>; empty if unsigned)"),
         ("retracted", "1 if the fact was retracted"),
         ("retraction_reason", "why it was retracted"),
     ),
@@ -271,7 +273,7 @@ def fact_rows(r: FactRecord) -> Iterator[Row]:
         doc.summary, doc.place, verdict and verdict.outcome, law and law.law,
         measure and measure.quantity, measure and measure.value,
         measure and measure.unit, r.version, r.recorded_at, r.recorded_by,
-        int(retraction is not None), retraction and retraction.reason,
+        r.recorded_key, int(retraction is not None), retraction and retraction.reason,
     )  # fmt: skip
     for p in doc.participants:
         yield "participants", (doc.id, p.entity, p.role)

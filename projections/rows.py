@@ -32,6 +32,7 @@ class FactVersion(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
     recorded_by: str
     position: int
+    recorded_key: str = ""  # "<key name>+<key id>" of a signed event
 
 
 def fact_rows(v: FactVersion) -> Iterator[tuple[str, Row]]:
@@ -42,7 +43,7 @@ def fact_rows(v: FactVersion) -> Iterator[tuple[str, Row]]:
     yield "view_facts", (
         *key, doc.kind, when.edtf, label, when.wording, *span, approximate,
         uncertain, doc.place, doc.summary, int(v.retracted), v.reason,
-        v.recorded_by, v.position, _encode(doc).decode(),
+        v.recorded_by, v.recorded_key, v.position, _encode(doc).decode(),
     )  # fmt: skip
     if v.retracted:
         return

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 OPEN = "9999-12-31T23:59:59.999999Z"
 NOW = "9999-12-31T23:59:59.999998Z"  # "known at" when no time is given
-FORMAT = 2  # of the views' rows; 1 stored bounds as ISO dates, 0001-9999 only
+FORMAT = 3  # of the views' rows; 2 had no recorded_key, 1 stored ISO dates
 RECORDED = ("recorded_from", "recorded_to")
 BOUNDS = ("earliest", "latest")
 
@@ -30,7 +30,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "view_facts": (
         "fact", "version", "kind", "edtf", "label", "wording", *BOUNDS,
         "approximate", "uncertain", "place", "summary", "retracted", "reason",
-        "recorded_by", "position", "doc",
+        "recorded_by", "recorded_key", "position", "doc",
     ),
     # who took part in a fact version, in which role
     "view_roles": ("fact", "version", "entity", "role", *BOUNDS),

@@ -347,6 +347,7 @@ class _Batch:
             retracted=retracted,
             reason=reason,
             recorded_by=event.recorded_by,
+            recorded_key=event.seal.key if event.seal else "",
             position=position,
         )
 

@@ -108,6 +108,7 @@ def _event(
         "version": event.originator_version,
         "recorded_at": event.timestamp,
         "recorded_by": event.recorded_by,
+        "key": event.seal.key if event.seal else None,
         "reason": reason,
         "changes": getattr(event, "changes", None),
         "unchecked": unchecked,

@@ -40,7 +40,8 @@ _TABLES = {"fact": schema.FACT_TABLES, "entity": ("view_entities",),
            "source": ("view_sources",)}  # fmt: skip
 _DOC = msgspec.json.Decoder(FactDoc)
 _OPEN_FACT = (
-    "SELECT doc, version, retracted, reason, recorded_by, position FROM view_facts "
+    "SELECT doc, version, retracted, reason, recorded_by, recorded_key, position "
+    "FROM view_facts "
     f"WHERE fact = ? AND recorded_to = '{schema.OPEN}'"
 )
 
@@ -135,14 +136,15 @@ def _fact(
         retracted=retracted,
         reason=getattr(event, "reason", ""),
         recorded_by=event.recorded_by,
+        recorded_key=event.seal.key if event.seal else "",
         position=position,
     )
 
 
 def _stored_fact(db: sqlite3.Connection, slug: str) -> FactVersion:
-    doc, version, retracted, reason, by, position = db.execute(
+    doc, version, retracted, reason, by, key, position = db.execute(
         _OPEN_FACT, (slug,)
     ).fetchone()
     return FactVersion(doc=_DOC.decode(doc), version=version,
                        retracted=bool(retracted), reason=reason, recorded_by=by,
-                       position=position)  # fmt: skip
+                       recorded_key=key, position=position)  # fmt: skip
