@@ -1,7 +1,8 @@
 """Server-rendered pages: the same views as the API, readable without scripts.
 
-Every link carries `as_of` and `known_at`, so a page is a place on both
-axes. Jinja2 escapes every stored text (autoescape).
+Every page takes the three time parameters and every link carries them
+(`as_of`, `known_at`, `certain`), so a page is a place on both axes.
+Jinja2 escapes every stored text (autoescape).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from khronika.domain.documents import FACT_KINDS
-from khronika.domain.errors import KhronikaError, NotFoundError
+from khronika.domain.errors import KhronikaError, NotFoundError, ValidationError
 from khronika.projections.stats import DIMENSIONS
 from khronika.web import api
 from khronika.web.http import answer
-from khronika.web.params import POINT, Param, Query
+from khronika.web.params import POINT, Param, Query, with_point
 from khronika.web.reader import Reader, State
 from khronika.web.svg import picture
 
@@ -88,10 +89,11 @@ PAGES: tuple[tuple[str, str, tuple[Param, ...], Page], ...] = (
     ("/person/{id}", "person", api.PERSON, person_page),
     ("/law/{id}", "law", POINT, law_page),
     ("/stats", "stats", STATS, stats_page),
-    ("/diff", "diff", api.DIFF, diff_page),
-    ("/entities", "entities", api.ENTITIES, entities_page),
-    ("/sources", "sources", api.KNOWN_AT, sources_page),
+    ("/diff", "diff", with_point(api.DIFF), diff_page),
+    ("/entities", "entities", with_point(api.ENTITIES), entities_page),
+    ("/sources", "sources", POINT, sources_page),
 )
+AXES = tuple(p.name for p in POINT)  # carried by every link
 
 
 def routes(reader: Reader) -> list[Route]:
@@ -102,14 +104,19 @@ def routes(reader: Reader) -> list[Route]:
 
 
 def _handler(reader: Reader, name: str, params: tuple[Param, ...], page: Page) -> Any:
+    declared = {p.name for p in params}
+
     def respond(request: Request) -> Response:
-        raw = dict(request.query_params)
-        keep = {k: raw[k] for k in ("as_of", "known_at") if raw.get(k)}
+        given = [(k, v) for k, v in request.query_params.multi_items()
+                 if k in declared and v.strip()]  # fmt: skip
+        links = Links(request.url.path, given)
         context: dict[str, Any] = {
             "page": name,
-            "axes": keep,
-            "link": _linker(keep),
-            "query": raw,
+            "axes": links.axes,
+            "link": links.to,
+            "here": links.here,
+            "hidden": links.hidden,
+            "query": dict(given),
         }
 
         def render(query: Query, state: State) -> Response:
@@ -124,20 +131,45 @@ def _handler(reader: Reader, name: str, params: tuple[Param, ...], page: Page) -
         except KhronikaError as e:
             status = 404 if isinstance(e, NotFoundError) else 400
             suggestions = e.suggestions if isinstance(e, NotFoundError) else []
+            wrong = e.field if isinstance(e, NotFoundError | ValidationError) else ""
+            fixed = Links(request.url.path, [p for p in given if p[0] != wrong])
             html = TEMPLATES.get_template("error.html").render(
                 context
-                | {"error": str(e), "status": status, "suggestions": suggestions}
-            )
+                | {"link": fixed.to, "hidden": fixed.hidden, "error": str(e),
+                   "status": status, "suggestions": suggestions}
+            )  # fmt: skip
             return HTMLResponse(html, status)
 
     return reader.run(respond)
 
 
-def _linker(axes: dict[str, str]) -> Callable[..., str]:
-    """`link("/facts/x", kind="verdict")`: the URL, keeping the two axes."""
+class Links:
+    """The links of one page: each keeps the page's place on both axes
+    (`as_of`, `known_at`, `certain`); `here` keeps every parameter."""
 
-    def link(path: str, **extra: Any) -> str:
-        params = axes | {k: v for k, v in extra.items() if v not in (None, "")}
-        return f"{path}?{urlencode(params)}" if params else path
+    def __init__(self, path: str, given: list[tuple[str, str]]) -> None:
+        self.path = path
+        self.given = given
+        self.axes = {k: v for k, v in given if k in AXES}
 
-    return link
+    def to(self, path: str, **extra: Any) -> str:
+        """`to("/facts/x", kind="verdict")`: the URL, keeping the axes."""
+        return _url(path, [*self.axes.items(), *_present(extra)])
+
+    def here(self, **changes: Any) -> str:
+        """This page with `changes` (None drops one), keeping every other
+        parameter it was given: for paging."""
+        kept = [(k, v) for k, v in self.given if k not in changes]
+        return _url(self.path, [*kept, *_present(changes)])
+
+    def hidden(self, *shown: str) -> list[tuple[str, str]]:
+        """The axes a form does not show, to send along as hidden fields."""
+        return [(k, v) for k, v in self.axes.items() if k not in shown]
+
+
+def _present(values: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(k, str(v)) for k, v in values.items() if v not in (None, "")]
+
+
+def _url(path: str, params: list[tuple[str, str]]) -> str:
+    return f"{path}?{urlencode(params)}" if params else path

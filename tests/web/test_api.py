@@ -6,12 +6,14 @@ JSON is checked against the CLI's for the same question: one schema.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from click.testing import Result
@@ -158,7 +160,6 @@ def test_a_write_shows_up_without_any_read_command(
         ("/api/timeline?known_at=yesterday", 400, "known_at: 'yesterday' is not"),
         ("/api/timeline?limit=0", 400, "limit: '0' is not a whole number from 1"),
         ("/api/timeline?kind=verdicts", 400, "kind: 'verdicts' is not one of"),
-        ("/api/timeline?as-of=2023", 400, "as-of: is not a parameter here"),
         ("/api/timeline?as_of=2023&as_of=2024", 400, "as_of: is given more than once"),
         ("/api/diff", 400, "from: is required"),
         ("/api/timeline?from=2024&to=2020", 400, "from: 2024-01-01 is after to"),
@@ -179,6 +180,51 @@ def test_errors_are_problem_documents_naming_the_parameter(
         assert problem["suggestions"]
     if "?" in url and status == 400 or "entity=" in url:
         assert problem["parameter"] == url.split("?")[1].split("=")[0].rstrip("s")
+
+
+def test_an_unknown_parameter_is_ignored_and_named_in_a_header(
+    client: TestClient,
+) -> None:
+    plain = client.get("/api/timeline?as_of=2022")
+    tracked = client.get("/api/timeline?as_of=2022&utm_source=x&fbclid=y&as-of=1900"
+                         "&utm_source=z&%E2%80%AEx=1")  # fmt: skip
+    assert tracked.status_code == 200 and tracked.json() == plain.json()
+    assert (
+        tracked.headers["khronika-ignored"] == "utm_source, fbclid, as-of, %E2%80%AEx"
+    )
+    assert "khronika-ignored" not in plain.headers
+    spec = get(client, "/api/openapi.json")
+    for item in spec["paths"].values():
+        assert "Khronika-Ignored" in item["get"]["responses"]["200"]["headers"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/facts/serebryakova-verdict-2023", "/person/tatyana-serebryakova",
+     "/law/kz-criminal-code-2014", "/stats", "/diff", "/entities", "/sources"],
+)  # fmt: skip
+def test_every_page_takes_the_time_parameters_and_its_links_carry_them(
+    client: TestClient, path: str
+) -> None:
+    axes = "as_of=2024&known_at=2100-01-01T00%3A00%3A00Z&certain=true"
+    response = client.get(f"{path}?{axes}&utm_source=x&fbclid=y")
+    assert response.status_code == 200, response.text
+    for header in ("/", "/stats", "/entities", "/sources", "/diff"):
+        assert f'href="{header}?{html.escape(axes)}"' in response.text
+    assert "utm_source" not in response.text
+
+
+def test_paging_links_keep_every_parameter_but_the_trackers(client: TestClient) -> None:
+    page = client.get("/?as_of=2026&kind=verdict&kind=statement&certain=true"
+                      "&limit=2&utm_source=x").text  # fmt: skip
+    (found,) = re.findall(r'id="next" href="([^"]+)"', page)
+    kept = parse_qs(urlsplit(html.unescape(found)).query)
+    assert kept.keys() == {"as_of", "kind", "certain", "limit", "cursor", "known_at"}
+    assert kept["kind"] == ["verdict", "statement"] and kept["limit"] == ["2"]
+    person = client.get("/person/tatyana-serebryakova?as_of=2024&limit=1&fbclid=y")
+    (more,) = re.findall(r'id="more" href="([^"]+)"', person.text)
+    assert parse_qs(urlsplit(html.unescape(more)).query) == {
+        "as_of": ["2024"], "limit": ["1"], "offset": ["1"]}  # fmt: skip
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])

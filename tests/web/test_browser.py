@@ -148,6 +148,26 @@ def test_moving_as_of_changes_the_picture_and_the_count(page: Any, site: str) ->
     assert counted(page) < after
 
 
+def test_every_header_link_works_after_choosing_a_date(page: Any, site: str) -> None:
+    page.goto(f"{site}/?utm_source=newsletter&fbclid=x")
+    page.fill("#as_of", "2022-03")
+    page.check("input[name=certain]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    names = page.locator("header nav a").all_inner_texts()
+    assert names[:5] == ["Timeline", "Statistics", "Entities", "Sources", "Changes"]
+    for name in names[:5]:
+        with page.expect_navigation() as went:
+            page.click(f"header nav a:text-is('{name}')")
+        assert went.value.status == 200, (name, page.url)
+        assert page.locator("#error").count() == 0, (name, page.url)
+        assert "as_of=2022-03" in page.url and "certain=true" in page.url, name
+    with page.expect_navigation() as went:  # a form keeps the axes it does not show
+        page.fill("input[name=from]", "2000-01-01")
+        page.click("button[type=submit]")
+    assert went.value.status == 200 and "as_of=2022-03" in page.url
+
+
 def test_known_at_before_the_demo_shows_an_empty_record(page: Any, site: str) -> None:
     page.goto(f"{site}/")
     page.fill("#known_at", "2000-01-01")
