@@ -39,6 +39,19 @@ def entity_facts(views: ViewStore, ident: str, point: Point) -> m.OneEntity:
     return m.OneEntity(entity=entity_json(entities.rows[slug]), facts=refs)
 
 
+def slug_names(views: ViewStore, point: Point) -> dict[str, m.Named]:
+    """Every entity known at `point.known_at` by its slug, and every article
+    of a law by LAW:ARTICLE: what a page shows in place of a slug."""
+    found: dict[str, m.Named] = {}
+    for slug, row in Entities(views, point).rows.items():
+        found[slug] = m.Named(kind=row["kind"], name=row["name"])
+        for a in msgspec.json.decode(row["articles"]):
+            found[f"{slug}:{a['number']}"] = m.Named(
+                kind="article", name=f"{row['name']}, article {a['number']}",
+                title=a["title"], law=slug)  # fmt: skip
+    return found
+
+
 def matching(found: list[m.Entity], text: str | None) -> list[m.Entity]:
     """The entities whose slug, name or an alias holds `text` (any case)."""
     if not text:

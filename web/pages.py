@@ -20,8 +20,10 @@ from starlette.routing import Route
 
 from khronika.domain.documents import FACT_KINDS
 from khronika.domain.errors import KhronikaError, NotFoundError, ValidationError
+from khronika.projections import lists
+from khronika.projections.person import term
 from khronika.projections.stats import DIMENSIONS
-from khronika.web import api
+from khronika.web import api, words
 from khronika.web.http import answer
 from khronika.web.params import POINT, Param, Query, with_point
 from khronika.web.reader import Reader, State
@@ -34,53 +36,70 @@ TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+TEMPLATES.globals |= {
+    "sentence": words.sentence,
+    "penalty": words.penalty,
+    "term": term,
+    "number": words.number,
+    "page_of": words.page_of,
+    "tag_of": words.tag_of,
+    "outcomes": words.OUTCOMES,
+    "changes_words": words.CHANGES,
+    "names": {},
+}
 STATS = (*POINT, Param("by", "string", "Statistic.", choices=DIMENSIONS))
 Page = Callable[[Query, Reader, State, dict[str, str]], tuple[str, dict[str, Any]]]
 
 
-def plain(answer: Any) -> dict[str, Any]:
-    """A read model as dicts, for a template."""
-    found: dict[str, Any] = msgspec.to_builtins(answer)
-    return found
+def fields(answer: Any) -> dict[str, Any]:
+    """A read model's fields for a template, the parts still typed; a field
+    left unset is left out."""
+    found = msgspec.structs.asdict(answer)
+    return {k: v for k, v in found.items() if v is not msgspec.UNSET}
+
+
+def named(q: Query, r: Reader) -> dict[str, Any]:
+    """The names a page shows in place of slugs (`macros.named`)."""
+    return {"names": lists.slug_names(r.views, q.point())}
 
 
 def timeline_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
-    data = plain(api.timeline(q, r, s, path))
+    data = fields(api.timeline(q, r, s, path))
     drawn = picture(data["facts"], q.point().as_of)
     return "timeline.html", data | {"picture": drawn, "kinds": FACT_KINDS}
 
 
 def fact_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
-    data = plain(api.fact(q, r, s, path))
-    return "fact.html", data | {"trace": plain(api.trace(q, r, s, path))}
+    data = fields(api.fact(q, r, s, path)) | {"trace": api.trace(q, r, s, path)}
+    return "fact.html", data | named(q, r)
 
 
 def person_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
-    return "person.html", plain(api.person_history(q, r, s, path))
+    return "person.html", fields(api.person_history(q, r, s, path)) | named(q, r)
 
 
 def law_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
-    return "law.html", plain(api.law_state(q, r, s, path))
+    return "law.html", fields(api.law_state(q, r, s, path)) | named(q, r)
 
 
 def stats_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     by = q.text("by") or "year"
-    data = plain(api.statistics(q, r, s, {"by": by}))
-    most = max([b["certain"] + b["possible"] for b in data.get("buckets", [])] or [1])
-    return "stats.html", data | {"dimensions": DIMENSIONS, "most": most}
+    data = fields(api.statistics(q, r, s, {"by": by}))
+    most = max([b.certain + b.possible for b in data.get("buckets", [])] or [1])
+    return "stats.html", data | {"dimensions": DIMENSIONS, "most": most} | named(q, r)
 
 
 def diff_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
-    data = plain(api.diff(q, r, s, path)) if q.text("from") else {"changes": None}
+    data = fields(api.diff(q, r, s, path)) if q.text("from") else {"changes": None}
     return "diff.html", data
 
 
 def entities_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
-    return "entities.html", plain(api.entity_list(q, r, s, path))
+    return "entities.html", fields(api.entity_list(q, r, s, path))
 
 
 def sources_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
-    return "sources.html", plain(api.source_list(q, r, s, path))
+    return "sources.html", fields(api.source_list(q, r, s, path))
 
 
 PAGES: tuple[tuple[str, str, tuple[Param, ...], Page], ...] = (

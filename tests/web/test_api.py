@@ -227,6 +227,48 @@ def test_paging_links_keep_every_parameter_but_the_trackers(client: TestClient) 
         "as_of": ["2024"], "limit": ["1"], "offset": ["1"]}  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("url", "said", "unsaid"),
+    [
+        ("/facts/serebryakova-verdict-2023",
+         ['Convicted under <a href="/law/kz-criminal-code-2014:180">Criminal Code '
+          "of the Republic of Kazakhstan (2014), article 180</a> (Separatist "
+          "activity)", "3 years in a medium-security prison",
+          '<a href="/person/tatyana-serebryakova">Tatyana Serebryakova</a> '
+          "(defendant)"],
+         ["term months", ">tatyana-serebryakova<", "charges:"]),
+        ("/facts/instagram-comment-verdict-2023",
+         ["5 years, suspended, 5 years&#39; probation"], ["probation months"]),
+        ("/facts/potopa-verdict-2022",
+         ['<a href="/person/petropavlovsk">Petropavlovsk</a>',
+          "Petropavlovsk City Court</a> (court)"], [">petropavlovsk<"]),
+        ("/facts/kz-criminal-code-separatism-amendment-2014",
+         ["Amends <a", "Public calls for separatism, up to 7 years",
+          "(1997), article 170</a>"], ["penalties after", "max term"]),
+        ("/facts/kazimirchuk-release", ["Released after 7 years served"],
+         ["served months"]),
+        ("/law/kz-criminal-code-2014:180",
+         ["<h1>Article 180: Separatist activity</h1>",
+          "Article 180</a> (Separatist activity): Public calls for separatism, "
+          "up to 7 years"], ["84 months", ">kz-criminal-code-2014:180<"]),
+        ("/person/tatyana-serebryakova",
+         ["(Separatist activity)"], ["(kz-criminal-code-2014:180)"]),
+        ("/stats?by=charge", ["article 180</a> (Separatist activity)"],
+         [">kz-criminal-code-2014:180<"]),
+        ("/stats?by=sentence-type", ["penal colony"], ["penal_colony"]),
+    ],
+)  # fmt: skip
+def test_pages_show_names_and_sentences_not_slugs_and_fields(
+    client: TestClient, url: str, said: list[str], unsaid: list[str]
+) -> None:
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    for text in said:
+        assert text in page.text
+    for text in unsaid:
+        assert text not in page.text
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 @pytest.mark.parametrize("url", ["/api/timeline", "/api/facts/x", "/", "/facts/x"])
 def test_nothing_but_get_is_allowed(client: TestClient, method: str, url: str) -> None:
