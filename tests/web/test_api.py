@@ -19,6 +19,7 @@ import pytest
 from click.testing import Result
 from starlette.testclient import TestClient
 
+from khronika.domain.documents import Citation
 from khronika.store import attest
 from khronika.store import checkpoint as cp
 from khronika.store.app import Chronicle
@@ -140,13 +141,8 @@ def test_a_write_shows_up_without_any_read_command(
     app = Chronicle(store_path)
     app.append_fact(make.fact(id="new-verdict", when="2025-01-01"), "tester")
     app.close()
-    for _ in range(100):  # the server's own catch-up, every 0.05 s here
-        if "new-verdict" in [f["id"] for f in get(client, "/api/timeline")["facts"]]:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the server did not catch the views up")
-    assert get(client, "/api/status")["lag"] == 0
+    caught_up(client)
+    assert "new-verdict" in [f["id"] for f in get(client, "/api/timeline")["facts"]]
 
 
 @pytest.mark.parametrize(
@@ -267,6 +263,47 @@ def test_pages_show_names_and_sentences_not_slugs_and_fields(
         assert text in page.text
     for text in unsaid:
         assert text not in page.text
+
+
+def caught_up(client: TestClient) -> None:
+    """Wait for the server's own catch-up (every 0.05 s here)."""
+    for _ in range(100):
+        if get(client, "/api/status")["lag"] == 0:
+            return
+        time.sleep(0.05)
+    pytest.fail("the server did not catch the views up")
+
+
+def test_a_retracted_facts_page_says_so_by_whom_and_why(
+    client: TestClient, store_path: str
+) -> None:
+    app = Chronicle(store_path)
+    cited = [Citation(source="worldcrunch-kz-separatism", locator="para:6")]
+    app.retract("serebryakova-verdict-2023", "The court's date was misread",
+                cited, "auditor")  # fmt: skip
+    app.close()
+    caught_up(client)
+    page = client.get("/facts/serebryakova-verdict-2023?as_of=2024").text
+    assert '<span id="status">retracted</span>' in page
+    assert "status: certain" not in page and ">certain<" not in page
+    (notice,) = re.findall(r'<p class="notice" id="retracted">(.*?)</p>', page)
+    assert " by auditor: The court&#39;s date was misread." in notice
+
+
+def test_the_person_page_marks_possible_facts_and_says_each_sentence_once(
+    client: TestClient,
+) -> None:
+    page = client.get("/person/elena-potopa?as_of=2022-03").text
+    found = re.findall(r'<li class="fact (\w+)" data-fact="([\w-]+)">(.*?)</li>',
+                       page, re.S)  # fmt: skip
+    items = {fact: (status, text) for status, fact, text in found}
+    status, text = items["potopa-verdict-2022"]
+    assert status == "possible" and '<span class="badge">possible</span>' in text
+    status, text = items["potopa-chatroulette-conversation-2021"]
+    assert status == "certain" and "badge" not in text
+    later = client.get("/person/tatyana-serebryakova?as_of=2024").text
+    assert later.count("3 years, prison, medium-security regime") == 1
+    assert "badge" not in later
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
