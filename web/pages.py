@@ -7,19 +7,24 @@ Jinja2 escapes every stored text (autoescape).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import datetime
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from khronika.domain.documents import FACT_KINDS
 from khronika.domain.errors import KhronikaError, NotFoundError, ValidationError
+from khronika.domain.events import stamp
 from khronika.projections import lists
 from khronika.projections.person import term
 from khronika.projections.stats import DIMENSIONS
@@ -36,6 +41,29 @@ TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def grouped(text: str, size: int = 8) -> Markup:
+    """A hash or a root in groups of `size`: a line may break between groups
+    (`<wbr>`), never inside one, and a copy is still one string."""
+    return Markup("<wbr>").join(text[i : i + size] for i in range(0, len(text), size))
+
+
+DAY = re.compile(r"-?\d{4}(?:-[\dX]{2}){1,2}(?:T[\d:.]+Z)?")
+
+
+def dates(text: str | datetime) -> Markup:
+    """Text whose dates ("2024-06-13", a record time) are each kept on one
+    line: Chromium breaks a line after a hyphen, even one between digits. A
+    record time (a datetime) is shown as the CLI writes it."""
+    shown = stamp(text) if isinstance(text, datetime) else text
+    parts = DAY.split(shown)
+    days = [Markup('<span class="nw">{}</span>').format(d) for d in DAY.findall(shown)]
+    return Markup("").join(x for pair in zip_longest(parts, days, fillvalue="")
+                           for x in pair)  # fmt: skip
+
+
+TEMPLATES.filters |= {"grouped": grouped, "dates": dates}
 TEMPLATES.globals |= {
     "sentence": words.sentence,
     "penalty": words.penalty,

@@ -8,7 +8,7 @@ colony, suspended, 5 years' probation" rather than "term months 36".
 from __future__ import annotations
 
 from khronika.domain.documents import Details, Penalty, Sentence
-from khronika.projections.models import LawPenalty, Named
+from khronika.projections.models import LawPenalty
 from khronika.projections.person import term
 
 REGIMES = {
@@ -88,8 +88,6 @@ def tag_of(details: Details) -> str:
     return str(type(details).__struct_config__.tag)
 
 
-def page_of(slug: str, named: Named | None) -> str:
+def page_of(slug: str, kind: str) -> str:
     """The page of what a slug names: a law or article, or an entity."""
-    if named is not None and named.kind in ("law", "article"):
-        return f"/law/{slug}"
-    return f"/person/{slug}"
+    return f"/law/{slug}" if kind in ("law", "article") else f"/person/{slug}"
