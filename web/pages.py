@@ -71,6 +71,7 @@ TEMPLATES.globals |= {
     "number": words.number,
     "page_of": words.page_of,
     "tag_of": words.tag_of,
+    "locator": words.locator,
     "outcomes": words.OUTCOMES,
     "changes_words": words.CHANGES,
     "names": {},
@@ -126,8 +127,23 @@ def entities_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     return "entities.html", fields(api.entity_list(q, r, s, path))
 
 
+def entity_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
+    return "entity.html", fields(api.entity(q, r, s, path)) | named(q, r)
+
+
 def sources_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     return "sources.html", fields(api.source_list(q, r, s, path))
+
+
+def source_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
+    data = fields(api.source(q, r, s, path))
+    point, slug = q.point(), data["source"].id
+    data["cited_by"].sort(key=lambda c: (words.in_order(c.locator), c.fact))
+    cited = sorted({c.fact for c in data["cited_by"]})
+    return "source.html", data | {
+        "versions": lists.source_versions(r.views, slug, point),
+        "facts": lists.fact_refs(r.views, cited, point),
+    }
 
 
 PAGES: tuple[tuple[str, str, tuple[Param, ...], Page], ...] = (
@@ -138,7 +154,9 @@ PAGES: tuple[tuple[str, str, tuple[Param, ...], Page], ...] = (
     ("/stats", "stats", STATS, stats_page),
     ("/diff", "diff", with_point(api.DIFF), diff_page),
     ("/entities", "entities", with_point(api.ENTITIES), entities_page),
+    ("/entities/{id}", "entity", POINT, entity_page),
     ("/sources", "sources", POINT, sources_page),
+    ("/sources/{id}", "source", POINT, source_page),
 )
 AXES = tuple(p.name for p in POINT)  # carried by every link
 

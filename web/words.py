@@ -83,11 +83,30 @@ def number(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,}"
 
 
+LOCATORS = {"para": "paragraph", "page": "page", "chars": "characters"}
+
+
+def locator(text: str) -> str:
+    """'para:6' as 'paragraph 6', 'chars:10-20' as 'characters 10–20'."""
+    kind, _, where = text.partition(":")
+    return f"{LOCATORS.get(kind, kind)} {where.replace('-', '–')}"
+
+
+def in_order(text: str) -> tuple[str, int]:
+    """A locator's sort key: by kind, then by its (first) number."""
+    kind, _, where = text.partition(":")
+    first = where.partition("-")[0]
+    return kind, int(first) if first.isdigit() else 0
+
+
 def tag_of(details: Details) -> str:
     """The kind of a fact's details: "verdict", "law_amendment", …"""
     return str(type(details).__struct_config__.tag)
 
 
 def page_of(slug: str, kind: str) -> str:
-    """The page of what a slug names: a law or article, or an entity."""
-    return f"/law/{slug}" if kind in ("law", "article") else f"/person/{slug}"
+    """The page of what a slug names: a law's or an article's state, a
+    person's or a group's history and sentences, or another entity's page."""
+    if kind in ("law", "article"):
+        return f"/law/{slug}"
+    return f"/person/{slug}" if kind in ("person", "group") else f"/entities/{slug}"

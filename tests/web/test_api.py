@@ -197,7 +197,8 @@ def test_an_unknown_parameter_is_ignored_and_named_in_a_header(
 @pytest.mark.parametrize(
     "path",
     ["/", "/facts/serebryakova-verdict-2023", "/person/tatyana-serebryakova",
-     "/law/kz-criminal-code-2014", "/stats", "/diff", "/entities", "/sources"],
+     "/law/kz-criminal-code-2014", "/stats", "/diff", "/entities", "/sources",
+     "/entities/petropavlovsk", "/sources/worldcrunch-kz-separatism"],
 )  # fmt: skip
 def test_every_page_takes_the_time_parameters_and_its_links_carry_them(
     client: TestClient, path: str
@@ -236,7 +237,7 @@ def test_paging_links_keep_every_parameter_but_the_trackers(client: TestClient) 
         ("/facts/instagram-comment-verdict-2023",
          ["5 years, suspended, 5 years&#39; probation"], ["probation months"]),
         ("/facts/potopa-verdict-2022",
-         ['<a href="/person/petropavlovsk">Petropavlovsk</a>',
+         ['<a href="/entities/petropavlovsk">Petropavlovsk</a>',
           "Petropavlovsk City Court</a> (court)"], [">petropavlovsk<"]),
         ("/facts/kz-criminal-code-separatism-amendment-2014",
          ["Amends <a", "Public calls for separatism, up to 7 years",
@@ -304,6 +305,45 @@ def test_the_person_page_marks_possible_facts_and_says_each_sentence_once(
     later = client.get("/person/tatyana-serebryakova?as_of=2024").text
     assert later.count("3 years, prison, medium-security regime") == 1
     assert "badge" not in later
+
+
+def test_an_entity_page_gives_every_name_and_the_facts_naming_it(
+    client: TestClient,
+) -> None:
+    page = client.get("/entities/Петропавловск?as_of=2022").text
+    assert "<h1>Petropavlovsk</h1>" in page
+    assert "<li>Petropavl</li><li>Петропавловск</li>" in page
+    facts = re.findall(r'data-fact="([\w-]+)"><a href="([^"]+)"', page)
+    assert [f for f, _ in facts] == [
+        "serebryakova-chatroulette-conversation-2021",
+        "potopa-chatroulette-conversation-2021", "potopa-verdict-2022",
+        "petropavlovsk-court-publishes-potopa-case-2022"]  # fmt: skip
+    assert all(href.endswith("?as_of=2022") for _, href in facts)
+    missing = client.get("/entities/petropavlovskk")
+    assert missing.status_code == 404 and "petropavlovsk" in missing.text
+
+
+def test_a_source_page_gives_its_copy_its_citations_and_its_versions(
+    client: TestClient, store_path: str
+) -> None:
+    app = Chronicle(store_path)
+    app.correct_source("worldcrunch-kz-separatism", {"publisher": "Worldcrunch.com"},
+                       "the masthead's name", "tester")  # fmt: skip
+    app.close()
+    caught_up(client)
+    page = client.get("/sources/worldcrunch-kz-separatism").text
+    assert "Worldcrunch.com · published" in page
+    (copy,) = re.findall(r'<p id="copy">(.*?)</p>', page, re.S)
+    assert "740cb412<wbr>0f803476" in copy and "not stored here" in copy
+    assert "Cited by 57 passages" in page
+    cited = re.findall(r'<li><a href="/facts/([\w-]+)">(.*?)</a>, paragraph (\d+)',
+                       page)  # fmt: skip
+    assert len(cited) == 57  # in the source's order
+    assert [int(n) for *_, n in cited] == sorted(int(n) for *_, n in cited)
+    verdict = 'Verdict, <span class="nw">2023-05-30</span>'
+    assert ("serebryakova-verdict-2023", verdict, "6") in cited
+    versions = re.findall(r'<td data-label="Publisher">([^<]+)</td>', page)
+    assert versions == ["Worldcrunch", "Worldcrunch.com"]
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])

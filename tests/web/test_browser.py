@@ -184,7 +184,7 @@ def test_a_fact_opens_to_its_trace(page: Any, site: str) -> None:
     assert "/facts/serebryakova-verdict-2023" in page.url
     assert "as_of=2024" in page.url  # the link keeps the axes
     trace = page.locator("#trace")
-    assert "para:6" in trace.inner_text()
+    assert "paragraph 6" in trace.inner_text()
     assert "FactRecorded" in trace.inner_text()
     sha = page.locator("code.sha").first.inner_text()
     assert len(sha) == 64 and set(sha) <= set("0123456789abcdef")
@@ -205,7 +205,8 @@ PAGES = ["/?as_of=2022", "/facts/serebryakova-verdict-2023",
          "/facts/kz-criminal-code-separatism-amendment-2014",
          "/person/tatyana-serebryakova", "/law/kz-criminal-code-2014",
          "/law/kz-criminal-code-2014:180", "/stats", "/stats?by=lag",
-         "/diff?from=2000-01-01", "/entities", "/sources"]  # fmt: skip
+         "/diff?from=2000-01-01", "/entities", "/entities/petropavlovsk",
+         "/sources", "/sources/worldcrunch-kz-separatism"]  # fmt: skip
 # Elements that reach past the viewport's right edge (or its left)
 WIDER = """() => [...document.querySelectorAll('body *')].filter(e => {
   const r = e.getBoundingClientRect();
