@@ -76,7 +76,7 @@ TEMPLATES.globals |= {
     "changes_words": words.CHANGES,
     "names": {},
 }
-STATS = (*POINT, Param("by", "string", "Statistic.", choices=DIMENSIONS))
+STATS = (Param("by", "string", "Statistic.", choices=DIMENSIONS),)
 Page = Callable[[Query, Reader, State, dict[str, str]], tuple[str, dict[str, Any]]]
 
 
@@ -146,26 +146,28 @@ def source_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     }
 
 
+# Each page's own parameters; every page takes the time parameters too
 PAGES: tuple[tuple[str, str, tuple[Param, ...], Page], ...] = (
     ("/", "timeline", api.TIMELINE, timeline_page),
-    ("/facts/{id}", "fact", POINT, fact_page),
+    ("/facts/{id}", "fact", (), fact_page),
     ("/person/{id}", "person", api.PERSON, person_page),
-    ("/law/{id}", "law", POINT, law_page),
+    ("/law/{id}", "law", (), law_page),
     ("/stats", "stats", STATS, stats_page),
-    ("/diff", "diff", with_point(api.DIFF), diff_page),
-    ("/entities", "entities", with_point(api.ENTITIES), entities_page),
-    ("/entities/{id}", "entity", POINT, entity_page),
-    ("/sources", "sources", POINT, sources_page),
-    ("/sources/{id}", "source", POINT, source_page),
+    ("/diff", "diff", api.DIFF, diff_page),
+    ("/entities", "entities", api.ENTITIES, entities_page),
+    ("/entities/{id}", "entity", (), entity_page),
+    ("/sources", "sources", (), sources_page),
+    ("/sources/{id}", "source", (), source_page),
 )
 AXES = tuple(p.name for p in POINT)  # carried by every link
 
 
 def routes(reader: Reader) -> list[Route]:
     return [
-        Route(path, _handler(reader, name, params, page), methods=["GET"])
+        Route(path, _handler(reader, name, with_point(params), page),
+              methods=["GET"])
         for path, name, params, page in PAGES
-    ]
+    ]  # fmt: skip
 
 
 def _handler(reader: Reader, name: str, params: tuple[Param, ...], page: Page) -> Any:
