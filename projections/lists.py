@@ -8,7 +8,7 @@ import msgspec
 
 from khronika.domain import names
 from khronika.projections import models as m
-from khronika.projections.queries import Entities, Point, timeline
+from khronika.projections.queries import Entities, Point, _in, timeline
 from khronika.projections.views import ViewStore
 
 
@@ -37,6 +37,19 @@ def entity_facts(views: ViewStore, ident: str, point: Point) -> m.OneEntity:
     refs = [m.FactRef(id=f.id, kind=f.kind, when=f.when.label, status=f.status)
             for f in facts]  # fmt: skip
     return m.OneEntity(entity=entity_json(entities.rows[slug]), facts=refs)
+
+
+def slug_names(views: ViewStore, point: Point) -> dict[str, m.Named]:
+    """Every entity known at `point.known_at` by its slug, and every article
+    of a law by LAW:ARTICLE: what a page shows in place of a slug."""
+    found: dict[str, m.Named] = {}
+    for slug, row in Entities(views, point).rows.items():
+        found[slug] = m.Named(kind=row["kind"], name=row["name"])
+        for a in msgspec.json.decode(row["articles"]):
+            found[f"{slug}:{a['number']}"] = m.Named(
+                kind="article", name=f"{row['name']}, article {a['number']}",
+                title=a["title"], law=slug)  # fmt: skip
+    return found
 
 
 def matching(found: list[m.Entity], text: str | None) -> list[m.Entity]:
@@ -79,6 +92,29 @@ def citations(views: ViewStore, slug: str, point: Point) -> list[m.Citing]:
     )
     return [m.Citing(fact=r["fact"], version=r["version"], locator=r["locator"],
                      quote=r["quote"]) for r in rows]  # fmt: skip
+
+
+def source_versions(views: ViewStore, slug: str, point: Point) -> list[m.Source]:
+    """Every version of source `slug` recorded by `point.known_at`, oldest first."""
+    rows = views.query(
+        "SELECT * FROM view_sources WHERE source = :slug AND recorded_from <= :k "
+        "ORDER BY version",
+        point.params | {"slug": slug},
+    )
+    return [source_json(r) for r in rows]
+
+
+def fact_refs(views: ViewStore, slugs: list[str], point: Point) -> dict[str, m.FactRef]:
+    """What the facts `slugs` are and when, as the record stood at
+    `point.known_at` (no status: that needs an as-of day)."""
+    params: dict[str, Any] = dict(point.params)
+    rows = views.query(
+        f"SELECT fact, kind, label FROM view_facts WHERE "
+        f"{point.where('', world=False)} AND fact IN {_in('f', slugs, params)}",
+        params,
+    )
+    return {r["fact"]: m.FactRef(id=r["fact"], kind=r["kind"], when=r["label"],
+                                 status=None) for r in rows}  # fmt: skip
 
 
 def source(views: ViewStore, slug: str, point: Point) -> m.Source:

@@ -308,6 +308,15 @@ class OneEntity(Point, kw_only=True):
     facts: list[FactRef] = field(default_factory=list)  # every fact naming it
 
 
+class Named(Model, kw_only=True):
+    """What a page calls a slug: an entity by its name, or a law's article."""
+
+    kind: str  # the entity's kind, or "article" for LAW:ARTICLE
+    name: str  # "Tatyana Serebryakova"; "Criminal Code …, article 180"
+    title: str | None = None  # an article's title ("Separatist activity")
+    law: str | None = None  # an article's law (its slug)
+
+
 class Source(Model, kw_only=True):
     id: str
     title: str

@@ -362,8 +362,8 @@ ENDPOINTS = (
     Endpoint(
         "/api/entities/{id}",
         "entity",
-        "One entity, by slug, name or alias.",
-        KNOWN_AT,
+        "One entity, by slug, name or alias, and the facts naming it.",
+        POINT,
         entity,
         m.OneEntity,
     ),

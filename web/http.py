@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from starlette.requests import Request
@@ -22,6 +23,7 @@ from khronika.web.params import Param, Query
 from khronika.web.reader import Reader, State
 
 PROBLEM = "application/problem+json"
+IGNORED = "Khronika-Ignored"  # the query parameters an answer did not use
 FOREVER = "public, max-age=31536000, immutable"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -71,12 +73,15 @@ def answer(
     """A GET answer of endpoint or page `name`: its declared query string
     checked, the views' state read, and the answer cached as it allows.
     A KhronikaError propagates, for the caller to show its way."""
-    query = Query(request.query_params, request.query_params.multi_items(), params)
+    query = Query(request.query_params.multi_items(), params)
     state = reader.state()
     known_at = query.point().known_at if "known_at" in query.declared else None
-    return cached(
+    response = cached(
         request, state, known_at, query.world_fixed(name), lambda: render(query, state)
     )
+    if query.ignored:  # percent-encoded: a header holds ASCII only
+        response.headers[IGNORED] = ", ".join(quote(n, safe="") for n in query.ignored)
+    return response
 
 
 def cached(

@@ -8,6 +8,7 @@ from typing import Any
 from khronika import __version__
 from khronika.projections import models
 from khronika.web.api import ENDPOINTS, Endpoint
+from khronika.web.http import IGNORED
 from khronika.web.params import Param
 
 PROBLEM_SCHEMA = {
@@ -29,6 +30,25 @@ PROBLEM_SCHEMA = {
 }
 
 
+HEADERS = {
+    "Khronika-Lag": {
+        "description": "Log positions the views are behind (0 when current).",
+        "schema": {"type": "integer"},
+    },
+    "Khronika-Position": {
+        "description": "The log position the views held for this answer.",
+        "schema": {"type": "integer"},
+    },
+    IGNORED: {
+        "description": "The query parameters this endpoint does not take and "
+        "so ignored (a link shortener's `utm_source`, a typo), percent-encoded "
+        "and joined by `, `; absent when every parameter was used.",
+        "schema": {"type": "string"},
+        "example": "utm_source, fbclid",
+    },
+}
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -40,7 +60,9 @@ def document() -> dict[str, Any]:
             "EDTF) and `known_at` (record time). Nothing here writes. Answers "
             "for a `known_at` before the log's last event never change and are "
             "cached for good; every answer has an ETag and a `Khronika-Lag` "
-            "header (log positions the views are behind).",
+            "header (log positions the views are behind). A query parameter "
+            "an endpoint does not take is ignored, never refused, and named in "
+            "the `Khronika-Ignored` header.",
         },
         "paths": {e.path: {"get": _operation(e)} for e in ENDPOINTS},
         "components": {"schemas": models.schema() | {"Problem": PROBLEM_SCHEMA}},
@@ -67,9 +89,10 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         "responses": {
             "200": {
                 "description": "OK",
+                "headers": HEADERS,
                 "content": {"application/json": {"schema": _schema(endpoint.model)}},
             },
-            "304": {"description": "Not modified (If-None-Match)"},
+            "304": {"description": "Not modified (If-None-Match)", "headers": HEADERS},
             "400": problem,
             "404": problem,
         },

@@ -1,8 +1,14 @@
-"""Query parameters: each endpoint declares its own, and nothing else is taken."""
+"""Query parameters: each endpoint declares its own; any other is set aside.
+
+A parameter an endpoint does not declare (`utm_source`, `fbclid`, one a
+browser or a link shortener added) is ignored, never refused: the API names
+it in the `Khronika-Ignored` header, so a typo (`as-of`) does not pass
+unseen.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from khronika.domain.days import Day
@@ -51,22 +57,27 @@ POINT = (
 )
 
 
+def with_point(params: Sequence[Param]) -> tuple[Param, ...]:
+    """`params` and the three time parameters, each once: what a page takes,
+    so that every link carries the place on both axes."""
+    names = {p.name for p in params}
+    return (*(p for p in POINT if p.name not in names), *params)
+
+
 class Query:
     """The query string of one request, checked against the declared params."""
 
     def __init__(
-        self,
-        raw: Mapping[str, str],
-        multi: Sequence[tuple[str, str]],
-        declared: Sequence[Param],
+        self, multi: Sequence[tuple[str, str]], declared: Sequence[Param]
     ) -> None:
         self.declared = {p.name: p for p in declared}
         self.values: dict[str, list[str]] = {}
+        self.ignored: list[str] = []  # undeclared names, in order, once each
         for name, value in multi:
-            if name not in self.declared:
-                known = ", ".join(self.declared) or "none"
-                raise ValidationError(name, f"is not a parameter here (known: {known})")
-            self.values.setdefault(name, []).append(value)
+            if name in self.declared:
+                self.values.setdefault(name, []).append(value)
+            elif name not in self.ignored:
+                self.ignored.append(name)
         for name, values in self.values.items():
             if len(values) > 1 and not self.declared[name].many:
                 raise ValidationError(name, "is given more than once")

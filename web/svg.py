@@ -9,10 +9,10 @@ facts (cut at the picture's edge), fades out toward the edge.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from khronika.domain import edtf
 from khronika.domain.days import OPEN_END, OPEN_START, Day
+from khronika.projections.models import Fact
 
 WIDTH, LEFT, RIGHT, ROW, TOP = 1000, 10, 10, 18, 30
 
@@ -44,8 +44,8 @@ class Picture:
     width: int = WIDTH
 
 
-def picture(facts: list[dict[str, Any]], as_of: Day | None) -> Picture:
-    spans = [(f, edtf.parse(f["when"]["edtf"])) for f in facts]
+def picture(facts: list[Fact], as_of: Day | None) -> Picture:
+    spans = [(f, edtf.parse(f.when.edtf)) for f in facts]
     days = [
         d.ordinal()
         for _, b in spans
@@ -67,18 +67,18 @@ def picture(facts: list[dict[str, Any]], as_of: Day | None) -> Picture:
         x0, x1 = x(b.earliest, LEFT), x(b.latest, WIDTH - RIGHT) + scale
         beyond_start = b.earliest == OPEN_START or b.earliest.ordinal() < low
         beyond_end = b.latest == OPEN_END or b.latest.ordinal() > high
-        classes = [f["status"] or "certain"]
+        classes = [f.status or "certain"]
         classes += ["approximate"] * b.approximate + ["uncertain"] * b.uncertain
         classes += ["open-start"] * beyond_start + ["open-end"] * beyond_end
         bars.append(
             Bar(
-                f["id"],
-                f["when"]["label"],
+                f.id,
+                f.when.label,
                 round(x0, 1),
                 round(max(x1 - x0, 3), 1),
                 TOP + i * ROW,
                 " ".join(classes),
-                f"{f['when']['label']} · {f['kind']} · {f['status']}: {f['summary']}",
+                f"{f.when.label} · {f.kind} · {f.status}: {f.summary}",
             )
         )
     first, last = Day.from_ordinal(low).year, Day.from_ordinal(high).year

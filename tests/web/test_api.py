@@ -6,17 +6,20 @@ JSON is checked against the CLI's for the same question: one schema.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from click.testing import Result
 from starlette.testclient import TestClient
 
+from khronika.domain.documents import Citation
 from khronika.store import attest
 from khronika.store import checkpoint as cp
 from khronika.store.app import Chronicle
@@ -140,13 +143,8 @@ def test_a_write_shows_up_without_any_read_command(
     app.hand = attest.load_hand()  # signs as the CLI would
     app.append_fact(make.fact(id="new-verdict", when="2025-01-01"), "tester")
     app.close()
-    for _ in range(100):  # the server's own catch-up, every 0.05 s here
-        if "new-verdict" in [f["id"] for f in get(client, "/api/timeline")["facts"]]:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the server did not catch the views up")
-    assert get(client, "/api/status")["lag"] == 0
+    caught_up(client)
+    assert "new-verdict" in [f["id"] for f in get(client, "/api/timeline")["facts"]]
 
 
 @pytest.mark.parametrize(
@@ -160,7 +158,6 @@ def test_a_write_shows_up_without_any_read_command(
         ("/api/timeline?known_at=yesterday", 400, "known_at: 'yesterday' is not"),
         ("/api/timeline?limit=0", 400, "limit: '0' is not a whole number from 1"),
         ("/api/timeline?kind=verdicts", 400, "kind: 'verdicts' is not one of"),
-        ("/api/timeline?as-of=2023", 400, "as-of: is not a parameter here"),
         ("/api/timeline?as_of=2023&as_of=2024", 400, "as_of: is given more than once"),
         ("/api/diff", 400, "from: is required"),
         ("/api/timeline?from=2024&to=2020", 400, "from: 2024-01-01 is after to"),
@@ -181,6 +178,174 @@ def test_errors_are_problem_documents_naming_the_parameter(
         assert problem["suggestions"]
     if "?" in url and status == 400 or "entity=" in url:
         assert problem["parameter"] == url.split("?")[1].split("=")[0].rstrip("s")
+
+
+def test_an_unknown_parameter_is_ignored_and_named_in_a_header(
+    client: TestClient,
+) -> None:
+    plain = client.get("/api/timeline?as_of=2022")
+    tracked = client.get("/api/timeline?as_of=2022&utm_source=x&fbclid=y&as-of=1900"
+                         "&utm_source=z&%E2%80%AEx=1")  # fmt: skip
+    assert tracked.status_code == 200 and tracked.json() == plain.json()
+    assert (
+        tracked.headers["khronika-ignored"] == "utm_source, fbclid, as-of, %E2%80%AEx"
+    )
+    assert "khronika-ignored" not in plain.headers
+    spec = get(client, "/api/openapi.json")
+    for item in spec["paths"].values():
+        assert "Khronika-Ignored" in item["get"]["responses"]["200"]["headers"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/facts/serebryakova-verdict-2023", "/person/tatyana-serebryakova",
+     "/law/kz-criminal-code-2014", "/stats", "/diff", "/entities", "/sources",
+     "/entities/petropavlovsk", "/sources/worldcrunch-kz-separatism"],
+)  # fmt: skip
+def test_every_page_takes_the_time_parameters_and_its_links_carry_them(
+    client: TestClient, path: str
+) -> None:
+    axes = "as_of=2024&known_at=2100-01-01T00%3A00%3A00Z&certain=true"
+    response = client.get(f"{path}?{axes}&utm_source=x&fbclid=y")
+    assert response.status_code == 200, response.text
+    for header in ("/", "/stats", "/entities", "/sources", "/diff"):
+        assert f'href="{header}?{html.escape(axes)}"' in response.text
+    assert "utm_source" not in response.text
+
+
+def test_paging_links_keep_every_parameter_but_the_trackers(client: TestClient) -> None:
+    page = client.get("/?as_of=2026&kind=verdict&kind=statement&certain=true"
+                      "&limit=2&utm_source=x").text  # fmt: skip
+    (found,) = re.findall(r'id="next" href="([^"]+)"', page)
+    kept = parse_qs(urlsplit(html.unescape(found)).query)
+    assert kept.keys() == {"as_of", "kind", "certain", "limit", "cursor", "known_at"}
+    assert kept["kind"] == ["verdict", "statement"] and kept["limit"] == ["2"]
+    person = client.get("/person/tatyana-serebryakova?as_of=2024&limit=1&fbclid=y")
+    (more,) = re.findall(r'id="more" href="([^"]+)"', person.text)
+    assert parse_qs(urlsplit(html.unescape(more)).query) == {
+        "as_of": ["2024"], "limit": ["1"], "offset": ["1"]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("url", "said", "unsaid"),
+    [
+        ("/facts/serebryakova-verdict-2023",
+         ['Convicted under <a href="/law/kz-criminal-code-2014:180">Criminal Code '
+          "of the Republic of Kazakhstan (2014), article 180</a> (Separatist "
+          "activity)", "3 years in a medium-security prison",
+          '<a href="/person/tatyana-serebryakova">Tatyana Serebryakova</a> '
+          "(defendant)"],
+         ["term months", ">tatyana-serebryakova<", "charges:"]),
+        ("/facts/instagram-comment-verdict-2023",
+         ["5 years, suspended, 5 years&#39; probation"], ["probation months"]),
+        ("/facts/potopa-verdict-2022",
+         ['<a href="/entities/petropavlovsk">Petropavlovsk</a>',
+          "Petropavlovsk City Court</a> (court)"], [">petropavlovsk<"]),
+        ("/facts/kz-criminal-code-separatism-amendment-2014",
+         ["Amends <a", "Public calls for separatism, up to 7 years",
+          "(1997), article 170</a>"], ["penalties after", "max term"]),
+        ("/facts/kazimirchuk-release", ["Released after 7 years served"],
+         ["served months"]),
+        ("/law/kz-criminal-code-2014:180",
+         ["<h1>Article 180: Separatist activity</h1>",
+          "Article 180</a> (Separatist activity): Public calls for separatism, "
+          "up to 7 years"], ["84 months", ">kz-criminal-code-2014:180<"]),
+        ("/person/tatyana-serebryakova",
+         ["(Separatist activity)"], ["(kz-criminal-code-2014:180)"]),
+        ("/stats?by=charge", ["article 180</a> (Separatist activity)"],
+         [">kz-criminal-code-2014:180<"]),
+        ("/stats?by=sentence-type", ["penal colony"], ["penal_colony"]),
+    ],
+)  # fmt: skip
+def test_pages_show_names_and_sentences_not_slugs_and_fields(
+    client: TestClient, url: str, said: list[str], unsaid: list[str]
+) -> None:
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    for text in said:
+        assert text in page.text
+    for text in unsaid:
+        assert text not in page.text
+
+
+def caught_up(client: TestClient) -> None:
+    """Wait for the server's own catch-up (every 0.05 s here)."""
+    for _ in range(100):
+        if get(client, "/api/status")["lag"] == 0:
+            return
+        time.sleep(0.05)
+    pytest.fail("the server did not catch the views up")
+
+
+def test_a_retracted_facts_page_says_so_by_whom_and_why(
+    client: TestClient, store_path: str
+) -> None:
+    app = Chronicle(store_path)
+    cited = [Citation(source="worldcrunch-kz-separatism", locator="para:6")]
+    app.retract("serebryakova-verdict-2023", "The court's date was misread",
+                cited, "auditor")  # fmt: skip
+    app.close()
+    caught_up(client)
+    page = client.get("/facts/serebryakova-verdict-2023?as_of=2024").text
+    assert '<span id="status">retracted</span>' in page
+    assert "status: certain" not in page and ">certain<" not in page
+    (notice,) = re.findall(r'<p class="notice" id="retracted">(.*?)</p>', page)
+    assert " by auditor: The court&#39;s date was misread." in notice
+
+
+def test_the_person_page_marks_possible_facts_and_says_each_sentence_once(
+    client: TestClient,
+) -> None:
+    page = client.get("/person/elena-potopa?as_of=2022-03").text
+    found = re.findall(r'<li class="fact (\w+)" data-fact="([\w-]+)">(.*?)</li>',
+                       page, re.S)  # fmt: skip
+    items = {fact: (status, text) for status, fact, text in found}
+    status, text = items["potopa-verdict-2022"]
+    assert status == "possible" and '<span class="badge">possible</span>' in text
+    status, text = items["potopa-chatroulette-conversation-2021"]
+    assert status == "certain" and "badge" not in text
+    later = client.get("/person/tatyana-serebryakova?as_of=2024").text
+    assert later.count("3 years, prison, medium-security regime") == 1
+    assert "badge" not in later
+
+
+def test_an_entity_page_gives_every_name_and_the_facts_naming_it(
+    client: TestClient,
+) -> None:
+    page = client.get("/entities/Петропавловск?as_of=2022").text
+    assert "<h1>Petropavlovsk</h1>" in page
+    assert "<li>Petropavl</li><li>Петропавловск</li>" in page
+    facts = re.findall(r'data-fact="([\w-]+)"><a href="([^"]+)"', page)
+    assert [f for f, _ in facts] == [
+        "serebryakova-chatroulette-conversation-2021",
+        "potopa-chatroulette-conversation-2021", "potopa-verdict-2022",
+        "petropavlovsk-court-publishes-potopa-case-2022"]  # fmt: skip
+    assert all(href.endswith("?as_of=2022") for _, href in facts)
+    missing = client.get("/entities/petropavlovskk")
+    assert missing.status_code == 404 and "petropavlovsk" in missing.text
+
+
+def test_a_source_page_gives_its_copy_its_citations_and_its_versions(
+    client: TestClient, store_path: str
+) -> None:
+    app = Chronicle(store_path)
+    app.correct_source("worldcrunch-kz-separatism", {"publisher": "Worldcrunch.com"},
+                       "the masthead's name", "tester")  # fmt: skip
+    app.close()
+    caught_up(client)
+    page = client.get("/sources/worldcrunch-kz-separatism").text
+    assert "Worldcrunch.com · published" in page
+    (copy,) = re.findall(r'<p id="copy">(.*?)</p>', page, re.S)
+    assert "740cb412<wbr>0f803476" in copy and "not stored here" in copy
+    assert "Cited by 57 passages" in page
+    cited = re.findall(r'<li><a href="/facts/([\w-]+)">(.*?)</a>, paragraph (\d+)',
+                       page)  # fmt: skip
+    assert len(cited) == 57  # in the source's order
+    assert [int(n) for *_, n in cited] == sorted(int(n) for *_, n in cited)
+    verdict = 'Verdict, <span class="nw">2023-05-30</span>'
+    assert ("serebryakova-verdict-2023", verdict, "6") in cited
+    versions = re.findall(r'<td data-label="Publisher">([^<]+)</td>', page)
+    assert versions == ["Worldcrunch", "Worldcrunch.com"]
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])

@@ -148,6 +148,26 @@ def test_moving_as_of_changes_the_picture_and_the_count(page: Any, site: str) ->
     assert counted(page) < after
 
 
+def test_every_header_link_works_after_choosing_a_date(page: Any, site: str) -> None:
+    page.goto(f"{site}/?utm_source=newsletter&fbclid=x")
+    page.fill("#as_of", "2022-03")
+    page.check("input[name=certain]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    names = page.locator("header nav a").all_inner_texts()
+    assert names[:5] == ["Timeline", "Statistics", "Entities", "Sources", "Changes"]
+    for name in names[:5]:
+        with page.expect_navigation() as went:
+            page.click(f"header nav a:text-is('{name}')")
+        assert went.value.status == 200, (name, page.url)
+        assert page.locator("#error").count() == 0, (name, page.url)
+        assert "as_of=2022-03" in page.url and "certain=true" in page.url, name
+    with page.expect_navigation() as went:  # a form keeps the axes it does not show
+        page.fill("input[name=from]", "2000-01-01")
+        page.click("button[type=submit]")
+    assert went.value.status == 200 and "as_of=2022-03" in page.url
+
+
 def test_known_at_before_the_demo_shows_an_empty_record(page: Any, site: str) -> None:
     page.goto(f"{site}/")
     page.fill("#known_at", "2000-01-01")
@@ -164,7 +184,7 @@ def test_a_fact_opens_to_its_trace(page: Any, site: str) -> None:
     assert "/facts/serebryakova-verdict-2023" in page.url
     assert "as_of=2024" in page.url  # the link keeps the axes
     trace = page.locator("#trace")
-    assert "para:6" in trace.inner_text()
+    assert "paragraph 6" in trace.inner_text()
     assert "FactRecorded" in trace.inner_text()
     sha = page.locator("code.sha").first.inner_text()
     assert len(sha) == 64 and set(sha) <= set("0123456789abcdef")
@@ -181,17 +201,72 @@ def test_stored_markup_shows_as_text_and_never_runs(page: Any, site: str) -> Non
     assert page.evaluate("window.pwned") is None
 
 
-@pytest.mark.parametrize("path", ["/?as_of=2022", "/facts/serebryakova-verdict-2023",
-                                  "/person/tatyana-serebryakova", "/stats",
-                                  "/entities", "/sources"])  # fmt: skip
+PAGES = ["/?as_of=2022", "/facts/serebryakova-verdict-2023",
+         "/facts/kz-criminal-code-separatism-amendment-2014",
+         "/person/tatyana-serebryakova", "/law/kz-criminal-code-2014",
+         "/law/kz-criminal-code-2014:180", "/stats", "/stats?by=lag",
+         "/diff?from=2000-01-01", "/entities", "/entities/petropavlovsk",
+         "/sources", "/sources/worldcrunch-kz-separatism"]  # fmt: skip
+# Elements that reach past the viewport's right edge (or its left)
+WIDER = """() => [...document.querySelectorAll('body *')].filter(e => {
+  const r = e.getBoundingClientRect();
+  return r.width > 0 && (r.left < -0.5 || r.right > innerWidth + 0.5);
+}).map(e => e.outerHTML.slice(0, 80))"""
+# Runs of letters or digits drawn on more than one line: a word split inside
+# (a line may break at a space, "/", "–" or a hyphen, but not one between
+# digits: "2024-06-13" is one word)
+SPLIT = """() => {
+  const split = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    const text = walk.currentNode;
+    if (text.parentElement.closest('svg, script, select')) continue;
+    for (const m of text.data.matchAll(/(?:[^\\s\\/\u2013-]|(?<=\\d)-(?=\\d))+/g)) {
+      const range = document.createRange();
+      range.setStart(text, m.index);
+      range.setEnd(text, m.index + m[0].length);
+      const lines = new Set([...range.getClientRects()]
+        .filter(r => r.width > 0).map(r => Math.round(r.bottom)));
+      if (lines.size > 1) split.push(m[0]);
+    }
+  }
+  return split;
+}"""
+
+
+@pytest.mark.parametrize("path", PAGES)
 def test_pages_fit_a_360_pixel_screen(browser: Any, site: str, path: str) -> None:
     context = browser.new_context(viewport={"width": 360, "height": 740})
     page = context.new_page()
     page.goto(site + path)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360, f"{path} is {width} px wide"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page.evaluate(WIDER) == [], path
     if path.startswith("/?"):
         shot(page, "timeline-360")
+    context.close()
+
+
+@pytest.mark.parametrize("width", [400, 1280])
+@pytest.mark.parametrize("path", PAGES)
+def test_no_word_or_number_is_split_across_lines(
+    browser: Any, site: str, path: str, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(site + path)
+    assert page.evaluate(SPLIT) == [], (path, width)
+    context.close()
+
+
+def test_tables_become_stacked_rows_on_a_small_screen(browser: Any, site: str) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.goto(f"{site}/sources")
+    cell = page.locator("td[data-label=Publisher]").first
+    assert cell.evaluate("el => getComputedStyle(el).display") == "block"
+    label = "el => getComputedStyle(el, '::before').content"
+    assert cell.evaluate(label) == '"Publisher: "'
+    assert page.locator("thead").first.is_hidden()
     context.close()
 
 

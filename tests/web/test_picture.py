@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from khronika.domain import edtf
 from khronika.domain.days import Day
+from khronika.projections import models as m
 from khronika.web.svg import picture
 
 
-def fact(slug: str, when: str) -> dict[str, Any]:
-    return {"id": slug, "kind": "verdict", "status": "certain", "summary": "s",
-            "when": {"edtf": when, "label": edtf.describe(when)}}  # fmt: skip
+def fact(slug: str, when: str) -> m.Fact:
+    dated = m.Dated(edtf=when, label=edtf.describe(when), earliest="", latest="",
+                    approximate=False, uncertain=False)  # fmt: skip
+    return m.Fact(id=slug, kind="verdict", when=dated, status="certain",
+                  summary="s", place=None, participants=[], details=None,
+                  sources=[], version=1, retracted=False, recorded_at="",
+                  recorded_by="", reason="")  # fmt: skip
 
 
 def test_a_date_in_year_170000002_is_cut_at_the_edge() -> None:
