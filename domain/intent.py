@@ -40,8 +40,13 @@ Values = dict[str, list[Any]]  # JSON pointer -> [salt (base64), value]
 
 
 class Intent(msgspec.Struct, frozen=True, kw_only=True):
-    """What a maintainer signs: one event as asked for, before it is recorded."""
+    """What a maintainer signs: one event as asked for, before it is recorded.
 
+    `log` is the origin of the chronicle it is for ("khronika/<store id>"),
+    so that it cannot be replayed into another chronicle.
+    """
+
+    log: str
     by: str  # the maintainer's registered name
     key: str  # "<key name>+<key id hex>": the signed note's key (C2SP signed-note)
     created: str  # when the signer made it, RFC 3339 UTC

@@ -210,10 +210,15 @@ class Chronicle(Application[UUID]):
         for n in self.notifications(topics):
             yield n.id, decode(n.topic, n.state)
 
+    @property
+    def origin(self) -> str:
+        """The log's name in its checkpoints and signed intents."""
+        return f"khronika/{self.meta['store_id']}"
+
     def registry(self, known_at: str | None = None) -> Registry:
         """The maintainers and their keys as the log says now (or at `known_at`,
         a record time as `stamp` writes it)."""
-        registry = Registry(f"khronika/{self.meta['store_id']}")
+        registry = Registry(self.origin)
         for position, event in self.read_events(*REGISTRY_EVENTS):
             if known_at is not None and stamp(event.timestamp) > known_at:
                 break
@@ -235,7 +240,8 @@ class Chronicle(Application[UUID]):
             timestamp=self.clock.now(), recorded_by=name, slug=name,
             key=str(key), role="admin", store_key=verifier,
         )  # fmt: skip
-        return self._save_new(signing.seal(event, Hand(store_key.name, store_key)))
+        hand = Hand(store_key.name, store_key)
+        return self._save_new(signing.seal(event, hand, self.origin))
 
     def add_maintainer(self, name: str, key: Verifier, role: Role) -> Event:
         check_line("name", name, USER_MAX)
@@ -287,7 +293,9 @@ class Chronicle(Application[UUID]):
             if self.hand is None and registry.began is None and not self.signed_only:
                 return list(events)  # a store that has not begun signing
             hand = self._signing_hand(registry)
-            events = [e if e.seal else signing.seal(e, hand) for e in events]
+            events = [
+                e if e.seal else signing.seal(e, hand, self.origin) for e in events
+            ]
         head = self.recorder.max_notification_id() or 0
         for position, event in enumerate(events, start=head + 1):
             problem = registry.admit(position, event)

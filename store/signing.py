@@ -95,12 +95,12 @@ def now_text(moment: datetime | None = None) -> str:
     return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def seal(event: Event, hand: Hand, created: datetime | None = None) -> Event:
-    """`event` signed by `hand`: its intent, commitments and signature."""
+def seal(event: Event, hand: Hand, log: str, created: datetime | None = None) -> Event:
+    """`event` signed by `hand` for the chronicle `log` (its origin)."""
     body, values = intent.commit(body_of(event), lambda: os.urandom(16))
     asked = _encoder.encode(
         intent.Intent(
-            by=hand.name, key=hand.key, created=now_text(created),
+            log=log, by=hand.name, key=hand.key, created=now_text(created),
             type=type(event).__name__, stream=event.originator_id,
             slug=event.slug, version=event.originator_version, body=body,
         )
@@ -132,14 +132,17 @@ def _asked(seal_: Seal) -> intent.Intent:
     return msgspec.json.decode(seal_.intent, type=intent.Intent)
 
 
-def seal_problem(event: Event) -> str | None:
+def seal_problem(event: Event, log: str) -> str | None:
     """What is wrong with a sealed event apart from who signed it, or None.
 
-    The intent must name this event's type, stream and version, and every
-    stored personal value must match its commitment.
+    The intent must be for this chronicle (`log`, its origin) and name this
+    event's type, stream and version, and every stored personal value must
+    match its commitment.
     """
     assert event.seal is not None
     asked = _asked(event.seal)
+    if asked.log not in cp.key_names(log):
+        return f"its signed intent is for another chronicle, {asked.log}"
     if (asked.type, asked.stream, asked.version) != (
         type(event).__name__, event.originator_id, event.originator_version,
     ):  # fmt: skip
@@ -191,7 +194,7 @@ class Registry:
                 return "unsigned, written after signing began"
             self.unsigned += 1
             return None
-        problem = seal_problem(event)
+        problem = seal_problem(event, self.origin)
         if problem is not None:
             return problem
         if self.began is None:

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from khronika.domain.documents import FACT_KINDS
 from khronika.domain.errors import KhronikaError, NotFoundError, ValidationError
-from khronika.domain.events import stamp
+from khronika.domain.events import recorder, stamp
 from khronika.projections import lists
 from khronika.projections.person import term
 from khronika.projections.stats import DIMENSIONS
@@ -75,6 +75,7 @@ TEMPLATES.globals |= {
     "outcomes": words.OUTCOMES,
     "changes_words": words.CHANGES,
     "names": {},
+    "recorder": recorder,
 }
 STATS = (Param("by", "string", "Statistic.", choices=DIMENSIONS),)
 Page = Callable[[Query, Reader, State, dict[str, str]], tuple[str, dict[str, Any]]]

@@ -281,6 +281,7 @@ def test_a_retracted_facts_page_says_so_by_whom_and_why(
     client: TestClient, store_path: str
 ) -> None:
     app = Chronicle(store_path)
+    app.hand = attest.load_hand()  # signs as the CLI would: "tester"
     cited = [Citation(source="worldcrunch-kz-separatism", locator="para:6")]
     app.retract("serebryakova-verdict-2023", "The court's date was misread",
                 cited, "auditor")  # fmt: skip
@@ -290,7 +291,8 @@ def test_a_retracted_facts_page_says_so_by_whom_and_why(
     assert '<span id="status">retracted</span>' in page
     assert "status: certain" not in page and ">certain<" not in page
     (notice,) = re.findall(r'<p class="notice" id="retracted">(.*?)</p>', page)
-    assert " by auditor: The court&#39;s date was misread." in notice
+    assert re.search(r" by tester \(key [0-9a-f]{8}\): The court&#39;s date was misread\.",
+                     notice)  # fmt: skip
 
 
 def test_the_person_page_marks_possible_facts_and_says_each_sentence_once(
