@@ -119,7 +119,7 @@ def rotate_key(app: Chronicle, reason: str, by: str) -> tuple[Path, list[Path]]:
 
 def origin(app: Chronicle) -> str:
     """The log's name in its checkpoints, and its signing key's name."""
-    return f"khronika/{app.meta['store_id']}"
+    return app.origin
 
 
 def check_head(app: Chronicle, at: cp.Checkpoint) -> None:

@@ -291,8 +291,8 @@ def test_a_retracted_facts_page_says_so_by_whom_and_why(
     assert '<span id="status">retracted</span>' in page
     assert "status: certain" not in page and ">certain<" not in page
     (notice,) = re.findall(r'<p class="notice" id="retracted">(.*?)</p>', page)
-    assert re.search(r" by tester \(key [0-9a-f]{8}\): The court&#39;s date was misread\.",
-                     notice)  # fmt: skip
+    said = r" by tester \(key [0-9a-f]{8}\): The court&#39;s date was misread\."
+    assert re.search(said, notice)
 
 
 def test_the_person_page_marks_possible_facts_and_says_each_sentence_once(
@@ -331,6 +331,7 @@ def test_a_source_page_gives_its_copy_its_citations_and_its_versions(
     client: TestClient, store_path: str
 ) -> None:
     app = Chronicle(store_path)
+    app.hand = attest.load_hand()  # signs as the CLI would
     app.correct_source("worldcrunch-kz-separatism", {"publisher": "Worldcrunch.com"},
                        "the masthead's name", "tester")  # fmt: skip
     app.close()

@@ -24,6 +24,8 @@ from click.testing import CliRunner
 
 from khronika.cli.main import cli
 from khronika.domain.documents import FactDoc
+from khronika.store import checkpoint as cp
+from khronika.store import signing
 from khronika.store.app import Chronicle
 
 pytestmark = pytest.mark.sqlite_only
@@ -58,10 +60,13 @@ def site() -> Iterator[str]:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = str(Path(tmp) / "k.db")
+        config = Path(tmp) / "config"
         env = {"KHRONIKA_STORE": store, "KHRONIKA_KEY": str(Path(tmp) / "k.key"),
-               "KHRONIKA_USER": "browser"}  # fmt: skip
+               "KHRONIKA_USER": "browser", "KHRONIKA_CONFIG": str(config)}  # fmt: skip
         assert CliRunner().invoke(cli, ["demo"], env=env).exit_code == 0
         app = Chronicle(store)
+        signer = cp.load_signer(config / "maintainer.key")
+        app.hand = signing.Hand("browser", signer)  # the first admin's key
         app.append_fact(msgspec.convert({
             "id": HOSTILE, "kind": "statement", "when": "2024-06",
             "summary": "<script>window.pwned = 1</script> said <b>nothing</b>",

@@ -58,7 +58,8 @@ def served() -> Iterator[TestClient]:
     with tempfile.TemporaryDirectory() as tmp:
         store = str(Path(tmp) / "k.db")
         env = {"KHRONIKA_STORE": store, "KHRONIKA_KEY": str(Path(tmp) / "k.key"),
-               "KHRONIKA_USER": "fuzz"}  # fmt: skip
+               "KHRONIKA_USER": "fuzz",
+               "KHRONIKA_CONFIG": str(Path(tmp) / "config")}  # fmt: skip
         assert CliRunner().invoke(cli, ["demo"], env=env).exit_code == 0
         with TestClient(create_app(store)) as client:
             yield client
