@@ -1,0 +1,278 @@
+"""Writes over HTTP: `khronika serve --writable`, and the CLI with --store URL.
+
+A real server in a subprocess, on a free loopback port, over a store made
+with `khronika init`, on SQLite and on PostgreSQL. Each maintainer has their
+own configuration folder (KHRONIKA_CONFIG), so their own key. Ann made the
+store (its first admin); Bob is registered as a maintainer over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from click.testing import CliRunner, Result
+
+from khronika.cli.main import cli
+from khronika.domain import aggregates as agg
+from khronika.domain.documents import FactDoc
+from khronika.domain.events import Event, FactRecorded, MaintainerAdded
+from khronika.domain.ids import maintainer_stream
+from khronika.store import checkpoint as cp
+from khronika.store import signing
+from khronika.store.app import Chronicle
+from khronika.store.codec import MsgspecMapper, NullTranscoder
+from khronika.store.remote import Batch, Stored
+
+SOURCE, PERSON = "src-one", "ann-smith"
+_mapper = MsgspecMapper(transcoder=NullTranscoder())
+
+
+@dataclass
+class Served:
+    url: str
+    store: str
+    tmp: Path
+
+    def config(self, who: str) -> Path:
+        return self.tmp / who
+
+    def cli(self, who: str, *args: str) -> Result:
+        """The CLI in this process, as `who`, against the served chronicle."""
+        env = {"KHRONIKA_CONFIG": str(self.config(who)), "KHRONIKA_USER": who}
+        return CliRunner().invoke(
+            cli, ["--store", self.url, *args], env=env, catch_exceptions=False
+        )
+
+    def hand(self, who: str) -> signing.Hand:
+        signer = cp.load_signer(self.config(who) / "maintainer.key")
+        return signing.Hand(who, signer)
+
+    def post(self, events: list[Stored]) -> tuple[int, Any]:
+        body = msgspec.json.encode(Batch(events=events))
+        return request("POST", self.url + "/api/write/events", body)
+
+
+def request(method: str, url: str, body: bytes | None = None) -> tuple[int, Any]:
+    sent = urllib.request.Request(url, data=body, method=method)
+    sent.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(sent, timeout=60) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as e:
+        with e:
+            assert e.headers["Content-Type"] == "application/problem+json"
+            return e.code, json.loads(e.read())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def khronika(who: Path, *args: str) -> subprocess.Popen[str]:
+    env = os.environ | {"KHRONIKA_CONFIG": str(who), "KHRONIKA_USER": who.name}
+    return subprocess.Popen(
+        [sys.executable, "-m", "khronika", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def serve(
+    store_path: str, tmp_path: Path, run: Callable[..., Result]
+) -> Iterator[Callable[..., Served]]:
+    """Start `khronika serve` over a store Ann made with `khronika init`."""
+    servers: list[subprocess.Popen[str]] = []
+    env = {"KHRONIKA_CONFIG": str(tmp_path / "Ann"), "KHRONIKA_USER": "Ann"}
+    made = CliRunner().invoke(cli, ["--store", store_path, "init"], env=env)
+    assert made.exit_code == 0, made.output
+
+    def start(*flags: str) -> Served:
+        port = free_port()
+        args = ["--store", store_path, "serve", "--port", str(port), *flags]
+        server = khronika(tmp_path / "Ann", *args, "--refresh", "0.2")
+        servers.append(server)
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(url + "/api/status", timeout=5):
+                    return Served(url, store_path, tmp_path)
+            except OSError:
+                assert server.poll() is None, server.communicate()
+                time.sleep(0.05)
+        raise AssertionError("the server did not start")
+
+    yield start
+    for server in servers:
+        server.terminate()
+        server.communicate(timeout=20)
+
+
+@pytest.fixture
+def served(serve: Callable[..., Served]) -> Served:
+    """A writable chronicle with a source and a person; Bob is a maintainer."""
+    served = serve("--writable")
+    key = served.cli("Bob", "key", "new", "--name", "Bob")
+    assert key.exit_code == 0, key.output
+    pub = str(served.config("Bob") / "maintainer.pub")
+    for args in (
+        ("maintainer", "add", "Bob", "--pubkey", pub),
+        ("source", "add", SOURCE, "--title", "T", "--publisher", "P",
+         "--url", "https://example.org/a", "--published", "2024-06"),
+        ("entity", "add", "person", PERSON, "--name", "Ann Smith"),
+    ):  # fmt: skip
+        done = served.cli("Ann", *args)
+        assert done.exit_code == 0, done.output
+    return served
+
+
+def fact(slug: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "id": slug, "kind": "statement", "when": "2024-05",
+        "summary": f"A statement, {slug}.",
+        "participants": [{"entity": PERSON, "role": "speaker"}],
+        "sources": [{"source": SOURCE, "locator": "para:1"}],
+    } | changes  # fmt: skip
+
+
+def stored(event: Event) -> Stored:
+    return Stored.of(_mapper.to_stored_event(event))
+
+
+def sealed_fact(
+    hand: signing.Hand, slug: str, created: datetime | None = None
+) -> Stored:
+    doc = msgspec.convert(fact(slug), FactDoc)
+    event = agg.record_fact(doc, datetime.now(UTC), hand.name)
+    return stored(signing.seal(event, hand, created))
+
+
+def test_two_maintainers_import_at_once_each_fact_once_all_signed(
+    served: Served,
+) -> None:
+    files = {}
+    for who in ("Ann", "Bob"):
+        files[who] = served.tmp / f"{who}.jsonl"
+        lines = [json.dumps({"type": "fact"} | fact(f"{who.lower()}-fact-{i}"))
+                 for i in range(2000)]  # fmt: skip
+        files[who].write_text("\n".join(lines) + "\n")
+    writers = [
+        khronika(served.config(who), "--store", served.url, "import", str(path))
+        for who, path in files.items()
+    ]
+    for writer, path in zip(writers, files.values(), strict=True):
+        out, err = writer.communicate(timeout=600)
+        assert writer.returncode == 0, err
+        assert out == f"{path}: added 2000 facts\n"
+    app = Chronicle(served.store)
+    slugs = Counter(event.slug for _, event in app.read_events(FactRecorded))
+    app.close()
+    assert len(slugs) == 4000 and set(slugs.values()) == {1}
+    verify = CliRunner().invoke(cli, ["--store", served.store, "verify"])
+    assert verify.exit_code == 0, verify.output
+    assert "4004 events signed, all valid" in verify.output
+    assert "2000  Bob (key" in verify.output
+    assert "2003  Ann (key" in verify.output
+
+
+def refused(
+    served: Served, make: Any, events: list[Stored], status: int, reason: str
+) -> dict[str, Any]:
+    """POST `events`: refused with `status`, naming `reason`; nothing written."""
+    before = make.dump(served.store)
+    code, problem = served.post(events)
+    assert (code, problem["status"]) == (status, status), problem
+    assert reason in problem["detail"]
+    assert make.dump(served.store) == before
+    return dict(problem)
+
+
+def test_an_unregistered_key_is_refused(served: Served, make: Any) -> None:
+    signing.new_key("Eve", served.config("Eve") / "maintainer.key")
+    event = sealed_fact(served.hand("Eve"), "eve-fact")
+    refused(served, make, [event], 403, "signed by an unknown key Eve+")
+
+
+def test_a_revoked_key_is_refused(served: Served, make: Any) -> None:
+    revoke = served.cli("Ann", "maintainer", "revoke", "Bob", "--reason", "left")
+    assert revoke.exit_code == 0, revoke.output
+    event = sealed_fact(served.hand("Bob"), "bob-fact")
+    refused(served, make, [event], 403, "whose key was revoked at position")
+
+
+def test_a_maintainer_doing_an_admins_change_is_refused(
+    served: Served, make: Any
+) -> None:
+    carol = signing.new_key("Carol", served.config("Carol") / "maintainer.key")
+    key = cp.load_verifier(carol.with_suffix(".pub"))
+    event = MaintainerAdded(
+        originator_id=maintainer_stream("Carol"), originator_version=1,
+        timestamp=datetime.now(UTC), recorded_by="Bob", slug="Carol",
+        key=str(key), role="admin",
+    )  # fmt: skip
+    sealed = stored(signing.seal(event, served.hand("Bob")))
+    refused(served, make, [sealed], 403, "is a maintainer; only an admin may")
+
+
+def test_a_replayed_request_is_already_recorded_and_adds_nothing(
+    served: Served, make: Any
+) -> None:
+    events = [sealed_fact(served.hand("Bob"), "bob-fact")]
+    code, first = served.post(events)
+    assert (code, first["status"]) == (200, "recorded")
+    after = make.dump(served.store)
+    code, again = served.post(events)
+    assert (code, again["status"]) == (200, "already recorded")
+    assert again["events"] == first["events"]
+    assert make.dump(served.store) == after
+
+
+def test_a_body_altered_after_signing_is_refused(served: Served, make: Any) -> None:
+    event = sealed_fact(served.hand("Bob"), "bob-fact")
+    assert event.state.count(b"para:1") == 1  # in the signed intent
+    altered = msgspec.structs.replace(
+        event, state=event.state.replace(b"para:1", b"para:2")
+    )
+    refused(served, make, [altered], 403, "does not verify: altered after signing")
+
+
+def test_a_creation_time_an_hour_off_is_refused(served: Served, make: Any) -> None:
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    event = sealed_fact(served.hand("Bob"), "bob-fact", created=an_hour_ago)
+    refused(served, make, [event], 403, "s from the server's clock (the window is")
+
+
+def test_a_server_without_writable_takes_no_writes(
+    serve: Callable[..., Served], make: Any
+) -> None:
+    served = serve()
+    event = sealed_fact(served.hand("Ann"), "ann-fact")
+    before = make.dump(served.store)
+    code, problem = served.post([event])
+    assert code in (404, 405), problem
+    code, _ = request("PUT", served.url + "/api/write/copies/" + "0" * 64, b"x")
+    assert code in (404, 405)
+    done = served.cli("Ann", "entity", "add", "person", "someone", "--name", "S")
+    assert done.exit_code == 1
+    assert "was started without `khronika serve --writable`" in done.output
+    assert make.dump(served.store) == before
