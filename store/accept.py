@@ -19,7 +19,6 @@ none of it: `accept`
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +56,7 @@ from khronika.store.signing import SigningError
 TOPICS = {get_topic(cls): cls for cls in STREAM_KINDS}
 FIRST = (SourceAdded, EntityRegistered, FactRecorded)  # an import's, at version 1
 AMENDMENTS = (EntityMerged, FactRetracted)  # an import's "merge" and "retraction"
+_mapper = codec.MsgspecMapper(transcoder=codec.NullTranscoder())
 
 
 class RefusedError(KhronikaError):
@@ -122,7 +122,7 @@ def _stored_already(app: Chronicle, events: list[Event]) -> list[StoredEvent] | 
         found.append(there[0] if there else None)
     if not any(found):
         return None
-    mine = [s is not None and _signature(s) == _signature_of(e)
+    mine = [s is not None and _signed(s) == _signed(_mapper.to_stored_event(e))
             for s, e in zip(found, events, strict=True)]  # fmt: skip
     if all(mine):
         return [s for s in found if s is not None]
@@ -133,15 +133,17 @@ def _stored_already(app: Chronicle, events: list[Event]) -> list[StoredEvent] | 
     )
 
 
-def _signature(stored: StoredEvent) -> str:
+def _signed(stored: StoredEvent) -> tuple[str, bytes, bytes]:
+    """What a maintainer signed of a stored event, and its values: all of its
+    state but the record time the server stamps."""
     if not intent.is_enveloped(stored.state):
-        return ""
-    return codec.open_envelope(stored.state)[0].signature
-
-
-def _signature_of(event: Event) -> str:
-    assert event.seal is not None
-    return base64.b64encode(event.seal.signature).decode()
+        return "", b"", b""
+    envelope = codec.open_envelope(stored.state)[0]
+    return (
+        envelope.signature,
+        bytes(envelope.intent),
+        intent.split_state(stored.state)[1],
+    )
 
 
 def _derive(app: Chronicle, events: list[Event]) -> list[Event]:

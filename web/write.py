@@ -200,7 +200,9 @@ def write_problem(error: Exception) -> Response:
         return problem(422, "Invalid", detail, parameter=error.field)
     if isinstance(error, NotFoundError):
         status = 404 if error.what == "archived copy" else 422
-        return problem(status, "Not found", detail, suggestions=error.suggestions)
+        named = {"parameter": error.field} if error.field else {}
+        return problem(status, "Not found", detail, suggestions=error.suggestions,
+                       **named)  # fmt: skip
     if isinstance(error, StoreError):
         return problem(503, "Store unavailable", detail)
     if isinstance(error, BadRequestError):

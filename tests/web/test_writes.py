@@ -8,6 +8,7 @@ store (its first admin); Bob is registered as a maintainer over HTTP.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -20,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -276,3 +278,140 @@ def test_a_server_without_writable_takes_no_writes(
     assert done.exit_code == 1
     assert "was started without `khronika serve --writable`" in done.output
     assert make.dump(served.store) == before
+
+
+def test_the_server_rechecks_a_fact_as_the_cli_does(served: Served, make: Any) -> None:
+    doc = fact("bob-fact", participants=[{"entity": "no-one", "role": "speaker"}])
+    (served.tmp / "fact.json").write_text(json.dumps(doc))
+    local = CliRunner().invoke(
+        cli, ["--store", served.store, "append", str(served.tmp / "fact.json")],
+        env={"KHRONIKA_CONFIG": str(served.config("Bob"))},
+    )  # fmt: skip
+    assert local.exit_code == 1
+    event = agg.record_fact(msgspec.convert(doc, FactDoc), datetime.now(UTC), "Bob")
+    sealed = stored(signing.seal(event, served.hand("Bob")))
+    problem = refused(served, make, [sealed], 422, "no-one")
+    assert local.output == f"Error: {problem['detail']}\n"
+    assert problem["parameter"] == "participants[0].entity"
+
+
+def test_an_event_that_is_not_what_its_command_makes_is_refused(
+    served: Served, make: Any
+) -> None:
+    entity = Chronicle(served.store)
+    alias = agg.add_alias(
+        agg.apply(None, entity.history("entity", PERSON)[0][1]),  # type: ignore[arg-type]
+        "A. Smith",
+        datetime.now(UTC),
+        "Bob",
+    )
+    entity.close()
+    padded = msgspec.structs.replace(alias, alias="  A. Smith  ")  # add_alias strips
+    sealed = stored(signing.seal(padded, served.hand("Bob")))
+    refused(served, make, [sealed], 422, "whose alias are not what its command makes")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("entity", "add", "person", PERSON, "--name", "Someone Else"),
+        ("entity", "merge", PERSON, PERSON, "--reason", "same"),
+        ("entity", "alias", PERSON, "Ann Smith"),
+        ("retract", "no-such-fact", "--reason", "r", "--source", f"{SOURCE}@para:1"),
+        ("source", "correct", SOURCE, "--set", "title=T", "--reason", "same"),
+        ("maintainer", "revoke", "Nobody", "--reason", "r"),
+    ],
+    ids=lambda a: "-".join(a[:2]),
+)
+def test_the_cli_over_http_fails_as_on_the_store_itself(
+    served: Served, args: tuple[str, ...]
+) -> None:
+    env = {"KHRONIKA_CONFIG": str(served.config("Ann")), "KHRONIKA_USER": "Ann"}
+    local = CliRunner().invoke(cli, ["--store", served.store, *args], env=env)
+    remote = served.cli("Ann", *args)
+    assert (remote.exit_code, remote.output) == (local.exit_code, local.output)
+    assert local.exit_code == 1
+
+
+def test_a_copy_is_stored_only_under_the_hash_of_its_bytes(served: Served) -> None:
+    content = b"the archived page"
+    wrong = served.url + "/api/write/copies/" + "0" * 64
+    code, problem = request("PUT", wrong, content)
+    assert (code, problem["parameter"]) == (422, "file")
+    assert "SHA-256 is not its name" in problem["detail"]
+    right = served.url + "/api/write/copies/" + hashlib.sha256(content).hexdigest()
+    assert request("PUT", right, content) == (200, {"stored": True})
+    assert request("PUT", right, content) == (200, {"stored": False})
+
+
+def test_the_openapi_document_lists_writes_only_on_a_writable_server(
+    serve: Callable[..., Served],
+) -> None:
+    writable, reading = serve("--writable"), serve()
+    code, document = request("GET", writable.url + "/api/openapi.json")
+    assert "post" in document["paths"]["/api/write/events"]
+    assert "put" in document["paths"]["/api/write/copies/{sha256}"]
+    assert "Batch" in document["components"]["schemas"]
+    code, document = request("GET", reading.url + "/api/openapi.json")
+    assert not [p for p in document["paths"] if p.startswith("/api/write")]
+
+
+def test_a_bundle_with_a_copy_a_merge_and_a_retraction_imports_over_http(
+    served: Served,
+) -> None:
+    bundle = served.tmp / "bundle"
+    (bundle / "copies").mkdir(parents=True)
+    copy = b"The court sentenced Bob Jones.\n"
+    sha256 = hashlib.sha256(copy).hexdigest()
+    (bundle / "copies" / sha256).write_bytes(copy)
+    source = {"type": "source", "id": "court-page", "title": "The court's page",
+              "publisher": "Court", "url": "https://example.org/c",
+              "published": "2024", "language": "en", "sha256": sha256}  # fmt: skip
+    cite = [{"source": "court-page", "locator": "para:1", "quote": "sentenced Bob"}]
+    records = {
+        "sources": [source],
+        "entities": [
+            {"type": "entity", "id": i, "kind": "person", "name": i.title()}
+            for i in ("bob-jones", "b-jones")
+        ],
+        "facts": [
+            {"type": "fact"} | fact("jones-verdict", participants=[
+                {"entity": "bob-jones", "role": "speaker"}], sources=cite),
+            {"type": "merge", "entity": "b-jones", "into": "bob-jones",
+             "reason": "the same man"},
+            {"type": "retraction", "fact": "jones-verdict", "reason": "misread",
+             "sources": cite},
+        ],
+    }  # fmt: skip
+    for name, lines in records.items():
+        (bundle / f"{name}.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in lines)
+        )
+    first = served.cli("Bob", "import", str(bundle))
+    assert first.exit_code == 0, first.output
+    assert first.output == (
+        f"{bundle}: added 1 source, 2 entities, 1 fact, 1 merge, 1 retraction\n"
+    )
+    again = served.cli("Bob", "import", str(bundle))
+    assert (
+        again.output == f"{bundle}: nothing new (1 source, 2 entities, "
+        "1 fact, 1 merge, 1 retraction already present)\n"
+    )
+    with urllib.request.urlopen(f"{served.url}/api/write/copies/{sha256}") as got:
+        assert got.read() == copy
+
+
+def test_the_demo_bundle_imports_over_http_as_on_a_local_store(
+    served: Served, tmp_path: Path
+) -> None:
+    with resources.as_file(
+        resources.files("khronika.data") / "kazakhstan-separatism"
+    ) as bundle:
+        remote = served.cli("Ann", "import", str(bundle))
+        local_store = str(tmp_path / "local.db")
+        env = {"KHRONIKA_CONFIG": str(served.config("Ann")), "KHRONIKA_USER": "Ann",
+               "KHRONIKA_KEY": local_store + ".key"}  # fmt: skip
+        for args in (("init",), ("import", str(bundle))):
+            local = CliRunner().invoke(cli, ["--store", local_store, *args], env=env)
+    assert (remote.exit_code, remote.output) == (0, local.output)
+    assert local.output == f"{bundle}: added 1 source, 63 entities, 47 facts\n"
