@@ -9,6 +9,7 @@ store (its first admin); Bob is registered as a maintainer over HTTP.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import socket
@@ -114,7 +115,8 @@ def serve(
         args = ["--store", store_path, "serve", "--port", str(port), *flags]
         server = khronika(tmp_path / "Ann", *args, "--refresh", "0.2")
         servers.append(server)
-        url = f"http://127.0.0.1:{port}"
+        scheme = "https" if "--tls-cert" in flags else "http"
+        url = f"{scheme}://127.0.0.1:{port}"
         for _ in range(200):
             try:
                 with urllib.request.urlopen(url + "/api/status", timeout=5):
@@ -415,3 +417,71 @@ def test_the_demo_bundle_imports_over_http_as_on_a_local_store(
             local = CliRunner().invoke(cli, ["--store", local_store, *args], env=env)
     assert (remote.exit_code, remote.output) == (0, local.output)
     assert local.output == f"{bundle}: added 1 source, 63 entities, 47 facts\n"
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "cert.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_the_cli_writes_over_https(
+    serve: Callable[..., Served], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts it
+    served = serve("--writable", "--tls-cert", str(cert), "--tls-key", str(key))
+    assert served.url.startswith("https://")
+    done = served.cli("Ann", "entity", "add", "person", "someone", "--name", "S")
+    assert (done.exit_code, done.output) == (0, "added person someone\n")
+
+
+@pytest.mark.parametrize(
+    ("url", "refusal"),
+    [
+        ("http://example.org:8080", "plain http only to this machine"),
+        ("https://me:secret@example.org", "no user name, query or fragment"),
+        ("http://127.0.0.1:9", "cannot reach http://127.0.0.1:9"),
+    ],
+)
+def test_a_store_url_is_refused_before_anything_is_sent(
+    url: str, refusal: str, tmp_path: Path
+) -> None:
+    (tmp_path / "f.json").write_text(json.dumps(fact("f")))
+    done = CliRunner().invoke(cli, ["--store", url, "append", str(tmp_path / "f.json")])
+    assert done.exit_code == 1
+    assert refusal in done.output
+    assert "secret" not in done.output
