@@ -72,6 +72,8 @@ def isolated(
     monkeypatch.setenv("KHRONIKA_STORE", location)
     monkeypatch.setenv("KHRONIKA_KEY", str(tmp_path / "khronika.key"))
     monkeypatch.setenv("KHRONIKA_USER", "tester")
+    # the maintainer's key folder too, never the user's ~/.config/khronika
+    monkeypatch.setenv("KHRONIKA_CONFIG", str(tmp_path / "config"))
     monkeypatch.chdir(tmp_path)
     return location
 
