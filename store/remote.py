@@ -154,7 +154,6 @@ class RemoteRecorder(ApplicationRecorder):
 
     def __init__(self, url: str) -> None:
         self.url = check_url(url)
-        self.where = urlsplit(self.url).netloc
 
     # -- HTTP ----------------------------------------------------------
     def _call(
@@ -227,7 +226,8 @@ class RemoteRecorder(ApplicationRecorder):
         recorded = self._decode(data, Recorded)
         if stamper is not None:
             stamper.stamped = [s.stored() for s in recorded.events]
-        return [s.position or 0 for s in recorded.events]
+        positions = [s.position for s in recorded.events if s.position is not None]
+        return positions if len(positions) == len(stored_events) else None
 
     def select_events(
         self,
