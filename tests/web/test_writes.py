@@ -33,8 +33,13 @@ from click.testing import CliRunner, Result
 from khronika.cli.main import cli
 from khronika.domain import aggregates as agg
 from khronika.domain.documents import FactDoc
-from khronika.domain.events import Event, FactRecorded, MaintainerAdded
-from khronika.domain.ids import maintainer_stream
+from khronika.domain.events import (
+    Event,
+    FactRecorded,
+    MaintainerAdded,
+    SigningKeyRotated,
+)
+from khronika.domain.ids import SIGNING_KEY, SIGNING_KEY_STREAM, maintainer_stream
 from khronika.store import checkpoint as cp
 from khronika.store import signing
 from khronika.store.app import Chronicle
@@ -485,3 +490,20 @@ def test_a_store_url_is_refused_before_anything_is_sent(
     assert done.exit_code == 1
     assert refusal in done.output
     assert "secret" not in done.output
+
+
+def test_an_unsigned_event_is_refused(served: Served, make: Any) -> None:
+    doc = msgspec.convert(fact("bob-fact"), FactDoc)
+    event = agg.record_fact(doc, datetime.now(UTC), "Bob")
+    refused(served, make, [stored(event)], 403, "unsigned; every write over HTTP")
+
+
+def test_the_stores_own_key_is_not_rotated_over_http(served: Served, make: Any) -> None:
+    rotated = SigningKeyRotated(
+        originator_id=SIGNING_KEY_STREAM, originator_version=1,
+        timestamp=datetime.now(UTC), recorded_by="Ann", slug=SIGNING_KEY,
+        key=str(cp.load_verifier(served.config("Bob") / "maintainer.pub")),
+        reason="stolen",
+    )  # fmt: skip
+    sealed = stored(signing.seal(rotated, served.hand("Ann")))
+    refused(served, make, [sealed], 422, "is not taken over HTTP")
