@@ -69,8 +69,8 @@ def _safe(error: click.ClickException) -> click.ClickException:
 @click.option(
     "--store",
     metavar="PATH|URL",
-    help="SQLite file or postgresql:// URL. Default: $KHRONIKA_STORE, "
-    "else ./khronika.db.",
+    help="SQLite file, postgresql:// URL, or https://HOST:PORT of a chronicle "
+    "served with `serve --writable`. Default: $KHRONIKA_STORE, else ./khronika.db.",
 )
 @click.option(
     "--as",

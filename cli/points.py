@@ -101,8 +101,15 @@ def open_views(
     """The views of the store, caught up with every event recorded so far.
 
     On a store this process may not write, the views are read as they stand;
-    if they are behind the log, a warning on stderr says by how much.
+    if they are behind the log, a warning on stderr says by how much. A
+    served chronicle is read through its own pages and API.
     """
+    if loc.is_remote(settings.location):
+        where = loc.describe(settings.location)
+        raise click.ClickException(
+            f"{where} is a served chronicle: read it at {where}/ or through its "
+            f"API ({where}/api/openapi.json); --store URL is for writing"
+        )
     app = settings.open()
     head = app.recorder.max_notification_id() or 0
     views = read_views(app.location, head, app.read_after, progress)

@@ -33,20 +33,53 @@ from khronika.store import location as loc
     type=click.FloatRange(0.1, 3600),
     help="How often to look for new events and catch the views up.",
 )
+@click.option(
+    "--writable",
+    is_flag=True,
+    help="Also take writes under /api/write/, each event signed by a "
+    "registered maintainer (`khronika --store https://HOST:PORT append …`).",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Serve https with this certificate (PEM); with --tls-key.",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The certificate's private key (PEM).",
+)
 @with_settings
-def serve(settings: Settings, host: str, port: int, refresh: float) -> None:
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    refresh: float,
+    writable: bool,
+    tls_cert: str | None,
+    tls_key: str | None,
+) -> None:
     """Serve the timeline, facts, traces and statistics over HTTP.
 
     Web pages at http://HOST:PORT/ and a JSON API under /api (its OpenAPI
-    document at /api/openapi.json). Nothing served writes; the server keeps
-    the views current as maintainers append. On a store it may not write
-    (a read-only file, `file:…?mode=ro`, a SELECT-only PostgreSQL role) it
-    answers from the views as they stand, with their lag in a header.
+    document at /api/openapi.json). Without --writable nothing served
+    writes; the server keeps the views current as maintainers append. On a
+    store it may not write (a read-only file, `file:…?mode=ro`, a
+    SELECT-only PostgreSQL role) it answers from the views as they stand,
+    with their lag in a header.
+
+    With --writable a team writes to this chronicle with the CLI, each from
+    their own machine: `khronika --store https://HOST:PORT import …`. Every
+    event is signed by a registered maintainer's key, within five minutes
+    of the server's clock, and checked here as the CLI checks it; there are
+    no passwords or sessions. Serve https (--tls-cert, --tls-key, or a
+    proxy in front); plain http is for this machine only.
 
     \b
     Examples:
       khronika serve
       khronika --store 'file:/data/khronika.db?mode=ro' serve --port 9000
+      khronika serve --writable --host 0.0.0.0 --tls-cert c.pem --tls-key k.pem
     """
     import uvicorn
 
@@ -59,11 +92,27 @@ def serve(settings: Settings, host: str, port: int, refresh: float) -> None:
         except OSError as e:
             problem = f"cannot listen on {host}:{port}: {e.strerror}"
             raise click.ClickException(problem) from None
-    app = create_app(settings.location, refresh_every=refresh)
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("give --tls-cert and --tls-key together")
+    if writable and (
+        loc.is_remote(settings.location) or loc.read_only(settings.location)
+    ):
+        raise click.UsageError(
+            f"--writable: {loc.describe(settings.location)} is not a store this "
+            "process may write"
+        )
+    app = create_app(settings.location, refresh_every=refresh, writable=writable)
+    scheme = "https" if tls_cert else "http"
+    takes = " (taking signed writes under /api/write/)" if writable else ""
     click.echo(
-        f"serving {loc.describe(settings.location)} at http://{host}:{port}/", err=True
+        f"serving {loc.describe(settings.location)} at {scheme}://{host}:{port}/"
+        + takes,
+        err=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning",
+        ssl_certfile=tls_cert, ssl_keyfile=tls_key,
+    )  # fmt: skip
 
 
 @click.command()

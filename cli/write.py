@@ -287,7 +287,10 @@ def _run_import(
 def _views_current(app: Any) -> None:
     """Catch the views up after a bulk write, so that a copy of the store
     made read-only next answers without lag. An older store's views are
-    left to `khronika upgrade`, which reads will point to."""
+    left to `khronika upgrade`, which reads will point to. A served
+    chronicle's server keeps its own views current."""
+    if loc.is_remote(app.location):
+        return
     views = store_views(app)
     try:
         views.check_format()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +13,12 @@ from uuid import UUID, uuid4
 
 import msgspec
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Notification, PersistenceError
+from eventsourcing.persistence import (
+    IntegrityError,
+    Notification,
+    PersistenceError,
+    StoredEvent,
+)
 from eventsourcing.utils import Environment, get_topic
 
 from khronika.domain import aggregates as agg
@@ -79,8 +84,13 @@ class Chronicle(Application[UUID]):
         identity: dict[str, str] | None = None,
     ) -> None:
         self.location = location
+        if create and loc.is_remote(location):
+            raise StoreError(
+                f"{location}: a served chronicle is made on its own machine "
+                "(`khronika init` there, then `khronika serve --writable`)"
+            )
         env = loc.environment(location)
-        if not loc.is_postgres(location):
+        if loc.is_sqlite(location):
             path = loc.sqlite_file(location)
             if not path.exists() and not create:
                 raise StoreError(
@@ -127,6 +137,9 @@ class Chronicle(Application[UUID]):
         self.hand: Hand | None = None
         self.hand_problem: str | None = None  # why the user's key did not load
         self.signed_only = False
+        # While `derive` runs a command, what it would save is kept here
+        # instead: a served write re-runs the command to check an event.
+        self._derived: list[Event] | None = None
 
     @staticmethod
     def _create_views(env: dict[str, str]) -> None:
@@ -140,7 +153,7 @@ class Chronicle(Application[UUID]):
     @staticmethod
     def is_store(location: str) -> bool:
         """Whether a khronika store is at `location` already."""
-        if not loc.is_postgres(location):
+        if loc.is_sqlite(location):
             return _has_events_table(loc.sqlite_file(location))
         try:
             Chronicle(location).close()
@@ -296,12 +309,18 @@ class Chronicle(Application[UUID]):
             events = [
                 e if e.seal else signing.seal(e, hand, self.origin) for e in events
             ]
+        self.admit(events, registry)
+        return list(events)
+
+    def admit(self, events: Sequence[Event], registry: Registry | None = None) -> None:
+        """SigningError unless each sealed event stands against the registry,
+        taken in as if appended now (a registry change counts for the next)."""
+        registry = self.registry() if registry is None else registry
         head = self.recorder.max_notification_id() or 0
         for position, event in enumerate(events, start=head + 1):
             problem = registry.admit(position, event)
             if problem is not None:
                 raise SigningError(f"{event.slug}: {problem}")
-        return list(events)
 
     def _signing_hand(self, registry: Registry) -> Hand:
         if self.hand is None:
@@ -474,19 +493,43 @@ class Chronicle(Application[UUID]):
         )  # fmt: skip
         return self._save_new(event) if version == 1 else self._save_next(event)
 
-    def save_batch(self, events: Sequence[Event]) -> None:
-        """Append many events in one transaction: all of them or none."""
+    def derive(self, command: Callable[[], object]) -> list[Event]:
+        """The events `command` would save, checked as it checks them, unsaved.
+
+        A served write re-runs the maintainer's command with this, so the
+        server checks everything the CLI checked, with the same code.
+        """
+        self._derived = []
+        try:
+            command()
+            return self._derived
+        finally:
+            self._derived = None
+
+    def save_batch(self, events: Sequence[Event]) -> list[StoredEvent]:
+        """Append many events in one transaction: all of them or none.
+
+        Returns them as stored, with the record time of their commit.
+        """
+        if self._derived is not None:
+            self._derived.extend(events)
+            return []
         events = self._sealed(events)
+        stamper = Stamper(self.clock)
         try:  # the event store directly: save() adds per-event Protocol checks
-            self.events.put(events, stamper=Stamper(self.clock))
+            self.events.put(events, stamper=stamper)
         except IntegrityError as e:
             raise DuplicateError(
                 "another writer added some of these records meanwhile; "
                 "import again to skip what is there now"
             ) from e
+        return stamper.stamped
 
     def _stamped_save(self, event: Event) -> Event:
         """Save `event`; it as stored, with the record time of its commit."""
+        if self._derived is not None:
+            self._derived.append(event)
+            return event
         stamper = Stamper(self.clock)
         (event,) = self._sealed([event])
         self.save(event, stamper=stamper)

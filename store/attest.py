@@ -23,6 +23,11 @@ from khronika.store.ledger import canonical
 
 def key_path(app: Chronicle) -> Path:
     """$KHRONIKA_KEY, else beside a SQLite file, else under ~/.config/khronika."""
+    if loc.is_remote(app.location):
+        raise KhronikaError(
+            f"{loc.describe(app.location)}: a served chronicle's signing key "
+            "is on its server; sign checkpoints and rotate the key there"
+        )
     if os.environ.get("KHRONIKA_KEY"):
         return Path(os.environ["KHRONIKA_KEY"])
     if not loc.is_postgres(app.location):

@@ -200,6 +200,11 @@ class Importer:
         if self.on_progress is not None:
             self.on_progress(read)
 
+    def events(self, records: list[tuple[str, Record]]) -> list[Event]:
+        """The events a batch of (where, record) adds, checked, not saved;
+        ImportError_ names the record that fails."""
+        return self._events([(Line(where, b"", 0), r) for where, r in records])
+
     def _events(self, batch: list[tuple[Line, Record]]) -> list[Event]:
         docs = [r for _, r in batch if not isinstance(r, Merge | Retraction)]
         ids = [stream_id(_KIND[type(record)], record.id) for record in docs]

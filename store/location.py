@@ -30,12 +30,24 @@ def is_postgres(location: str) -> bool:
     return location.startswith(("postgresql://", "postgres://"))
 
 
+def is_remote(location: str) -> bool:
+    """A chronicle served by `khronika serve --writable` (store/remote.py)."""
+    return location.startswith(("https://", "http://"))
+
+
+def is_sqlite(location: str) -> bool:
+    return not is_postgres(location) and not is_remote(location)
+
+
 def describe(location: str) -> str:
     """The location with any password hidden, fit to print.
 
     The user information is everything before the last `@` of the URL, so
     a password holding unencoded `/ ? # @` is hidden whole, too.
     """
+    if is_remote(location):
+        parts = urlsplit(location)  # no user information, path or query
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
     if not is_postgres(location):
         return location
     scheme, _, rest = location.partition("://")
@@ -67,7 +79,7 @@ def read_only(location: str) -> bool:
     that lies on a read-only mount. A PostgreSQL store answers by its role's
     privileges (the views ask it).
     """
-    if is_postgres(location):
+    if not is_sqlite(location):
         return False
     if location.startswith("file:"):
         if parse_qs(urlsplit(location).query).get("mode") == ["ro"]:
@@ -88,7 +100,7 @@ def reading(location: str) -> str:
     unmerged writes is there (a writer stopped short), which must be read.
     A `file:…?mode=ro` URI is taken as given: someone else may be writing.
     """
-    if is_postgres(location) or not read_only(location):
+    if not is_sqlite(location) or not read_only(location):
         return location
     if location.startswith("file:"):
         return location
@@ -106,6 +118,11 @@ def environment(location: str) -> dict[str, str]:
     }
     if is_postgres(location):
         return env | _postgres(location)
+    if is_remote(location):
+        return env | {
+            "PERSISTENCE_MODULE": "khronika.store.remote",
+            "KHRONIKA_URL": location,
+        }
     return env | {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": location

@@ -74,7 +74,8 @@ def isolated(
     monkeypatch.setenv("KHRONIKA_STORE", location)
     monkeypatch.setenv("KHRONIKA_KEY", str(tmp_path / "khronika.key"))
     monkeypatch.setenv("KHRONIKA_USER", "tester")
-    monkeypatch.setenv("KHRONIKA_CONFIG", str(tmp_path / "config"))  # maintainer keys
+    # the maintainer's key folder too, never the user's ~/.config/khronika
+    monkeypatch.setenv("KHRONIKA_CONFIG", str(tmp_path / "config"))
     monkeypatch.delenv("KHRONIKA_MAINTAINER_KEY", raising=False)
     monkeypatch.chdir(tmp_path)
     return location

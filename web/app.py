@@ -23,13 +23,25 @@ from khronika.web.http import SECURITY, answer, json_response, problem, problem_
 from khronika.web.openapi import document
 from khronika.web.params import Query
 from khronika.web.reader import Reader, State
+from khronika.web.write import Writer
+from khronika.web.write import routes as write_routes
 
 STATIC = pages.HERE / "static"
 
 
-def create_app(location: str, refresh_every: float = 1.0) -> Starlette:
-    """The service over the store at `location`; it keeps the views current."""
+def create_app(
+    location: str, refresh_every: float = 1.0, *, writable: bool = False
+) -> Starlette:
+    """The service over the store at `location`; it keeps the views current.
+
+    `writable` adds the write endpoints under /api/write/ (web/write.py);
+    without it there are none.
+    """
     reader = Reader(location)
+    routes: list[BaseRoute] = []
+    writer: Writer | None = None
+    if writable:
+        routes, writer = write_routes(location)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -44,10 +56,12 @@ def create_app(location: str, refresh_every: float = 1.0) -> Starlette:
             stop.set()
             worker.join()
             reader.close()
+            if writer is not None:
+                writer.close()
 
-    routes: list[BaseRoute] = [_route(reader, e) for e in ENDPOINTS]
+    routes += [_route(reader, e) for e in ENDPOINTS]
     routes += [
-        Route("/api/openapi.json", lambda _: json_response(document())),
+        Route("/api/openapi.json", lambda _: json_response(document(writable))),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *pages.routes(reader),
     ]
@@ -99,8 +113,9 @@ async def _http_problem(request: Request, exc: Exception) -> Response:
     titles = {404: "Not found", 405: "Method not allowed"}
     detail = {
         404: f"no page or endpoint at {request.url.path}; see /api/openapi.json",
-        405: f"{request.method} is not allowed here: khronika's service only reads "
-        "(GET); writing stays with the CLI",
+        405: f"{request.method} is not allowed here: khronika's service only "
+        "reads (GET), and takes signed writes under /api/write/ when started "
+        "with `khronika serve --writable`",
     }
     response = problem(
         exc.status_code,

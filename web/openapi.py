@@ -5,8 +5,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
+
 from khronika import __version__
 from khronika.projections import models
+from khronika.store.remote import (
+    PREFIX,
+    Batch,
+    CopyStored,
+    Head,
+    Ids,
+    Meta,
+    Recorded,
+    Stored,
+)
 from khronika.web.api import ENDPOINTS, Endpoint
 from khronika.web.http import IGNORED
 from khronika.web.params import Param
@@ -49,7 +61,16 @@ HEADERS = {
 }
 
 
-def document() -> dict[str, Any]:
+def document(writable: bool = False) -> dict[str, Any]:
+    """The OpenAPI document; with `writable`, the write endpoints too."""
+    paths: dict[str, Any] = {e.path: {"get": _operation(e)} for e in ENDPOINTS}
+    schemas = models.schema() | {"Problem": PROBLEM_SCHEMA}
+    if writable:
+        paths |= write_paths()
+        _, found = msgspec.json.schema_components(
+            WRITE_MODELS, ref_template="#/components/schemas/{name}"
+        )
+        schemas |= found
     return {
         "openapi": "3.1.0",
         "info": {
@@ -57,16 +78,77 @@ def document() -> dict[str, Any]:
             "version": __version__,
             "description": "An event-sourced chronicle of legal and political "
             "facts, read at any point on two time axes: `as_of` (world time, "
-            "EDTF) and `known_at` (record time). Nothing here writes. Answers "
+            "EDTF) and `known_at` (record time). Only a server started with "
+            "`--writable` takes writes (under /api/write/). Answers "
             "for a `known_at` before the log's last event never change and are "
             "cached for good; every answer has an ETag and a `Khronika-Lag` "
             "header (log positions the views are behind). A query parameter "
             "an endpoint does not take is ignored, never refused, and named in "
             "the `Khronika-Ignored` header.",
         },
-        "paths": {e.path: {"get": _operation(e)} for e in ENDPOINTS},
-        "components": {"schemas": models.schema() | {"Problem": PROBLEM_SCHEMA}},
+        "paths": paths,
+        "components": {"schemas": schemas},
     }
+
+
+WRITE_MODELS = (Stored, Batch, Recorded, Meta, Head, Ids, CopyStored)
+WRITES = (  # path, method, summary, request (a model, "octets" or None), answer
+    ("/meta", "get", "The store's identity (store_id) and format.", None, Meta),
+    ("/head", "get", "The log's last position.", None, Head),
+    ("/streams/{id}", "get", "A stream's stored events (query: gt, lte, desc, "
+     "limit; positions=true adds log positions).", None, list[Stored]),
+    ("/log", "get", "Stored events in log order (query: start, limit, stop, and "
+     "topic, repeatable: the catalogue's, the registry's or FactRecorded).",
+     None, list[Stored]),
+    ("/first-events", "post", "The version-1 event of each stream that exists.",
+     Ids, list[Stored]),
+    ("/copies/{sha256}", "get", "An archived copy, by its SHA-256.", None, "octets"),
+    ("/copies/{sha256}", "put", "Store an archived copy; refused unless its "
+     "bytes hash to its name.", "octets", CopyStored),
+    ("/events", "post", "Sealed events, each signed by a registered maintainer, "
+     "checked as the CLI checks them and written in one transaction or not at "
+     "all; a batch stored already answers \"already recorded\".", Batch, Recorded),
+)  # fmt: skip
+
+
+def write_paths() -> dict[str, Any]:
+    """The /api/write/ endpoints of `khronika serve --writable`."""
+    paths: dict[str, Any] = {}
+    for path, method, summary, request, answer in WRITES:
+        params = [
+            {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+            for n in re.findall(r"{(\w+)}", path)
+        ]
+        operation: dict[str, Any] = {
+            "operationId": f"write-{method}-{path.strip('/').split('/')[0]}",
+            "summary": summary,
+            "parameters": params,
+            "responses": {"200": {"description": "OK", "content": _content(answer)},
+                          "400": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM,
+                          "409": _PROBLEM, "422": _PROBLEM},
+        }  # fmt: skip
+        if request is not None:
+            operation["requestBody"] = {"required": True, "content": _content(request)}
+        paths.setdefault(PREFIX + path, {})[method] = operation
+    return paths
+
+
+_PROBLEM = {
+    "description": "Refused, and nothing written: why, as a problem",
+    "content": {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    },
+}
+
+
+def _content(model: Any) -> dict[str, Any]:
+    if model == "octets":
+        return {
+            "application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"}
+            }
+        }
+    return {"application/json": {"schema": _schema(model)}}
 
 
 def _operation(endpoint: Endpoint) -> dict[str, Any]:
