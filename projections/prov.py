@@ -234,7 +234,10 @@ class Builder:
         self.out.add(kind, self._id(), record)
 
     def agent(self, name: str, key: str) -> str:
-        ident = f"khronika:maintainer/{quote(key or name, safe='')}"
+        """A maintainer by their key's id; one who recorded before signing by
+        the name given."""
+        label = key.rpartition("+")[2] if key else quote(name, safe="")
+        ident = f"khronika:maintainer/{label}"
         agent = Agent(
             prov_type=QName(value="khronika:Maintainer"), label=name, key=key or None
         )

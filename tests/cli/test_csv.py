@@ -132,7 +132,7 @@ def test_trace_speaks_csv_for_a_fact(demo: Run) -> None:
     text = out(demo, "trace", fact, "--format", "csv")
     header = text.split("\n")[0]
     assert header == (
-        "id,position,event,version,recorded_at,recorded_by,reason,changes,"
+        "id,position,event,version,recorded_at,recorded_by,key,reason,changes,"
         "unchecked,source,title,publisher,url,published,locator,quote,verified,"
         "unchecked_at_append,copy_sha256,copy_is_current,leaf_index,tree_size,root"
     )

@@ -181,7 +181,7 @@ def test_correction_after_demo_is_visible_now_and_invisible_known_at_before(
     assert (current["when"]["edtf"], current["version"]) == ("2023-05-31", 2)
     assert (old["when"]["edtf"], old["version"]) == ("2023-05-30", 1)
     text = demo("fact", fact).output
-    assert "v2 " in text and "corrected by tester: typo" in text
+    assert "v2 " in text and "corrected by tester (key " in text and "): typo" in text
 
 
 def test_retraction_after_demo_hides_the_fact_now_but_not_before(demo: Run) -> None:

@@ -100,10 +100,10 @@ def test_a_changed_store_id_fails_verify_against_an_earlier_checkpoint(
     assert messages(store_path, [earlier]) == []
     execute(store_path, "UPDATE khronika_meta SET value = ? WHERE key = 'store_id'",
             "11111111-1111-1111-1111-111111111111")  # fmt: skip
-    (found,) = messages(store_path, [earlier])  # the registry notices first
+    (found,) = messages(store_path, [earlier])  # the first signed intent notices
+    assert found.startswith("event at position 1 ")
     assert found.endswith(
-        "but this store is khronika/11111111-1111-1111-1111-111111111111: this "
-        "store's id was changed, or its events were copied from another store"
+        f"its signed intent is for another chronicle, {earlier.origin}"
     )
 
 

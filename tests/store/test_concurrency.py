@@ -345,8 +345,11 @@ def test_readers_bringing_the_views_up_to_date_at_once_all_succeed(
 def test_two_corrections_of_one_version_one_wins_the_other_conflicts(
     store_url: str, make: Any
 ) -> None:
-    slug = seed_one_fact(store_url, make)
+    slug = seed_one_fact(store_url, make, ["ann", "bob"])
     ann, bob = Chronicle(store_url), Chronicle(store_url)
+    for app, name in ((ann, "ann"), (bob, "bob")):
+        config = Path(f"{os.environ['KHRONIKA_CONFIG']}-{name}")
+        app.hand = signing.Hand(name, cp.load_signer(config / "maintainer.key"))
     try:
         stale = bob.get(Fact, slug)
         assert ann.get(Fact, slug).version == stale.version == 1
