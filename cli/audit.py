@@ -82,11 +82,12 @@ def trace(settings: Settings, ident: str, known_at: str | None, fmt: str) -> Non
         return
     facts = msgspec.to_builtins(found)
     if fmt == "csv":
-        rows = [{"id": f["id"], "kind": f["kind"], "when": f["when"]["edtf"],
-                 "label": f["when"]["label"],
-                 "sources": [citation_text(c) for c in f["sources"]]}
-                for f in facts]  # fmt: skip
-        emit(rows, "csv")
+        columns = ("id", "kind", "when", "label", "sources")
+        rows = [dict(zip(columns, (f["id"], f["kind"], f["when"]["edtf"],
+                                   f["when"]["label"],
+                                   [citation_text(c) for c in f["sources"]]),
+                         strict=True)) for f in facts]  # fmt: skip
+        emit(rows, "csv", columns=columns)
         return
     echo(f"{entity['name']} ({entity['kind']}, {entity['entity']}): "
                f"{len(facts)} fact{'s' * (len(facts) != 1)}")  # fmt: skip

@@ -18,7 +18,7 @@ import msgspec
 from rich.console import Console
 
 from khronika.cli.context import Settings, with_settings
-from khronika.cli.output import echo
+from khronika.cli.output import echo, neutral
 from khronika.cli.points import RecordTime, WorldDay, open_views
 from khronika.cli.write import progress_bar
 from khronika.domain.days import Day
@@ -63,6 +63,11 @@ _encoder = msgspec.json.Encoder()
     help="Also write events.jsonl: every stored event up to the cut, byte for "
     "byte, whose hashes rebuild the checkpoint's root.",
 )  # fmt: skip
+@click.option(
+    "--bom", is_flag=True,
+    help="Begin each csv/*.csv with a UTF-8 byte-order mark, so that Excel "
+    "opens it as UTF-8 with a double click.",
+)  # fmt: skip
 @with_settings
 def export(
     settings: Settings,
@@ -71,6 +76,7 @@ def export(
     as_of: Day | None,
     parts: tuple[str, ...],
     events: bool,
+    bom: bool,
 ) -> None:
     """Write a signed release of the record to DIRECTORY.
 
@@ -125,7 +131,8 @@ def export(
     try:
         counts: dict[str, int] = {}
         if chosen & {"bundle", "csv"}:
-            counts = _write(app, Release(app, views, point), scratch, chosen)
+            release = Release(app, views, point)
+            counts = _write(app, release, scratch, chosen, bom)
         for name, peer in PEERS.items():
             if name in chosen:
                 with (
@@ -173,12 +180,12 @@ def _status(name: str) -> Iterator[None]:
 
 
 def _write(
-    app: Chronicle, release: Release, folder: Path, parts: set[str]
+    app: Chronicle, release: Release, folder: Path, parts: set[str], bom: bool
 ) -> dict[str, int]:
     counts = dict.fromkeys(BUNDLE, 0)
     with ExitStack() as stack:
         jsonl = _Files(stack, folder, "bundle" in parts)
-        tables = _Tables(stack, folder / "csv") if "csv" in parts else None
+        tables = _Tables(stack, folder / "csv", bom) if "csv" in parts else None
         for source in release.sources():
             counts["sources"] += 1
             jsonl.write("sources.jsonl", source)
@@ -249,20 +256,24 @@ class _Files:
 
 
 class _Tables:
-    """One CSV file a table, each with its header, all written as rows come."""
+    """One CSV file a table, each with its header, all written as rows come;
+    each cell neutralised, as every CSV khronika writes."""
 
-    def __init__(self, stack: ExitStack, folder: Path) -> None:
+    def __init__(self, stack: ExitStack, folder: Path, bom: bool) -> None:
         folder.mkdir()
+        encoding = "utf-8-sig" if bom else "utf-8"
         self.writers: dict[str, Any] = {}
         for table, columns in TABLES.items():
             f: IO[str] = stack.enter_context(
-                (folder / f"{table}.csv").open("w", newline="", encoding="utf-8")
+                (folder / f"{table}.csv").open("w", newline="", encoding=encoding)
             )
             self.writers[table] = csv.writer(f)
-            self.writers[table].writerow([name for name, _ in columns])
+            self.writers[table].writerow([neutral(name) for name, _ in columns])
 
     def row(self, table: str, values: tuple[Any, ...]) -> None:
-        self.writers[table].writerow(["" if v is None else v for v in values])
+        self.writers[table].writerow(
+            ["" if v is None else neutral(str(v)) for v in values]
+        )
 
 
 def _sign(

@@ -172,8 +172,8 @@ def test_tables_have_every_item_under_documented_columns(demo: Run) -> None:
     )  # fmt: skip
 
 
-def _csv(path: str) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as f:
+def _csv(path: str, encoding: str = "utf-8") -> list[dict[str, str]]:
+    with open(path, newline="", encoding=encoding) as f:
         return list(csv.DictReader(f))
 
 
@@ -360,3 +360,29 @@ def test_a_dry_run_of_a_release_spans_its_batches(demo: Run, tmp_path: Path) -> 
     dry = ok(demo, "--store", copy, "import", "out", "--dry-run", "--batch-size", "7")
     assert "would add 1 source, 63 entities, 47 facts, 1 retraction" in dry.output
     assert data(demo, "--store", copy, "log") == []
+
+
+def test_tables_flag_a_retracted_facts_rows_and_neutralise_formulas(
+    demo: Run,
+) -> None:
+    gone = "instagram-lenin-monument-comment"
+    ok(demo, "retract", gone, "--reason", "doubt", "--source", f"{SOURCE}@para:35")
+    formula = {"when": "-0044-03-15", "summary": "=cmd|' /C calc'!A0"}
+    ok(demo, "append", "-", input=json.dumps(_fact() | formula))
+    ok(demo, "export", "out", "--format", "csv", "--bom")
+    for table, columns in TABLES.items():
+        raw = Path(f"out/csv/{table}.csv").read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf"), table  # so Excel reads UTF-8
+        if columns[0][0] != "fact":
+            continue
+        found = _csv(f"out/csv/{table}.csv", "utf-8-sig")
+        assert found and all(
+            r["retracted"] == ("1" if r["fact"] == gone else "0") for r in found
+        ), table
+    citations = _csv("out/csv/citations.csv", "utf-8-sig")
+    assert any(r["fact"] == gone and r["retracted"] == "1" for r in citations)
+    (later,) = (r for r in _csv("out/csv/facts.csv", "utf-8-sig")
+                if r["id"] == "a-later-fact")  # fmt: skip
+    assert (later["summary"], later["edtf"]) == ("'=cmd|' /C calc'!A0", "'-0044-03-15")
+    assert later["earliest"] == "'-0044-03-15"
+    ok(demo, "verify-release", "out", "--pubkey", _pub())
