@@ -123,6 +123,7 @@ def export(
     try:
         parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+        scratch.chmod(0o777 & ~_umask())  # a folder as mkdir makes it, not 0700
     except OSError as e:
         raise KhronikaError(
             f"cannot write a release at {directory}: {e.strerror} ({e.filename})"
@@ -156,6 +157,13 @@ def export(
     for name, n in counts.items():
         echo(f"  {name}: {n} {'line' if name == rel.EVENTS else 'item'}"
              + "s" * (n != 1))  # fmt: skip
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, so set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _stop(signum: int, frame: object) -> None:

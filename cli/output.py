@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import sys
 import textwrap
@@ -53,12 +54,21 @@ def safe(text: str) -> str:
     return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def no_color() -> bool:
+    """Whether NO_COLOR is set (and not empty), as https://no-color.org asks:
+    then nothing khronika prints is coloured, on a terminal or not."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
 def echo(
     message: str = "", nl: bool = True, err: bool = False, fg: str | None = None
 ) -> None:
-    """click.echo (or secho, given a colour) for anything that may hold
-    stored text or user input."""
-    click.secho(safe(message), nl=nl, err=err, fg=fg)
+    """click.echo (or secho, given a colour and no NO_COLOR) for anything
+    that may hold stored text or user input."""
+    if fg is None or no_color():
+        click.echo(safe(message), nl=nl, err=err)
+    else:
+        click.secho(safe(message), nl=nl, err=err, fg=fg)
 
 
 def indented(text: str, first: str) -> str:
@@ -197,7 +207,7 @@ def make_console() -> Console:
         file=stream,
         width=None if is_tty else WIDTH,
         force_terminal=False,
-        no_color=not is_tty,
+        no_color=not is_tty or no_color(),
         highlight=False,
         soft_wrap=False,
     )

@@ -386,3 +386,18 @@ def test_tables_flag_a_retracted_facts_rows_and_neutralise_formulas(
     assert (later["summary"], later["edtf"]) == ("'=cmd|' /C calc'!A0", "'-0044-03-15")
     assert later["earliest"] == "'-0044-03-15"
     ok(demo, "verify-release", "out", "--pubkey", _pub())
+
+
+def test_a_release_gets_ordinary_permissions(demo: Run) -> None:
+    """Folders 0755 and files 0644 under the usual umask, as mkdir and open
+    make them; not the 0700 of a private scratch folder."""
+    old = os.umask(0o022)
+    try:
+        ok(demo, "export", "out")
+    finally:
+        os.umask(old)
+    folders = [Path("out"), *(p for p in Path("out").rglob("*") if p.is_dir())]
+    files = [p for p in Path("out").rglob("*") if p.is_file()]
+    assert len(folders) > 1 and files
+    assert {oct(p.stat().st_mode & 0o777) for p in folders} == {"0o755"}
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o644"}
