@@ -208,6 +208,15 @@ def _append(path: str, text: str) -> None:
         f.write(text)
 
 
+def _outside(path: str) -> None:
+    """The file or folder moved out of the release, a symlink to it left in
+    its place: the bytes are the same, but outside the release."""
+    moved = Path("outside") / Path(path).name
+    moved.parent.mkdir()
+    Path(path).rename(moved)
+    os.symlink(moved.resolve(), path)
+
+
 def _replace(path: str, old: str, new: str) -> None:
     p = Path(path)
     p.write_text(p.read_text("utf-8").replace(old, new, 1), encoding="utf-8")
@@ -224,6 +233,16 @@ def _replace(path: str, old: str, new: str) -> None:
         (lambda: _replace("out/events.jsonl", '"version":1', '"version":2'),
          "events.jsonl: its SHA-256"),
         (lambda: Path("out/MANIFEST").unlink(), "MANIFEST: missing"),
+        (lambda: os.symlink("/", "out/root"),
+         "root: in the release but not in its MANIFEST (a symlink)"),
+        (lambda: Path("out/extra").mkdir(),
+         "extra: in the release but not in its MANIFEST (a folder)"),
+        (lambda: Path("out/csv/more").mkdir(),
+         "csv/more: in the release but not in its MANIFEST (a folder)"),
+        (lambda: _outside("out/facts.jsonl"),
+         "facts.jsonl: listed in the MANIFEST, but a symlink now, not the file"),
+        (lambda: _outside("out/csv"),
+         "csv: holds files the MANIFEST lists, but a symlink now"),
     ],
 )  # fmt: skip
 def test_verify_release_names_what_was_changed(
