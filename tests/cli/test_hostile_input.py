@@ -371,3 +371,26 @@ def test_no_command_prints_a_traceback_for_hostile_arguments(
         f"{args!r}: {type(result.exception).__name__}: {result.exception}"
     )
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("padded", ["2023 ", " 2023", "2023\u00a0", "2023\u3000"])
+def test_a_date_with_white_space_around_it_is_refused_naming_its_field(
+    padded: str, store: str, make: Any, tmp_path: Path
+) -> None:
+    """As a trailing newline is: the padding would be stored as written."""
+    anchored = {"edtf": "2023", "wording": "that year", "anchor": padded}
+    cases: list[tuple[str, Callable[[], list[str]]]] = [
+        ("when", lambda: ["append", _fact_file(tmp_path, make, id="x", when=padded)]),
+        ("when.anchor",
+         lambda: ["append", _fact_file(tmp_path, make, id="x", when=anchored)]),
+        ("when", lambda: _correct(f"when={padded}")),
+        ("published", lambda: ["source", "add", "s2", "--title", "t", "--publisher",
+                               "p", "--url", "https://x.org/", "--published",
+                               padded]),
+    ]  # fmt: skip
+    before = make.dump(store)
+    for field, args in cases:
+        result = _invoke(*args())
+        _clean(result)
+        assert f"{field}: '2023' has white space around it" in result.output
+        assert make.dump(store) == before
