@@ -105,6 +105,8 @@ def export(
       khronika verify-release release/ --pubkey khronika.db.pub
     """
     target = Path(directory)
+    if target.exists() and not target.is_dir():
+        raise KhronikaError(f"{directory} is not a folder; choose a new directory")
     if target.exists() and any(target.iterdir()):
         raise click.UsageError(f"{directory} is not empty; choose a new directory")
     app = settings.open()

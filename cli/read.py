@@ -111,7 +111,11 @@ def _row(fact: dict[str, Any]) -> dict[str, Any]:
 @click.option(
     "--to", "end", type=WorldDay(), help="Facts that may start on or before DATE."
 )
-@click.option("--search", help="Text in the summary (case-insensitive for ASCII).")
+@click.option(
+    "--search",
+    help="Text in the summary (case-insensitive for ASCII; % and _ are "
+    "themselves), at most 300 characters.",
+)
 @PAGING[0]
 @PAGING[1]
 @point_options(*FORMATS)

@@ -114,7 +114,15 @@ def _walk(t: msgspec.inspect.Type, path: str, rules: _Rules) -> None:
 
 
 def decode(data: bytes, cls: type[T], fmt: Format = "json") -> T:
-    """Decode one document of type `cls`; raise ValidationError on any flaw."""
+    """Decode one document of type `cls`; raise ValidationError on any flaw,
+    nesting deeper than Python's stack allows among them."""
+    try:
+        return _decode(data, cls, fmt)
+    except RecursionError:
+        raise ValidationError("document", "is nested too deeply") from None
+
+
+def _decode(data: bytes, cls: type[T], fmt: Format) -> T:
     if fmt == "json":
         try:  # the common case, fast: JSON decoded from the bytes as they are
             decoded: T = _json_decoder(cast(Any, cls)).decode(data)

@@ -85,6 +85,11 @@ def bundle_files(path: Path) -> list[Path]:
     if not path.is_dir():
         return [path]
     files = [path / name for name in BUNDLE_FILES if (path / name).exists()]
+    for part in files:
+        if not part.is_file():
+            raise ValidationError(
+                str(part), "is not a file: a bundle's parts are JSON Lines files"
+            )
     if not files:
         raise ValidationError(
             str(path), "a bundle directory needs " + ", ".join(BUNDLE_FILES)
