@@ -67,7 +67,7 @@ def test_proofs_verify_offline_with_no_store(
     monkeypatch.setenv("KHRONIKA_STORE", str(tmp_path / "no-such-store.db"))
     out = ok(demo("verify-proof", str(tmp_path / "p.json"), "--checkpoint", str(new),
                   "--pubkey", pub))  # fmt: skip
-    assert out.count("ok: event at position") == 2  # recorded, then retracted
+    assert out.count("ok: the event at leaf") == 2  # recorded, then retracted
     out = ok(demo("verify-proof", str(tmp_path / "c.json"), "--checkpoint", str(old),
                   "--checkpoint", str(new), "--pubkey", pub))  # fmt: skip
     assert out == "ok: the log of size 111 is a prefix of the log of size 112\n"

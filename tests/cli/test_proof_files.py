@@ -73,7 +73,21 @@ def test_a_good_inclusion_proof_verifies(
 ) -> None:
     result = check(run, tmp_path, [inclusion(tree)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("ok: event at position 2 (version 2 of")
+    assert result.output == (
+        f"ok: the event at leaf 1, version 2 of {ID} is in the log of size 3 "
+        f"signed by {ORIGIN}\n"
+    )
+
+
+def test_an_inclusion_proof_does_not_vouch_for_its_unchecked_position(
+    run: Run, tmp_path: Path, tree: merkle.DictStore, signed: dict[int, Path]
+) -> None:
+    """The log position is not in the leaf hash, so the proof may say any."""
+    proof = inclusion(tree)
+    proof["event"]["position"] = 987654
+    result = check(run, tmp_path, [proof])
+    assert result.exit_code == 0, result.output
+    assert "987654" not in result.output and "position" not in result.output
 
 
 def test_a_proof_for_another_origin_is_refused(
