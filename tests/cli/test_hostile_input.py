@@ -413,10 +413,10 @@ def _folder_for_facts(tmp_path: Path) -> None:
 # (arguments, set-up, the one line of the message)
 FAULTS: dict[str, tuple[list[str], Callable[[Path], None], str]] = {
     "deeply nested document": (
-        ["append", "{tmp}/deep.json"], _deep, "document: is nested too deeply"),
+        ["append", "{tmp}/deep.json"], _deep, "document: is nested more than 64 deep"),
     "deeply nested import line": (
         ["import", "{tmp}/deep.json"], _deep,
-        "deep.json line 1: document: is nested too deeply"),
+        "deep.json line 1: document: is nested more than 64 deep"),
     "deeply nested mapping": (
         ["import", "{tmp}/rows.csv", "--mapping", "{tmp}/deep.toml"], _deep,
         "deep.toml: is nested too deeply"),
