@@ -19,7 +19,7 @@ from khronika.domain.events import stamp
 from khronika.projections import check, points
 from khronika.projections.models import EntityTrace
 from khronika.projections.queries import Entities, Point, timeline
-from khronika.store import attest
+from khronika.store import attest, files
 from khronika.store import checkpoint as cp
 from khronika.store.audit import trace_fact
 from khronika.store.verify import verify as run_verify
@@ -343,22 +343,14 @@ def verify_proof(proof: str, heads: tuple[str, ...], pubkey: str) -> None:
     """
     verifier = cp.load_verifier(Path(pubkey))
     signed = [cp.verify(_read(h, "checkpoint"), verifier) for h in heads]
-    try:
-        data = Path(proof).read_bytes()
-    except OSError as e:
-        raise KhronikaError(f"cannot read proof {proof}: {e.strerror}") from None
+    data = files.read_capped(Path(proof), files.PROOF_MAX, "proof")
     for item in attest.read_proofs(data, proof):
         echo("ok: " + attest.check_proof(item, signed))
 
 
 def _read(path: str, what: str) -> str:
-    """A text file's content; KhronikaError if it cannot be read as UTF-8."""
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise KhronikaError(f"cannot read {what} {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise KhronikaError(f"{what} {path} is not UTF-8 text") from None
+    """A checkpoint's text; KhronikaError if it is not a small UTF-8 file."""
+    return files.read_text(Path(path), files.NOTE_MAX, what)
 
 
 def _checkpoint(path: str) -> cp.Checkpoint:

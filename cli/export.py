@@ -33,7 +33,7 @@ from khronika.projections.release import (
     fact_rows,
     source_row,
 )
-from khronika.store import attest
+from khronika.store import attest, files
 from khronika.store import checkpoint as cp
 from khronika.store import release as rel
 from khronika.store.app import Chronicle
@@ -359,9 +359,9 @@ def verify_release(
         raise click.UsageError("--proof and --checkpoint go together")
     folder = Path(directory)
     verifier = cp.load_verifier(Path(pubkey))
-    manifest = rel.read(_text(folder / rel.MANIFEST), verifier)
+    manifest = rel.read(_text(folder, rel.MANIFEST, files.MANIFEST_MAX), verifier)
     rel.check_files(folder, manifest)
-    head = _checkpoint(folder / "checkpoint.txt", verifier)
+    head = _checkpoint(_text(folder, "checkpoint.txt", files.NOTE_MAX), verifier)
     if (head.origin, head.size, head.root) != (
         manifest.origin, manifest.size, manifest.root,
     ):  # fmt: skip
@@ -378,8 +378,10 @@ def verify_release(
         attest.check_head(settings.open(), head)
         said.append("the store's log begins with the release's")
     if proof and later:
-        newer = _checkpoint(Path(later), verifier)
-        for item in attest.read_proofs(Path(proof).read_bytes(), proof):
+        note = files.read_text(Path(later), files.NOTE_MAX, "checkpoint")
+        newer = _checkpoint(note, verifier, later)
+        data = files.read_capped(Path(proof), files.PROOF_MAX, "proof")
+        for item in attest.read_proofs(data, proof):
             if not isinstance(item, attest.ConsistencyProof) or (
                 item.old_size, item.new_size) != (head.size, newer.size):  # fmt: skip
                 raise rel.ReleaseError(
@@ -394,17 +396,22 @@ def verify_release(
         echo(f"  ok: {line}")
 
 
-def _checkpoint(path: Path, verifier: cp.Verifier) -> cp.Checkpoint:
+def _checkpoint(
+    note: str, verifier: cp.Verifier, name: str = "checkpoint.txt"
+) -> cp.Checkpoint:
     try:
-        return cp.verify(_text(path), verifier)
+        return cp.verify(note, verifier)
     except cp.CheckpointError as e:
-        raise rel.ReleaseError(f"{path}: {e}") from None
+        raise rel.ReleaseError(f"{name}: {e}") from None
 
 
-def _text(path: Path) -> str:
+def _text(folder: Path, name: str, cap: int) -> str:
+    """A file of the release, read as text: a regular file (never through a
+    symlink, a FIFO or a device) of at most `cap` bytes."""
+    path = folder / name
+    if not os.path.lexists(path):
+        raise rel.ReleaseError(f"{name}: missing from the release")
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise rel.ReleaseError(f"{path.name}: missing from the release") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise rel.ReleaseError(f"{path.name}: cannot be read ({e})") from None
+        return files.read_text(path, cap, name, follow=False)
+    except files.FileError as e:
+        raise rel.ReleaseError(str(e)) from None

@@ -38,6 +38,7 @@ from khronika.domain.events import (
 from khronika.domain.ids import StreamKind, stream_id
 from khronika.domain.parse import MAX_DOCUMENT_BYTES, decode
 from khronika.domain.rules import Reference
+from khronika.store import files
 from khronika.store.app import Chronicle
 from khronika.store.codec import decode as decode_event
 
@@ -141,7 +142,7 @@ def store_copies(app: Chronicle, folder: Path) -> frozenset[str]:
     found = sorted(folder.glob("copies/*")) if folder.is_dir() else []
     contents = {}
     for path in found:
-        content = path.read_bytes()
+        content = files.read_capped(path, files.COPY_MAX, "archived copy")
         if hashlib.sha256(content).hexdigest() != path.name:
             raise ValidationError(
                 str(path), "the copy's SHA-256 is not its name: it was altered"

@@ -37,6 +37,7 @@ from khronika.domain.events import stamp
 from khronika.store import checkpoint as cp
 from khronika.store import merkle
 from khronika.store.app import Chronicle
+from khronika.store.files import kind
 from khronika.store.ledger import canonical
 
 MAGIC = "khronika-release/1"
@@ -94,7 +95,7 @@ def file_of(folder: Path, path: Path) -> File:
     with os.fdopen(fd, "rb") as f:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise ReleaseError(f"{name}: {_kind(mode)}, not a regular file")
+            raise ReleaseError(f"{name}: {kind(mode)}, not a regular file")
         while chunk := f.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
@@ -176,13 +177,13 @@ def check_files(folder: Path, m: Manifest) -> None:
             continue
         if name in folders:
             raise ReleaseError(
-                f"{name}: holds files the MANIFEST lists, but {_kind(mode)} now"
+                f"{name}: holds files the MANIFEST lists, but {kind(mode)} now"
             )
         if name in listed:
             raise ReleaseError(
-                f"{name}: listed in the MANIFEST, but {_kind(mode)} now, not the file"
+                f"{name}: listed in the MANIFEST, but {kind(mode)} now, not the file"
             )
-        what = "" if stat.S_ISREG(mode) else f" ({_kind(mode)})"
+        what = "" if stat.S_ISREG(mode) else f" ({kind(mode)})"
         raise ReleaseError(f"{name}: in the release but not in its MANIFEST{what}")
     missing = listed - {name for name, _ in found}
     if missing:
@@ -207,17 +208,6 @@ def _walk(folder: Path) -> Iterator[tuple[str, int]]:
                 yield Path(entry.path).relative_to(folder).as_posix(), mode
                 if stat.S_ISDIR(mode):
                     stack.append(Path(entry.path))
-
-
-def _kind(mode: int) -> str:
-    """What a file that is not a regular file is, in words."""
-    if stat.S_ISLNK(mode):
-        return "a symlink"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    return "a special file"
 
 
 # -- the log at a record time ------------------------------------------------

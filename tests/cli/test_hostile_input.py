@@ -4,6 +4,7 @@ traceback, and nothing written."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -488,3 +489,49 @@ def test_the_cli_boundary_turns_unforeseen_faults_into_one_line(
     _clean(result)
     assert result.exit_code == 1
     assert result.output.startswith(line) and result.output.count("\n") == 1
+
+
+def _special(tmp_path: Path, name: str) -> str:
+    """A FIFO, or a sparse file larger than every cap, named `name`."""
+    path = tmp_path / name
+    if name == "fifo":
+        os.mkfifo(path)
+    else:
+        with open(path, "wb") as f:
+            f.truncate(100_000_001)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("/dev/zero", "is a device, not a regular file"),
+     ("fifo", "is a FIFO, not a regular file"),
+     ("huge", "is larger than 100,000,000 bytes, the most a archived copy may be")],
+)  # fmt: skip
+def test_an_archived_copy_is_read_only_from_a_regular_file_within_its_cap(
+    store: str, make: Any, tmp_path: Path, name: str, problem: str
+) -> None:
+    path = name if name.startswith("/") else _special(tmp_path, name)
+    before = make.dump(store)
+    for args in (
+        ["source", "attach", "worldcrunch-kz-separatism", path],
+        ["source", "add", "s2", "--title", "t", "--publisher", "p", "--url",
+         "https://x.org/", "--published", "2024", "--file", path],
+    ):  # fmt: skip
+        result = _invoke(*args)
+        _clean(result)
+        assert result.output == f"Error: archived copy {path} {problem}\n"
+    assert make.dump(store) == before
+
+
+@pytest.mark.parametrize("name", ["/dev/zero", "fifo", "huge"])
+def test_a_private_key_is_read_only_from_a_small_regular_file(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    path = name if name.startswith("/") else _special(tmp_path, name)
+    monkeypatch.setenv("KHRONIKA_KEY", path)
+    result = _invoke("checkpoint")
+    _clean(result)
+    *warnings, line = result.output.splitlines()  # a warning on its mode first
+    assert line.startswith(f"Error: private key {path} is ")
+    assert all(w.startswith("warning: ") for w in warnings)

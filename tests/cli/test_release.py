@@ -420,3 +420,29 @@ def test_a_release_gets_ordinary_permissions(demo: Run) -> None:
     assert len(folders) > 1 and files
     assert {oct(p.stat().st_mode & 0o777) for p in folders} == {"0o755"}
     assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o644"}
+
+
+def _manifest_a_fifo() -> None:
+    Path("out/MANIFEST").unlink()
+    os.mkfifo("out/MANIFEST")
+
+
+def _manifest_a_symlink() -> None:
+    Path("out/MANIFEST").rename("MANIFEST")
+    os.symlink(Path("MANIFEST").resolve(), "out/MANIFEST")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [(_manifest_a_fifo, "MANIFEST out/MANIFEST is a FIFO, not a regular file"),
+     (_manifest_a_symlink, "MANIFEST out/MANIFEST is a symlink, not a regular file"),
+     (lambda: Path("out/MANIFEST").write_bytes(b"\\0" * 100_000_001),
+      "MANIFEST out/MANIFEST is larger than 100,000,000 bytes")],
+)  # fmt: skip
+def test_a_manifest_is_read_only_from_a_regular_file_in_the_release(
+    demo: Run, change: Callable[[], Any], message: str
+) -> None:
+    ok(demo, "export", "out", "--format", "bundle")
+    change()
+    result = demo("verify-release", "out", "--pubkey", _pub())
+    assert result.exit_code == 1 and result.output.startswith(f"Error: {message}")
