@@ -19,7 +19,7 @@ from khronika.domain.events import recorder, stamp
 from khronika.projections import check, points
 from khronika.projections.models import EntityTrace
 from khronika.projections.queries import Entities, Point, timeline
-from khronika.store import attest
+from khronika.store import attest, files
 from khronika.store import checkpoint as cp
 from khronika.store.audit import trace_fact
 from khronika.store.signing import Signatures
@@ -83,11 +83,12 @@ def trace(settings: Settings, ident: str, known_at: str | None, fmt: str) -> Non
         return
     facts = msgspec.to_builtins(found)
     if fmt == "csv":
-        rows = [{"id": f["id"], "kind": f["kind"], "when": f["when"]["edtf"],
-                 "label": f["when"]["label"],
-                 "sources": [citation_text(c) for c in f["sources"]]}
-                for f in facts]  # fmt: skip
-        emit(rows, "csv")
+        columns = ("id", "kind", "when", "label", "sources")
+        rows = [dict(zip(columns, (f["id"], f["kind"], f["when"]["edtf"],
+                                   f["when"]["label"],
+                                   [citation_text(c) for c in f["sources"]]),
+                         strict=True)) for f in facts]  # fmt: skip
+        emit(rows, "csv", columns=columns)
         return
     echo(f"{entity['name']} ({entity['kind']}, {entity['entity']}): "
                f"{len(facts)} fact{'s' * (len(facts) != 1)}")  # fmt: skip
@@ -361,22 +362,14 @@ def verify_proof(proof: str, heads: tuple[str, ...], pubkey: str) -> None:
     """
     verifier = cp.load_verifier(Path(pubkey))
     signed = [cp.verify(_read(h, "checkpoint"), verifier) for h in heads]
-    try:
-        data = Path(proof).read_bytes()
-    except OSError as e:
-        raise KhronikaError(f"cannot read proof {proof}: {e.strerror}") from None
+    data = files.read_capped(Path(proof), files.PROOF_MAX, "proof")
     for item in attest.read_proofs(data, proof):
         echo("ok: " + attest.check_proof(item, signed))
 
 
 def _read(path: str, what: str) -> str:
-    """A text file's content; KhronikaError if it cannot be read as UTF-8."""
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise KhronikaError(f"cannot read {what} {path}: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise KhronikaError(f"{what} {path} is not UTF-8 text") from None
+    """A checkpoint's text; KhronikaError if it is not a small UTF-8 file."""
+    return files.read_text(Path(path), files.NOTE_MAX, what)
 
 
 def _checkpoint(path: str) -> cp.Checkpoint:

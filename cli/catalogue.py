@@ -16,6 +16,7 @@ from khronika.domain.aggregates import SOURCE_CORRECTABLE
 from khronika.domain.documents import ENTITY_KINDS, EntityDoc, SourceDoc
 from khronika.domain.events import stamp
 from khronika.domain.parse import field_error
+from khronika.store import files
 
 
 def _doc(cls: type[Any], **fields: Any) -> Any:
@@ -77,7 +78,7 @@ def source_add(
           --publisher Worldcrunch --published 2024-06-13/2024-07 \\
           --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/
     """
-    copy = Path(archived).read_bytes() if archived else None
+    copy = _copy(archived) if archived else None
     doc = _doc(
         SourceDoc,
         id=slug,
@@ -109,11 +110,16 @@ def source_attach(settings: Settings, slug: str, file: str) -> None:
     Example:
       khronika source attach worldcrunch-kz-separatism article.txt
     """
-    content = Path(file).read_bytes()
+    content = _copy(file)
     event = settings.open().attach_copy(slug, content, settings.user())
     sha = hashlib.sha256(content).hexdigest()
     state = "attached" if event else "stored (the source already names it)"
     click.echo(f"{slug}: archived copy sha256:{sha} {state}")
+
+
+def _copy(path: str) -> bytes:
+    """An archived copy's bytes: a regular file of at most COPY_MAX bytes."""
+    return files.read_capped(Path(path), files.COPY_MAX, "archived copy")
 
 
 @source.command(name="correct")

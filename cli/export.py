@@ -19,7 +19,7 @@ from rich.console import Console
 
 from khronika.cli.audit import signature_lines
 from khronika.cli.context import Settings, with_settings
-from khronika.cli.output import echo
+from khronika.cli.output import echo, neutral
 from khronika.cli.points import RecordTime, WorldDay, open_views
 from khronika.cli.write import progress_bar
 from khronika.domain.days import Day
@@ -34,7 +34,7 @@ from khronika.projections.release import (
     fact_rows,
     source_row,
 )
-from khronika.store import attest
+from khronika.store import attest, files
 from khronika.store import checkpoint as cp
 from khronika.store import release as rel
 from khronika.store.app import Chronicle
@@ -64,6 +64,11 @@ _encoder = msgspec.json.Encoder()
     help="Also write events.jsonl: every stored event up to the cut, byte for "
     "byte, whose hashes rebuild the checkpoint's root.",
 )  # fmt: skip
+@click.option(
+    "--bom", is_flag=True,
+    help="Begin each csv/*.csv with a UTF-8 byte-order mark, so that Excel "
+    "opens it as UTF-8 with a double click.",
+)  # fmt: skip
 @with_settings
 def export(
     settings: Settings,
@@ -72,6 +77,7 @@ def export(
     as_of: Day | None,
     parts: tuple[str, ...],
     events: bool,
+    bom: bool,
 ) -> None:
     """Write a signed release of the record to DIRECTORY.
 
@@ -100,6 +106,8 @@ def export(
       khronika verify-release release/ --pubkey khronika.db.pub
     """
     target = Path(directory)
+    if target.exists() and not target.is_dir():
+        raise KhronikaError(f"{directory} is not a folder; choose a new directory")
     if target.exists() and any(target.iterdir()):
         raise click.UsageError(f"{directory} is not empty; choose a new directory")
     app = settings.open()
@@ -118,6 +126,7 @@ def export(
     try:
         parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+        scratch.chmod(0o777 & ~_umask())  # a folder as mkdir makes it, not 0700
     except OSError as e:
         raise KhronikaError(
             f"cannot write a release at {directory}: {e.strerror} ({e.filename})"
@@ -126,7 +135,8 @@ def export(
     try:
         counts: dict[str, int] = {}
         if chosen & {"bundle", "csv"}:
-            counts = _write(app, Release(app, views, point), scratch, chosen)
+            release = Release(app, views, point)
+            counts = _write(app, release, scratch, chosen, bom)
         for name, peer in PEERS.items():
             if name in chosen:
                 with (
@@ -152,6 +162,13 @@ def export(
              + "s" * (n != 1))  # fmt: skip
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it, so set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _stop(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -174,12 +191,12 @@ def _status(name: str) -> Iterator[None]:
 
 
 def _write(
-    app: Chronicle, release: Release, folder: Path, parts: set[str]
+    app: Chronicle, release: Release, folder: Path, parts: set[str], bom: bool
 ) -> dict[str, int]:
     counts = dict.fromkeys(BUNDLE, 0)
     with ExitStack() as stack:
         jsonl = _Files(stack, folder, "bundle" in parts)
-        tables = _Tables(stack, folder / "csv") if "csv" in parts else None
+        tables = _Tables(stack, folder / "csv", bom) if "csv" in parts else None
         for source in release.sources():
             counts["sources"] += 1
             jsonl.write("sources.jsonl", source)
@@ -250,20 +267,24 @@ class _Files:
 
 
 class _Tables:
-    """One CSV file a table, each with its header, all written as rows come."""
+    """One CSV file a table, each with its header, all written as rows come;
+    each cell neutralised, as every CSV khronika writes."""
 
-    def __init__(self, stack: ExitStack, folder: Path) -> None:
+    def __init__(self, stack: ExitStack, folder: Path, bom: bool) -> None:
         folder.mkdir()
+        encoding = "utf-8-sig" if bom else "utf-8"
         self.writers: dict[str, Any] = {}
         for table, columns in TABLES.items():
             f: IO[str] = stack.enter_context(
-                (folder / f"{table}.csv").open("w", newline="", encoding="utf-8")
+                (folder / f"{table}.csv").open("w", newline="", encoding=encoding)
             )
             self.writers[table] = csv.writer(f)
-            self.writers[table].writerow([name for name, _ in columns])
+            self.writers[table].writerow([neutral(name) for name, _ in columns])
 
     def row(self, table: str, values: tuple[Any, ...]) -> None:
-        self.writers[table].writerow(["" if v is None else v for v in values])
+        self.writers[table].writerow(
+            ["" if v is None else neutral(str(v)) for v in values]
+        )
 
 
 def _sign(
@@ -339,9 +360,9 @@ def verify_release(
         raise click.UsageError("--proof and --checkpoint go together")
     folder = Path(directory)
     verifier = cp.load_verifier(Path(pubkey))
-    manifest = rel.read(_text(folder / rel.MANIFEST), verifier)
+    manifest = rel.read(_text(folder, rel.MANIFEST, files.MANIFEST_MAX), verifier)
     rel.check_files(folder, manifest)
-    head = _checkpoint(folder / "checkpoint.txt", verifier)
+    head = _checkpoint(_text(folder, "checkpoint.txt", files.NOTE_MAX), verifier)
     if (head.origin, head.size, head.root) != (
         manifest.origin, manifest.size, manifest.root,
     ):  # fmt: skip
@@ -362,8 +383,10 @@ def verify_release(
         attest.check_head(settings.open(), head)
         said.append("the store's log begins with the release's")
     if proof and later:
-        newer = _checkpoint(Path(later), verifier)
-        for item in attest.read_proofs(Path(proof).read_bytes(), proof):
+        note = files.read_text(Path(later), files.NOTE_MAX, "checkpoint")
+        newer = _checkpoint(note, verifier, later)
+        data = files.read_capped(Path(proof), files.PROOF_MAX, "proof")
+        for item in attest.read_proofs(data, proof):
             if not isinstance(item, attest.ConsistencyProof) or (
                 item.old_size, item.new_size) != (head.size, newer.size):  # fmt: skip
                 raise rel.ReleaseError(
@@ -378,17 +401,22 @@ def verify_release(
         echo(f"  ok: {line}")
 
 
-def _checkpoint(path: Path, verifier: cp.Verifier) -> cp.Checkpoint:
+def _checkpoint(
+    note: str, verifier: cp.Verifier, name: str = "checkpoint.txt"
+) -> cp.Checkpoint:
     try:
-        return cp.verify(_text(path), verifier)
+        return cp.verify(note, verifier)
     except cp.CheckpointError as e:
-        raise rel.ReleaseError(f"{path}: {e}") from None
+        raise rel.ReleaseError(f"{name}: {e}") from None
 
 
-def _text(path: Path) -> str:
+def _text(folder: Path, name: str, cap: int) -> str:
+    """A file of the release, read as text: a regular file (never through a
+    symlink, a FIFO or a device) of at most `cap` bytes."""
+    path = folder / name
+    if not os.path.lexists(path):
+        raise rel.ReleaseError(f"{name}: missing from the release")
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise rel.ReleaseError(f"{path.name}: missing from the release") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise rel.ReleaseError(f"{path.name}: cannot be read ({e})") from None
+        return files.read_text(path, cap, name, follow=False)
+    except files.FileError as e:
+        raise rel.ReleaseError(str(e)) from None

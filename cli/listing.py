@@ -50,8 +50,9 @@ def entity_list(
     if fmt == "json":
         echo(to_json(m.Entities(known_at=known_at, lag=views.lag, entities=found)))
         return
-    emit([{"id": e.id, "kind": e.kind, "name": e.name, "aliases": e.aliases}
-          for e in found], fmt)  # fmt: skip
+    columns = ("id", "kind", "name", "aliases")
+    emit([dict(zip(columns, (e.id, e.kind, e.name, e.aliases), strict=True))
+          for e in found], fmt, columns=columns)  # fmt: skip
     if fmt == "table":
         echo(f"{len(found)} entit{'ies' if len(found) != 1 else 'y'}")
 
@@ -112,12 +113,13 @@ def source_list(settings: Settings, known_at: str | None, fmt: str) -> None:
     if fmt == "json":
         echo(to_json(m.Sources(known_at=known_at, lag=views.lag, sources=found)))
         return
-    rows = [{"id": s.id, "title": s.title, "publisher": s.publisher,
-             "published": s.published, "sha256": s.sha256} for s in found]  # fmt: skip
+    columns = ("id", "title", "publisher", "published", "sha256")
+    rows = [dict(zip(columns, (s.id, s.title, s.publisher, s.published, s.sha256),
+                     strict=True)) for s in found]  # fmt: skip
     if fmt == "table":  # to fit 80 columns: the publisher off, the hash cut short
         rows = [{k: v for k, v in r.items() if k != "publisher"}
                 | {"sha256": (r["sha256"] or "")[:12]} for r in rows]  # fmt: skip
-    emit(rows, fmt)
+    emit(rows, fmt, columns=columns)
 
 
 @source.command(name="show")

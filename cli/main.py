@@ -30,6 +30,9 @@ from khronika.store.errors import explain
 class Root(click.Group):
     """Turns khronika's own errors into clean messages with exit code 1.
 
+    So too an OSError, UnicodeError or RecursionError that a command did not
+    turn into one of its own (a full disk, a folder where a file was
+    expected, input nested past Python's stack): one line, never a traceback.
     A message may echo input or stored text, so its control and bidi
     characters are escaped before click prints it.
     """
@@ -45,6 +48,13 @@ class Root(click.Group):
             raise _safe(click.ClickException(explain(e, where))) from e
         except click.ClickException as e:
             raise _safe(e) from None
+        except OSError as e:  # a file or folder khronika did not check first
+            raise _safe(click.ClickException(_os_error(e))) from e
+        except UnicodeError as e:
+            raise _safe(click.ClickException(f"text that is not UTF-8: {e}")) from e
+        except RecursionError as e:
+            message = "input nested too deeply to read"
+            raise _safe(click.ClickException(message)) from e
 
     def make_context(
         self,
@@ -57,6 +67,12 @@ class Root(click.Group):
             return super().make_context(info_name, args, parent, **extra)
         except click.ClickException as e:
             raise _safe(e) from None
+
+
+def _os_error(e: OSError) -> str:
+    """An OSError as one line: what failed, and on which file."""
+    where = f" ({e.filename})" if e.filename else ""
+    return f"{e.strerror or e}{where}"
 
 
 def _safe(error: click.ClickException) -> click.ClickException:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import sys
 import textwrap
@@ -53,12 +54,21 @@ def safe(text: str) -> str:
     return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def no_color() -> bool:
+    """Whether NO_COLOR is set (and not empty), as https://no-color.org asks:
+    then nothing khronika prints is coloured, on a terminal or not."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
 def echo(
     message: str = "", nl: bool = True, err: bool = False, fg: str | None = None
 ) -> None:
-    """click.echo (or secho, given a colour) for anything that may hold
-    stored text or user input."""
-    click.secho(safe(message), nl=nl, err=err, fg=fg)
+    """click.echo (or secho, given a colour and no NO_COLOR) for anything
+    that may hold stored text or user input."""
+    if fg is None or no_color():
+        click.echo(safe(message), nl=nl, err=err)
+    else:
+        click.secho(safe(message), nl=nl, err=err, fg=fg)
 
 
 def indented(text: str, first: str) -> str:
@@ -104,21 +114,46 @@ def sections(**parts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def to_csv(rows: Sequence[dict[str, Any]]) -> str:
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection")
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def neutral(text: str) -> str:
+    """A spreadsheet cell that cannot be read as a formula: text that begins
+    with `=`, `+`, `-`, `@`, tab or carriage return gets a leading single
+    quote, as OWASP advises; a plain number (-5, +1.5e3) stays as it is.
+
+    Every CSV khronika writes passes each cell through here: `--format csv`
+    and a release's tables."""
+    if text.startswith(FORMULA) and not NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str] = ()) -> str:
+    """A header line (the first row's keys, else `columns`), then the rows."""
     buffer = io.StringIO()
-    if rows:
+    header = list(rows[0]) if rows else list(columns)
+    if header:
         writer = csv.writer(buffer)
-        writer.writerow(safe(key) for key in rows[0])
-        writer.writerows([safe(cell(v)) for v in row.values()] for row in rows)
+        writer.writerow(safe(neutral(key)) for key in header)
+        writer.writerows([safe(neutral(cell(v))) for v in row.values()] for row in rows)
     return buffer.getvalue()
 
 
-def emit(rows: Sequence[dict[str, Any]], fmt: str, title: str | None = None) -> None:
-    """Print rows (dicts with the same keys) in the chosen format."""
+def emit(
+    rows: Sequence[dict[str, Any]],
+    fmt: str,
+    title: str | None = None,
+    columns: Sequence[str] = (),
+) -> None:
+    """Print rows (dicts with the same keys) in the chosen format; `columns`
+    names them when there may be no row, so that CSV keeps its header."""
     if fmt == "json":
         echo(to_json(list(rows)))
     elif fmt == "csv":
-        click.echo(to_csv(rows), nl=False)  # to_csv escapes each cell
+        click.echo(to_csv(rows, columns), nl=False)  # to_csv escapes each cell
     else:
         print_table(rows, title)
 
@@ -172,7 +207,7 @@ def make_console() -> Console:
         file=stream,
         width=None if is_tty else WIDTH,
         force_terminal=False,
-        no_color=not is_tty,
+        no_color=not is_tty or no_color(),
         highlight=False,
         soft_wrap=False,
     )

@@ -28,7 +28,7 @@ from khronika.projections import models as m
 from khronika.projections.law import law as law_state
 from khronika.projections.person import person as person_history
 from khronika.projections.queries import Entities, Point
-from khronika.projections.stats import DIMENSIONS
+from khronika.projections.stats import DIMENSIONS, TERMED
 from khronika.projections.stats import stats as stats_of
 from khronika.projections.views import ViewStore
 
@@ -65,23 +65,26 @@ def _print_facts(facts: list[dict[str, Any]], point: Point) -> None:
     echo(f"{len(facts)} fact{'s' * (len(facts) != 1)}")
 
 
-def _flat(fact: dict[str, Any]) -> dict[str, Any]:
-    when = fact["when"]
-    return {
-        "id": fact["id"], "kind": fact["kind"], "when": when["edtf"],
-        "label": when["label"], "earliest": when["earliest"],
-        "latest": when["latest"], "status": fact["status"],
-        "place": fact["place"], "summary": fact["summary"],
-        "version": fact["version"], "recorded_at": fact["recorded_at"],
-    }  # fmt: skip
+# CSV columns, for the header of an empty answer
+BUCKET_COLUMNS = tuple(f.encode_name for f in msgspec.structs.fields(m.Bucket))
+LAG_COLUMNS = ("defendant", "act", "verdict", "days")
+CHANGE_COLUMNS = tuple(f.encode_name for f in msgspec.structs.fields(m.Change))
+# a fact's CSV row, as `_row` gives it
+FACT_COLUMNS = ("id", "kind", "when", "label", "earliest", "latest", "status",
+                "place", "summary", "version", "recorded_at", "participants",
+                "sources")  # fmt: skip
 
 
 def _row(fact: dict[str, Any]) -> dict[str, Any]:
     """A fact as one CSV row; participants and citations joined by "; "."""
-    return _flat(fact) | {
-        "participants": [f"{p['entity']} ({p['role']})" for p in fact["participants"]],
-        "sources": [citation_text(c) for c in fact["sources"]],
-    }
+    when = fact["when"]
+    return dict(zip(FACT_COLUMNS, (
+        fact["id"], fact["kind"], when["edtf"], when["label"], when["earliest"],
+        when["latest"], fact["status"], fact["place"], fact["summary"],
+        fact["version"], fact["recorded_at"],
+        [f"{p['entity']} ({p['role']})" for p in fact["participants"]],
+        [citation_text(c) for c in fact["sources"]],
+    ), strict=True))  # fmt: skip
 
 
 @click.command()
@@ -110,7 +113,11 @@ def _row(fact: dict[str, Any]) -> dict[str, Any]:
 @click.option(
     "--to", "end", type=WorldDay(), help="Facts that may start on or before DATE."
 )
-@click.option("--search", help="Text in the summary (case-insensitive for ASCII).")
+@click.option(
+    "--search",
+    help="Text in the summary (case-insensitive for ASCII; % and _ are "
+    "themselves), at most 300 characters.",
+)
 @PAGING[0]
 @PAGING[1]
 @point_options(*FORMATS)
@@ -149,7 +156,7 @@ def timeline(settings: Settings, people: tuple[str, ...], others: tuple[str, ...
     if fmt == "json":
         echo(to_json(m.Timeline(**point.header(views.lag), facts=facts)))
     elif fmt == "csv":
-        emit([_row(f) for f in plain(facts)], "csv")
+        emit([_row(f) for f in plain(facts)], "csv", columns=FACT_COLUMNS)
     else:
         _print_facts(plain(facts), point)
 
@@ -310,9 +317,11 @@ def stats(settings: Settings, by: str, point: Point, fmt: str) -> None:
     result = plain(answer)
     rows = result["lags"]["pairs"] if by == "lag" else result["buckets"]
     if by == "lag":
-        rows = [{"defendant": r["name"], "act": r["act"], "verdict": r["verdict"],
-                 "days": f"{r['days_min']}–{r['days_max']}"} for r in rows]  # fmt: skip
-    emit(rows, fmt)
+        rows = [dict(zip(LAG_COLUMNS, (r["name"], r["act"], r["verdict"],
+                                       f"{r['days_min']}–{r['days_max']}"),
+                         strict=True)) for r in rows]  # fmt: skip
+    columns = BUCKET_COLUMNS if by in TERMED else BUCKET_COLUMNS[:3]  # no terms
+    emit(rows, fmt, columns=LAG_COLUMNS if by == "lag" else columns)
     if fmt == "table" and by == "lag":
         summary = result["lags"]["summary"]
         if summary["pairs"]:
@@ -445,7 +454,7 @@ def diff(settings: Settings, times: tuple[str, ...], fmt: str) -> None:
         {"change": c["change"], "id": c["id"],
          "by": recorder(c["recorded_by"], c["recorded_key"]),
          "reason": c["reason"] or c["summary"]} for c in changes]  # fmt: skip
-    emit(rows, fmt)
+    emit(rows, fmt, columns=CHANGE_COLUMNS)
     if fmt == "table":
         echo(f"{len(changes)} change{'s' * (len(changes) != 1)} "
                    f"from {before} to {after}")  # fmt: skip

@@ -120,7 +120,17 @@ def check(text: str, *, field: str = "when") -> Bounds:
     Intervals of levels 0 and 1 are of dates, not date-times. Versions before
     this rule accepted a time of day inside an interval; `parse` still reads
     such stored dates (by their calendar days), but new input is refused.
+    So is a date with white space around it ('2023 ', a no-break space),
+    which `parse` reads but would be stored as written.
     """
+    padding = text[: len(text) - len(text.lstrip())] + text[len(text.rstrip()) :]
+    if padding and text.strip():
+        names = ", ".join(dict.fromkeys(f"U+{ord(c):04X}" for c in padding))
+        raise EdtfError(
+            field,
+            f"'{text.strip()}' has white space around it ({names}); "
+            "write the date alone",
+        )
     bounds = parse(text, field=field)
     if "/" in text and "T" in text:
         raise EdtfError(

@@ -131,6 +131,8 @@ def load(text: str, name: str) -> Mapping:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ValidationError(name, f"is not valid TOML: {e}") from None
+    except RecursionError:
+        raise ValidationError(name, "is nested too deeply") from None
     try:
         mapping = msgspec.convert(data, Mapping)
     except msgspec.ValidationError as e:

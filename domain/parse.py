@@ -114,7 +114,44 @@ def _walk(t: msgspec.inspect.Type, path: str, rules: _Rules) -> None:
 
 
 def decode(data: bytes, cls: type[T], fmt: Format = "json") -> T:
-    """Decode one document of type `cls`; raise ValidationError on any flaw."""
+    """Decode one document of type `cls`; raise ValidationError on any flaw.
+
+    JSON nested deeper than MAX_DEPTH is refused before it is decoded: a
+    decoder would recurse once a level, to the end of Python's stack (and
+    any finaliser run down there fails). TOML, whose decoder is Python's,
+    is refused when it meets that end.
+    """
+    if fmt == "json" and _depth_over(data, MAX_DEPTH):
+        raise ValidationError("document", f"is nested more than {MAX_DEPTH} deep")
+    try:
+        return _decode(data, cls, fmt)
+    except RecursionError:
+        raise ValidationError("document", "is nested too deeply") from None
+
+
+MAX_DEPTH = 64  # a fact nests 4 levels; a JSON document at most this many
+# a JSON string (to its end, if it has none) or a bracket
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+
+
+def _depth_over(data: bytes, limit: int) -> bool:
+    """Whether JSON `data` nests deeper than `limit` (brackets in strings
+    do not count). Only input with more brackets than that is scanned."""
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    depth = 0
+    for token in _JSON_TOKEN.finditer(data):
+        bracket = token.group()
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif bracket in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def _decode(data: bytes, cls: type[T], fmt: Format) -> T:
     if fmt == "json":
         try:  # the common case, fast: JSON decoded from the bytes as they are
             decoded: T = _json_decoder(cast(Any, cls)).decode(data)

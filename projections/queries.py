@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
@@ -13,11 +14,14 @@ from khronika.domain.days import OPEN_END_KEY, Day, shown
 from khronika.domain.documents import FactDoc
 from khronika.domain.errors import NotFoundError, ValidationError
 from khronika.domain.parse import MAX_COUNT
+from khronika.domain.text import check_line
 from khronika.projections import models as m
 from khronika.projections.schema import NOW
 from khronika.projections.views import ViewStore
 
 FAR = OPEN_END_KEY  # as of no day: every fact
+SEARCH_MAX = 300  # characters of a timeline search, one line like a name
+LIKE_SPECIAL = re.compile(r"[\\%_]")  # searched for as themselves, escaped
 LATER = "later"  # a fact's status at an as-of day before its earliest day
 
 
@@ -155,8 +159,9 @@ def timeline(
         sql.append("AND f.earliest <= :end")
         params["end"] = end.key()
     if text:
-        sql.append("AND f.summary LIKE :text")
-        params["text"] = f"%{text}%"
+        check_line("search", text, SEARCH_MAX, required=False)
+        sql.append("AND f.summary LIKE :text ESCAPE '\\'")
+        params["text"] = "%" + LIKE_SPECIAL.sub(r"\\\g<0>", text) + "%"
     if entities:
         kinds_of = {r["kind"] for r in views.query(
             "SELECT DISTINCT kind FROM view_entities WHERE entity IN "

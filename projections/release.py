@@ -179,8 +179,11 @@ def _verdict(record: FactRecord) -> str | None:
 
 
 # -- flat tables ---------------------------------------------------------------
-# table -> (column, what it holds); every table's rows name their fact first.
+# table -> (column, what it holds); every table's rows name their fact first,
+# and a fact's child tables end in its `retracted` flag, so that a spreadsheet
+# that counts rows can leave a retracted fact's rows out.
 # fmt: off
+RETRACTED = ("retracted", "1 if the fact was retracted: leave the row out of counts")
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "facts": (
         ("id", "the fact's slug"), ("kind", "statement, verdict, …"),
@@ -205,35 +208,40 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "participants": (
         ("fact", "the fact's slug"), ("entity", "entity slug"),
-        ("role", "defendant, speaker, court, …"),
+        ("role", "defendant, speaker, court, …"), RETRACTED,
     ),
-    "charges": (("fact", "the verdict's slug"), ("article", "LAW:ARTICLE")),
+    "charges": (
+        ("fact", "the verdict's slug"), ("article", "LAW:ARTICLE"), RETRACTED,
+    ),
     "sentences": (
         ("fact", "the verdict's or sentence change's slug"),
         ("part", "'verdict', or 'new_sentence' of a sentence change"),
         ("defendant", "whom it is for; empty means every defendant"),
         ("type", "prison, penal_colony, suspended, fine, …"),
         ("term_months", "term in months"), ("regime", "colony regime"),
-        ("probation_months", "probation in months"),
+        ("probation_months", "probation in months"), RETRACTED,
     ),
     "sentence_changes": (
         ("fact", "the sentence change's slug"),
         ("change", "appeal, release, pardon, parole, amnesty, other"),
         ("verdict", "the verdict it changes"),
-        ("served_months", "months served by then"),
+        ("served_months", "months served by then"), RETRACTED,
     ),
     "amended_articles": (
         ("fact", "the law amendment's slug"), ("article", "LAW:ARTICLE"),
+        RETRACTED,
     ),
     "penalties": (
         ("fact", "the law amendment's slug"), ("side", "before or after"),
         ("conduct", "the conduct punished"), ("article", "LAW:ARTICLE"),
         ("min_term_months", "least term"), ("max_term_months", "longest term"),
+        RETRACTED,
     ),
     "citations": (
         ("fact", "the fact's slug"), ("source", "source slug"),
         ("locator", "para:N, page:N or chars:A-B"), ("quote", "the words quoted"),
         ("cited_for", "'fact', or 'retraction' for a retraction's citation"),
+        RETRACTED,
     ),
     "entities": (
         ("id", "entity slug"), ("kind", "person, group, court, law, …"),
@@ -266,6 +274,7 @@ def fact_rows(r: FactRecord) -> Iterator[Row]:
     law = details if isinstance(details, LawAmendmentDetails) else None
     measure = details if isinstance(details, MeasurementDetails) else None
     retraction = r.retraction
+    gone = int(retraction is not None)
     yield "facts", (
         doc.id, doc.kind, when.edtf, edtf.describe(when.edtf),
         shown(bounds.earliest.key()), shown(bounds.latest.key()),
@@ -273,29 +282,36 @@ def fact_rows(r: FactRecord) -> Iterator[Row]:
         doc.summary, doc.place, verdict and verdict.outcome, law and law.law,
         measure and measure.quantity, measure and measure.value,
         measure and measure.unit, r.version, r.recorded_at, r.recorded_by,
-        r.recorded_key, int(retraction is not None), retraction and retraction.reason,
+        r.recorded_key, gone, retraction and retraction.reason,
     )  # fmt: skip
+    for table, row in _children(doc, retraction):
+        yield table, (*row, gone)
+
+
+def _children(doc: FactDoc, retraction: Retraction | None) -> Iterator[Row]:
+    """(table, row) for each row of the fact's child tables, but its flag."""
+    details = doc.details
     for p in doc.participants:
         yield "participants", (doc.id, p.entity, p.role)
     for c in doc.sources:
         yield "citations", (doc.id, c.source, c.locator, c.quote, "fact")
     for c in retraction.sources if retraction else []:
         yield "citations", (doc.id, c.source, c.locator, c.quote, "retraction")
-    if verdict:
-        for article in verdict.charges:
+    if isinstance(details, VerdictDetails):
+        for article in details.charges:
             yield "charges", (doc.id, article)
-        for s in verdict.sentences:
+        for s in details.sentences:
             yield "sentences", _sentence(doc.id, "verdict", s)
     if isinstance(details, SentenceChangeDetails):
         yield "sentence_changes", (doc.id, details.change, details.verdict,
                                    details.served_months)  # fmt: skip
         if details.new_sentence:
             yield "sentences", _sentence(doc.id, "new_sentence", details.new_sentence)
-    if law:
-        for article in law.articles:
+    if isinstance(details, LawAmendmentDetails):
+        for article in details.articles:
             yield "amended_articles", (doc.id, article)
-        for side, penalties in (("before", law.penalties_before),
-                                ("after", law.penalties_after)):  # fmt: skip
+        for side, penalties in (("before", details.penalties_before),
+                                ("after", details.penalties_after)):  # fmt: skip
             for penalty in penalties:
                 yield "penalties", (
                     doc.id, side, penalty.conduct, penalty.article,

@@ -18,6 +18,7 @@ from khronika.projections.queries import Entities, Point, _in
 from khronika.projections.views import ViewStore
 
 DIMENSIONS = ("year", "charge", "place", "platform", "sentence-type", "lag")
+TERMED = ("charge", "sentence-type")  # whose buckets summarise the terms
 ACTS = ("statement", "publication")
 ACTORS = ("speaker", "author", "organiser")
 Placed = tuple[list[str], str, int]  # bucket keys, certain or possible, how many
@@ -70,7 +71,7 @@ def stats(views: ViewStore, point: Point, by: str) -> m.Stats:
             ]  # fmt: skip
         else:
             placed, terms = _sentences(views, point, by, verdicts)
-    with_terms = by in ("charge", "sentence-type")
+    with_terms = by in TERMED
     result["buckets"] = _count(
         placed, sure=by != "year", terms=terms, with_terms=with_terms
     )

@@ -84,7 +84,16 @@ class ViewStore:
         raise NotImplementedError
 
     def position(self) -> int:
-        return self.max_tracking_id(NAME) or 0
+        """The last event the views hold; StoreError if the stored position
+        is not a whole number (SQLite keeps whatever a hand writes there)."""
+        found = self.max_tracking_id(NAME) or 0
+        if not isinstance(found, int):
+            raise StoreError(
+                f"the views' tracking position ('{found}') is not a number: it "
+                "was changed behind khronika's back; run `khronika projections "
+                "rebuild`"
+            )
+        return found
 
     def _lock(self, c: Any) -> None:
         """Hold the views' write lock for the rest of the transaction."""

@@ -337,16 +337,19 @@ def check_proof(proof: Proof, checkpoints: Sequence[cp.Checkpoint]) -> str:
         except UnicodeEncodeError:
             raise KhronikaError("the proof's event topic is not valid text") from None
         leaf = merkle.leaf_hash(data)
+        # the event's log position is not in its leaf hash: the proof's own
+        # word for it is unchecked, so it is not said; the leaf index is
+        what = f"leaf {proof.leaf_index}, version {e.originator_version} of "
+        what += str(e.originator_id)
         if not merkle.verify_inclusion(
             leaf, proof.leaf_index, head.size, proof.path, head.root
         ):
             raise KhronikaError(
-                f"event at position {e.position} is NOT in the log of the "
+                f"the proof's event ({what}) is NOT in the log of the "
                 f"checkpoint (size {head.size})"
             )
-        return (f"event at position {e.position} (version "
-                f"{e.originator_version} of {e.originator_id}) is in the log "
-                f"of size {head.size} signed by {head.origin}")  # fmt: skip
+        return (f"the event at {what} is in the log of size {head.size} "
+                f"signed by {head.origin}")  # fmt: skip
     old = _head(checkpoints, proof, proof.old_size, proof.old_root)
     new = _head(checkpoints, proof, proof.new_size, proof.new_root)
     if not merkle.verify_consistency(

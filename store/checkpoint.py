@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from khronika.domain.errors import KhronikaError
+from khronika.store import files
 
 ED25519 = b"\x01"
 # Earlier versions named a store's key "khronika-<store id>", not its
@@ -136,8 +137,12 @@ def generate_key(path: Path, name: str) -> None:
 def load_signer(path: Path, name: str | None = None) -> Signer:
     """The private key at `path`, named as in its .pub file unless `name` is given."""
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as e:
+        data = files.read_capped(path, files.NOTE_MAX, "private key")
+    except files.FileError as e:
+        raise CheckpointError(str(e)) from None
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as e:
         raise CheckpointError(f"cannot load private key {path}: {e}") from e
     if not isinstance(key, Ed25519PrivateKey):
         raise CheckpointError(f"{path} is not an Ed25519 private key")
@@ -154,13 +159,9 @@ def load_verifier(path_or_text: Path | str) -> Verifier:
     """A verifier key from a .pub file (Path) or its one-line text (str)."""
     if isinstance(path_or_text, Path):
         try:
-            path_or_text = path_or_text.read_text()
-        except OSError as e:
-            raise CheckpointError(f"cannot read verifier key: {e}") from e
-        except UnicodeDecodeError:
-            raise CheckpointError(
-                f"verifier key {path_or_text} is not UTF-8 text"
-            ) from None
+            path_or_text = files.read_text(path_or_text, files.NOTE_MAX, "verifier key")
+        except files.FileError as e:
+            raise CheckpointError(str(e)) from None
     parts = path_or_text.strip().split("+", 2)  # base64 may hold "+"
     if len(parts) != 3:
         raise CheckpointError("verifier key is not '<name>+<key id hex>+<base64 key>'")

@@ -38,6 +38,7 @@ from khronika.domain.events import (
 from khronika.domain.ids import StreamKind, stream_id
 from khronika.domain.parse import MAX_DOCUMENT_BYTES, decode
 from khronika.domain.rules import Reference
+from khronika.store import files
 from khronika.store.app import Chronicle
 from khronika.store.codec import decode as decode_event
 
@@ -85,6 +86,11 @@ def bundle_files(path: Path) -> list[Path]:
     if not path.is_dir():
         return [path]
     files = [path / name for name in BUNDLE_FILES if (path / name).exists()]
+    for part in files:
+        if not part.is_file():
+            raise ValidationError(
+                str(part), "is not a file: a bundle's parts are JSON Lines files"
+            )
     if not files:
         raise ValidationError(
             str(path), "a bundle directory needs " + ", ".join(BUNDLE_FILES)
@@ -136,7 +142,7 @@ def store_copies(app: Chronicle, folder: Path) -> frozenset[str]:
     found = sorted(folder.glob("copies/*")) if folder.is_dir() else []
     contents = {}
     for path in found:
-        content = path.read_bytes()
+        content = files.read_capped(path, files.COPY_MAX, "archived copy")
         if hashlib.sha256(content).hexdigest() != path.name:
             raise ValidationError(
                 str(path), "the copy's SHA-256 is not its name: it was altered"

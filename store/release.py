@@ -22,9 +22,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import os
+import stat
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 from uuid import UUID
 
@@ -37,6 +39,7 @@ from khronika.store import checkpoint as cp
 from khronika.store import merkle
 from khronika.store.app import Chronicle
 from khronika.store.codec import stamp_of
+from khronika.store.files import kind
 from khronika.store.ledger import canonical
 from khronika.store.signing import Row, Signatures, check_seals
 
@@ -85,13 +88,22 @@ _line_decoder = msgspec.json.Decoder(EventLine)
 
 
 def file_of(folder: Path, path: Path) -> File:
-    """A file's entry: its path under `folder`, SHA-256 and size."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
+    """A file's entry: its path under `folder`, SHA-256 and size. The file is
+    opened without following a symlink, and must be a regular file."""
+    name = path.relative_to(folder).as_posix()
+    digest, size = hashlib.sha256(), 0
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # no FIFO wait
+    except OSError as e:
+        raise ReleaseError(f"{name}: cannot be read ({e.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ReleaseError(f"{name}: {kind(mode)}, not a regular file")
         while chunk := f.read(CHUNK):
             digest.update(chunk)
-    return File(path.relative_to(folder).as_posix(), digest.hexdigest(),
-                path.stat().st_size)  # fmt: skip
+            size += len(chunk)
+    return File(name, digest.hexdigest(), size)
 
 
 def body(m: Manifest) -> str:
@@ -153,21 +165,53 @@ def _file(number: int, line: str) -> File:
 
 
 def check_files(folder: Path, m: Manifest) -> None:
-    """Every listed file is there with its hash and size, and nothing else is."""
-    listed = {f.path for f in m.files}
+    """Every listed file is there with its hash and size, and nothing else is.
+
+    The release is walked with lstat, never following a symlink: anything
+    in it but the listed regular files, the folders that hold them and the
+    MANIFEST (a symlink, a FIFO, a device, an unlisted folder) is refused.
+    """
+    listed = {f.path for f in m.files} | {MANIFEST}
+    folders = {p.as_posix() for f in m.files for p in PurePosixPath(f.path).parents}
+    found = sorted(_walk(folder))
+    for name, mode in found:
+        if stat.S_ISDIR(mode) and name in folders:
+            continue
+        if stat.S_ISREG(mode) and name in listed:
+            continue
+        if name in folders:
+            raise ReleaseError(
+                f"{name}: holds files the MANIFEST lists, but {kind(mode)} now"
+            )
+        if name in listed:
+            raise ReleaseError(
+                f"{name}: listed in the MANIFEST, but {kind(mode)} now, not the file"
+            )
+        what = "" if stat.S_ISREG(mode) else f" ({kind(mode)})"
+        raise ReleaseError(f"{name}: in the release but not in its MANIFEST{what}")
+    missing = listed - {name for name, _ in found}
+    if missing:
+        raise ReleaseError(f"{min(missing)}: listed in the MANIFEST but missing")
     for f in m.files:
-        path = folder / f.path
-        if not path.is_file():
-            raise ReleaseError(f"{f.path}: listed in the MANIFEST but missing")
-        found = file_of(folder, path)
-        if (found.sha256, found.size) != (f.sha256, f.size):
+        now = file_of(folder, folder / f.path)
+        if (now.sha256, now.size) != (f.sha256, f.size):
             raise ReleaseError(
                 f"{f.path}: its SHA-256 is not the MANIFEST's: the file was altered"
             )
-    for path in sorted(folder.rglob("*")):
-        name = path.relative_to(folder).as_posix()
-        if not path.is_dir() and name != MANIFEST and name not in listed:
-            raise ReleaseError(f"{name}: in the release but not in its MANIFEST")
+
+
+def _walk(folder: Path) -> Iterator[tuple[str, int]]:
+    """Each path under `folder` (relative, with /) and its lstat mode; only
+    real folders are entered."""
+    stack = [folder]
+    while stack:
+        here = stack.pop()
+        with os.scandir(here) as entries:
+            for entry in entries:
+                mode = entry.stat(follow_symlinks=False).st_mode
+                yield Path(entry.path).relative_to(folder).as_posix(), mode
+                if stat.S_ISDIR(mode):
+                    stack.append(Path(entry.path))
 
 
 # -- the log at a record time ------------------------------------------------

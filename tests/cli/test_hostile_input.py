@@ -4,6 +4,7 @@ traceback, and nothing written."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -371,3 +372,166 @@ def test_no_command_prints_a_traceback_for_hostile_arguments(
         f"{args!r}: {type(result.exception).__name__}: {result.exception}"
     )
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("padded", ["2023 ", " 2023", "2023\u00a0", "2023\u3000"])
+def test_a_date_with_white_space_around_it_is_refused_naming_its_field(
+    padded: str, store: str, make: Any, tmp_path: Path
+) -> None:
+    """As a trailing newline is: the padding would be stored as written."""
+    anchored = {"edtf": "2023", "wording": "that year", "anchor": padded}
+    cases: list[tuple[str, Callable[[], list[str]]]] = [
+        ("when", lambda: ["append", _fact_file(tmp_path, make, id="x", when=padded)]),
+        ("when.anchor",
+         lambda: ["append", _fact_file(tmp_path, make, id="x", when=anchored)]),
+        ("when", lambda: _correct(f"when={padded}")),
+        ("published", lambda: ["source", "add", "s2", "--title", "t", "--publisher",
+                               "p", "--url", "https://x.org/", "--published",
+                               padded]),
+    ]  # fmt: skip
+    before = make.dump(store)
+    for field, args in cases:
+        result = _invoke(*args())
+        _clean(result)
+        assert f"{field}: '2023' has white space around it" in result.output
+        assert make.dump(store) == before
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def _deep(tmp_path: Path) -> None:
+    (tmp_path / "deep.json").write_text('{"type": "fact", "id": ' + DEEP + "}\n")
+    (tmp_path / "deep.toml").write_text("a = " + DEEP + "\n")
+    (tmp_path / "rows.csv").write_text("x,y\n1,2\n")
+
+
+def _folder_for_facts(tmp_path: Path) -> None:
+    (tmp_path / "bundle" / "facts.jsonl").mkdir(parents=True)
+    (tmp_path / "bundle" / "sources.jsonl").write_text("")
+
+
+# (arguments, set-up, the one line of the message)
+FAULTS: dict[str, tuple[list[str], Callable[[Path], None], str]] = {
+    "deeply nested document": (
+        ["append", "{tmp}/deep.json"], _deep, "document: is nested more than 64 deep"),
+    "deeply nested import line": (
+        ["import", "{tmp}/deep.json"], _deep,
+        "deep.json line 1: document: is nested more than 64 deep"),
+    "deeply nested mapping": (
+        ["import", "{tmp}/rows.csv", "--mapping", "{tmp}/deep.toml"], _deep,
+        "deep.toml: is nested too deeply"),
+    "facts.jsonl a folder": (
+        ["import", "{tmp}/bundle"], _folder_for_facts,
+        "bundle/facts.jsonl: is not a file: a bundle's parts are JSON Lines files"),
+    "export onto a device": (
+        ["export", "/dev/null"], lambda _: None,
+        "/dev/null is not a folder; choose a new directory"),
+    "search not UTF-8": (
+        ["timeline", "--search", b"\xff".decode("utf-8", "surrogateescape")],
+        lambda _: None, "search: holds U+DCFF at position 1"),
+    "search of 100,000 characters": (
+        ["timeline", "--search", "x" * 100_000], lambda _: None,
+        "search: is 100000 characters long; at most 300 allowed"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", FAULTS)
+def test_faults_give_one_line_and_exit_1(
+    case: str, store: str, make: Any, tmp_path: Path
+) -> None:
+    args, setup, message = FAULTS[case]
+    setup(tmp_path)
+    before = make.dump(store)
+    result = _invoke(*(a.replace("{tmp}", str(tmp_path)) for a in args))
+    _clean(result)
+    assert result.exit_code == 1
+    first, *rest = result.output.splitlines()
+    assert first.startswith("Error: ") and message in first, result.output
+    assert not rest or case == "deeply nested import line", result.output
+    assert make.dump(store) == before
+
+
+@pytest.mark.parametrize("text", ["50%", "a_b"])
+def test_search_takes_percent_and_underscore_as_themselves(
+    store: str, make: Any, tmp_path: Path, text: str
+) -> None:
+    path = _fact_file(tmp_path, make, id="literal", summary=f"It rose by {text}.")
+    assert _invoke("append", path).exit_code == 0
+    other = _fact_file(tmp_path, make, id="other", summary="It rose by 500 and ab.")
+    assert _invoke("append", other).exit_code == 0
+    found = json.loads(_invoke("timeline", "--search", text, "--format", "json").output)
+    assert [f["id"] for f in found["facts"]] == ["literal"]
+    assert [f["id"] for f in json.loads(_invoke(
+        "timeline", "--search", text[0] + "%" + text[-1], "--format", "json"
+    ).output)["facts"]] == []  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (OSError(28, "No space left on device", "out/facts.jsonl"),
+         "Error: No space left on device (out/facts.jsonl)"),
+        (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+         "Error: text that is not UTF-8: 'utf-8' codec can't decode byte 0xff"),
+        (RecursionError("maximum recursion depth exceeded"),
+         "Error: input nested too deeply to read"),
+    ],
+)  # fmt: skip
+def test_the_cli_boundary_turns_unforeseen_faults_into_one_line(
+    store: str, monkeypatch: pytest.MonkeyPatch, error: Exception, line: str
+) -> None:
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr("khronika.projections.queries.timeline", fail)
+    result = _invoke("timeline")
+    _clean(result)
+    assert result.exit_code == 1
+    assert result.output.startswith(line) and result.output.count("\n") == 1
+
+
+def _special(tmp_path: Path, name: str) -> str:
+    """A FIFO, or a sparse file larger than every cap, named `name`."""
+    path = tmp_path / name
+    if name == "fifo":
+        os.mkfifo(path)
+    else:
+        with open(path, "wb") as f:
+            f.truncate(100_000_001)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("/dev/zero", "is a device, not a regular file"),
+     ("fifo", "is a FIFO, not a regular file"),
+     ("huge", "is larger than 100,000,000 bytes, the most a archived copy may be")],
+)  # fmt: skip
+def test_an_archived_copy_is_read_only_from_a_regular_file_within_its_cap(
+    store: str, make: Any, tmp_path: Path, name: str, problem: str
+) -> None:
+    path = name if name.startswith("/") else _special(tmp_path, name)
+    before = make.dump(store)
+    for args in (
+        ["source", "attach", "worldcrunch-kz-separatism", path],
+        ["source", "add", "s2", "--title", "t", "--publisher", "p", "--url",
+         "https://x.org/", "--published", "2024", "--file", path],
+    ):  # fmt: skip
+        result = _invoke(*args)
+        _clean(result)
+        assert result.output == f"Error: archived copy {path} {problem}\n"
+    assert make.dump(store) == before
+
+
+@pytest.mark.parametrize("name", ["/dev/zero", "fifo", "huge"])
+def test_a_private_key_is_read_only_from_a_small_regular_file(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    path = name if name.startswith("/") else _special(tmp_path, name)
+    monkeypatch.setenv("KHRONIKA_KEY", path)
+    result = _invoke("checkpoint")
+    _clean(result)
+    *warnings, line = result.output.splitlines()  # a warning on its mode first
+    assert line.startswith(f"Error: private key {path} is ")
+    assert all(w.startswith("warning: ") for w in warnings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,7 +74,21 @@ def test_a_good_inclusion_proof_verifies(
 ) -> None:
     result = check(run, tmp_path, [inclusion(tree)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("ok: event at position 2 (version 2 of")
+    assert result.output == (
+        f"ok: the event at leaf 1, version 2 of {ID} is in the log of size 3 "
+        f"signed by {ORIGIN}\n"
+    )
+
+
+def test_an_inclusion_proof_does_not_vouch_for_its_unchecked_position(
+    run: Run, tmp_path: Path, tree: merkle.DictStore, signed: dict[int, Path]
+) -> None:
+    """The log position is not in the leaf hash, so the proof may say any."""
+    proof = inclusion(tree)
+    proof["event"]["position"] = 987654
+    result = check(run, tmp_path, [proof])
+    assert result.exit_code == 0, result.output
+    assert "987654" not in result.output and "position" not in result.output
 
 
 def test_a_proof_for_another_origin_is_refused(
@@ -203,3 +218,44 @@ def test_an_unreadable_checkpoint_is_one_clear_line(
     result = run("verify-proof", "proof.json", "--checkpoint", "cp3.txt",
                  "--pubkey", "k.pub")  # fmt: skip
     assert result.output == "Error: cannot read checkpoint cp3.txt: Permission denied\n"
+
+
+def _fifo(tmp_path: Path) -> str:
+    os.mkfifo(tmp_path / "fifo")
+    return "fifo"
+
+
+def _huge(tmp_path: Path) -> str:
+    with open(tmp_path / "huge", "wb") as f:
+        f.truncate(100_000_001)  # sparse: larger than every cap, on no disk
+    return "huge"
+
+
+# a file named from outside, as each bad thing: (what, path) -> the message
+BAD_FILES: dict[str, tuple[Callable[[Path], str], str]] = {
+    "a device": (lambda _: "/dev/zero",
+                 "{what} /dev/zero is a device, not a regular file"),
+    "a FIFO": (_fifo, "{what} fifo is a FIFO, not a regular file"),
+    "huge": (_huge,
+             "{what} huge is larger than {cap} bytes, the most a {what} may be"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", BAD_FILES)
+@pytest.mark.parametrize(
+    ("what", "cap"),
+    [("proof", "100,000,000"), ("checkpoint", "65,536"), ("verifier key", "65,536")],
+)
+def test_only_a_regular_file_within_its_cap_is_read(
+    run: Run, tmp_path: Path, tree: merkle.DictStore, signed: dict[int, Path],
+    bad: str, what: str, cap: str,
+) -> None:  # fmt: skip
+    (tmp_path / "proof.json").write_text(json.dumps(inclusion(tree)))
+    make, message = BAD_FILES[bad]
+    name = make(tmp_path)
+    files = {"proof": "proof.json", "checkpoint": "cp3.txt", "verifier key": "k.pub"}
+    files[what] = name
+    result = run("verify-proof", files["proof"], "--checkpoint", files["checkpoint"],
+                 "--pubkey", files["verifier key"])  # fmt: skip
+    assert result.exit_code == 1
+    assert result.output == f"Error: {message.format(what=what, cap=cap)}\n"

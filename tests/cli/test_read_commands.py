@@ -397,3 +397,16 @@ def test_a_penalty_that_names_no_article_is_shown_as_such(demo: Run) -> None:
         }
     ]
     assert demo("law", "kz-criminal-code-2014", "--as-of", "2025-12").exit_code == 0
+
+
+@pytest.mark.parametrize("no_color", ["", "1"])
+def test_no_color_turns_off_every_colour(demo: Run, no_color: str) -> None:
+    from click.testing import CliRunner
+
+    from khronika.cli.main import cli
+
+    result = CliRunner().invoke(
+        cli, ["log", "-n", "1"], color=True, env={"NO_COLOR": no_color}
+    )
+    assert result.exit_code == 0, result.output
+    assert ("\x1b[" in result.output) == (not no_color)  # empty NO_COLOR: colour

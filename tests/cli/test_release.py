@@ -177,8 +177,8 @@ def test_tables_have_every_item_under_documented_columns(demo: Run) -> None:
     )  # fmt: skip
 
 
-def _csv(path: str) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as f:
+def _csv(path: str, encoding: str = "utf-8") -> list[dict[str, str]]:
+    with open(path, newline="", encoding=encoding) as f:
         return list(csv.DictReader(f))
 
 
@@ -213,6 +213,15 @@ def _append(path: str, text: str) -> None:
         f.write(text)
 
 
+def _outside(path: str) -> None:
+    """The file or folder moved out of the release, a symlink to it left in
+    its place: the bytes are the same, but outside the release."""
+    moved = Path("outside") / Path(path).name
+    moved.parent.mkdir()
+    Path(path).rename(moved)
+    os.symlink(moved.resolve(), path)
+
+
 def _replace(path: str, old: str, new: str) -> None:
     p = Path(path)
     p.write_text(p.read_text("utf-8").replace(old, new, 1), encoding="utf-8")
@@ -229,6 +238,16 @@ def _replace(path: str, old: str, new: str) -> None:
         (lambda: _replace("out/events.jsonl", '"version":1', '"version":2'),
          "events.jsonl: its SHA-256"),
         (lambda: Path("out/MANIFEST").unlink(), "MANIFEST: missing"),
+        (lambda: os.symlink("/", "out/root"),
+         "root: in the release but not in its MANIFEST (a symlink)"),
+        (lambda: Path("out/extra").mkdir(),
+         "extra: in the release but not in its MANIFEST (a folder)"),
+        (lambda: Path("out/csv/more").mkdir(),
+         "csv/more: in the release but not in its MANIFEST (a folder)"),
+        (lambda: _outside("out/facts.jsonl"),
+         "facts.jsonl: listed in the MANIFEST, but a symlink now, not the file"),
+        (lambda: _outside("out/csv"),
+         "csv: holds files the MANIFEST lists, but a symlink now"),
     ],
 )  # fmt: skip
 def test_verify_release_names_what_was_changed(
@@ -366,3 +385,70 @@ def test_a_dry_run_of_a_release_spans_its_batches(demo: Run, tmp_path: Path) -> 
     assert "would add 1 source, 63 entities, 47 facts, 1 retraction" in dry.output
     events = [row["event"] for row in data(demo, "--store", copy, "log")]
     assert events == ["MaintainerAdded"]  # its first admin, and nothing imported
+
+
+def test_tables_flag_a_retracted_facts_rows_and_neutralise_formulas(
+    demo: Run,
+) -> None:
+    gone = "instagram-lenin-monument-comment"
+    ok(demo, "retract", gone, "--reason", "doubt", "--source", f"{SOURCE}@para:35")
+    formula = {"when": "-0044-03-15", "summary": "=cmd|' /C calc'!A0"}
+    ok(demo, "append", "-", input=json.dumps(_fact() | formula))
+    ok(demo, "export", "out", "--format", "csv", "--bom")
+    for table, columns in TABLES.items():
+        raw = Path(f"out/csv/{table}.csv").read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf"), table  # so Excel reads UTF-8
+        if columns[0][0] != "fact":
+            continue
+        found = _csv(f"out/csv/{table}.csv", "utf-8-sig")
+        assert found and all(
+            r["retracted"] == ("1" if r["fact"] == gone else "0") for r in found
+        ), table
+    citations = _csv("out/csv/citations.csv", "utf-8-sig")
+    assert any(r["fact"] == gone and r["retracted"] == "1" for r in citations)
+    (later,) = (r for r in _csv("out/csv/facts.csv", "utf-8-sig")
+                if r["id"] == "a-later-fact")  # fmt: skip
+    assert (later["summary"], later["edtf"]) == ("'=cmd|' /C calc'!A0", "'-0044-03-15")
+    assert later["earliest"] == "'-0044-03-15"
+    ok(demo, "verify-release", "out", "--pubkey", _pub())
+
+
+def test_a_release_gets_ordinary_permissions(demo: Run) -> None:
+    """Folders 0755 and files 0644 under the usual umask, as mkdir and open
+    make them; not the 0700 of a private scratch folder."""
+    old = os.umask(0o022)
+    try:
+        ok(demo, "export", "out")
+    finally:
+        os.umask(old)
+    folders = [Path("out"), *(p for p in Path("out").rglob("*") if p.is_dir())]
+    files = [p for p in Path("out").rglob("*") if p.is_file()]
+    assert len(folders) > 1 and files
+    assert {oct(p.stat().st_mode & 0o777) for p in folders} == {"0o755"}
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o644"}
+
+
+def _manifest_a_fifo() -> None:
+    Path("out/MANIFEST").unlink()
+    os.mkfifo("out/MANIFEST")
+
+
+def _manifest_a_symlink() -> None:
+    Path("out/MANIFEST").rename("MANIFEST")
+    os.symlink(Path("MANIFEST").resolve(), "out/MANIFEST")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [(_manifest_a_fifo, "MANIFEST out/MANIFEST is a FIFO, not a regular file"),
+     (_manifest_a_symlink, "MANIFEST out/MANIFEST is a symlink, not a regular file"),
+     (lambda: Path("out/MANIFEST").write_bytes(b"\\0" * 100_000_001),
+      "MANIFEST out/MANIFEST is larger than 100,000,000 bytes")],
+)  # fmt: skip
+def test_a_manifest_is_read_only_from_a_regular_file_in_the_release(
+    demo: Run, change: Callable[[], Any], message: str
+) -> None:
+    ok(demo, "export", "out", "--format", "bundle")
+    change()
+    result = demo("verify-release", "out", "--pubkey", _pub())
+    assert result.exit_code == 1 and result.output.startswith(f"Error: {message}")

@@ -76,3 +76,20 @@ def test_a_position_moved_past_the_log_is_noticed(demo: Run, store_path: str) ->
             "the views' tracking position (100000) is past the last event in the "
             "log (112)"
         ) in result.output
+
+
+@pytest.mark.sqlite_only  # PostgreSQL's bigint column keeps only numbers
+def test_a_position_that_is_not_a_number_is_one_line(
+    demo: Run, store_path: str
+) -> None:
+    edit(store_path, f"UPDATE TRACKING SET notification_id = 'abc' "
+                     f"WHERE application_name = '{NAME}'")  # fmt: skip
+    for command in (["projections", "status"], ["verify"], ["timeline"]):
+        result = demo(*command)
+        assert result.exit_code == 1, command
+        assert result.output == (
+            "Error: the views' tracking position ('abc') is not a number: it was "
+            "changed behind khronika's back; run `khronika projections rebuild`\n"
+        )
+    assert demo("projections", "rebuild").exit_code == 0
+    assert demo("verify").exit_code == 0

@@ -481,3 +481,12 @@ def test_new_input_refuses_a_time_of_day_inside_an_interval(text: str) -> None:
 
 def test_a_single_date_time_is_still_taken() -> None:
     assert check("2024-06-06T10:15:30Z").earliest == D(2024, 6, 6)
+
+
+PADDED = ["2023 ", " 2023", "2023\u00a0", "2023\u3000", "\t2023-05/2023-06 "]
+
+
+@pytest.mark.parametrize("text", PADDED)
+def test_new_input_with_white_space_around_the_date_is_refused(text: str) -> None:
+    with pytest.raises(EdtfError, match=r"^published: '2023.*' has white space"):
+        check(text, field="published")

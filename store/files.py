@@ -1,0 +1,81 @@
+"""Reading a file named from outside: a regular file, whole, up to a cap.
+
+A key, a `.pub`, a checkpoint, a proof file, a release's MANIFEST and an
+archived copy are read whole into memory, so each has a cap, and only a
+regular file is read: a FIFO would never end (or never start), and
+`/dev/zero` never ends. The path is stat-ed before it is opened, so a
+device, a FIFO or a folder is refused unopened; the open does not wait, and
+what was opened is checked again, so a file swapped in meanwhile is refused
+too.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from khronika.domain.errors import KhronikaError
+
+NOTE_MAX = 65_536  # a key, a .pub or a checkpoint: a few hundred bytes
+PROOF_MAX = 100_000_000  # a proof file: a fact's proofs, a few KB each
+MANIFEST_MAX = 100_000_000  # a release's MANIFEST: a line per file
+COPY_MAX = 100_000_000  # an archived copy of a source
+
+
+class FileError(KhronikaError):
+    """A file that is not a regular file, cannot be read or is too large."""
+
+
+def read_capped(path: Path, cap: int, what: str, *, follow: bool = True) -> bytes:
+    """The bytes of the regular file at `path`, if it holds at most `cap`.
+
+    `what` names the file in errors ("checkpoint", "private key"). With
+    `follow=False` (a file inside a release) a symlink is refused too:
+    the path is lstat-ed, and opened without following one.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    try:
+        _check(path, path.stat() if follow else path.lstat(), cap, what)
+        with os.fdopen(os.open(path, flags), "rb") as f:
+            _check(path, os.fstat(f.fileno()), cap, what)
+            data = f.read(cap + 1)
+    except OSError as e:
+        raise FileError(f"cannot read {what} {path}: {e.strerror}") from None
+    _check_size(path, len(data), cap, what)  # it may have grown meanwhile
+    return data
+
+
+def _check(path: Path, found: os.stat_result, cap: int, what: str) -> None:
+    if not stat.S_ISREG(found.st_mode):
+        raise FileError(f"{what} {path} is {kind(found.st_mode)}, not a regular file")
+    _check_size(path, found.st_size, cap, what)
+
+
+def _check_size(path: Path, size: int, cap: int, what: str) -> None:
+    if size > cap:
+        raise FileError(
+            f"{what} {path} is larger than {cap:,} bytes, the most a {what} may be"
+        )
+
+
+def read_text(path: Path, cap: int, what: str, *, follow: bool = True) -> str:
+    """`read_capped` as UTF-8 text; FileError if it is not UTF-8."""
+    data = read_capped(path, cap, what, follow=follow)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FileError(f"{what} {path} is not UTF-8 text") from None
+
+
+def kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    if stat.S_ISLNK(mode):
+        return "a symlink"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
