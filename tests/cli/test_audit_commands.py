@@ -132,7 +132,7 @@ def test_checkpoints_of_the_same_size_and_root_are_consistent_by_an_empty_proof(
     ok(demo("prove", "--consistency", str(old), str(new), "--out",
             str(tmp_path / "c.json")))  # fmt: skip
     proof = json.loads((tmp_path / "c.json").read_text())
-    assert (proof["old_size"], proof["new_size"], proof["path"]) == (111, 111, [])
+    assert (proof["old_size"], proof["new_size"], proof["path"]) == (112, 112, [])
     assert proof["old_root"] == proof["new_root"]
     out = ok(demo("verify-proof", str(tmp_path / "c.json"), "--checkpoint", str(old),
                   "--checkpoint", str(new), "--pubkey",

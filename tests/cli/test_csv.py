@@ -217,7 +217,7 @@ def test_timeline_csv_neutralises_formulas_and_a_year_bc(demo: Run) -> None:
         (["stats", "--by", "lag", "--as-of", "1900"], "defendant,act,verdict,days"),
         (["diff", "--known-at", "2000-01-01", "--known-at", "2000-01-02"],
          "change,id,kind,from_version,to_version,recorded_at,recorded_by,reason,"
-         "summary"),
+         "summary,recorded_key"),
     ],
 )  # fmt: skip
 def test_an_empty_csv_answer_still_has_its_header(
