@@ -9,6 +9,7 @@ where they fail: CI must run them.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -191,6 +192,8 @@ def test_a_fact_opens_to_its_trace(page: Any, site: str) -> None:
     trace = page.locator("#trace")
     assert "paragraph 6" in trace.inner_text()
     assert "FactRecorded" in trace.inner_text()
+    # who recorded it, proven: the maintainer's registered name and key id
+    assert re.search(r"recorded .* by browser \(key [0-9a-f]{8}\)", trace.inner_text())
     sha = page.locator("code.sha").first.inner_text()
     assert len(sha) == 64 and set(sha) <= set("0123456789abcdef")
     shot(page, "fact")
