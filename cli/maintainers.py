@@ -145,6 +145,9 @@ def revoke(settings: Settings, name: str, reason: str) -> None:
 def list_(settings: Settings, known_at: str | None, fmt: str) -> None:
     """The registered maintainers, their roles and keys.
 
+    SINCE is the log position of the event that registered the key in force;
+    JSON and CSV also give each whole verifier key (`khronika key new`'s .pub).
+
     \b
     Example:
       khronika maintainer list --known-at 2026-12-01
@@ -154,11 +157,11 @@ def list_(settings: Settings, known_at: str | None, fmt: str) -> None:
         {
             "name": m.name,
             "role": m.role,
-            "key": str(m.verifier),
-            "key_id": m.verifier.key_id.hex(),
-            "registered_at": m.since,
+            "key": signing.label(m.verifier),
+            "since": m.since,
             "state": "revoked" if m.revoked else "active",
         }
+        | ({} if fmt == "table" else {"verifier": str(m.verifier)})
         for m in registry.current.values()
     ]
     emit(rows, fmt)

@@ -31,19 +31,18 @@ from uuid import UUID
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workload import generate  # noqa: E402
+from workload import generate, signed_store  # noqa: E402
 
 
 def measure(workdir: Path, facts: int) -> dict[str, Any]:
     from khronika.store import attest, merkle
-    from khronika.store.app import Chronicle
     from khronika.store.importer import Importer, read_lines
     from khronika.store.ledger import canonical
     from khronika.store.verify import verify
 
     jsonl, store = workdir / "facts.jsonl", workdir / "k.db"
     generate(jsonl, facts)
-    app = Chronicle(str(store), create=True)
+    app = signed_store(str(store))
     with jsonl.open("rb") as f:
         Importer(app, "bench").run(read_lines([("f", f)]))
     attest.ensure_key(app)

@@ -37,7 +37,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workload import BATCH, generate, peak_rss_mib, run_phase  # noqa: E402
+from workload import BATCH, generate, peak_rss_mib, run_phase, signed_store  # noqa: E402
 
 PG_COLUMNS = "originator_id, originator_version, topic, state"
 PG_TABLES = {"many": "raw_executemany", "copy": "raw_copy"}
@@ -45,10 +45,9 @@ PG_TABLES = {"many": "raw_executemany", "copy": "raw_copy"}
 
 def phase_import(jsonl: Path, location: str, batch: int) -> dict[str, Any]:
     """Import into a fresh store at a SQLite path or a PostgreSQL URL."""
-    from khronika.store.app import Chronicle
     from khronika.store.importer import Importer, read_lines
 
-    app = Chronicle(location, create=True)
+    app = signed_store(location)
     start_rss = peak_rss_mib()
     with jsonl.open("rb") as f:
         started = time.perf_counter()

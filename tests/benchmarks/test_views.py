@@ -37,7 +37,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workload import generate, peak_rss_mib, run_phase  # noqa: E402
+from workload import generate, peak_rss_mib, run_phase, signed_store  # noqa: E402
 
 QUERIES = ("timeline page", "person page", "law", "fact", "stats by year")
 PAGE = 100  # the API's page of a timeline and of a person's facts
@@ -48,12 +48,11 @@ def build(workdir: Path, facts: int) -> Path:
     from khronika.domain.aggregates import Fact
     from khronika.domain.documents import Citation
     from khronika.domain.events import Event
-    from khronika.store.app import Chronicle
     from khronika.store.importer import Importer, read_lines
 
     jsonl, store = workdir / "facts.jsonl", workdir / "k.db"
     generate(jsonl, facts)
-    app = Chronicle(str(store), create=True)
+    app = signed_store(str(store))
     with jsonl.open("rb") as f:
         Importer(app, "bench").run(read_lines([("f", f)]))
     rng = random.Random(2)

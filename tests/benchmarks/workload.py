@@ -79,6 +79,28 @@ def generate(path: Path, facts: int, seed: int = 1) -> None:
             out.write(json.dumps(fact(rng, i, f"fact-{i}")) + "\n")
 
 
+def signed_store(location: str) -> Any:
+    """A new store at `location` that signs as `init` leaves it: its key, a
+    first admin "bench" with a key of their own, and writes signed by it."""
+    import tempfile
+
+    from khronika.store import checkpoint as cp
+    from khronika.store import signing
+    from khronika.store.app import Chronicle
+
+    app = Chronicle(location, create=True)
+    keys = Path(tempfile.mkdtemp(prefix="khronika-bench-keys-"))
+    cp.generate_key(keys / "store.key", app.origin)
+    signing.new_key("bench", keys / "bench.key")
+    store, admin = (
+        cp.load_signer(keys / "store.key"),
+        cp.load_signer(keys / "bench.key"),
+    )
+    app.begin_signing(store, "bench", cp.load_verifier(keys / "bench.pub"))
+    app.hand = signing.Hand("bench", admin)
+    return app
+
+
 def peak_rss_mib() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
