@@ -311,7 +311,9 @@ def check_seals(origin: str, rows: Iterable[Row]) -> Signatures:
         try:
             event: Event = decode(topic, state)
             member = registry.signer_of(event)  # as the event found the registry
-            problem = registry.admit(position, event)
+            problem = _values_as_written(event, state) or registry.admit(
+                position, event
+            )
         except KhronikaError as e:
             problem = str(e)
         if problem is not None:
@@ -322,6 +324,15 @@ def check_seals(origin: str, rows: Iterable[Row]) -> Signatures:
             name = f"{who} (key {event.seal.key_id})"
             signed[name] = signed.get(name, 0) + 1
     return Signatures(signed, registry.unsigned)
+
+
+def _values_as_written(event: Event, state: bytes) -> str | None:
+    """The values beside an envelope are not in its leaf; their commitments
+    check what they say, and this, that not a byte of them changed."""
+    values = intent.split_state(state)[1]
+    if event.seal is None or _encoder.encode(event.seal.values) == values:
+        return None
+    return "the values stored beside its envelope are not as they were written"
 
 
 def _slug(state: bytes) -> str | None:

@@ -34,7 +34,7 @@ def test_migrate_keeps_identity_order_record_times_and_the_merkle_root(
     ok(run("--store", sqlite, "checkpoint", "--out", str(tmp_path / "cp.txt")))
 
     out = ok(run("migrate", "--from", sqlite, "--to", postgres_db))
-    assert out.startswith("copied 113 events from ")
+    assert out.startswith("copied 114 events from ")
     assert out.endswith("; the Merkle roots match\n")
 
     source, target = Chronicle(sqlite), Chronicle(postgres_db)
@@ -49,17 +49,21 @@ def test_migrate_keeps_identity_order_record_times_and_the_merkle_root(
     pub = str(key_path.with_suffix(".pub"))
     checked = ok(run("--store", postgres_db, "verify", "--checkpoint",
                      str(tmp_path / "cp.txt"), "--pubkey", pub))  # fmt: skip
-    assert checked == "verified 113 events against 1 checkpoint(s)\n"
+    assert checked.startswith(  # the signatures came along, byte for byte
+        "verified 114 events against 1 checkpoint(s)\n"
+        "signatures: 114 events signed, all valid\n"
+    )
     before = json.loads(ok(run("--store", sqlite, "timeline", "--format", "json")))
     after = json.loads(ok(run("--store", postgres_db, "timeline", "--format", "json")))
     assert after == before  # record times, recorders and versions included
 
 
 def test_migrate_refuses_a_target_that_is_a_store_already(
-    run: Run, tmp_path: Path, postgres_db: str
+    run: Run, tmp_path: Path, postgres_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sqlite = str(tmp_path / "source.db")
     ok(run("--store", sqlite, "init"))
+    monkeypatch.setenv("KHRONIKA_KEY", str(tmp_path / "other.key"))  # its own key
     ok(run("--store", postgres_db, "init"))
     result = run("migrate", "--from", sqlite, "--to", postgres_db)
     assert result.exit_code == 1

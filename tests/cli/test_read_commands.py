@@ -297,6 +297,7 @@ def test_a_postgres_store_leaves_no_file_beside_it(demo: Run, tmp_path: Path) ->
     assert demo("timeline", "--limit", "1").exit_code == 0
     assert demo("checkpoint").exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "config",  # the maintainer's own folder ($KHRONIKA_CONFIG), set by the tests
         "khronika.key",
         "khronika.pub",
     ]

@@ -182,6 +182,7 @@ def test_a_select_only_postgres_role_reads_and_reports_lag(
         for args in [("log",), ("trace", "serebryakova-verdict-2023"), ("verify",)]:
             assert run("--store", reader, *args).exit_code == 0
         app = Chronicle(postgres_db)
+        app.hand = attest.load_hand()  # signs as the CLI would
         app.append_fact(make.fact(id="late-verdict", when="2024-01-01"), "tester")
         app.close()
         result = run("--store", reader, "timeline", "--format", "json")

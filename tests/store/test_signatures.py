@@ -272,8 +272,23 @@ def test_a_deleted_personal_value_without_a_redaction_fails_verify(
     position = _last(seeded)
     head, _, values = _state(store_path, position).partition(b"\n")
     kept = {k: v for k, v in json.loads(values).items() if k != "/doc/summary"}
-    _set_state(store_path, position, head + b"\n" + json.dumps(kept).encode())
+    _set_state(store_path, position, head + b"\n" + msgspec.json.encode(kept))
     (found,) = findings(seeded)
     assert found.message == (
         "the value of /doc/summary is missing, and no redaction covers it"
+    )
+
+
+@pytest.mark.sqlite_only
+def test_a_byte_added_to_the_values_fails_verify(
+    seeded: Chronicle, make: Any, store_path: str
+) -> None:
+    """Not in the leaf, yet not a byte of them may change unseen."""
+    with_fact(seeded, make)
+    position = _last(seeded)
+    _set_state(store_path, position, _state(store_path, position) + b" ")
+    (found,) = findings(seeded)
+    assert found.position == position
+    assert found.message == (
+        "the values stored beside its envelope are not as they were written"
     )

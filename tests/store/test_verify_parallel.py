@@ -403,14 +403,14 @@ def test_on_sqlite_and_postgresql_workers_name_the_changed_event(
         import psycopg
 
         with psycopg.connect(store_path, autocommit=True) as db:
-            db.execute(
-                "UPDATE khronika_events SET state = state || '\\x20'::bytea "
+            db.execute(  # a byte before the envelope, which the leaf covers
+                "UPDATE khronika_events SET state = '\\x20'::bytea || state "
                 "WHERE notification_id = %s",
                 [position],
             )
     else:
         with sqlite3.connect(store_path) as db:
-            db.execute("UPDATE stored_events SET state = state || x'20' "
+            db.execute("UPDATE stored_events SET state = x'20' || state "
                        "WHERE rowid = ?", [position])  # fmt: skip
     (found,) = verify(app, processes=1)
     assert found.position == position and "does not match its leaf" in found.message
