@@ -198,6 +198,7 @@ def checkpoint(settings: Settings, out: str | None) -> None:
     if warning:
         echo(warning, err=True)
     note = attest.checkpoint(app)
+    attest.publish(app, note)
     if out is None:
         echo(note, nl=False)
         return

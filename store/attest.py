@@ -179,6 +179,25 @@ def checkpoint(
     return cp.sign(note, by or signer(app))
 
 
+LATEST = "checkpoint"  # the meta key of the latest checkpoint, as served
+
+
+def publish(app: Chronicle, note: str) -> None:
+    """Keep `note` as the store's latest checkpoint, which `serve` serves at
+    /checkpoint (tlog-tiles §Checkpoints): the log's head, for witnesses and
+    mirrors. A note for a smaller tree than the one kept is not kept."""
+    kept = latest(app)
+    if kept is not None and cp.parse(kept).size > cp.parse(note).size:
+        return
+    app.store.write_meta({LATEST: note}, replace=True)
+
+
+def latest(app: Chronicle) -> str | None:
+    """The latest checkpoint kept, read afresh (another process may keep one)."""
+    meta = app.store.read_meta() or {}
+    return meta.get(LATEST)
+
+
 MAX_INT = 2**63 - 1  # SQLite's and PostgreSQL's largest integer
 Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT)]
 Positive = Annotated[int, msgspec.Meta(ge=1, le=MAX_INT)]

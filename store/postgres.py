@@ -210,15 +210,19 @@ class KhronikaPostgresRecorder(TreeStore, PostgresApplicationRecorder):
             c.execute(SQL("SELECT key, value FROM {}").format(self._table(META_TABLE)))
             return {row["key"]: row["value"] for row in c.fetchall()}
 
-    def write_meta(self, values: dict[str, str]) -> None:
-        """Sets keys that are not set yet; a set value is never changed."""
+    def write_meta(self, values: dict[str, str], *, replace: bool = False) -> None:
+        """Sets keys that are not set yet; a set value is changed only with
+        `replace` (the latest checkpoint, say; never the store's identity)."""
         if not values:
             return
+        on_conflict = (
+            "DO UPDATE SET value = EXCLUDED.value" if replace else "DO NOTHING"
+        )
         with self.datastore.transaction(commit=True) as c:
             c.executemany(
                 SQL(
                     "INSERT INTO {} (key, value) VALUES (%s, %s) "
-                    "ON CONFLICT (key) DO NOTHING"
+                    f"ON CONFLICT (key) {on_conflict}"
                 ).format(self._table(META_TABLE)),
                 list(values.items()),
             )

@@ -302,7 +302,7 @@ class RemoteRecorder(ApplicationRecorder):
         found = self._get("/meta", Meta)
         return None if found is None else dict(found.meta)
 
-    def write_meta(self, values: dict[str, str]) -> None:
+    def write_meta(self, values: dict[str, str], *, replace: bool = False) -> None:
         raise RemoteError("a served chronicle's identity is set on its server")
 
     def create_meta_table(self) -> None:

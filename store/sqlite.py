@@ -156,11 +156,13 @@ class KhronikaSQLiteRecorder(TreeStore, SQLiteApplicationRecorder):
             c.execute(f"SELECT key, value FROM {META_TABLE}")
             return {row["key"]: row["value"] for row in c.fetchall()}
 
-    def write_meta(self, values: dict[str, str]) -> None:
-        """Sets keys that are not set yet; a set value is never changed."""
+    def write_meta(self, values: dict[str, str], *, replace: bool = False) -> None:
+        """Sets keys that are not set yet; a set value is changed only with
+        `replace` (the latest checkpoint, say; never the store's identity)."""
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         with self.datastore.transaction(commit=True) as c:
             c.executemany(
-                f"INSERT OR IGNORE INTO {META_TABLE} (key, value) VALUES (?, ?)",
+                f"{verb} INTO {META_TABLE} (key, value) VALUES (?, ?)",
                 list(values.items()),
             )
 

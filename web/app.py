@@ -23,6 +23,7 @@ from khronika.web.http import SECURITY, answer, json_response, problem, problem_
 from khronika.web.openapi import document
 from khronika.web.params import Query
 from khronika.web.reader import Reader, State
+from khronika.web.tlog import routes as tlog_routes
 from khronika.web.write import Writer
 from khronika.web.write import routes as write_routes
 
@@ -64,6 +65,7 @@ def create_app(
         Route("/api/openapi.json", lambda _: json_response(document(writable))),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *pages.routes(reader),
+        *tlog_routes(reader),
     ]
     app = Starlette(
         routes=routes,
