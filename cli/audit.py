@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import msgspec
@@ -21,11 +22,15 @@ from khronika.projections.models import EntityTrace
 from khronika.projections.queries import Entities, Point, timeline
 from khronika.store import attest, files
 from khronika.store import checkpoint as cp
+from khronika.store import witness as wit
 from khronika.store.audit import trace_fact
 from khronika.store.signing import Signatures
 from khronika.store.verify import verify as run_verify
 
 FORMATS = ("table", "json", "csv")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.command()
@@ -181,30 +186,91 @@ def _print_fact(result: dict[str, Any]) -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="Write the checkpoint to this file instead of stdout.",
 )
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    metavar="URL",
+    help="A witness (`khronika witness serve`) to cosign it. Repeatable.",
+)
 @with_settings
-def checkpoint(settings: Settings, out: str | None) -> None:
+def checkpoint(settings: Settings, out: str | None, witnesses: tuple[str, ...]) -> None:
     """Sign the log's current size and Merkle root with the store's key.
 
     Publish the note where you cannot rewrite it (a newsletter, a public
     repository, another organisation's archive): `verify` and
-    `verify-proof` then prove the log behind it was never rewritten.
+    `verify-proof` then prove the log behind it was never rewritten. The
+    store keeps it as its latest checkpoint, which `serve` serves at
+    /checkpoint. With --witness, each witness checks that the log only grew
+    since the last checkpoint it cosigned and adds its cosignature
+    (C2SP tlog-witness); one that refuses is named, and the others' count.
 
     \b
-    Example:
+    Examples:
       khronika checkpoint --out checkpoints/2026-11-24.txt
+      khronika checkpoint --witness https://witness.example.org/w1
     """
     app = settings.open()
     warning = attest.loose_key(attest.key_path(app))
     if warning:
         echo(warning, err=True)
     note = attest.checkpoint(app)
+    refused = []
+    for url in witnesses:
+        try:
+            note += wit.collect(url, note, attest.proof_from(app, cp.parse(note).size))
+        except wit.WitnessError as e:
+            refused.append(str(e))
     attest.publish(app, note)
+    for problem in refused:
+        echo(f"warning: {problem}", err=True)
     if out is None:
         echo(note, nl=False)
-        return
-    _write(out, note, "checkpoint")
-    parsed = cp.parse(note)
-    echo(f"checkpoint of {parsed.size} events written to {out}")
+    else:
+        _write(out, note, "checkpoint")
+        parsed = cp.parse(note)
+        echo(f"checkpoint of {parsed.size} events written to {out}")
+    if witnesses and len(refused) == len(witnesses):
+        raise KhronikaError("no witness cosigned this checkpoint")
+
+
+def witness_policy(f: F) -> F:
+    """--witness-key and --quorum: the cosignatures a checkpoint must carry."""
+    f = click.option(
+        "--quorum", type=click.IntRange(0), metavar="N",
+        help="How many of the --witness-key witnesses must have cosigned "
+        "(default: 1 if any is given).",
+    )(f)  # fmt: skip
+    return click.option(
+        "--witness-key", "witness_keys", multiple=True,
+        type=click.Path(exists=True, dir_okay=False),
+        help="A witness's public key (.pub) whose cosignature counts. Repeatable.",
+    )(f)  # fmt: skip
+
+
+def quorum_lines(
+    notes: Sequence[tuple[str, str]], key_files: tuple[str, ...], quorum: int | None
+) -> list[str]:
+    """Which witnesses cosigned each note; KhronikaError below the quorum."""
+    keys = [wit.load_key(_read(k, "witness key")) for k in key_files]
+    need = (1 if keys else 0) if quorum is None else quorum
+    if need > len(keys):
+        raise click.UsageError(f"--quorum {need} needs as many --witness-key files")
+    lines = []
+    for label, note in notes:
+        signed = wit.cosigned_by(note, keys)
+        names = ", ".join(k.name for k in signed) or "no witness given"
+        counted = f"{len(signed)} of {len(keys)}"
+        if len(signed) < need:
+            raise KhronikaError(
+                f"{label} is cosigned by {counted} witnesses ({names}); the "
+                f"quorum is {need}: it does not hold"
+            )
+        if keys:
+            lines.append(
+                f"{label}: cosigned by {names} ({counted}; quorum {need} holds)"
+            )
+    return lines
 
 
 @click.command()
@@ -227,9 +293,11 @@ def checkpoint(settings: Settings, out: str | None) -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="Write the proof (JSON) to this file instead of stdout.",
 )
+@witness_policy
 @with_settings
 def prove(settings: Settings, target: str | None, head: str | None,
-          consistency: tuple[str, str] | None, out: str | None) -> None:  # fmt: skip
+          consistency: tuple[str, str] | None, out: str | None,
+          witness_keys: tuple[str, ...], quorum: int | None) -> None:  # fmt: skip
     """Print Merkle proofs an auditor can check offline with `verify-proof`.
 
     With FACT (or an event's log position) and --checkpoint: inclusion
@@ -245,6 +313,10 @@ def prove(settings: Settings, target: str | None, head: str | None,
     if not consistency and not (target and head):
         raise click.UsageError("give FACT (or POSITION) and --checkpoint, "
                                "or --consistency OLD NEW")  # fmt: skip
+    used = list(consistency) if consistency else [head] if head else []
+    notes = [(p, _read(p, "checkpoint")) for p in used if p]
+    for line in quorum_lines(notes, witness_keys, quorum):
+        echo(line, err=True)
     app = settings.open()
     if consistency:
         old, new = (_checkpoint(p) for p in consistency)
@@ -281,9 +353,15 @@ def prove(settings: Settings, target: str | None, head: str | None,
     help="Also replay the log into a scratch copy of the views and compare "
     "them row by row (slower: a full rebuild's work).",
 )
+@witness_policy
 @with_settings
 def verify(
-    settings: Settings, heads: tuple[str, ...], pubkey: str | None, views_too: bool
+    settings: Settings,
+    heads: tuple[str, ...],
+    pubkey: str | None,
+    views_too: bool,
+    witness_keys: tuple[str, ...],
+    quorum: int | None,
 ) -> None:
     """Recompute every leaf from the stored events and check the whole log.
 
@@ -299,10 +377,21 @@ def verify(
       khronika verify
       khronika verify --checkpoint checkpoints/2026-11-24.txt
       khronika verify --views
+      khronika verify --witness-key w1.pub --witness-key w2.pub --quorum 2
+
+    With --witness-key, each checkpoint (or, without --checkpoint, the
+    store's latest) must carry cosignatures of at least --quorum of those
+    witnesses; it says which witnesses cosigned.
     """
     app = settings.open()
     key = Path(pubkey) if pubkey else attest.key_path(app).with_suffix(".pub")
-    heads_ok = [cp.verify(_read(h, "checkpoint"), cp.load_verifier(key)) for h in heads]
+    notes = [(h, _read(h, "checkpoint")) for h in heads]
+    heads_ok = [cp.verify(text, cp.load_verifier(key)) for _, text in notes]
+    latest = attest.latest(app)
+    if not notes and latest is not None and witness_keys:
+        notes = [("the store's latest checkpoint", latest)]
+        heads_ok = [cp.verify(latest, cp.load_verifier(key))]
+    cosigned = quorum_lines(notes, witness_keys, quorum)
     seen: list[Signatures] = []
     findings = run_verify(app, heads_ok, seen=seen)
     if findings:
@@ -320,7 +409,7 @@ def verify(
         + (f" against {len(heads_ok)} checkpoint(s)" if heads_ok else "")
         + (" and the views" if views_too else "")
     )
-    for line in signature_lines(seen[0]):
+    for line in [*signature_lines(seen[0]), *cosigned]:
         echo(line)
 
 

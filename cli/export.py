@@ -17,7 +17,7 @@ import click
 import msgspec
 from rich.console import Console
 
-from khronika.cli.audit import signature_lines
+from khronika.cli.audit import quorum_lines, signature_lines, witness_policy
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.output import echo, neutral
 from khronika.cli.points import RecordTime, WorldDay, open_views
@@ -292,6 +292,9 @@ def _sign(
 ) -> None:
     """checkpoint.txt at `size`, then the MANIFEST of every file, both signed."""
     note = attest.checkpoint(app, size, signer)
+    kept = attest.latest(app)  # the latest kept, cosigned by witnesses perhaps
+    if kept is not None and cp.parse(kept).size == size:
+        note = kept
     (folder / "checkpoint.txt").write_text(note, encoding="utf-8")
     head = cp.parse(note)
     files = [
@@ -331,6 +334,7 @@ def _sign(
     "--checkpoint", "later", type=click.Path(exists=True, dir_okay=False),
     help="A later signed checkpoint of the same store, for --proof.",
 )  # fmt: skip
+@witness_policy
 @with_settings
 def verify_release(
     settings: Settings,
@@ -339,6 +343,8 @@ def verify_release(
     in_store: bool,
     proof: str | None,
     later: str | None,
+    witness_keys: tuple[str, ...],
+    quorum: int | None,
 ) -> None:
     """Check a release offline: its signature, every file's hash, its events.
 
@@ -362,12 +368,14 @@ def verify_release(
     verifier = cp.load_verifier(Path(pubkey))
     manifest = rel.read(_text(folder, rel.MANIFEST, files.MANIFEST_MAX), verifier)
     rel.check_files(folder, manifest)
-    head = _checkpoint(_text(folder, "checkpoint.txt", files.NOTE_MAX), verifier)
+    note = _text(folder, "checkpoint.txt", files.NOTE_MAX)
+    head = _checkpoint(note, verifier)
+    cosigned = quorum_lines([("checkpoint.txt", note)], witness_keys, quorum)
     if (head.origin, head.size, head.root) != (
         manifest.origin, manifest.size, manifest.root,
     ):  # fmt: skip
         raise rel.ReleaseError("checkpoint.txt is not the MANIFEST's checkpoint")
-    said = [f"{len(manifest.files)} files match the signed MANIFEST"]
+    said = [f"{len(manifest.files)} files match the signed MANIFEST", *cosigned]
     if (folder / rel.EVENTS).exists():
         if rel.events_root(folder / rel.EVENTS) != (manifest.size, manifest.root):
             raise rel.ReleaseError(

@@ -19,6 +19,7 @@ from khronika.cli import (
     read,
     serve,
     template,
+    witness,
     write,
 )
 from khronika.cli.context import Settings
@@ -121,6 +122,7 @@ for command in (
     *read.COMMANDS,
     *audit.COMMANDS,
     *maintainers.COMMANDS,
+    *witness.COMMANDS,
     serve.serve,
     serve.schema,
     template.new,

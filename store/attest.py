@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -177,6 +177,11 @@ def checkpoint(
         timestamp=datetime.now(UTC),
     )
     return cp.sign(note, by or signer(app))
+
+
+def proof_from(app: Chronicle, size: int) -> Callable[[int], list[bytes]]:
+    """The consistency proof from a smaller tree to `size` leaves, on request."""
+    return lambda old: merkle.consistency_proof(old, size, app.store.node)
 
 
 LATEST = "checkpoint"  # the meta key of the latest checkpoint, as served
