@@ -280,11 +280,11 @@ def _run_import(
         else:  # a CSV file, through its mapping
             report = sheet.run(importer, streams)
     if not dry_run:
-        _views_current(app)
+        views_current(app)
     return report
 
 
-def _views_current(app: Any) -> None:
+def views_current(app: Any) -> None:
     """Catch the views up after a bulk write, so that a copy of the store
     made read-only next answers without lag. An older store's views are
     left to `khronika upgrade`, which reads will point to. A served

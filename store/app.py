@@ -60,6 +60,7 @@ from khronika.store.signing import Hand, Member, Registry, SigningError
 from khronika.store.sqlite import KhronikaSQLiteRecorder
 
 REGISTRY_EVENTS = (MaintainerAdded, MaintainerKeyRotated, MaintainerRevoked)
+MIRROR_OF = "mirror_of"  # the meta key of a mirror: the original's URL
 
 FORMAT = "1"
 TREE_FORMAT = "2"  # leaves record their event's log position
@@ -301,6 +302,11 @@ class Chronicle(Application[UUID]):
         stands, as `verify` will admit it later: an unregistered, retired or
         revoked key, or a maintainer making an admin's change, is refused.
         """
+        if MIRROR_OF in self.meta:
+            raise StoreError(
+                f"this store mirrors {self.meta[MIRROR_OF]}: it takes no writes of "
+                "its own; write to the original, and `khronika mirror` copies them"
+            )
         registry = self.registry()
         if any(e.seal is None for e in events):
             if self.hand is None and registry.began is None and not self.signed_only:

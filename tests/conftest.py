@@ -330,6 +330,18 @@ def postgres_db(postgres_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def another_store(
+    store_kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A second, empty location of the same kind as the test's store."""
+    if store_kind != "postgres":
+        yield str(tmp_path / "another.db")
+        return
+    with PG.fresh_database(request.getfixturevalue("postgres_url"), "other") as url:
+        yield str(url)
+
+
+@pytest.fixture
 def demo(run: Callable[..., Result]) -> Callable[..., Result]:
     """The CLI, on a store holding the bundled dataset (its views current)."""
     assert run("demo").exit_code == 0

@@ -1,0 +1,178 @@
+"""A mirror: a copy of a served chronicle, checked at every step.
+
+It reads the original as any tlog-tiles client would: the signed
+checkpoint, the level-0 hash tiles for the leaves it lacks, and khronika's
+own event bundles (each event whole, values too). Before writing anything it
+checks that its own log, extended by the new leaf hashes, has the signed
+root: that the new checkpoint is consistent with everything it holds. Then
+it appends the same event bytes a batch (one tile) at a time, each event
+checked against its leaf, with the archived copies they name, fetched by
+hash and checked. Killed midway, it resumes from its own log's size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+from khronika.domain.errors import KhronikaError
+from khronika.domain.events import SourceAdded, SourceCopyAttached
+from khronika.store import attest, merkle, tiles
+from khronika.store import checkpoint as cp
+from khronika.store.app import MIRROR_OF, Chronicle
+from khronika.store.codec import decode
+
+
+class MirrorError(KhronikaError):
+    """The original cannot be followed, or is not consistent with the mirror."""
+
+
+def fetch(url: str) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as answer:
+            data: bytes = answer.read()
+            return data
+    except urllib.error.HTTPError as e:
+        with e:
+            detail = e.read().decode(errors="replace")[:300]
+        raise MirrorError(f"GET {url}: {e.code} {detail}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise MirrorError(f"GET {url}: no answer ({e})") from None
+
+
+def open_mirror(location: str, url: str, origin: str) -> Chronicle:
+    """The mirror store at `location`, made now if it is not there yet."""
+    store_id = origin.removeprefix("khronika/")
+    if not Chronicle.is_store(location):
+        identity = {"store_id": store_id, MIRROR_OF: url}
+        return Chronicle(location, create=True, identity=identity)
+    app = Chronicle(location)
+    if app.origin != origin or MIRROR_OF not in app.meta:
+        app.close()
+        raise MirrorError(
+            f"{location} is not a mirror of {origin}: mirror into a new store"
+        )
+    return app
+
+
+def _frontier(app: Chronicle) -> merkle.Frontier:
+    """The roots of the perfect subtrees of the mirror's own tree."""
+    frontier = merkle.Frontier()
+    size, start = app.store.tree_size(), 0
+    for bit in reversed(range(size.bit_length())):
+        count = 1 << bit
+        if size & count:
+            frontier.stack.append((count, app.store.node(bit, start >> bit)))
+            start += count
+    frontier.size = size
+    return frontier
+
+
+def _leaf_hashes(url: str, start: int, size: int) -> list[bytes]:
+    """The level-0 hashes of leaves [start, size), from the served tiles."""
+    found: list[bytes] = []
+    for index in range(start // tiles.WIDTH, -(-size // tiles.WIDTH)):
+        width = min(tiles.WIDTH, size - index * tiles.WIDTH)
+        data = fetch(f"{url}/{tiles.Tile(0, index, width).path()}")
+        if len(data) != 32 * width:
+            raise MirrorError(f"tile 0/{index} is {len(data)} bytes, not {32 * width}")
+        found += tiles.split(data)
+    skip = start - (start // tiles.WIDTH) * tiles.WIDTH
+    return found[skip:]
+
+
+def follow(
+    app: Chronicle,
+    url: str,
+    note: str,
+    head: cp.Checkpoint,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Copy the original's events up to `head` (its checkpoint `note`, already
+    verified); how many were added. MirrorError, with nothing written, if
+    `head` is not consistent with the mirror's log."""
+    have = app.store.tree_size()
+    kept = attest.latest(app)
+    was = (
+        f"last checkpoint (size {cp.parse(kept).size}, root "
+        f"{_b64(cp.parse(kept).root)})" if kept else "log"
+    )  # fmt: skip
+    if head.size < have:
+        raise _fork(url, head, have, was)
+    leaves = _leaf_hashes(url, have, head.size)
+    frontier = _frontier(app)
+    for leaf in leaves:
+        frontier.add(leaf)
+    if frontier.root() != head.root:
+        raise _fork(url, head, have, was)
+    added = 0
+    while have + added < head.size:
+        start = have + added
+        index = start // tiles.WIDTH
+        width = min(tiles.WIDTH, head.size - index * tiles.WIDTH)
+        bundle = fetch(f"{url}/{tiles.Tile(tiles.EVENTS, index, width).path()}")
+        events = tiles.read_events_bundle(bundle)[start - index * tiles.WIDTH :]
+        _check(events, leaves[added : added + len(events)], start)
+        _copies(app, url, events)
+        app.store.insert_events([_stored(e) for e in events])
+        added += len(events)
+        if on_progress is not None:
+            on_progress(have + added)
+    attest.publish(app, note)
+    return added
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode()
+
+
+def _fork(url: str, head: cp.Checkpoint, have: int, was: str) -> MirrorError:
+    return MirrorError(
+        f"the checkpoint {url} serves (size {head.size}, root {_b64(head.root)}) "
+        f"is not consistent with this mirror's {was}, of {have} events: the "
+        "original was rewritten or shows a forked log. Nothing was copied; "
+        "this mirror keeps what it had, as evidence"
+    )
+
+
+def _check(
+    events: Sequence[tiles.StoredEntry], leaves: Sequence[bytes], at: int
+) -> None:
+    if len(events) != len(leaves):
+        raise MirrorError(f"the event bundle from leaf {at} holds {len(events)} events")
+    for i, (event, leaf) in enumerate(zip(events, leaves, strict=True), start=at):
+        if merkle.leaf_hash(tiles.entry(event)) != leaf:
+            raise MirrorError(f"the event of leaf {i} does not hash to its leaf")
+
+
+def _copies(app: Chronicle, url: str, events: Sequence[tiles.StoredEntry]) -> None:
+    """Fetch and check the archived copies these events say are stored."""
+    for e in events:
+        event = decode(e.topic, e.state)
+        sha256 = ""
+        if isinstance(event, SourceAdded) and event.copy_stored:
+            sha256 = event.doc.sha256 or ""
+        elif isinstance(event, SourceCopyAttached):
+            sha256 = event.sha256
+        if not sha256 or app.store.get_copy(sha256) is not None:
+            continue
+        content = fetch(f"{url}/copies/{sha256}")
+        if hashlib.sha256(content).hexdigest() != sha256:
+            raise MirrorError(f"the archived copy {sha256} does not hash to its name")
+        app.store.put_copy(sha256, content)
+
+
+def _stored(e: tiles.StoredEntry) -> StoredEvent:
+    return StoredEvent(
+        originator_id=UUID(str(e.stream)),
+        originator_version=e.version,
+        topic=e.topic,
+        state=e.state,
+    )
