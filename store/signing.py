@@ -23,7 +23,7 @@ import msgspec
 from cryptography.exceptions import InvalidSignature
 
 from khronika.domain import intent
-from khronika.domain.errors import KhronikaError
+from khronika.domain.errors import KhronikaError, ValidationError
 from khronika.domain.events import (
     Event,
     MaintainerAdded,
@@ -37,6 +37,11 @@ from khronika.store import checkpoint as cp
 from khronika.store.codec import body_of, decode, slug_of
 from khronika.store.verify_range import Finding
 
+# tlog-tiles §Log entries: an entry (the leaf's input) after a uint16 length.
+ENTRY_MAX = 0xFFFF
+# What an entry holds besides the intent, at most: the leaf's framing, topic,
+# stream id and version, and the envelope's record time and signature.
+ENVELOPE_OVERHEAD = 512
 WINDOW = timedelta(minutes=5)  # how far a served write's creation time may be off
 _encoder = msgspec.json.Encoder()
 
@@ -105,6 +110,14 @@ def seal(event: Event, hand: Hand, log: str, created: datetime | None = None) ->
             slug=event.slug, version=event.originator_version, body=body,
         )
     )  # fmt: skip
+    if len(asked) + ENVELOPE_OVERHEAD > ENTRY_MAX:
+        raise ValidationError(
+            type(event).__name__,
+            f"its signed intent is {len(asked):,} bytes: with its envelope, over "
+            f"the {ENTRY_MAX:,} bytes of a tlog-tiles entry. Its long texts are "
+            "outside it already; split the record (fewer participants, sources "
+            "or details in one fact)",
+        )
     signature = hand.signer.key_id + hand.signer.key.sign(intent.note(asked))
     sealed = Seal(
         key=hand.key,

@@ -26,12 +26,13 @@ import msgspec
 from eventsourcing.persistence import Notification
 
 from khronika.domain.errors import KhronikaError, NotFoundError
+from khronika.store import signing
 from khronika.store.app import Chronicle
 from khronika.store.ledger import canonical
 
 WIDTH = 256  # hashes in a full tile (tile height 8)
 HEIGHT = 8
-ENTRY_MAX = 0xFFFF  # an entry bundle's uint16 length prefix
+ENTRY_MAX = signing.ENTRY_MAX  # an entry bundle's uint16 length prefix
 EVENTS = "khronika-events"  # khronika's own bundle: tile/khronika-events/<N>
 _INDEX = re.compile(r"(?:x[0-9]{3}/)*[0-9]{3}")
 _LEVEL = re.compile(r"0|[1-9][0-9]?")

@@ -22,6 +22,7 @@ import pytest
 from khronika.domain import aggregates as agg
 from khronika.domain.aggregates import Fact
 from khronika.domain.documents import Citation
+from khronika.domain.errors import ValidationError
 from khronika.domain.events import Event, MaintainerAdded
 from khronika.domain.ids import maintainer_stream
 from khronika.store import checkpoint as cp
@@ -292,3 +293,16 @@ def test_a_byte_added_to_the_values_fails_verify(
     assert found.message == (
         "the values stored beside its envelope are not as they were written"
     )
+
+
+def test_an_envelope_too_long_for_a_tlog_tiles_entry_is_refused(
+    seeded: Chronicle, make: Any
+) -> None:
+    """Long texts are outside the envelope; a record whose other fields alone
+    pass 65,535 bytes cannot be served in an entry bundle, so it is refused."""
+    many = [{"source": "worldcrunch-kz-separatism", "locator": f"para:{i}"}
+            for i in range(1, 1500)]  # fmt: skip
+    before = seeded.recorder.max_notification_id()
+    with pytest.raises(ValidationError, match="over the 65,535 bytes of a tlog-tiles"):
+        seeded.append_fact(make.fact(sources=many), "tester")
+    assert seeded.recorder.max_notification_id() == before
