@@ -99,7 +99,8 @@ def _raw(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def _create(path: Path, content: bytes, mode: int) -> None:
+def create_file(path: Path, content: bytes, mode: int) -> None:
+    """A new file (never an existing one) with `content` and `mode`."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "wb") as f:
         os.fchmod(f.fileno(), mode)  # whatever the umask
@@ -122,9 +123,9 @@ def generate_key(path: Path, name: str) -> None:
         serialization.NoEncryption(),
     )
     try:
-        _create(path, pem, 0o600)
+        create_file(path, pem, 0o600)
         try:
-            _create(pub, f"{Verifier(name, key.public_key())}\n".encode(), 0o644)
+            create_file(pub, f"{Verifier(name, key.public_key())}\n".encode(), 0o644)
         except BaseException:
             path.unlink()
             raise

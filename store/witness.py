@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 import sqlite3
 import struct
 import time
@@ -92,11 +91,12 @@ def new_key(path: Path, name: str) -> WitnessKey:
         serialization.NoEncryption(),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
     vkey = WitnessKey(name, key.public_key())
-    pub.write_text(f"{vkey}\n", encoding="utf-8")
+    try:
+        cp.create_file(path, pem, 0o600)
+        cp.create_file(pub, f"{vkey}\n".encode(), 0o644)
+    except FileExistsError as e:  # made meanwhile
+        raise WitnessError(f"{e.filename} already exists") from None
     return vkey
 
 

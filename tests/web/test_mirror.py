@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -25,42 +24,20 @@ from khronika.web.app import create_app
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 from workload import generate  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).parent))
+import uvicorn_thread  # noqa: E402
+
 Run = Callable[..., Result]
 FACTS = 10_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
 def serving(store_path: str) -> Iterator[Callable[[], str]]:
     """Serves the test's store over HTTP once asked; returns its URL."""
-    import uvicorn
-
-    servers: list[tuple[Any, threading.Thread]] = []
-
-    def start() -> str:
-        port = _free_port()
-        app = create_app(store_path, refresh_every=3600)
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        servers.append((server, thread))
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(10)
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(
+            uvicorn_thread.served(create_app(store_path, refresh_every=3600))
+        )
 
 
 def _size_and_root(location: str) -> tuple[int, bytes]:

@@ -9,12 +9,11 @@ Without Go these tests skip, except under CI=true, where they fail.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
-import socket
 import subprocess
-import threading
-import time
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,9 @@ from khronika.store import checkpoint as cp
 from khronika.store.app import Chronicle
 from khronika.store.ledger import leaf
 from khronika.web.app import create_app
+
+sys.path.insert(0, str(Path(__file__).parent))
+import uvicorn_thread  # noqa: E402
 
 Run = Callable[..., Result]
 CHECK = Path(__file__).parents[1] / "interop" / "tlogcheck.go"
@@ -116,13 +118,6 @@ def test_a_store_without_a_checkpoint_says_how_to_make_one(
     assert "khronika checkpoint" in answer.json()["detail"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def go() -> str:
     found = shutil.which("go")
@@ -138,33 +133,17 @@ def go() -> str:
 def test_go_sumdb_tlog_verifies_the_served_log(
     go: str, demo: Run, store_path: str, key_path: Path, tmp_path: Path
 ) -> None:
-    import uvicorn
-
     assert demo("checkpoint").exit_code == 0
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(store_path), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(100):
-            if server.started:
-                break
-            time.sleep(0.05)
-        env: dict[str, Any] = os.environ | {
-            "GO111MODULE": "off", "GOPATH": GOPATH, "GOFLAGS": "",
-            "GOCACHE": str(tmp_path / "gocache"), "HOME": str(tmp_path),
-        }  # fmt: skip
-        pub = key_path.with_suffix(".pub").read_text("utf-8").strip()
+    env: dict[str, Any] = os.environ | {
+        "GO111MODULE": "off", "GOPATH": GOPATH, "GOFLAGS": "",
+        "GOCACHE": str(tmp_path / "gocache"), "HOME": str(tmp_path),
+    }  # fmt: skip
+    pub = key_path.with_suffix(".pub").read_text("utf-8").strip()
+    with uvicorn_thread.served(create_app(store_path)) as url:
         checked = subprocess.run(
-            [go, "run", str(CHECK), f"http://127.0.0.1:{port}", pub],
+            [go, "run", str(CHECK), url, pub],
             capture_output=True, text=True, env=env, timeout=300, check=False,
         )  # fmt: skip
-    finally:
-        server.should_exit = True
-        thread.join(10)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     app = Chronicle(store_path)
     try:
@@ -177,6 +156,4 @@ def test_go_sumdb_tlog_verifies_the_served_log(
 
 
 def _b64(data: bytes) -> str:
-    import base64
-
     return base64.b64encode(data).decode()

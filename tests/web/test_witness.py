@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-import threading
-import time
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,15 +20,11 @@ from khronika.store import witness as wit
 from khronika.store.app import Chronicle
 from khronika.web.witness import create_app
 
+sys.path.insert(0, str(Path(__file__).parent))
+import uvicorn_thread  # noqa: E402
+
 Run = Callable[..., Result]
 SOURCE = "worldcrunch-kz-separatism"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _origin_and_key(store_path: str) -> tuple[str, cp.Verifier]:
@@ -52,21 +46,8 @@ def witness(demo: Run, store_path: str, tmp_path: Path) -> Iterator[wit.Witness]
 
 @pytest.fixture
 def witness_url(witness: wit.Witness) -> Iterator[str]:
-    import uvicorn
-
-    port = _free_port()
-    config = uvicorn.Config(create_app(witness), host="127.0.0.1", port=port,
-                            log_level="warning")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with uvicorn_thread.served(create_app(witness)) as url:
+        yield url
 
 
 def _add_fact(run: Run, slug: str) -> None:
@@ -197,7 +178,7 @@ def test_a_cosignature_follows_tlog_cosignature(tmp_path: Path) -> None:
     name, encoded = line.removeprefix("\u2014 ").split()
     blob = base64.b64decode(encoded)
     assert name == "witness.example/w" and len(blob) == 4 + 8 + 64
-    raw = base64.b64decode(str(vkey).split("+")[2])
+    raw = base64.b64decode(str(vkey).split("+", 2)[2])  # base64 may hold "+"
     assert raw[0] == 4 and blob[:4] == wit.key_id(name, raw[1:])
     assert blob[4:12] == (1679315147).to_bytes(8, "big")
     message = f"cosignature/v1\ntime 1679315147\n{body}".encode()
