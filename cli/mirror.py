@@ -52,6 +52,11 @@ def mirror(
           --pubkey chronicle.pub --witness-key w1.pub --quorum 1
     """
     url = url.rstrip("/")
+    if not url.startswith(("https://", "http://")):
+        raise click.BadParameter(
+            f"{url!r} is not the http(s):// address of a served chronicle",
+            param_hint="URL",
+        )
     note = mir.fetch(f"{url}/checkpoint").decode(errors="replace")
     try:
         head = cp.verify(note, cp.load_verifier(Path(pubkey)))

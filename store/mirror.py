@@ -41,7 +41,7 @@ def fetch(url: str) -> bytes:
         with e:
             detail = e.read().decode(errors="replace")[:300]
         raise MirrorError(f"GET {url}: {e.code} {detail}") from None
-    except (urllib.error.URLError, OSError) as e:
+    except (urllib.error.URLError, OSError, ValueError) as e:
         raise MirrorError(f"GET {url}: no answer ({e})") from None
 
 
