@@ -162,6 +162,12 @@ def _summary(row: dict[str, Any]) -> str:
         )
     if event == "MaintainerRevoked":
         return f"revoked — {d['reason']}"
+    if event == "Redacted":
+        basis = f" ({d['legal_basis']})" if d.get("legal_basis") else ""
+        return (
+            f"redacted {', '.join(d['fields'])} of {d['kind']} '{row['id']}' "
+            f"({len(d['erased'])} value(s)) — {d['reason']}{basis}"
+        )
     if event == "SigningKeyRotated":
         return f"new signing key {d['key'].split('+')[1]} — {d['reason']}"
     if event == "SourceCopyAttached":

@@ -17,6 +17,7 @@ from khronika.cli import (
     log,
     maintainers,
     read,
+    redact,
     serve,
     template,
     write,
@@ -126,6 +127,7 @@ for command in (
     template.new,
     export.export,
     export.verify_release,
+    redact.redact,
 ):
     cli.add_command(command)
 

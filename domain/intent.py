@@ -15,7 +15,11 @@ erased, and `verify` checks every value still stored against its commitment.
 Stored state: the envelope as compact JSON, then "\\n", then the values as
 compact JSON. Compact JSON never holds a raw newline, so the leaf covers the
 state up to its first newline, and a state without one (stored before
-signing) is covered whole, as it always was.
+signing) is covered whole, as it always was. After a redaction the state
+gains a third line, its notes: by JSON pointer, which redaction erased the
+value and why (`Note`), so that a reader can say so in the value's place.
+The notes are not in the leaf either; `verify` checks each against the
+redaction event it names.
 """
 
 from __future__ import annotations
@@ -178,8 +182,45 @@ def _is_commitment(value: Any) -> bool:
 
 def split_state(state: bytes) -> tuple[bytes, bytes]:
     """An enveloped state's envelope and values; (state, b"") for an older one."""
-    envelope, _, values = state.partition(b"\n")
-    return envelope, values
+    envelope, _, rest = state.partition(b"\n")
+    return envelope, rest.partition(b"\n")[0]
+
+
+class Note(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """Why a value is no longer stored: the redaction at log position `by`,
+    its record day (YYYY-MM-DD) and its reason."""
+
+    by: int
+    on: str
+    reason: str
+
+    def text(self) -> str:
+        """What readers show in the value's place."""
+        return f"[redacted on {self.on}: {self.reason}]"
+
+
+Notes = dict[str, Note]
+_notes_decoder = msgspec.json.Decoder(Notes)
+_values_decoder = msgspec.json.Decoder(Values)
+_encoder = msgspec.json.Encoder()
+
+
+def notes_of(state: bytes) -> Notes:
+    """The redaction notes of a stored state; {} if none erased anything."""
+    tail = state.split(b"\n", 2)
+    return _notes_decoder.decode(tail[2]) if len(tail) == 3 and tail[2] else {}
+
+
+def erase(state: bytes, pointers: list[str], note: Note) -> bytes:
+    """An enveloped state without the values (and salts) at `pointers`, with a
+    note for each: the envelope byte for byte, the rest re-encoded."""
+    envelope, values = split_state(state)
+    kept = _values_decoder.decode(values) if values else {}
+    notes = notes_of(state)
+    for pointer in pointers:
+        if kept.pop(pointer, None) is not None:
+            notes[pointer] = note
+    return b"\n".join((envelope, _encoder.encode(kept), _encoder.encode(notes)))
 
 
 def is_enveloped(state: bytes) -> bool:

@@ -107,14 +107,27 @@ def slug_of(state: bytes) -> str:
     return _head_decoder.decode(state).slug
 
 
-def _missing(pointer: str) -> Any:
-    """What stands for a value no longer stored."""
-    return [] if pointer.endswith("/aliases") else REDACTED
+def _missing(notes: intent.Notes) -> Callable[[str], Any]:
+    """What stands for a value no longer stored: its redaction's note."""
+
+    def missing(pointer: str) -> Any:
+        if pointer.endswith("/aliases"):
+            return []
+        note = notes.get(pointer)
+        return REDACTED if note is None else note.text()
+
+    return missing
 
 
 def _unseal(topic: str, cls: type, state: bytes) -> Any:
     envelope, asked, values = open_envelope(state)
-    raw = intent.reveal(asked.body, values, _missing) | {
+    try:
+        notes = intent.notes_of(state)
+    except msgspec.DecodeError as e:
+        raise StoreError(
+            f"the redaction notes of an event do not decode: {e}"
+        ) from None
+    raw = intent.reveal(asked.body, values, _missing(notes)) | {
         "originator_id": asked.stream,
         "originator_version": asked.version,
         "timestamp": envelope.timestamp,
@@ -133,6 +146,7 @@ def _unseal(topic: str, cls: type, state: bytes) -> Any:
         signature=base64.b64decode(envelope.signature),
         intent=bytes(envelope.intent),
         values=values,
+        notes=notes,
     )
     return msgspec.structs.replace(event, seal=seal)
 
