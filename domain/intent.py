@@ -196,7 +196,21 @@ class Note(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
 
     def text(self) -> str:
         """What readers show in the value's place."""
-        return f"[redacted on {self.on}: {self.reason}]"
+        return f"{NOTE_TEXT}{self.on}: {self.reason}]"
+
+
+NOTE_TEXT = "[redacted on "
+
+
+def holds_note(value: Any) -> bool:
+    """Whether a value (builtins) shows a redaction's note anywhere in it."""
+    if isinstance(value, str):
+        return value.startswith(NOTE_TEXT)
+    if isinstance(value, dict):
+        return any(holds_note(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_note(v) for v in value)
+    return False
 
 
 Notes = dict[str, Note]

@@ -34,8 +34,10 @@ from khronika.domain.events import (
     FactRecorded,
     FactRetracted,
     kind_of,
+    stamp,
 )
-from khronika.domain.ids import StreamKind, stream_id
+from khronika.domain.ids import StreamKind, redaction_stream, stream_id
+from khronika.domain.intent import holds_note
 from khronika.domain.parse import MAX_DOCUMENT_BYTES, decode
 from khronika.domain.rules import Reference
 from khronika.store import files
@@ -259,7 +261,29 @@ class Importer:
         now = self._current(record)
         if record == now:
             return
+        self._not_redacted(kind, record, now)
         raise DuplicateError.taken(kind, record.id, differs(now, record))
+
+    def _not_redacted(self, kind: StreamKind, record: Named, now: Named) -> None:
+        """DuplicateError naming the redaction if `record` would give back a
+        value a redaction erased (a release made before it, say)."""
+        erased = [
+            name for name in differs(now, record)
+            if holds_note(msgspec.to_builtins(getattr(now, name)))
+        ]  # fmt: skip
+        if not erased:
+            return
+        found = self.app.store.stream_notifications(redaction_stream(kind, record.id))
+        by = ""
+        if found:
+            last = decode_event(found[-1].topic, found[-1].state)
+            by = (f" by {last.recorded_by} on {stamp(last.timestamp)} (position "
+                  f"{found[-1].id}): {getattr(last, 'reason', '')}")  # fmt: skip
+        raise DuplicateError(
+            f"{kind} '{record.id}': the values of {', '.join(erased)} were "
+            f"erased by a redaction{by}; an older copy of the record cannot "
+            "bring them back"
+        )
 
     def _current(self, record: Named) -> Named:
         if isinstance(record, SourceDoc):
