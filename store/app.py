@@ -508,7 +508,8 @@ class Chronicle(Application[UUID]):
         """Erase the stored values of `fields` in every version of a record,
         in the transaction that stores the admin's signed `Redacted` event."""
         check_line("reason", reason, REASON_MAX)
-        check_line("legal-basis", legal_basis, REASON_MAX)
+        if legal_basis:
+            check_line("legal-basis", legal_basis, REASON_MAX)
         if not reason.strip():
             raise ValidationError("reason", "say why the values are erased")
         history = self.store.stream_notifications(stream_id(kind, slug))
