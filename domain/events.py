@@ -172,13 +172,14 @@ class FactRetracted(Event, frozen=True, kw_only=True):
     unchecked: str = ""
 
 
-class Erased(msgspec.Struct, frozen=True, kw_only=True):
+class Erased(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One stored value a redaction erased: the event at log `position`, and
     the JSON pointer of the value in its signed intent's body ("" for a
     whole event stored before signing, whose leaf covers all of its bytes)."""
 
     position: int
     pointer: str
+    kept: str = ""  # erased whole: SHA-256 (hex) of what remains (intent.Tombstone)
 
 
 class Redacted(Event, frozen=True, kw_only=True):

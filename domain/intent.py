@@ -239,3 +239,110 @@ def erase(state: bytes, pointers: list[str], note: Note) -> bytes:
 
 def is_enveloped(state: bytes) -> bool:
     return state.startswith(b'{"envelope":')
+
+
+# -- events stored before signing, erased whole ------------------------------
+# Such an event's leaf covers all of its bytes, so no value of it can go
+# alone. A redaction replaces its state with a tombstone: the leaf hash the
+# tree keeps (verify takes it for the event's), its record time and slug,
+# and what remains: its state with the erased values as "[redacted]", whose
+# SHA-256 the admin's signed redaction names. Then, as for a signed event,
+# an empty line of values and the notes.
+
+TOMBSTONE = b'{"erased":"'
+
+
+class Tombstone(msgspec.Struct, frozen=True, kw_only=True):
+    erased: str  # the event's leaf hash, hex; the tree's leaf
+    timestamp: datetime
+    slug: str = ""
+    state: msgspec.Raw  # the event's state, erased values as "[redacted]"
+
+
+_tombstone_decoder = msgspec.json.Decoder(Tombstone)
+
+
+def is_tombstone(state: bytes) -> bool:
+    return state.startswith(TOMBSTONE)
+
+
+def tombstone(state: bytes) -> Tombstone:
+    return _tombstone_decoder.decode(split_state(state)[0])
+
+
+def tombstone_leaf(state: bytes) -> bytes | None:
+    """The leaf hash a tombstone keeps; None for any other state."""
+    if not is_tombstone(state):
+        return None
+    try:
+        return bytes.fromhex(tombstone(state).erased)
+    except (msgspec.DecodeError, ValueError):
+        return b""  # matches no leaf: verify names the event
+
+
+def strip(
+    body: Any, fields: Callable[[str], bool], path: str = ""
+) -> tuple[Any, list[str]]:
+    """`body` with each PERSONAL value whose pointer `fields` names replaced by
+    "[redacted]" ([] for a list); the pointers replaced."""
+    if isinstance(body, dict):
+        out: dict[str, Any] = {}
+        found: list[str] = []
+        for key, value in body.items():
+            where = _pointer(path, key)
+            if key in PERSONAL and value is not None and fields(where):
+                out[key] = [] if isinstance(value, list) else STRIPPED
+                found.append(where)
+            else:
+                out[key], inner = strip(value, fields, where)
+                found += inner
+        return out, found
+    if isinstance(body, list):
+        items, found = [], []
+        for i, value in enumerate(body):
+            item, inner = strip(value, fields, f"{path}/{i}")
+            items.append(item)
+            found += inner
+        return items, found
+    return body, []
+
+
+STRIPPED = "[redacted]"
+
+
+def place(body: Any, pointer: str, value: Any) -> None:
+    """Set the value at `pointer` (RFC 6901) in `body`, if it is there."""
+    *parents, last = pointer.split("/")[1:]
+    for token in parents:
+        token = token.replace("~1", "/").replace("~0", "~")
+        body = body[int(token)] if isinstance(body, list) else body.get(token)
+        if body is None:
+            return
+    key = last.replace("~1", "/").replace("~0", "~")
+    if isinstance(body, dict) and key in body:
+        body[key] = value
+
+
+def bury(
+    state: bytes, leaf: bytes, remainder: bytes, pointers: list[str], note: Note
+) -> bytes:
+    """The tombstone that replaces a whole event stored before signing."""
+    stamp = _stamp_decoder.decode(state)
+    head = _encoder.encode(
+        Tombstone(
+            erased=leaf.hex(),
+            timestamp=stamp.timestamp,
+            slug=stamp.slug,
+            state=msgspec.Raw(remainder),
+        )
+    )
+    notes = {pointer: note for pointer in pointers}
+    return b"\n".join((head, b"", _encoder.encode(notes)))
+
+
+class _Stamp(msgspec.Struct):
+    timestamp: datetime
+    slug: str = ""
+
+
+_stamp_decoder = msgspec.json.Decoder(_Stamp)

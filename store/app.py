@@ -58,7 +58,6 @@ from khronika.store.catalogue import Catalogue
 from khronika.store.checkpoint import Signer, Verifier
 from khronika.store.clock import RecordClock, Stamper
 from khronika.store.codec import MsgspecMapper, NullTranscoder, decode
-from khronika.store.erasure import Erasure
 from khronika.store.signing import Hand, Member, Registry, SigningError
 from khronika.store.sqlite import KhronikaSQLiteRecorder
 
@@ -515,7 +514,7 @@ class Chronicle(Application[UUID]):
         history = self.store.stream_notifications(stream_id(kind, slug))
         if not history:
             raise self.catalogue().not_found(kind, slug, self)
-        erased = redaction.plan(slug, history, fields)
+        erased, erase = redaction.plan(slug, history, fields, reason)
         stream = redaction_stream(kind, slug)
         last = self.recorder.select_events(stream, desc=True, limit=1)
         event = Redacted(
@@ -528,7 +527,6 @@ class Chronicle(Application[UUID]):
         if self._derived is not None:
             raise SigningError("a redaction is made on the store's own machine")
         stamper = Stamper(self.clock)
-        erase = Erasure(reason, redaction.targets(erased))
         try:
             self.events.put(self._sealed([event]), stamper=stamper, erase=erase)
         except IntegrityError:

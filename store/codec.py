@@ -44,6 +44,8 @@ def decode(topic: str, state: bytes) -> Any:
         raise StoreError(f"stored topic '{topic}' does not resolve: {e}") from e
     if intent.is_enveloped(state):
         return _unseal(topic, cls, state)
+    if intent.is_tombstone(state):
+        return decode(topic, _remains(state))
     upcasters = UPCASTERS.get(topic)
     if upcasters:
         raw = msgspec.json.decode(state)
@@ -104,7 +106,7 @@ def slug_of(state: bytes) -> str:
     """The stream's slug in a stored state (in an envelope, its intent's)."""
     if intent.is_enveloped(state):
         return open_envelope(state)[1].slug
-    return _head_decoder.decode(state).slug
+    return _head_decoder.decode(intent.split_state(state)[0]).slug
 
 
 def _missing(notes: intent.Notes) -> Callable[[str], Any]:
@@ -117,6 +119,19 @@ def _missing(notes: intent.Notes) -> Callable[[str], Any]:
         return REDACTED if note is None else note.text()
 
     return missing
+
+
+def _remains(state: bytes) -> bytes:
+    """What remains of an event erased whole, with its redaction's notes."""
+    try:
+        raw = msgspec.json.decode(bytes(intent.tombstone(state).state))
+        notes = intent.notes_of(state)
+    except msgspec.DecodeError as e:
+        raise StoreError(f"a redacted event does not decode: {e}") from None
+    missing = _missing(notes)
+    for pointer in notes:
+        intent.place(raw, pointer, missing(pointer))
+    return _encoder.encode(raw)
 
 
 def _unseal(topic: str, cls: type, state: bytes) -> Any:

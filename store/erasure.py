@@ -13,20 +13,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
 from khronika.domain import intent
 from khronika.domain.errors import StoreError
 from khronika.store.codec import stamp_of
+from khronika.store.ledger import leaf_of
 
 
 @dataclass(frozen=True)
 class Erasure:
-    """What a redaction erases: by log position, the JSON pointers."""
+    """What a redaction erases: by log position, the JSON pointers; and for
+    an event stored before signing, erased whole, what remains of it."""
 
     reason: str
     targets: dict[int, list[str]]
+    whole: dict[int, bytes]
 
 
 class Erasing:
@@ -58,7 +62,10 @@ class Erasing:
         # the events table, named as the adapter names the tree's (quoted in
         # its schema on PostgreSQL)
         table = self._q("{merkle}").replace("khronika_merkle", self.events_table_name)
-        select = self._q(f"SELECT state FROM {table} WHERE {self.POSITION} = ?")
+        select = self._q(
+            "SELECT topic, originator_id, originator_version, state "
+            f"FROM {table} WHERE {self.POSITION} = ?"
+        )
         update = self._q(f"UPDATE {table} SET state = ? WHERE {self.POSITION} = ?")
         for position, pointers in sorted(erase.targets.items()):
             c.execute(select, [position])
@@ -66,8 +73,11 @@ class Erasing:
             if row is None:
                 raise StoreError(f"there is no event at position {position} to redact")
             state = bytes(row["state"])
-            if not intent.is_enveloped(state):
-                raise StoreError(
-                    f"the event at position {position} was stored before signing"
-                )
-            c.execute(update, [intent.erase(state, pointers, note), position])
+            if position in erase.whole:
+                raw_id = row["originator_id"]
+                stream = raw_id if isinstance(raw_id, UUID) else UUID(raw_id)
+                leaf = leaf_of(row["topic"], stream, row["originator_version"], state)
+                new = intent.bury(state, leaf, erase.whole[position], pointers, note)
+            else:
+                new = intent.erase(state, pointers, note)
+            c.execute(update, [new, position])

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 
+from khronika.domain.intent import tombstone_leaf
 from khronika.store import merkle
 
 MAGIC = b"khronika-event/1\n"
@@ -37,13 +38,19 @@ def canonical(topic: str, originator_id: UUID, version: int, state: bytes) -> by
     ))  # fmt: skip
 
 
+def leaf_of(topic: str, originator_id: UUID, version: int, state: bytes) -> bytes:
+    """A stored event's leaf hash; a redacted tombstone keeps its own."""
+    kept = tombstone_leaf(state)
+    if kept is not None:
+        return kept
+    return merkle.leaf_hash(canonical(topic, originator_id, version, state))
+
+
 def leaf(event: StoredEvent) -> bytes:
     originator_id = event.originator_id
     if not isinstance(originator_id, UUID):
         originator_id = UUID(originator_id)
-    return merkle.leaf_hash(
-        canonical(event.topic, originator_id, event.originator_version, event.state)
-    )
+    return leaf_of(event.topic, originator_id, event.originator_version, event.state)
 
 
 def _blob(value: Any) -> bytes:

@@ -1,21 +1,26 @@
 """Which stored values a redaction erases: the plan `Chronicle.redact` saves.
 
 `--field F` names a personal field (domain/intent.PERSONAL), erased wherever
-it occurs in the record's signed events (a fact's summary in its recording
-and in each correction, every citation's quote, ...), or one JSON pointer
-(`/doc/sources/0/quote`) into the events' intent bodies.
+it occurs in the record's events (a fact's summary in its recording and in
+each correction, every citation's quote, ...), or one JSON pointer
+(`/doc/sources/0/quote`) into the events' bodies. A signed event loses the
+values alone; an event stored before signing, whose leaf covers all of its
+bytes, is erased whole and leaves a tombstone (domain/intent.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
+import msgspec
 from eventsourcing.persistence import Notification
 
 from khronika.domain import intent
 from khronika.domain.errors import ValidationError
 from khronika.domain.events import Erased
 from khronika.store.codec import open_envelope
+from khronika.store.erasure import Erasure
 
 
 def check_fields(fields: Sequence[str]) -> None:
@@ -36,44 +41,38 @@ def _last(pointer: str) -> str:
     return pointer.rpartition("/")[2].replace("~1", "/").replace("~0", "~")
 
 
-def _named(pointer: str, fields: Sequence[str]) -> bool:
-    return any(pointer == f or _last(pointer) == f for f in fields)
-
-
 def plan(
-    slug: str, events: Sequence[Notification], fields: Sequence[str]
-) -> list[Erased]:
-    """Every stored value of `fields` in the record's events, by position.
-
-    An event stored before signing has no values apart from its leaf: it
-    could only be erased whole, which is refused (README, "Redaction").
-    """
+    slug: str, events: Sequence[Notification], fields: Sequence[str], reason: str
+) -> tuple[list[Erased], Erasure]:
+    """Every stored value of `fields` in the record's events, by position:
+    what the redaction names, and what its transaction rewrites."""
     check_fields(fields)
+
+    def named(pointer: str) -> bool:
+        return any(pointer == f or _last(pointer) == f for f in fields)
+
     erased: list[Erased] = []
+    erasure = Erasure(reason, {}, {})
     for n in events:
-        if not intent.is_enveloped(n.state):
-            raise ValidationError(
-                "field",
-                f"version {n.originator_version} of '{slug}' was stored before "
-                "signing: its leaf covers all of its bytes, so it could only be "
-                "erased whole, which this version does not do",
-            )
-        values = open_envelope(n.state)[2]
-        erased += [
-            Erased(position=n.id, pointer=p) for p in values if _named(p, fields)
-        ]
+        if intent.is_tombstone(n.state):
+            continue  # erased whole already
+        if intent.is_enveloped(n.state):
+            values = open_envelope(n.state)[2]
+            found = [p for p in values if named(p)]
+            erased += [Erased(position=n.id, pointer=p) for p in found]
+        else:
+            remainder, found = intent.strip(msgspec.json.decode(n.state), named)
+            if found:
+                kept = msgspec.json.encode(remainder)
+                digest = hashlib.sha256(kept).hexdigest()
+                erased.append(Erased(position=n.id, pointer="", kept=digest))
+                erasure.whole[n.id] = kept
+        if found:
+            erasure.targets[n.id] = found
     if not erased:
         raise ValidationError(
             "field",
             f"no version of '{slug}' stores a value of {', '.join(fields)} "
             "(erased already, or never given)",
         )
-    return erased
-
-
-def targets(erased: Sequence[Erased]) -> dict[int, list[str]]:
-    """The erased values grouped by the position of their event."""
-    found: dict[int, list[str]] = {}
-    for e in erased:
-        found.setdefault(e.position, []).append(e.pointer)
-    return found
+    return erased, erasure

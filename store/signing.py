@@ -13,6 +13,7 @@ by `verify` (against each position's).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -165,9 +166,11 @@ def missing(pointer: str) -> str:
     return f"the value of {pointer} is missing, and no redaction covers it"
 
 
-# (position, pointer) -> the note beside it (None if none), the event's slug
-# and version: a value found missing, until a later redaction names it
-Pending = dict[tuple[int, str], tuple[intent.Note | None, str, int]]
+# (position, pointer) -> what the redaction must match (the note beside the
+# value, or for a whole event erased, the SHA-256 of what remains; None if
+# nothing), the event's slug and version: a value found missing, until a
+# later redaction names it (pointer "": a whole event)
+Pending = dict[tuple[int, str], tuple[intent.Note | str | None, str, int]]
 
 
 @dataclass
@@ -255,7 +258,13 @@ class Registry:
             if erased.position >= position:
                 return f"it names position {erased.position}, not before it"
             found = self.pending.pop((erased.position, erased.pointer), None)
-            if found is not None and found[0] is not None and found[0] != mine:
+            claim = None if found is None else found[0]
+            if isinstance(claim, str) and claim != erased.kept:
+                return (
+                    f"what remains of the event at position {erased.position} "
+                    "is not what this redaction kept"
+                )
+            if isinstance(claim, intent.Note) and claim != mine:
                 return (
                     f"the note beside {erased.pointer} at position "
                     f"{erased.position} is not this redaction's"
@@ -267,7 +276,21 @@ class Registry:
         if not self.pending:
             return None
         (position, pointer), (_, slug, version) = min(self.pending.items())
+        if not pointer:
+            return Finding(
+                "its bytes were erased (only its leaf hash remains), and no "
+                "redaction covers it", position, slug, version,
+            )  # fmt: skip
         return Finding(missing(pointer), position, slug, version)
+
+    def buried(self, position: int, version: int, state: bytes) -> None:
+        """A whole event erased: pending until a redaction covers it."""
+        if self.pending is None or not intent.is_tombstone(state):
+            return
+        remains = bytes(intent.tombstone(state).state)
+        digest = hashlib.sha256(remains).hexdigest()
+        slug = _slug(state) or ""
+        self.pending[(position, "")] = (digest, slug, version)
 
     def _genesis(self, event: Event) -> str | None:
         """The first registration: an admin, signed by the store's own key."""
@@ -369,6 +392,7 @@ def check_seals(origin: str, rows: Iterable[Row]) -> Signatures:
     for position, topic, version, state in rows:
         try:
             event: Event = decode(topic, state)
+            registry.buried(position, version, state)
             member = registry.signer_of(event)  # as the event found the registry
             problem = _values_as_written(event, state) or registry.admit(
                 position, event

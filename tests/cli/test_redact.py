@@ -20,11 +20,16 @@ from click.testing import Result
 from starlette.testclient import TestClient
 
 from khronika.domain import intent
+from khronika.domain.aggregates import Fact
+from khronika.domain.events import Redacted
 from khronika.domain.ids import stream_id
 from khronika.store import attest
+from khronika.store import checkpoint as cp
 from khronika.store.accept import RefusedError, accept
 from khronika.store.app import Chronicle
 from khronika.store.codec import MsgspecMapper, NullTranscoder
+from khronika.store.scrub import scrub
+from khronika.store.verify import verify
 from khronika.web.app import create_app
 
 Run = Callable[..., Result]
@@ -263,3 +268,37 @@ def test_a_redaction_over_http_is_refused_saying_where_to_make_it(
 
 class _Captured(Exception):
     """The event a redaction would store, caught before it is."""
+
+
+OLD_TEXT = b"She was sentenced, and her son was placed with an aunt."
+VERDICT = "serebryakova-verdict-2023"
+
+
+def test_an_event_stored_before_signing_is_erased_whole_and_its_leaf_stays(
+    unsigned_seeded: Chronicle, store_path: str, make: Any
+) -> None:
+    app = unsigned_seeded
+    app.append_fact(make.fact(summary=OLD_TEXT.decode()), "tester")  # unsigned
+    attest.ensure_key(app)
+    before = cp.parse(attest.checkpoint(app))
+    attest.begin_signing(app, "tester")
+    app.hand = attest.load_hand()
+    (n,) = app.store.stream_notifications(stream_id("fact", VERDICT))
+    assert OLD_TEXT in _raw_bytes(store_path)
+    event = app.redact("fact", VERDICT, ["summary"], REASON)
+    assert isinstance(event, Redacted)
+    assert [(e.position, e.pointer) for e in event.erased] == [(n.id, "")]
+    scrub(app)
+    assert OLD_TEXT not in _raw_bytes(store_path)
+    assert verify(app, [before]) == []
+    assert app.get(Fact, VERDICT).doc.summary == note()
+    assert app.get(Fact, VERDICT).doc.details == make.fact().details  # the rest
+    # what remains is what the admin's redaction names, to the byte
+    (buried,) = app.store.stream_notifications(stream_id("fact", VERDICT))
+    _set_state(
+        store_path, n.id, buried.state.replace(b'"term_months":36', b'"term_months":48')
+    )
+    (found,) = verify(app)
+    assert str(found).endswith(
+        f"what remains of the event at position {n.id} is not what this redaction kept"
+    )
