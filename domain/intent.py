@@ -250,6 +250,7 @@ def is_enveloped(state: bytes) -> bool:
 # an empty line of values and the notes.
 
 TOMBSTONE = b'{"erased":"'
+STRIPPED = "[redacted]"  # a value erased, where no note says more
 
 
 class Tombstone(msgspec.Struct, frozen=True, kw_only=True):
@@ -305,9 +306,6 @@ def strip(
             found += inner
         return items, found
     return body, []
-
-
-STRIPPED = "[redacted]"
 
 
 def place(body: Any, pointer: str, value: Any) -> None:

@@ -67,7 +67,6 @@ def decode(topic: str, state: bytes) -> Any:
 _envelope_decoder = msgspec.json.Decoder(intent.Envelope)
 _intent_decoder = msgspec.json.Decoder(intent.Intent)
 _values_decoder = msgspec.json.Decoder(dict[str, list[Any]])
-REDACTED = "[redacted]"
 
 
 def open_envelope(
@@ -116,7 +115,7 @@ def _missing(notes: intent.Notes) -> Callable[[str], Any]:
         if pointer.endswith("/aliases"):
             return []
         note = notes.get(pointer)
-        return REDACTED if note is None else note.text()
+        return intent.STRIPPED if note is None else note.text()
 
     return missing
 
