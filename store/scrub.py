@@ -20,6 +20,7 @@ import sqlite3
 from contextlib import closing
 from typing import Any
 
+from khronika.domain.errors import StoreError
 from khronika.store import location as loc
 from khronika.store.app import Chronicle
 
@@ -33,10 +34,16 @@ def scrub(app: Chronicle) -> None:
 
 
 def _sqlite(path: str) -> None:
-    with closing(sqlite3.connect(path, isolation_level=None)) as db:
+    with closing(sqlite3.connect(path, isolation_level=None, timeout=30)) as db:
         db.execute("PRAGMA secure_delete = ON")
         db.execute("VACUUM")
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    if busy:
+        raise StoreError(
+            f"{path}-wal still holds the erased bytes: another process is "
+            "reading the store (khronika serve?); stop it, then run "
+            f"`sqlite3 {path} 'PRAGMA wal_checkpoint(TRUNCATE)'`"
+        )
 
 
 def _postgres(app: Chronicle) -> None:
