@@ -52,32 +52,72 @@ def note() -> str:
     return f"[redacted on {datetime.now(UTC):%Y-%m-%d}: {REASON}]"
 
 
-def test_a_redacted_summary_leaves_verify_and_every_earlier_checkpoint_holding(
-    demo: Run, tmp_path: Path, key_path: Path
+def test_a_verdicts_summary_redacted_in_every_version_leaves_every_checkpoint(
+    demo: Run, tmp_path: Path, key_path: Path, store_path: str
 ) -> None:
-    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
-    ok(demo("checkpoint", "--out", str(old)))
-    said = redact(demo).output
-    assert said.startswith(
-        f"redacted summary of fact '{FACT}': 1 stored value(s) erased in 1 event(s)"
+    verdict = "serebryakova-verdict-2023"
+    points = [tmp_path / f"cp{i}.txt" for i in range(3)]
+    ok(demo("checkpoint", "--out", str(points[0])))
+    ok(
+        demo(
+            "correct",
+            verdict,
+            "--set",
+            "summary=Three years, medium security.",
+            "--reason",
+            "shorter",
+            "--source",
+            "worldcrunch-kz-separatism@para:6",
+        )
     )
-    ok(demo("checkpoint", "--out", str(new)))
-    out = ok(demo("verify", "--checkpoint", str(old), "--checkpoint", str(new)))
-    assert out.output.startswith("verified 114 events against 2 checkpoint(s)\n")
-    assert "114 events signed, all valid" in out.output
-    ok(demo("prove", "--consistency", str(old), str(new), "--out",
-            str(tmp_path / "c.json")))  # fmt: skip
-    proved = ok(demo("verify-proof", str(tmp_path / "c.json"), "--checkpoint",
-                     str(old), "--checkpoint", str(new), "--pubkey",
-                     str(key_path.with_suffix(".pub"))))  # fmt: skip
-    assert proved.output == (
-        "ok: the log of size 113 is a prefix of the log of size 114\n"
-    )
-    fact = json.loads(ok(demo("fact", FACT, "--format", "json")).stdout)
+    ok(demo("checkpoint", "--out", str(points[1])))
+    said = ok(demo("redact", verdict, "--field", "summary", "--reason", REASON))
+    assert said.output.startswith(
+        f"redacted summary of fact '{verdict}': 2 stored value(s) erased in 2 "
+        "event(s)"
+    )  # fmt: skip
+    ok(demo("checkpoint", "--out", str(points[2])))
+    every = [a for p in points for a in ("--checkpoint", str(p))]
+    out = ok(demo("verify", *every)).output
+    assert out.startswith("verified 115 events against 3 checkpoint(s)\n")
+    assert "115 events signed, all valid" in out
+    pub = str(key_path.with_suffix(".pub"))
+    for older, size in zip(points[:2], (113, 114), strict=True):
+        ok(
+            demo(
+                "prove",
+                "--consistency",
+                str(older),
+                str(points[2]),
+                "--out",
+                str(tmp_path / "c.json"),
+            )
+        )
+        proved = ok(
+            demo(
+                "verify-proof",
+                str(tmp_path / "c.json"),
+                "--checkpoint",
+                str(older),
+                "--checkpoint",
+                str(points[2]),
+                "--pubkey",
+                pub,
+            )
+        )
+        assert proved.output == (
+            f"ok: the log of size {size} is a prefix of the log of size 115\n"
+        )
+    fact = json.loads(ok(demo("fact", verdict, "--format", "json")).stdout)
     assert fact["fact"]["summary"] == note()
     logged = json.loads(ok(demo("log", "-n", "1", "--format", "json")).stdout)[0]
     assert logged["event"] == "Redacted"
-    assert logged["details"]["erased"] == [{"position": 113, "pointer": "/doc/summary"}]
+    recorded = _fact_event(store_path, verdict)[0]
+    assert logged["details"]["erased"] == [
+        {"position": recorded, "pointer": "/doc/summary"},
+        {"position": 114, "pointer": "/changes/summary"},
+    ]
+    assert logged["details"]["fields"] == ["summary"]
 
 
 def _events_table(location: str) -> tuple[str, str]:
@@ -89,10 +129,11 @@ def _events_table(location: str) -> tuple[str, str]:
         app.close()
 
 
-def _fact_event(location: str) -> tuple[int, bytes]:
+def _fact_event(location: str, slug: str = FACT) -> tuple[int, bytes]:
+    """The position and stored state of the fact's first version."""
     app = Chronicle(location)
     try:
-        (n,) = app.store.stream_notifications(stream_id("fact", FACT))
+        n = app.store.stream_notifications(stream_id("fact", slug))[0]
         return n.id, n.state
     finally:
         app.close()
