@@ -4,7 +4,9 @@ A leaf is SHA-256(0x00 || canonical bytes) of one stored event, in log order;
 the canonical bytes frame the topic, the stream id, the version and the
 covered state so that no two events can share them. The covered state is
 the whole state of an event stored before signing, and the envelope of a
-signed one (its state up to the first newline; domain/intent.py).
+signed one (its state up to the first newline; domain/intent.py). An event
+stored before signing and then erased whole by a redaction keeps its leaf
+hash in its tombstone (`leaf_of`).
 """
 
 from __future__ import annotations

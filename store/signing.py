@@ -240,7 +240,9 @@ class Registry:
         """The values missing from `event`, pending a redaction (verify's)."""
         if self.pending is None or event.seal is None:
             return frozenset()
-        absent = intent.mismatches(_asked(event.seal).body, event.seal.values)[1]
+        values = event.seal.values
+        absent = [p for p in intent.commitments(_asked(event.seal).body)
+                  if p not in values]  # fmt: skip
         for pointer in absent:
             note = event.seal.notes.get(pointer)
             self.pending[(position, pointer)] = (
