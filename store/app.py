@@ -505,7 +505,11 @@ class Chronicle(Application[UUID]):
         by: str = "",
     ) -> Event:
         """Erase the stored values of `fields` in every version of a record,
-        in the transaction that stores the admin's signed `Redacted` event."""
+        in the transaction that stores the admin's signed `Redacted` event.
+
+        The views and the files still hold the old bytes: the caller rebuilds
+        the views and scrubs the store (store/scrub.py), as `redact` does.
+        """
         check_line("reason", reason, REASON_MAX)
         if legal_basis:
             check_line("legal-basis", legal_basis, REASON_MAX)
