@@ -88,6 +88,11 @@ def _pointer(path: str, key: str) -> str:
     return f"{path}/{key.replace('~', '~0').replace('/', '~1')}"
 
 
+def tokens(pointer: str) -> list[str]:
+    """A JSON pointer's reference tokens, unescaped (RFC 6901)."""
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+
+
 def commit(body: Any, salt: Callable[[], bytes], path: str = "") -> tuple[Any, Values]:
     """`body` with every PERSONAL value replaced by its commitment; the values."""
     values: Values = {}
@@ -310,13 +315,11 @@ def strip(
 
 def place(body: Any, pointer: str, value: Any) -> None:
     """Set the value at `pointer` (RFC 6901) in `body`, if it is there."""
-    *parents, last = pointer.split("/")[1:]
+    *parents, key = tokens(pointer)
     for token in parents:
-        token = token.replace("~1", "/").replace("~0", "~")
         body = body[int(token)] if isinstance(body, list) else body.get(token)
         if body is None:
             return
-    key = last.replace("~1", "/").replace("~0", "~")
     if isinstance(body, dict) and key in body:
         body[key] = value
 

@@ -36,11 +36,6 @@ def check_fields(fields: Sequence[str]) -> None:
             )
 
 
-def _last(pointer: str) -> str:
-    """A pointer's last reference token, unescaped (RFC 6901)."""
-    return pointer.rpartition("/")[2].replace("~1", "/").replace("~0", "~")
-
-
 def plan(
     slug: str, events: Sequence[Notification], fields: Sequence[str], reason: str
 ) -> tuple[list[Erased], Erasure]:
@@ -49,7 +44,8 @@ def plan(
     check_fields(fields)
 
     def named(pointer: str) -> bool:
-        return any(pointer == f or _last(pointer) == f for f in fields)
+        last = intent.tokens(pointer)[-1]
+        return any(pointer == f or last == f for f in fields)
 
     erased: list[Erased] = []
     erasure = Erasure(reason, {}, {})
