@@ -201,6 +201,13 @@ class Chronicle(Application[UUID]):
             for n in self.store.stream_notifications(stream_id(kind, slug))
         ]
 
+    def redactions(self, kind: StreamKind, slug: str) -> list[tuple[int, Event]]:
+        """The redactions of a record, each with its position in the log."""
+        return [
+            (n.id, decode(n.topic, n.state))
+            for n in self.store.stream_notifications(redaction_stream(kind, slug))
+        ]
+
     def pages(
         self, topics: Sequence[str] = (), page: int = 1000, start: int = 1
     ) -> Iterator[Sequence[Notification]]:

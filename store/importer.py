@@ -36,7 +36,7 @@ from khronika.domain.events import (
     kind_of,
     stamp,
 )
-from khronika.domain.ids import StreamKind, redaction_stream, stream_id
+from khronika.domain.ids import StreamKind, stream_id
 from khronika.domain.intent import holds_note
 from khronika.domain.parse import MAX_DOCUMENT_BYTES, decode
 from khronika.domain.rules import Reference
@@ -273,12 +273,12 @@ class Importer:
         ]  # fmt: skip
         if not erased:
             return
-        found = self.app.store.stream_notifications(redaction_stream(kind, record.id))
+        found = self.app.redactions(kind, record.id)
         by = ""
         if found:
-            last = decode_event(found[-1].topic, found[-1].state)
+            position, last = found[-1]
             by = (f" by {last.recorded_by} on {stamp(last.timestamp)} (position "
-                  f"{found[-1].id}): {getattr(last, 'reason', '')}")  # fmt: skip
+                  f"{position}): {getattr(last, 'reason', '')}")  # fmt: skip
         raise DuplicateError(
             f"{kind} '{record.id}': the values of {', '.join(erased)} were "
             f"erased by a redaction{by}; an older copy of the record cannot "

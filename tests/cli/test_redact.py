@@ -118,6 +118,9 @@ def test_a_verdicts_summary_redacted_in_every_version_leaves_every_checkpoint(
         {"position": 114, "pointer": "/changes/summary"},
     ]
     assert logged["details"]["fields"] == ["summary"]
+    history = ok(demo("log", verdict)).output
+    assert history.startswith(f"event 115  redaction {verdict}  v1  Redacted\n")
+    assert f"Erased:   /doc/summary of event {recorded}\n" in history
 
 
 def _events_table(location: str) -> tuple[str, str]:
