@@ -33,6 +33,7 @@ from khronika.domain.events import (
     Event,
     FactRecorded,
     FactRetracted,
+    Redacted,
     kind_of,
     stamp,
 )
@@ -43,6 +44,7 @@ from khronika.domain.rules import Reference
 from khronika.store import files
 from khronika.store.app import Chronicle
 from khronika.store.codec import decode as decode_event
+from khronika.store.redaction import doc_fields
 
 BUNDLE_FILES = ("sources.jsonl", "entities.jsonl", "facts.jsonl")
 DEFAULT_BATCH = 1000
@@ -267,13 +269,15 @@ class Importer:
     def _not_redacted(self, kind: StreamKind, record: Named, now: Named) -> None:
         """DuplicateError naming the redaction if `record` would give back a
         value a redaction erased (a release made before it, say)."""
+        found = self.app.redactions(kind, record.id)
+        touched = {f for _, e in found if isinstance(e, Redacted)
+                   for f in doc_fields(e.erased)}  # fmt: skip
         erased = [
             name for name in differs(now, record)
-            if holds_note(msgspec.to_builtins(getattr(now, name)))
+            if name in touched or holds_note(msgspec.to_builtins(getattr(now, name)))
         ]  # fmt: skip
         if not erased:
             return
-        found = self.app.redactions(kind, record.id)
         by = ""
         if found:
             position, last = found[-1]

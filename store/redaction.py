@@ -72,3 +72,19 @@ def plan(
             "(erased already, or never given)",
         )
     return erased, erasure
+
+
+def doc_fields(erased: Sequence[Erased]) -> set[str]:
+    """The fields of a record's document whose values `erased` took: the
+    top-level name under a recording's `/doc` or a correction's `/changes`;
+    an added alias is the record's aliases, a rename its name."""
+    found: set[str] = set()
+    for e in erased:
+        tokens = intent.tokens(e.pointer)
+        if len(tokens) > 1 and tokens[0] in ("doc", "changes"):
+            found.add(tokens[1])
+        elif tokens == ["alias"]:
+            found.add("aliases")
+        elif tokens == ["name"]:
+            found.add("name")
+    return found

@@ -207,6 +207,22 @@ def test_reimporting_a_release_made_before_the_redaction_is_refused_for_that_val
     assert fact["fact"]["summary"] == note()
 
 
+def test_reimporting_erased_aliases_is_refused_naming_the_redaction(
+    demo: Run,
+) -> None:
+    ok(demo("export", "before"))
+    ok(demo("redact", "andrei-astakhov", "--field", "aliases", "--reason", REASON))
+    shown = json.loads(ok(demo("entity", "show", "andrei-astakhov", "--format",
+                               "json")).stdout)  # fmt: skip
+    assert shown["entity"]["aliases"] == []
+    result = demo("import", "before")
+    assert result.exit_code == 1
+    assert (
+        "entity 'andrei-astakhov': the values of aliases were erased by a "
+        "redaction by tester on "
+    ) in result.output
+
+
 def test_a_redaction_needs_an_admin(
     demo: Run, maintainer: Callable[..., Callable[..., Result]]
 ) -> None:
