@@ -44,7 +44,7 @@ def log(
     """Show the raw event history: what was recorded, when, by whom and why.
 
     Newest first, like `git log`. With an id (a slug, or an entity's name or
-    alias), only that record's history.
+    alias), only that record's history, and its redactions.
 
     \b
     Examples:
@@ -76,7 +76,11 @@ def _entries(
         )
         return ((n.id, decode(n.topic, n.state)) for n in notifications)
     slugs = _resolve(app, ident)
-    found = sorted(e for kind, slug in slugs for e in app.history(kind, slug))
+    found = sorted(
+        e
+        for kind, slug in slugs
+        for e in (*app.history(kind, slug), *app.redactions(kind, slug))
+    )
     return iter(found if oldest_first else reversed(found))
 
 
@@ -162,6 +166,12 @@ def _summary(row: dict[str, Any]) -> str:
         )
     if event == "MaintainerRevoked":
         return f"revoked — {d['reason']}"
+    if event == "Redacted":
+        basis = f" ({d['legal_basis']})" if d.get("legal_basis") else ""
+        return (
+            f"redacted {', '.join(d['fields'])} of {d['kind']} '{row['id']}' "
+            f"({len(d['erased'])} value(s)) — {d['reason']}{basis}"
+        )
     if event == "SigningKeyRotated":
         return f"new signing key {d['key'].split('+')[1]} — {d['reason']}"
     if event == "SourceCopyAttached":
@@ -193,7 +203,12 @@ def _print_log(rows: list[dict[str, Any]]) -> None:
             for key in ("name", "into", "key"):
                 if key in d:
                     echo(_field(key.capitalize() + ":", d[key]))
+            for e in d.get("erased", ()):  # a redaction's
+                echo(_field("Erased:", f"{e['pointer'] or '(whole event)'} of "
+                                       f"event {e['position']}"))  # fmt: skip
             echo(_field("Reason:", d["reason"] or "(none given)"))
+            if d.get("legal_basis"):
+                echo(_field("Basis:", d["legal_basis"]))
         else:
             echo(_field("", _summary(row)))
         sources = d.get("sources") or d.get("doc", {}).get("sources") or []

@@ -18,6 +18,7 @@ from khronika.cli import (
     maintainers,
     mirror,
     read,
+    redact,
     serve,
     template,
     witness,
@@ -130,6 +131,7 @@ for command in (
     template.new,
     export.export,
     export.verify_release,
+    redact.redact,
 ):
     cli.add_command(command)
 

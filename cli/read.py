@@ -500,7 +500,7 @@ def projections_rebuild(settings: Settings) -> None:
     Example:
       khronika projections rebuild
     """
-    _rebuild(settings)
+    rebuild_views(settings)
 
 
 @click.command()
@@ -528,13 +528,13 @@ def upgrade(settings: Settings) -> None:
     try:
         store_views(app).check_format()
     except StoreError:
-        _rebuild(settings)
+        rebuild_views(settings)
         return
     echo(f"nothing to upgrade: the views are of format {schema.FORMAT}, this "
          "version's (`khronika projections rebuild` rebuilds them anyway)")  # fmt: skip
 
 
-def _rebuild(settings: Settings) -> None:
+def rebuild_views(settings: Settings) -> None:
     import sys
 
     from rich.progress import Progress

@@ -16,6 +16,7 @@ import msgspec
 
 from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
 from khronika.domain.ids import StreamKind
+from khronika.domain.intent import Notes
 
 
 def stamp(moment: datetime) -> str:
@@ -28,7 +29,8 @@ class Seal(msgspec.Struct, frozen=True, kw_only=True):
 
     `intent` is the signed JSON byte for byte, `signature` the note
     signature (4-byte key id, 64-byte Ed25519 signature), `values` the
-    personal values the intent commits to, with their salts.
+    personal values the intent commits to, with their salts, and `notes`
+    the redactions of those no longer stored (domain/intent.py).
     """
 
     key: str  # "<key name>+<key id hex>"
@@ -36,6 +38,7 @@ class Seal(msgspec.Struct, frozen=True, kw_only=True):
     signature: bytes
     intent: bytes
     values: dict[str, list[Any]]
+    notes: Notes = {}
 
     @property
     def key_id(self) -> str:
@@ -169,7 +172,35 @@ class FactRetracted(Event, frozen=True, kw_only=True):
     unchecked: str = ""
 
 
-STREAM_KINDS: dict[type[Event], StreamKind | Literal["store", "maintainer"]] = {
+class Erased(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One stored value a redaction erased: the event at log `position`, and
+    the JSON pointer of the value in its signed intent's body ("" for a
+    whole event stored before signing, whose leaf covers all of its bytes)."""
+
+    position: int
+    pointer: str
+    kept: str = ""  # erased whole: SHA-256 (hex) of what remains (intent.Tombstone)
+
+
+class Redacted(Event, frozen=True, kw_only=True):
+    """An admin erased personal values of the `kind` record named `slug`.
+
+    Its stream is the record's redaction stream (ids.redaction_stream), not
+    the record's own: it changes no record, only which stored values remain.
+    `erased` names every value deleted, in every version of the record, so
+    that `verify` can tell an erased value from a deleted one.
+    """
+
+    kind: StreamKind
+    fields: list[str]
+    reason: str
+    legal_basis: str = ""
+    erased: list[Erased] = []
+
+
+Kind = StreamKind | Literal["store", "maintainer", "redaction"]
+
+STREAM_KINDS: dict[type[Event], Kind] = {
     SourceAdded: "source",
     SourceCopyAttached: "source",
     SourceCorrected: "source",
@@ -184,6 +215,7 @@ STREAM_KINDS: dict[type[Event], StreamKind | Literal["store", "maintainer"]] = {
     MaintainerAdded: "maintainer",
     MaintainerKeyRotated: "maintainer",
     MaintainerRevoked: "maintainer",
+    Redacted: "redaction",
 }
 
 
@@ -194,7 +226,7 @@ def recorder(name: str, key: str | None) -> str:
     return f"{name} (key {key.rpartition('+')[2]})"
 
 
-def kind_of(event: Event) -> StreamKind | Literal["store", "maintainer"]:
-    """The kind of stream an event belongs to: source, entity, fact, store or
-    maintainer."""
+def kind_of(event: Event) -> Kind:
+    """The kind of stream an event belongs to: source, entity, fact, store,
+    maintainer or redaction."""
     return STREAM_KINDS[type(event)]

@@ -29,3 +29,8 @@ SIGNING_KEY_STREAM = uuid5(NAMESPACE, f"store:{SIGNING_KEY}")
 def maintainer_stream(name: str) -> UUID:
     """The stream of one maintainer's registry events (slug: the name)."""
     return uuid5(NAMESPACE, f"maintainer:{name}")
+
+
+def redaction_stream(kind: StreamKind, slug: str) -> UUID:
+    """The stream of the redactions of one record (slug: the record's)."""
+    return uuid5(NAMESPACE, f"redaction:{kind}:{slug}")

@@ -15,7 +15,11 @@ erased, and `verify` checks every value still stored against its commitment.
 Stored state: the envelope as compact JSON, then "\\n", then the values as
 compact JSON. Compact JSON never holds a raw newline, so the leaf covers the
 state up to its first newline, and a state without one (stored before
-signing) is covered whole, as it always was.
+signing) is covered whole, as it always was. After a redaction the state
+gains a third line, its notes: by JSON pointer, which redaction erased the
+value and why (`Note`), so that a reader can say so in the value's place.
+The notes are not in the leaf either; `verify` checks each against the
+redaction event it names.
 """
 
 from __future__ import annotations
@@ -82,6 +86,11 @@ def commitment(salt: bytes, value: Any) -> str:
 def _pointer(path: str, key: str) -> str:
     """RFC 6901: '~' as '~0', '/' as '~1'."""
     return f"{path}/{key.replace('~', '~0').replace('/', '~1')}"
+
+
+def tokens(pointer: str) -> list[str]:
+    """A JSON pointer's reference tokens, unescaped (RFC 6901)."""
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
 
 
 def commit(body: Any, salt: Callable[[], bytes], path: str = "") -> tuple[Any, Values]:
@@ -178,9 +187,163 @@ def _is_commitment(value: Any) -> bool:
 
 def split_state(state: bytes) -> tuple[bytes, bytes]:
     """An enveloped state's envelope and values; (state, b"") for an older one."""
-    envelope, _, values = state.partition(b"\n")
-    return envelope, values
+    envelope, _, rest = state.partition(b"\n")
+    return envelope, rest.partition(b"\n")[0]
+
+
+class Note(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """Why a value is no longer stored: the redaction at log position `by`,
+    its record day (YYYY-MM-DD) and its reason."""
+
+    by: int
+    on: str
+    reason: str
+
+    def text(self) -> str:
+        """What readers show in the value's place."""
+        return f"{NOTE_TEXT}{self.on}: {self.reason}]"
+
+
+NOTE_TEXT = "[redacted on "
+
+
+def holds_note(value: Any) -> bool:
+    """Whether a value (builtins) shows a redaction's note anywhere in it."""
+    if isinstance(value, str):
+        return value.startswith(NOTE_TEXT)
+    if isinstance(value, dict):
+        return any(holds_note(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_note(v) for v in value)
+    return False
+
+
+Notes = dict[str, Note]
+_notes_decoder = msgspec.json.Decoder(Notes)
+_values_decoder = msgspec.json.Decoder(Values)
+_encoder = msgspec.json.Encoder()
+
+
+def notes_of(state: bytes) -> Notes:
+    """The redaction notes of a stored state; {} if none erased anything."""
+    tail = state.split(b"\n", 2)
+    return _notes_decoder.decode(tail[2]) if len(tail) == 3 and tail[2] else {}
+
+
+def erase(state: bytes, pointers: list[str], note: Note) -> bytes:
+    """An enveloped state without the values (and salts) at `pointers`, with a
+    note for each: the envelope byte for byte, the rest re-encoded."""
+    envelope, values = split_state(state)
+    kept = _values_decoder.decode(values) if values else {}
+    notes = notes_of(state)
+    for pointer in pointers:
+        if kept.pop(pointer, None) is not None:
+            notes[pointer] = note
+    return b"\n".join((envelope, _encoder.encode(kept), _encoder.encode(notes)))
 
 
 def is_enveloped(state: bytes) -> bool:
     return state.startswith(b'{"envelope":')
+
+
+# -- events stored before signing, erased whole ------------------------------
+# Such an event's leaf covers all of its bytes, so no value of it can go
+# alone. A redaction replaces its state with a tombstone: the leaf hash the
+# tree keeps (verify takes it for the event's), its record time and slug,
+# and what remains: its state with the erased values as "[redacted]", whose
+# SHA-256 the admin's signed redaction names. Then, as for a signed event,
+# an empty line of values and the notes.
+
+TOMBSTONE = b'{"erased":"'
+STRIPPED = "[redacted]"  # a value erased, where no note says more
+
+
+class Tombstone(msgspec.Struct, frozen=True, kw_only=True):
+    erased: str  # the event's leaf hash, hex; the tree's leaf
+    timestamp: datetime
+    slug: str = ""
+    state: msgspec.Raw  # the event's state, erased values as "[redacted]"
+
+
+_tombstone_decoder = msgspec.json.Decoder(Tombstone)
+
+
+def is_tombstone(state: bytes) -> bool:
+    return state.startswith(TOMBSTONE)
+
+
+def tombstone(state: bytes) -> Tombstone:
+    return _tombstone_decoder.decode(split_state(state)[0])
+
+
+def tombstone_leaf(state: bytes) -> bytes | None:
+    """The leaf hash a tombstone keeps; None for any other state."""
+    if not is_tombstone(state):
+        return None
+    try:
+        return bytes.fromhex(tombstone(state).erased)
+    except (msgspec.DecodeError, ValueError):
+        return b""  # matches no leaf: verify names the event
+
+
+def strip(
+    body: Any, fields: Callable[[str], bool], path: str = ""
+) -> tuple[Any, list[str]]:
+    """`body` with each PERSONAL value whose pointer `fields` names replaced by
+    "[redacted]" ([] for a list); the pointers replaced."""
+    if isinstance(body, dict):
+        out: dict[str, Any] = {}
+        found: list[str] = []
+        for key, value in body.items():
+            where = _pointer(path, key)
+            if key in PERSONAL and value is not None and fields(where):
+                out[key] = [] if isinstance(value, list) else STRIPPED
+                found.append(where)
+            else:
+                out[key], inner = strip(value, fields, where)
+                found += inner
+        return out, found
+    if isinstance(body, list):
+        items, found = [], []
+        for i, value in enumerate(body):
+            item, inner = strip(value, fields, f"{path}/{i}")
+            items.append(item)
+            found += inner
+        return items, found
+    return body, []
+
+
+def place(body: Any, pointer: str, value: Any) -> None:
+    """Set the value at `pointer` (RFC 6901) in `body`, if it is there."""
+    *parents, key = tokens(pointer)
+    for token in parents:
+        body = body[int(token)] if isinstance(body, list) else body.get(token)
+        if body is None:
+            return
+    if isinstance(body, dict) and key in body:
+        body[key] = value
+
+
+def bury(
+    state: bytes, leaf: bytes, remainder: bytes, pointers: list[str], note: Note
+) -> bytes:
+    """The tombstone that replaces a whole event stored before signing."""
+    stamp = _stamp_decoder.decode(state)
+    head = _encoder.encode(
+        Tombstone(
+            erased=leaf.hex(),
+            timestamp=stamp.timestamp,
+            slug=stamp.slug,
+            state=msgspec.Raw(remainder),
+        )
+    )
+    notes = {pointer: note for pointer in pointers}
+    return b"\n".join((head, b"", _encoder.encode(notes)))
+
+
+class _Stamp(msgspec.Struct):
+    timestamp: datetime
+    slug: str = ""
+
+
+_stamp_decoder = msgspec.json.Decoder(_Stamp)

@@ -29,6 +29,7 @@ from khronika.domain.events import (
     FactRecorded,
     FactRetracted,
     MaintainerEvent,
+    Redacted,
     SigningKeyRotated,
     SourceAdded,
     SourceCopyAttached,
@@ -319,8 +320,8 @@ class _Batch:
             self.c.executemany(self.q(schema.insert_statement(table)), rows)
 
     def _event(self, position: int, event: Event) -> None:
-        if isinstance(event, SigningKeyRotated | MaintainerEvent):
-            return  # about who signs, in no view
+        if isinstance(event, SigningKeyRotated | MaintainerEvent | Redacted):
+            return  # about who signs, or which values are kept: in no view
         slug, at = event.slug, stamp(event.timestamp)
         first = event.originator_version == 1
         if isinstance(event, FactRecorded | FactCorrected | FactRetracted):

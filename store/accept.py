@@ -13,7 +13,8 @@ none of it: `accept`
 5. re-runs the maintainer's command on the store as it stands (the
    Importer for a batch of records, the Chronicle's command method for one
    event) and refuses the events unless it derives the same ones: type,
-   stream, version and body;
+   stream, version and body (a redaction is refused: it is made on the
+   store's own machine, which must also rewrite its files);
 6. saves them in one transaction (which admits them once more).
 """
 
@@ -43,6 +44,7 @@ from khronika.domain.events import (
     MaintainerAdded,
     MaintainerKeyRotated,
     MaintainerRevoked,
+    Redacted,
     SourceAdded,
     SourceCopyAttached,
     SourceCorrected,
@@ -221,6 +223,12 @@ def _command(app: Chronicle, e: Event, by: str) -> Callable[[], Any]:
         return lambda: app.rotate_maintainer(e.slug, _key(e.key), e.reason)
     if isinstance(e, MaintainerRevoked):
         return lambda: app.revoke_maintainer(e.slug, e.reason)
+    if isinstance(e, Redacted):
+        raise RefusedError(
+            f"{e.slug}: a redaction is not taken over HTTP; an admin runs "
+            "`khronika redact` on the store's own machine, which then rebuilds "
+            "the views and rewrites the store's files without the erased bytes"
+        )
     raise RefusedError(
         f"{e.slug}: a {type(e).__name__} is not taken over HTTP; the store's "
         "own key and its first admin are changed on its server"

@@ -37,6 +37,7 @@ from khronika.domain.events import (
     MaintainerAdded,
     MaintainerKeyRotated,
     MaintainerRevoked,
+    Redacted,
     Role,
     SigningKeyRotated,
     kind_of,
@@ -47,11 +48,12 @@ from khronika.domain.ids import (
     SIGNING_KEY_STREAM,
     StreamKind,
     maintainer_stream,
+    redaction_stream,
     stream_id,
 )
 from khronika.domain.text import REASON_MAX, USER_MAX, check_line
 from khronika.store import location as loc
-from khronika.store import signing
+from khronika.store import redaction, signing
 from khronika.store.catalogue import Catalogue
 from khronika.store.checkpoint import Signer, Verifier
 from khronika.store.clock import RecordClock, Stamper
@@ -198,6 +200,13 @@ class Chronicle(Application[UUID]):
         return [
             (n.id, decode(n.topic, n.state))
             for n in self.store.stream_notifications(stream_id(kind, slug))
+        ]
+
+    def redactions(self, kind: StreamKind, slug: str) -> list[tuple[int, Event]]:
+        """The redactions of a record, each with its position in the log."""
+        return [
+            (n.id, decode(n.topic, n.state))
+            for n in self.store.stream_notifications(redaction_stream(kind, slug))
         ]
 
     def pages(
@@ -498,6 +507,50 @@ class Chronicle(Application[UUID]):
             key=key, previous=previous, reason=reason,
         )  # fmt: skip
         return self._save_new(event) if version == 1 else self._save_next(event)
+
+    def redact(
+        self,
+        kind: StreamKind,
+        slug: str,
+        fields: Sequence[str],
+        reason: str,
+        legal_basis: str = "",
+        by: str = "",
+    ) -> Event:
+        """Erase the stored values of `fields` in every version of a record,
+        in the transaction that stores the admin's signed `Redacted` event.
+
+        The views and the files still hold the old bytes: the caller rebuilds
+        the views and scrubs the store (store/scrub.py), as `redact` does.
+        """
+        check_line("reason", reason, REASON_MAX)
+        if legal_basis:
+            check_line("legal-basis", legal_basis, REASON_MAX)
+        if not reason.strip():
+            raise ValidationError("reason", "say why the values are erased")
+        history = self.store.stream_notifications(stream_id(kind, slug))
+        if not history:
+            raise self.catalogue().not_found(kind, slug, self)
+        erased, erase = redaction.plan(slug, history, fields, reason)
+        stream = redaction_stream(kind, slug)
+        last = self.recorder.select_events(stream, desc=True, limit=1)
+        event = Redacted(
+            originator_id=stream,
+            originator_version=last[0].originator_version + 1 if last else 1,
+            timestamp=self.clock.now(), recorded_by=by, slug=slug, kind=kind,
+            fields=list(fields), reason=reason, legal_basis=legal_basis,
+            erased=erased,
+        )  # fmt: skip
+        if self._derived is not None:
+            raise SigningError("a redaction is made on the store's own machine")
+        stamper = Stamper(self.clock)
+        try:
+            self.events.put(self._sealed([event]), stamper=stamper, erase=erase)
+        except IntegrityError:
+            raise ConflictError(slug, event.originator_version - 1) from None
+        (stored,) = stamper.stamped
+        saved: Event = decode(stored.topic, stored.state)
+        return saved
 
     def derive(self, command: Callable[[], object]) -> list[Event]:
         """The events `command` would save, checked as it checks them, unsaved.

@@ -44,6 +44,8 @@ def decode(topic: str, state: bytes) -> Any:
         raise StoreError(f"stored topic '{topic}' does not resolve: {e}") from e
     if intent.is_enveloped(state):
         return _unseal(topic, cls, state)
+    if intent.is_tombstone(state):
+        return decode(topic, _remains(state))
     upcasters = UPCASTERS.get(topic)
     if upcasters:
         raw = msgspec.json.decode(state)
@@ -65,7 +67,6 @@ def decode(topic: str, state: bytes) -> Any:
 _envelope_decoder = msgspec.json.Decoder(intent.Envelope)
 _intent_decoder = msgspec.json.Decoder(intent.Intent)
 _values_decoder = msgspec.json.Decoder(dict[str, list[Any]])
-REDACTED = "[redacted]"
 
 
 def open_envelope(
@@ -104,17 +105,43 @@ def slug_of(state: bytes) -> str:
     """The stream's slug in a stored state (in an envelope, its intent's)."""
     if intent.is_enveloped(state):
         return open_envelope(state)[1].slug
-    return _head_decoder.decode(state).slug
+    return _head_decoder.decode(intent.split_state(state)[0]).slug
 
 
-def _missing(pointer: str) -> Any:
-    """What stands for a value no longer stored."""
-    return [] if pointer.endswith("/aliases") else REDACTED
+def _missing(notes: intent.Notes) -> Callable[[str], Any]:
+    """What stands for a value no longer stored: its redaction's note."""
+
+    def missing(pointer: str) -> Any:
+        if pointer.endswith("/aliases"):
+            return []
+        note = notes.get(pointer)
+        return intent.STRIPPED if note is None else note.text()
+
+    return missing
+
+
+def _remains(state: bytes) -> bytes:
+    """What remains of an event erased whole, with its redaction's notes."""
+    try:
+        raw = msgspec.json.decode(bytes(intent.tombstone(state).state))
+        notes = intent.notes_of(state)
+    except msgspec.DecodeError as e:
+        raise StoreError(f"a redacted event does not decode: {e}") from None
+    missing = _missing(notes)
+    for pointer in notes:
+        intent.place(raw, pointer, missing(pointer))
+    return _encoder.encode(raw)
 
 
 def _unseal(topic: str, cls: type, state: bytes) -> Any:
     envelope, asked, values = open_envelope(state)
-    raw = intent.reveal(asked.body, values, _missing) | {
+    try:
+        notes = intent.notes_of(state)
+    except msgspec.DecodeError as e:
+        raise StoreError(
+            f"the redaction notes of an event do not decode: {e}"
+        ) from None
+    raw = intent.reveal(asked.body, values, _missing(notes)) | {
         "originator_id": asked.stream,
         "originator_version": asked.version,
         "timestamp": envelope.timestamp,
@@ -133,6 +160,7 @@ def _unseal(topic: str, cls: type, state: bytes) -> Any:
         signature=base64.b64decode(envelope.signature),
         intent=bytes(envelope.intent),
         values=values,
+        notes=notes,
     )
     return msgspec.structs.replace(event, seal=seal)
 

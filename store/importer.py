@@ -33,14 +33,18 @@ from khronika.domain.events import (
     Event,
     FactRecorded,
     FactRetracted,
+    Redacted,
     kind_of,
+    stamp,
 )
 from khronika.domain.ids import StreamKind, stream_id
+from khronika.domain.intent import holds_note
 from khronika.domain.parse import MAX_DOCUMENT_BYTES, decode
 from khronika.domain.rules import Reference
 from khronika.store import files
 from khronika.store.app import Chronicle
 from khronika.store.codec import decode as decode_event
+from khronika.store.redaction import doc_fields
 
 BUNDLE_FILES = ("sources.jsonl", "entities.jsonl", "facts.jsonl")
 DEFAULT_BATCH = 1000
@@ -259,7 +263,31 @@ class Importer:
         now = self._current(record)
         if record == now:
             return
+        self._not_redacted(kind, record, now)
         raise DuplicateError.taken(kind, record.id, differs(now, record))
+
+    def _not_redacted(self, kind: StreamKind, record: Named, now: Named) -> None:
+        """DuplicateError naming the redaction if `record` would give back a
+        value a redaction erased (a release made before it, say)."""
+        found = self.app.redactions(kind, record.id)
+        touched = {f for _, e in found if isinstance(e, Redacted)
+                   for f in doc_fields(e.erased)}  # fmt: skip
+        erased = [
+            name for name in differs(now, record)
+            if name in touched or holds_note(msgspec.to_builtins(getattr(now, name)))
+        ]  # fmt: skip
+        if not erased:
+            return
+        by = ""
+        if found:
+            position, last = found[-1]
+            by = (f" by {last.recorded_by} on {stamp(last.timestamp)} (position "
+                  f"{position}): {getattr(last, 'reason', '')}")  # fmt: skip
+        raise DuplicateError(
+            f"{kind} '{record.id}': the values of {', '.join(erased)} were "
+            f"erased by a redaction{by}; an older copy of the record cannot "
+            "bring them back"
+        )
 
     def _current(self, record: Named) -> Named:
         if isinstance(record, SourceDoc):

@@ -4,7 +4,9 @@ A leaf is SHA-256(0x00 || canonical bytes) of one stored event, in log order;
 the canonical bytes frame the topic, the stream id, the version and the
 covered state so that no two events can share them. The covered state is
 the whole state of an event stored before signing, and the envelope of a
-signed one (its state up to the first newline; domain/intent.py).
+signed one (its state up to the first newline; domain/intent.py). An event
+stored before signing and then erased whole by a redaction keeps its leaf
+hash in its tombstone (`leaf_of`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 
+from khronika.domain.intent import tombstone_leaf
 from khronika.store import merkle
 
 MAGIC = b"khronika-event/1\n"
@@ -37,13 +40,19 @@ def canonical(topic: str, originator_id: UUID, version: int, state: bytes) -> by
     ))  # fmt: skip
 
 
+def leaf_of(topic: str, originator_id: UUID, version: int, state: bytes) -> bytes:
+    """A stored event's leaf hash; a redacted tombstone keeps its own."""
+    kept = tombstone_leaf(state)
+    if kept is not None:
+        return kept
+    return merkle.leaf_hash(canonical(topic, originator_id, version, state))
+
+
 def leaf(event: StoredEvent) -> bytes:
     originator_id = event.originator_id
     if not isinstance(originator_id, UUID):
         originator_id = UUID(originator_id)
-    return merkle.leaf_hash(
-        canonical(event.topic, originator_id, event.originator_version, event.state)
-    )
+    return leaf_of(event.topic, originator_id, event.originator_version, event.state)
 
 
 def _blob(value: Any) -> bytes:

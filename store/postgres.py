@@ -22,6 +22,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from khronika.store.clock import Stamper
+from khronika.store.erasure import Erasing
 from khronika.store.ledger import TreeStore
 
 CHUNK = 1000  # ids per `= ANY(%s)` array; one query per chunk
@@ -30,8 +31,10 @@ COPIES_TABLE = "khronika_copies"
 MERKLE_TABLE = "khronika_merkle"
 
 
-class KhronikaPostgresRecorder(TreeStore, PostgresApplicationRecorder):
+class KhronikaPostgresRecorder(Erasing, TreeStore, PostgresApplicationRecorder):
     """The events table `<app>_events` and khronika's own tables, one schema."""
+
+    POSITION = "notification_id"
 
     def _q(self, sql: str) -> str:
         merkle_table = f'"{self.datastore.schema}"."{MERKLE_TABLE}"'
@@ -79,6 +82,7 @@ class KhronikaPostgresRecorder(TreeStore, PostgresApplicationRecorder):
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kw)
         assert ids is not None
         self._grow_tree(curs, stored_events, ids)
+        self._erase(curs, stored_events, ids, kw.get("erase"))  # a redaction's
         return ids
 
     def _table(self, name: str) -> Composed:

@@ -40,7 +40,7 @@ from khronika.store import merkle
 from khronika.store.app import Chronicle
 from khronika.store.codec import stamp_of
 from khronika.store.files import kind
-from khronika.store.ledger import canonical
+from khronika.store.ledger import leaf_of
 from khronika.store.signing import Row, Signatures, check_seals
 
 MAGIC = "khronika-release/1"
@@ -290,6 +290,5 @@ def events_root(path: Path) -> tuple[int, bytes]:
                 e = _line_decoder.decode(line)
             except msgspec.DecodeError as error:
                 raise ReleaseError(f"{path.name} line {number}: {error}") from None
-            data = canonical(e.topic, e.stream, e.version, bytes(e.state))
-            frontier.add(merkle.leaf_hash(data))
+            frontier.add(leaf_of(e.topic, e.stream, e.version, bytes(e.state)))
     return frontier.size, frontier.root()

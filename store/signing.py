@@ -13,6 +13,7 @@ by `verify` (against each position's).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from khronika.domain.events import (
     MaintainerEvent,
     MaintainerKeyRotated,
     MaintainerRevoked,
+    Redacted,
     Seal,
     SigningKeyRotated,
 )
@@ -145,12 +147,14 @@ def _asked(seal_: Seal) -> intent.Intent:
     return msgspec.json.decode(seal_.intent, type=intent.Intent)
 
 
-def seal_problem(event: Event, log: str) -> str | None:
+def seal_problem(
+    event: Event, log: str, erased: frozenset[str] = frozenset()
+) -> str | None:
     """What is wrong with a sealed event apart from who signed it, or None.
 
     The intent must be for this chronicle (`log`, its origin) and name this
     event's type, stream and version, and every stored personal value must
-    match its commitment.
+    match its commitment; only the values at `erased` may be missing.
     """
     assert event.seal is not None
     asked = _asked(event.seal)
@@ -163,11 +167,23 @@ def seal_problem(event: Event, log: str) -> str | None:
     wrong, absent, stray = intent.mismatches(asked.body, event.seal.values)
     if wrong:
         return f"the stored value of {wrong[0]} does not match its commitment"
+    absent = [where for where in absent if where not in erased]
     if absent:
-        return f"the value of {absent[0]} is missing, and no redaction covers it"
+        return missing(absent[0])
     if stray:
         return f"a stored value {stray[0]} is not in the signed intent"
     return None
+
+
+def missing(pointer: str) -> str:
+    return f"the value of {pointer} is missing, and no redaction covers it"
+
+
+# (position, pointer) -> what the redaction must match (the note beside the
+# value, or for a whole event erased, the SHA-256 of what remains; None if
+# nothing), the event's slug and version: a value found missing, until a
+# later redaction names it (pointer "": a whole event)
+Pending = dict[tuple[int, str], tuple[intent.Note | str | None, str, int]]
 
 
 @dataclass
@@ -189,10 +205,15 @@ class Registry:
     current: dict[str, Member] = field(default_factory=dict)  # by name
     began: int | None = None  # the position of the first admin's registration
     unsigned: int = 0  # events stored before signing began
+    # verify's: values found missing, each until a redaction covers it; a
+    # write's registry has None, and refuses every missing value
+    pending: Pending | None = None
 
     def admit(self, position: int, event: Event) -> str | None:
         """Why `event` at `position` may not stand, or None; then take it in."""
         problem = self._check(position, event)
+        if problem is None and isinstance(event, Redacted):
+            problem = self._cover(position, event)
         if problem is None and isinstance(event, MaintainerEvent):
             problem = self._apply(position, event)
         return problem
@@ -207,7 +228,7 @@ class Registry:
                 return "unsigned, written after signing began"
             self.unsigned += 1
             return None
-        problem = seal_problem(event, self.origin)
+        problem = seal_problem(event, self.origin, self._erased(position, event))
         if problem is not None:
             return problem
         if self.began is None:
@@ -223,10 +244,68 @@ class Registry:
             return f"the signature of {who} does not verify: altered after signing"
         if _asked(seal_).by != member.name:
             return f"the intent names {_asked(seal_).by}, but the key is {who}'s"
-        needs_admin = isinstance(event, MaintainerEvent | SigningKeyRotated)
+        needs_admin = isinstance(event, MaintainerEvent | SigningKeyRotated | Redacted)
         if needs_admin and member.role != "admin":
             return f"{who} is a {member.role}; only an admin may make this change"
         return None
+
+    def _erased(self, position: int, event: Event) -> frozenset[str]:
+        """The values missing from `event`, pending a redaction (verify's)."""
+        if self.pending is None or event.seal is None:
+            return frozenset()
+        values = event.seal.values
+        absent = [p for p in intent.commitments(_asked(event.seal).body)
+                  if p not in values]  # fmt: skip
+        for pointer in absent:
+            note = event.seal.notes.get(pointer)
+            self.pending[(position, pointer)] = (
+                note, event.slug, event.originator_version,
+            )  # fmt: skip
+        return frozenset(absent)
+
+    def _cover(self, position: int, event: Redacted) -> str | None:
+        """Take the values `event` erased off the pending ones; each note
+        beside them must be this redaction's."""
+        if self.pending is None:
+            return None
+        mine = intent.Note(by=position, on=day(event), reason=event.reason)
+        for erased in event.erased:
+            if erased.position >= position:
+                return f"it names position {erased.position}, not before it"
+            found = self.pending.pop((erased.position, erased.pointer), None)
+            claim = None if found is None else found[0]
+            if isinstance(claim, str) and claim != erased.kept:
+                return (
+                    f"what remains of the event at position {erased.position} "
+                    "is not what this redaction kept"
+                )
+            if isinstance(claim, intent.Note) and claim != mine:
+                return (
+                    f"the note beside {erased.pointer} at position "
+                    f"{erased.position} is not this redaction's"
+                )
+        return None
+
+    def uncovered(self) -> Finding | None:
+        """The first value found missing that no redaction covered."""
+        if not self.pending:
+            return None
+        (position, pointer), (_, slug, version) = min(self.pending.items())
+        if not pointer:
+            return Finding(
+                "its bytes were erased (only its leaf hash remains), and no "
+                "redaction covers it", position, slug, version,
+            )  # fmt: skip
+        return Finding(missing(pointer), position, slug, version)
+
+    def buried(self, position: int, version: int, state: bytes) -> None:
+        """A whole event erased: pending until a redaction covers it."""
+        if self.pending is None or not intent.is_tombstone(state):
+            return
+        remains = bytes(intent.tombstone(state).state)
+        digest = hashlib.sha256(remains).hexdigest()
+        slug = _slug(state) or ""
+        self.pending[(position, "")] = (digest, slug, version)
 
     def _genesis(self, event: Event) -> str | None:
         """The first registration: an admin, signed by the store's own key."""
@@ -284,6 +363,11 @@ class Registry:
         return [m for m in self.current.values() if m.until is None]
 
 
+def day(event: Event) -> str:
+    """The record day a redaction's notes give: YYYY-MM-DD, UTC."""
+    return event.timestamp.astimezone(UTC).strftime("%Y-%m-%d")
+
+
 def check_created(seal_: Seal, now: datetime | None = None) -> str | None:
     """Why a served write's creation time is refused, or None (within WINDOW)."""
     try:
@@ -318,11 +402,12 @@ def check_seals(origin: str, rows: Iterable[Row]) -> Signatures:
     force, with the role its change needs, and every personal value stored
     must match its commitment.
     """
-    registry = Registry(origin)
+    registry = Registry(origin, pending={})
     signed: dict[str, int] = {}
     for position, topic, version, state in rows:
         try:
             event: Event = decode(topic, state)
+            registry.buried(position, version, state)
             member = registry.signer_of(event)  # as the event found the registry
             problem = _values_as_written(event, state) or registry.admit(
                 position, event
@@ -336,7 +421,7 @@ def check_seals(origin: str, rows: Iterable[Row]) -> Signatures:
             who = member.name if member else "the store's own key"
             name = f"{who} (key {event.seal.key_id})"
             signed[name] = signed.get(name, 0) + 1
-    return Signatures(signed, registry.unsigned)
+    return Signatures(signed, registry.unsigned, registry.uncovered())
 
 
 def _values_as_written(event: Event, state: bytes) -> str | None:

@@ -11,6 +11,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from khronika.store.clock import Stamper
+from khronika.store.erasure import Erasing
 from khronika.store.ledger import TreeStore
 
 CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
@@ -31,12 +32,14 @@ KHRONIKA_TABLES = (
 )
 
 
-class KhronikaSQLiteRecorder(TreeStore, SQLiteApplicationRecorder):
+class KhronikaSQLiteRecorder(Erasing, TreeStore, SQLiteApplicationRecorder):
     """Inserts a batch with one executemany, in one transaction.
 
     Rowids of one insert in one write transaction are consecutive, so the
     notification ids are the last rowid and the ones before it.
     """
+
+    POSITION = "rowid"
 
     def _insert_events(
         self,
@@ -44,7 +47,7 @@ class KhronikaSQLiteRecorder(TreeStore, SQLiteApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         *,
         stamper: Stamper | None = None,
-        **_: Any,
+        **kw: Any,
     ) -> Sequence[int] | None:
         if not stored_events:
             return []
@@ -73,6 +76,7 @@ class KhronikaSQLiteRecorder(TreeStore, SQLiteApplicationRecorder):
         last = int(c.fetchone()[0])
         positions = list(range(last - len(stored_events) + 1, last + 1))
         self._grow_tree(c, stored_events, positions)
+        self._erase(c, stored_events, positions, kw.get("erase"))  # a redaction's
         return positions
 
     def _q(self, sql: str) -> str:

@@ -37,7 +37,7 @@ from uuid import UUID
 
 import msgspec
 
-from khronika.store.merkle import HASH_SIZE, leaf_hash
+from khronika.store.merkle import HASH_SIZE
 
 BLOCK = 1024  # leaves hashed and compared at a time: a perfect subtree
 Row = tuple[int, Any, Any, Any, Any]  # position, stream id, version, topic, state
@@ -359,9 +359,9 @@ def _leaf(row: Row) -> bytes | None:
         stream = UUID(bytes=_stream_id(raw_id))
     except (ValueError, TypeError, AttributeError):
         return None
-    from khronika.store.ledger import canonical  # only when something is wrong
+    from khronika.store.ledger import leaf_of  # only when something is wrong
 
-    return leaf_hash(canonical(topic, stream, version, state))
+    return leaf_of(topic, stream, version, state)
 
 
 def _about(row: Row, problem: str) -> Finding:

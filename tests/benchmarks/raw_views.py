@@ -88,7 +88,7 @@ def _project(
     facts: dict[str, FactVersion] = {}
     for position, event in events:
         kind, slug, at = kind_of(event), event.slug, stamp(event.timestamp)
-        if kind in ("store", "maintainer"):  # who signs: in no view
+        if kind in ("store", "maintainer", "redaction"):  # in no view
             continue
         if kind == "fact":
             version = _fact(db, facts, position, event)

@@ -166,6 +166,8 @@ def test_trace_speaks_csv_for_an_entity(demo: Run) -> None:
         "September 2022 – 2023-05-30,worldcrunch-kz-separatism@para:7",
         "serebryakova-verdict-2023,verdict,2023-05-30,2023-05-30,"
         "worldcrunch-kz-separatism@para:6; worldcrunch-kz-separatism@para:7",
+        "serebryakova-daughter-placed-2023,other,2023-05-30/2023-12-31,"
+        "2023-05-30 – 2023-12-31,worldcrunch-kz-separatism@para:7",
         "",
     ]
 

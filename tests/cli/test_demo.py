@@ -25,14 +25,14 @@ def test_demo_loads_once_then_reports_nothing_new(run: Run) -> None:
     assert first.output.startswith("made your maintainer key: ")
     assert "registered tester as this store's first admin" in first.output
     assert (
-        "the Kazakhstan separatism dataset: added 1 source, 63 entities, 47 facts\n"
+        "the Kazakhstan separatism dataset: added 1 source, 63 entities, 48 facts\n"
         in first.output
     )
     assert "khronika log serebryakova-verdict-2023" in first.output
     second = run("demo")
     assert second.output.startswith(
         "the Kazakhstan separatism dataset: nothing new "
-        "(1 source, 63 entities, 47 facts already present)"
+        "(1 source, 63 entities, 48 facts already present)"
     )
 
 
@@ -40,7 +40,7 @@ def test_log_after_demo_shows_the_dataset(run: Run) -> None:
     run("demo")
     rows = json.loads(run("log", "--format", "json").output)
     assert Counter(r["event"] for r in rows) == {
-        "FactRecorded": 47,
+        "FactRecorded": 48,
         "EntityRegistered": 63,
         "SourceAdded": 1,
         "MaintainerAdded": 1,  # the first admin, registered by the store's key

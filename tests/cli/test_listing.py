@@ -40,6 +40,7 @@ def test_entity_show_lists_the_facts_naming_it(demo: Run) -> None:
         "serebryakova-chatroulette-conversation-2021",
         "serebryakova-investigation-2023",
         "serebryakova-verdict-2023",
+        "serebryakova-daughter-placed-2023",
     ]
     before = demo("entity", "show", "tatyana-serebryakova", "--known-at", "2000-01-01")
     assert before.exit_code == 1  # not yet recorded then
@@ -72,14 +73,14 @@ def test_source_show_has_the_copy_and_every_citation(demo: Run, tmp_path: Path) 
 
 def test_a_persons_facts_come_a_page_at_a_time(demo: Run) -> None:
     whole = data(demo, "person", "tatyana-serebryakova")
-    assert whole["facts_total"] == len(whole["facts"]) == 3
+    assert whole["facts_total"] == len(whole["facts"]) == 4
     first = data(demo, "person", "tatyana-serebryakova", "--limit", "2")
     rest = data(demo, "person", "tatyana-serebryakova", "--offset", "2")
-    assert first["facts_total"] == rest["facts_total"] == 3
+    assert first["facts_total"] == rest["facts_total"] == 4
     assert first["facts"] + rest["facts"] == whole["facts"]
     assert first["sentences"] == whole["sentences"]  # never paged
     beyond = data(demo, "person", "tatyana-serebryakova", "--offset", "9")
-    assert (beyond["facts"], beyond["facts_total"]) == ([], 3)
+    assert (beyond["facts"], beyond["facts_total"]) == ([], 4)
 
 
 def test_source_correction_is_a_new_version_seen_by_known_at(demo: Run) -> None:
@@ -100,7 +101,7 @@ def test_source_correction_is_a_new_version_seen_by_known_at(demo: Run) -> None:
     log = demo("log", SOURCE)
     assert "SourceCorrected" in log.output and "the page's own date" in log.output
     # citations of the source still check and still count
-    assert len(data(demo, "source", "show", SOURCE)["cited_by"]) == 57
+    assert len(data(demo, "source", "show", SOURCE)["cited_by"]) == 58
 
 
 @pytest.mark.parametrize(
@@ -144,8 +145,8 @@ def test_show_as_csv_keeps_the_record_and_its_facts(demo: Run) -> None:
     rows = csv_rows(demo, "source", "show", SOURCE)
     assert rows[0]["section"] == "source" and rows[0]["id"] == SOURCE
     assert rows[0]["sha256"] and rows[0]["url"].startswith("https://")
-    assert {r["section"] for r in rows[1:]} == {"citation"} and len(rows) == 58
+    assert {r["section"] for r in rows[1:]} == {"citation"} and len(rows) == 59
     entity = csv_rows(demo, "entity", "show", "tatyana-serebryakova")
     assert entity[0]["name"] == "Tatyana Serebryakova"
     assert "Татьяна Серебрякова" in entity[0]["aliases"]
-    assert [r["fact"] for r in entity[1:]][-1] == "serebryakova-verdict-2023"
+    assert [r["fact"] for r in entity[1:]][-1] == "serebryakova-daughter-placed-2023"

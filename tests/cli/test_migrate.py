@@ -34,7 +34,7 @@ def test_migrate_keeps_identity_order_record_times_and_the_merkle_root(
     ok(run("--store", sqlite, "checkpoint", "--out", str(tmp_path / "cp.txt")))
 
     out = ok(run("migrate", "--from", sqlite, "--to", postgres_db))
-    assert out.startswith("copied 114 events from ")
+    assert out.startswith("copied 115 events from ")
     assert out.endswith("; the Merkle roots match\n")
 
     source, target = Chronicle(sqlite), Chronicle(postgres_db)

@@ -229,14 +229,14 @@ def test_diff_lists_what_changed_between_two_record_times(demo: Run) -> None:
 def test_views_stay_current_after_import_without_a_rebuild(
     demo: Run, tmp_path: Path
 ) -> None:
-    assert len(data(demo, "timeline")["facts"]) == 47
+    assert len(data(demo, "timeline")["facts"]) == 48
     path = tmp_path / "more.jsonl"
     path.write_text(json.dumps({
         "type": "fact", "id": "imported-fact", "kind": "other", "when": "2024",
         "summary": "Imported.", "sources": [{"source": SOURCE, "locator": "para:2"}],
     }) + "\n")  # fmt: skip
     assert demo("import", str(path)).exit_code == 0
-    assert len(data(demo, "timeline")["facts"]) == 48
+    assert len(data(demo, "timeline")["facts"]) == 49
     status = demo("projections", "status").output
     assert "lag: 0 events" in status
 
@@ -244,7 +244,7 @@ def test_views_stay_current_after_import_without_a_rebuild(
 def test_rebuild_gives_the_same_views(demo: Run) -> None:
     before = demo("timeline", "--format", "csv").output
     assert (
-        demo("projections", "rebuild").output == "rebuilt the views from 112 events\n"
+        demo("projections", "rebuild").output == "rebuilt the views from 113 events\n"
     )
     assert demo("timeline", "--format", "csv").output == before
 
@@ -289,7 +289,7 @@ def test_timeline_text_fits_80_columns(demo: Run) -> None:
     out = demo("timeline", "--person", "tatyana-serebryakova").output
     assert max(len(line) for line in out.splitlines()) <= 80
     assert out.splitlines()[0].startswith("September 2021 · statement · ")
-    assert out.splitlines()[-1] == "3 facts"
+    assert out.splitlines()[-1] == "4 facts"
 
 
 @pytest.mark.parametrize("store_kind", ["postgres"], indirect=True)

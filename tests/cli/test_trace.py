@@ -30,7 +30,7 @@ def test_trace_shows_every_event_with_recorder_reason_and_source(
         "bob",
         "typo",
     )
-    assert first["proof"]["tree_size"] == 114  # the registry's two events too
+    assert first["proof"]["tree_size"] == 115  # the registry's two events too
     assert len(first["proof"]["path"]) == 7  # log2(107) rounded up
     citation = first["citations"][0]
     assert citation["url"].startswith("https://worldcrunch.com/")
@@ -69,7 +69,7 @@ def test_trace_known_at_before_a_correction_shows_one_event(demo: Run) -> None:
 def test_trace_entity_lists_its_facts_with_sources(demo: Run) -> None:
     out = demo("trace", "Татьяна Серебрякова").output
     assert out.startswith(
-        "Tatyana Serebryakova (person, tatyana-serebryakova): 3 facts"
+        "Tatyana Serebryakova (person, tatyana-serebryakova): 4 facts"
     )
     assert f"{SOURCE}@para:6" in out
 

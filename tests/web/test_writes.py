@@ -34,12 +34,19 @@ from khronika.cli.main import cli
 from khronika.domain import aggregates as agg
 from khronika.domain.documents import FactDoc
 from khronika.domain.events import (
+    Erased,
     Event,
     FactRecorded,
     MaintainerAdded,
+    Redacted,
     SigningKeyRotated,
 )
-from khronika.domain.ids import SIGNING_KEY, SIGNING_KEY_STREAM, maintainer_stream
+from khronika.domain.ids import (
+    SIGNING_KEY,
+    SIGNING_KEY_STREAM,
+    maintainer_stream,
+    redaction_stream,
+)
 from khronika.store import checkpoint as cp
 from khronika.store import signing
 from khronika.store.app import Chronicle
@@ -433,7 +440,7 @@ def test_the_demo_bundle_imports_over_http_as_on_a_local_store(
         for args in (("init",), ("import", str(bundle))):
             local = CliRunner().invoke(cli, ["--store", local_store, *args], env=env)
     assert (remote.exit_code, remote.output) == (0, local.output)
-    assert local.output == f"{bundle}: added 1 source, 63 entities, 47 facts\n"
+    assert local.output == f"{bundle}: added 1 source, 63 entities, 48 facts\n"
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -519,3 +526,20 @@ def test_the_stores_own_key_is_not_rotated_over_http(served: Served, make: Any) 
     )  # fmt: skip
     sealed = served.seal(rotated, "Ann")
     refused(served, make, [sealed], 422, "is not taken over HTTP")
+
+
+def test_a_redaction_is_not_taken_over_http(served: Served, make: Any) -> None:
+    redaction = Redacted(
+        originator_id=redaction_stream("entity", PERSON), originator_version=1,
+        timestamp=datetime.now(UTC), recorded_by="Ann", slug=PERSON,
+        kind="entity", fields=["name"], reason="asked to be erased",
+        erased=[Erased(position=3, pointer="/doc/name")],
+    )  # fmt: skip
+    sealed = served.seal(redaction, "Ann")
+    refused(served, make, [sealed], 422, "a redaction is not taken over HTTP")
+    before = make.dump(served.store)
+    cli_said = served.cli("Ann", "redact", PERSON, "--field", "name", "--reason",
+                          "asked to be erased")  # fmt: skip
+    assert cli_said.exit_code == 1
+    assert "run `khronika redact` there" in cli_said.output
+    assert make.dump(served.store) == before
