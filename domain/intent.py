@@ -85,7 +85,9 @@ def commitment(salt: bytes, value: Any) -> str:
 
 def _pointer(path: str, key: str) -> str:
     """RFC 6901: '~' as '~0', '/' as '~1'."""
-    return f"{path}/{key.replace('~', '~0').replace('/', '~1')}"
+    if "~" in key or "/" in key:
+        key = key.replace("~", "~0").replace("/", "~1")
+    return f"{path}/{key}"
 
 
 def tokens(pointer: str) -> list[str]:
@@ -93,29 +95,31 @@ def tokens(pointer: str) -> list[str]:
     return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
 
 
-def commit(body: Any, salt: Callable[[], bytes], path: str = "") -> tuple[Any, Values]:
+def commit(body: Any, salt: Callable[[], bytes]) -> tuple[Any, Values]:
     """`body` with every PERSONAL value replaced by its commitment; the values."""
     values: Values = {}
-    if isinstance(body, dict):
-        out: dict[str, Any] = {}
-        for key, value in body.items():
-            where = _pointer(path, key)
-            if key in PERSONAL and value is not None:
-                s = salt()
-                out[key] = {COMMIT: commitment(s, value)}
-                values[where] = [base64.b64encode(s).decode(), value]
-            else:
-                out[key], inner = commit(value, salt, where)
-                values.update(inner)
-        return out, values
-    if isinstance(body, list):
-        items = []
-        for i, value in enumerate(body):
-            item, inner = commit(value, salt, f"{path}/{i}")
-            items.append(item)
-            values.update(inner)
-        return items, values
-    return body, values
+
+    def walk(node: Any, path: str) -> Any:
+        if isinstance(node, dict):
+            out: dict[str, Any] = {}
+            for key, value in node.items():
+                if key in PERSONAL and value is not None:
+                    s = salt()
+                    out[key] = {COMMIT: commitment(s, value)}
+                    values[_pointer(path, key)] = [base64.b64encode(s).decode(), value]
+                elif isinstance(value, dict | list):
+                    out[key] = walk(value, _pointer(path, key))
+                else:
+                    out[key] = value
+            return out
+        if isinstance(node, list):
+            return [
+                walk(v, f"{path}/{i}") if isinstance(v, dict | list) else v
+                for i, v in enumerate(node)
+            ]
+        return node
+
+    return walk(body, ""), values
 
 
 def reveal(

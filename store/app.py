@@ -317,23 +317,32 @@ class Chronicle(Application[UUID]):
                 "its own; write to the original, and `khronika mirror` copies them"
             )
         registry = self.registry()
-        if any(e.seal is None for e in events):
+        here = [e.seal is None for e in events]  # sealed by this process now
+        if any(here):
             if self.hand is None and registry.began is None and not self.signed_only:
                 return list(events)  # a store that has not begun signing
             hand = self._signing_hand(registry)
             events = [
                 e if e.seal else signing.seal(e, hand, self.origin) for e in events
             ]
-        self.admit(events, registry)
+        self.admit(events, registry, here)
         return list(events)
 
-    def admit(self, events: Sequence[Event], registry: Registry | None = None) -> None:
+    def admit(
+        self,
+        events: Sequence[Event],
+        registry: Registry | None = None,
+        sealed_here: Sequence[bool] = (),
+    ) -> None:
         """SigningError unless each sealed event stands against the registry,
-        taken in as if appended now (a registry change counts for the next)."""
+        taken in as if appended now (a registry change counts for the next).
+        An event sealed here is not checked again against its own signature."""
         registry = self.registry() if registry is None else registry
         head = self.recorder.max_notification_id() or 0
-        for position, event in enumerate(events, start=head + 1):
-            problem = registry.admit(position, event)
+        here = list(sealed_here) or [False] * len(events)
+        for position, (event, mine) in enumerate(zip(events, here, strict=True),
+                                                 start=head + 1):  # fmt: skip
+            problem = registry.admit(position, event, sealed_here=mine)
             if problem is not None:
                 raise SigningError(f"{event.slug}: {problem}")
 

@@ -18,6 +18,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 
 import msgspec
@@ -93,9 +94,13 @@ class Hand:
     name: str
     signer: cp.Signer
 
-    @property
+    @cached_property
     def key(self) -> str:
         return label(self.signer)
+
+    @cached_property
+    def key_id(self) -> bytes:
+        return self.signer.key_id
 
 
 def now_text(moment: datetime | None = None) -> str:
@@ -105,9 +110,10 @@ def now_text(moment: datetime | None = None) -> str:
 def seal(event: Event, hand: Hand, log: str, created: datetime | None = None) -> Event:
     """`event` signed by `hand` for the chronicle `log` (its origin)."""
     body, values = intent.commit(body_of(event), lambda: os.urandom(16))
+    made = now_text(created)
     asked = _encoder.encode(
         intent.Intent(
-            log=log, by=hand.name, key=hand.key, created=now_text(created),
+            log=log, by=hand.name, key=hand.key, created=made,
             type=type(event).__name__, stream=event.originator_id,
             slug=event.slug, version=event.originator_version, body=body,
         )
@@ -120,10 +126,10 @@ def seal(event: Event, hand: Hand, log: str, created: datetime | None = None) ->
             "outside it already; split the record (fewer participants, sources "
             "or details in one fact)",
         )
-    signature = hand.signer.key_id + hand.signer.key.sign(intent.note(asked))
+    signature = hand.key_id + hand.signer.key.sign(intent.note(asked))
     sealed = Seal(
         key=hand.key,
-        created=now_text(created),
+        created=made,
         signature=signature,
         intent=asked,
         values=values,
@@ -209,9 +215,16 @@ class Registry:
     # write's registry has None, and refuses every missing value
     pending: Pending | None = None
 
-    def admit(self, position: int, event: Event) -> str | None:
-        """Why `event` at `position` may not stand, or None; then take it in."""
-        problem = self._check(position, event)
+    def admit(
+        self, position: int, event: Event, *, sealed_here: bool = False
+    ) -> str | None:
+        """Why `event` at `position` may not stand, or None; then take it in.
+
+        An event `sealed_here`, by this process from its own fields, is not
+        checked again against its own signature and commitments (the costly
+        part); who signed it, and whether they may, is.
+        """
+        problem = self._check(position, event, sealed_here)
         if problem is None and isinstance(event, Redacted):
             problem = self._cover(position, event)
         if problem is None and isinstance(event, MaintainerEvent):
@@ -221,16 +234,17 @@ class Registry:
     def signer_of(self, event: Event) -> Member | None:
         return None if event.seal is None else self.keys.get(event.seal.key)
 
-    def _check(self, position: int, event: Event) -> str | None:
+    def _check(self, position: int, event: Event, sealed_here: bool) -> str | None:
         seal_ = event.seal
         if seal_ is None:
             if self.began is not None:
                 return "unsigned, written after signing began"
             self.unsigned += 1
             return None
-        problem = seal_problem(event, self.origin, self._erased(position, event))
-        if problem is not None:
-            return problem
+        if not sealed_here:
+            problem = seal_problem(event, self.origin, self._erased(position, event))
+            if problem is not None:
+                return problem
         if self.began is None:
             return self._genesis(event)
         member = self.keys.get(seal_.key)
@@ -240,9 +254,9 @@ class Registry:
         if member.until is not None and position > member.until:
             state = "revoked" if member.revoked else "retired by a rotation"
             return f"signed by {who}, whose key was {state} at position {member.until}"
-        if not signature_holds(seal_, member.verifier):
+        if not sealed_here and not signature_holds(seal_, member.verifier):
             return f"the signature of {who} does not verify: altered after signing"
-        if _asked(seal_).by != member.name:
+        if not sealed_here and _asked(seal_).by != member.name:
             return f"the intent names {_asked(seal_).by}, but the key is {who}'s"
         needs_admin = isinstance(event, MaintainerEvent | SigningKeyRotated | Redacted)
         if needs_admin and member.role != "admin":
