@@ -63,6 +63,9 @@ REGISTRY_EVENTS = (MaintainerAdded, MaintainerKeyRotated, MaintainerRevoked)
 
 FORMAT = "1"
 TREE_FORMAT = "2"  # leaves record their event's log position
+# Set in a store's meta while `migrate` copies into it; removed once the
+# last event and copy are in. Its value says where the copy comes from.
+UNFINISHED = "unfinished"
 A = TypeVar("A", bound=agg.Aggregate)
 _KINDS: dict[type[agg.Aggregate], StreamKind] = {
     Fact: "fact",
@@ -82,7 +85,10 @@ class Chronicle(Application[UUID]):
         *,
         create: bool = False,
         identity: dict[str, str] | None = None,
+        unfinished: bool = False,
     ) -> None:
+        """Open (or `create`) the store; one that `migrate` has not finished
+        copying into is refused unless `unfinished` (migrate itself)."""
         self.location = location
         if create and loc.is_remote(location):
             raise StoreError(
@@ -117,6 +123,13 @@ class Chronicle(Application[UUID]):
             raise StoreError(
                 f"{loc.describe(location)} is not a khronika store; "
                 "run `khronika init` to make one"
+            )
+        if UNFINISHED in meta and not unfinished:
+            raise StoreError(
+                f"{loc.describe(location)} is an unfinished copy: `khronika "
+                f"migrate` from {meta[UNFINISHED]} stopped before the last event "
+                "and copy were in. Run the same `khronika migrate` again to "
+                "finish it"
             )
         if "tree" not in meta:  # made by an earlier version: add what is new
             self.store.create_meta_table()
@@ -156,7 +169,7 @@ class Chronicle(Application[UUID]):
         if loc.is_sqlite(location):
             return _has_events_table(loc.sqlite_file(location))
         try:
-            Chronicle(location).close()
+            Chronicle(location, unfinished=True).close()
         except (StoreError, PersistenceError):
             return False
         return True

@@ -223,6 +223,14 @@ class KhronikaPostgresRecorder(TreeStore, PostgresApplicationRecorder):
                 list(values.items()),
             )
 
+    def drop_meta(self, key: str) -> None:
+        """Remove one key (the mark of an unfinished migration, say)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                SQL("DELETE FROM {} WHERE key = %s").format(self._table(META_TABLE)),
+                [key],
+            )
+
 
 def _uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(value)

@@ -305,6 +305,9 @@ class RemoteRecorder(ApplicationRecorder):
     def write_meta(self, values: dict[str, str]) -> None:
         raise RemoteError("a served chronicle's identity is set on its server")
 
+    def drop_meta(self, key: str) -> None:
+        raise RemoteError("a served chronicle's identity is set on its server")
+
     def create_meta_table(self) -> None:
         raise RemoteError(
             "this served chronicle needs `khronika upgrade`, run on its server"
