@@ -541,15 +541,14 @@ def _rebuild(settings: Settings) -> None:
 
     app = settings.open()
     views = store_views(app, create=True)
-    views.upgrade()
     total = app.recorder.max_notification_id() or 0
     if sys.stderr.isatty() and total:
         with Progress(transient=True) as bar:
             task = bar.add_task("rebuilding", total=total)
-            done = views.catch_up(app.read_after,
-                                  lambda n: bar.update(task, completed=n))  # fmt: skip
+            done = views.rebuild(app.read_after,
+                                 lambda n: bar.update(task, completed=n))  # fmt: skip
     else:
-        done = views.catch_up(app.read_after)
+        done = views.rebuild(app.read_after)
     echo(f"rebuilt the views from {done} event{'s' * (done != 1)}")
 
 

@@ -7,10 +7,13 @@ transaction, so the views are never ahead of or behind what they say.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from datetime import UTC, datetime
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -44,7 +47,7 @@ from khronika.projections.rows import (
     fact_rows,
     source_row,
 )
-from khronika.store.location import read_only
+from khronika.store.location import read_only, sqlite_file
 
 NAME = "khronika-views"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # views keep no aggregate timestamps
@@ -199,6 +202,15 @@ class ViewStore:
                 "events, which it does not touch)"
             )
 
+    def rebuild(
+        self,
+        read_after: Callable[[int], Iterable[Positioned]],
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Rebuild the views from the first event; return how many it read."""
+        self.upgrade()
+        return self.catch_up(read_after, on_progress)
+
     def upgrade(self) -> None:
         """(Re)create the view tables in this version's format, empty."""
         with self.datastore.transaction(commit=True) as c:
@@ -234,9 +246,35 @@ class Views(SQLiteTrackingRecorder, ViewStore):
 
     def __init__(self, path: str, *, create: bool = True) -> None:
         super().__init__(SQLiteDatastore(path, lock_timeout=30))
+        self.path = path
         self.read_only = read_only(path)
         if create:
             create_once(self.create_table)
+
+    def rebuild(
+        self,
+        read_after: Callable[[int], Iterable[Positioned]],
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Build new views in a scratch file beside the store, then copy them
+        in, in one transaction: readers see the old views or the new ones,
+        whole, and writers wait only for the copy."""
+        scratch = Path(f"{sqlite_file(self.path)}-rebuild")
+        scratch.unlink(missing_ok=True)  # left by a rebuild cut short
+        try:
+            staged = Views(str(scratch))
+            done = staged.catch_up(read_after, on_progress)
+            position = staged.position()
+            staged.datastore.close()
+            with closing(sqlite3.connect(self.path, timeout=30, uri=True,
+                                         isolation_level=None)) as db:  # fmt: skip
+                db.execute("ATTACH DATABASE ? AS staged", [str(scratch)])
+                db.execute("BEGIN IMMEDIATE")
+                _swap_in(db, position)
+                db.execute("COMMIT")
+        finally:
+            scratch.unlink(missing_ok=True)
+        return done
 
     def may_write(self) -> bool:
         return not self.read_only
@@ -250,6 +288,28 @@ class Views(SQLiteTrackingRecorder, ViewStore):
             *super().construct_create_table_statements(),
             *schema.create_statements(),
         ]
+
+
+def _swap_in(db: sqlite3.Connection, position: int) -> None:
+    """Replace the views in `main` with those in `staged`, in `db`'s transaction."""
+    for name in schema.CURRENT:
+        db.execute(f"DROP VIEW IF EXISTS main.{name}")
+    for table in schema.TABLES:
+        db.execute(f"DROP TABLE IF EXISTS main.{table}")
+    for statement in schema.create_statements():  # unqualified: made in main
+        db.execute(statement)
+    for name in sorted(schema.DEFERRED):  # built once the rows are in
+        db.execute(f"DROP INDEX main.{name}")
+    for table in schema.TABLES:
+        db.execute(f"INSERT INTO main.{table} SELECT * FROM staged.{table}")
+    for table in schema.TABLES:
+        for statement in schema.index_statements(table, deferred=True):
+            db.execute(statement)
+    db.execute("DELETE FROM main.view_format")
+    db.execute("INSERT INTO main.view_format VALUES (?)", [schema.FORMAT])
+    db.execute("DELETE FROM main.tracking WHERE application_name = ?", [NAME])
+    if position:
+        db.execute("INSERT INTO main.tracking VALUES (?, ?)", [NAME, position])
 
 
 def create_once(create_table: Callable[[], None]) -> None:
