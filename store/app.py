@@ -205,6 +205,10 @@ class Chronicle(Application[UUID]):
     def exists(self, kind: StreamKind, slug: str) -> bool:
         return bool(self.recorder.select_events(stream_id(kind, slug), limit=1))
 
+    def fact_kind(self, slug: str) -> str | None:
+        """The kind of the fact `slug` as it stands; None if there is none."""
+        return self.get(Fact, slug).doc.kind if self.exists("fact", slug) else None
+
     def history(self, kind: StreamKind, slug: str) -> list[tuple[int, Event]]:
         """A stream's events, each with its position in the whole log."""
         return [

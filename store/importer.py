@@ -276,7 +276,7 @@ class Importer:
             self.app.check_citations(
                 record.sources, "sources", self.catalogue, self.unchecked
             )
-            self.catalogue.pending_facts.add(record.id)
+            self.catalogue.pending_facts[record.id] = record.kind
             self.batch_facts[record.id] = fact
             return fact
         event: Event
