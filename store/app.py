@@ -153,6 +153,9 @@ class Chronicle(Application[UUID]):
         # While `derive` runs a command, what it would save is kept here
         # instead: a served write re-runs the command to check an event.
         self._derived: list[Event] | None = None
+        # What a command recorded but thinks a person should look at (a
+        # name that looks like another entity's); the CLI prints them.
+        self.warnings: list[str] = []
 
     @staticmethod
     def _create_views(env: dict[str, str]) -> None:
@@ -438,9 +441,12 @@ class Chronicle(Application[UUID]):
 
     def register_entity(self, doc: EntityDoc, by: str) -> Event:
         event = agg.register_entity(doc, self.clock.now(), by)
+        doc = event.doc
         names = [doc.id, doc.name, *doc.aliases]
-        self.catalogue().check_names_free(doc.id, names, "name")
-        return self._save_new(event)
+        found = self.catalogue().check_names_free(doc.id, names, "name")
+        saved = self._save_new(event)
+        self.warnings += found
+        return saved
 
     def append_fact(self, doc: FactDoc, by: str, unchecked: str = "") -> Event:
         event = agg.record_fact(doc, self.clock.now(), by, unchecked)
@@ -452,14 +458,18 @@ class Chronicle(Application[UUID]):
     def add_alias(self, slug: str, alias: str, by: str) -> Event:
         entity = self.get(Entity, slug)
         event = agg.add_alias(entity, alias, self.clock.now(), by)
-        self.catalogue().check_names_free(slug, [event.alias], "alias")
-        return self._save_next(event)
+        found = self.catalogue().check_names_free(slug, [event.alias], "alias")
+        saved = self._save_next(event)
+        self.warnings += found
+        return saved
 
     def rename(self, slug: str, name: str, reason: str, by: str) -> Event:
         entity = self.get(Entity, slug)
         event = agg.rename(entity, name, reason, self.clock.now(), by)
-        self.catalogue().check_names_free(slug, [event.name], "name")
-        return self._save_next(event)
+        found = self.catalogue().check_names_free(slug, [event.name], "name")
+        saved = self._save_next(event)
+        self.warnings += found
+        return saved
 
     def merge(self, slug: str, into: str, reason: str, by: str) -> Event:
         entity, target = self.get(Entity, slug), self.get(Entity, into)

@@ -143,9 +143,12 @@ class Catalogue:
             )
         return self._names
 
-    def check_names_free(self, slug: str, new: list[str], field: str) -> None:
-        """Refuse names for `slug` that another entity already answers to."""
+    def check_names_free(self, slug: str, new: list[str], field: str) -> list[str]:
+        """Refuse names for `slug` that another entity already answers to;
+        return warnings for those that only look like another's."""
         names_.check_free(slug, new, self.names(), field)
+        entries = ((s, [e.doc.name, *e.doc.aliases]) for s, e in self.entities.items())
+        return names_.lookalikes(slug, new, entries)
 
     @staticmethod
     def _miss(
