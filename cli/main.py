@@ -41,7 +41,7 @@ class Root(click.Group):
         try:
             result = super().invoke(ctx)
             settings = ctx.find_object(Settings)
-            for warning in settings.warnings() if settings else []:
+            for warning in settings.warnings if settings else []:
                 click.echo(safe(f"khronika: warning: {warning}"), err=True)
             return result
         except KhronikaError as e:
