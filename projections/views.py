@@ -47,6 +47,7 @@ from khronika.projections.rows import (
     fact_rows,
     source_row,
 )
+from khronika.store import integrity
 from khronika.store.location import read_only, sqlite_file
 
 NAME = "khronika-views"
@@ -183,14 +184,20 @@ class ViewStore:
         """Whether this connection may bring the views up to date."""
         return True
 
+    def damage(self) -> str | None:
+        """What the database finds wrong with the view tables and their
+        indexes (an index missing rows, say); None if nothing."""
+        return None
+
     def check_format(self) -> None:
         """Refuse views that are missing or of an older format, naming the fix."""
         try:
             rows = self.query("SELECT format FROM view_format")
         except PersistenceError:  # no such table
             rows = []
-        found = rows[0]["format"] if rows else None
-        if found != schema.FORMAT:
+        formats = [row["format"] for row in rows]
+        found = ", ".join(map(str, formats)) if formats else None
+        if formats != [schema.FORMAT]:
             what = (
                 f"has views of format {found}"
                 if found
@@ -278,6 +285,9 @@ class Views(SQLiteTrackingRecorder, ViewStore):
 
     def may_write(self) -> bool:
         return not self.read_only
+
+    def damage(self) -> str | None:
+        return integrity.damage(self.path, ["view_format", *schema.TABLES], full=True)
 
     def _index_names(self, c: Any) -> set[str]:
         c.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
