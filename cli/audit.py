@@ -309,9 +309,10 @@ def verify(
         raise KhronikaError(str(findings[0]) + more)
     views = store_views(app)
     views.check_format()
-    problem = check.position_problem(views, app.recorder.max_notification_id() or 0)
-    if problem is None and views_too:
-        problem = views.damage() or check.compare(views, app.read_after)
+    with views.snapshot() as snapshot:
+        problem = check.position_problem(snapshot)
+        if problem is None and views_too:
+            problem = views.damage() or check.compare(snapshot, app.read_after)
     if problem is not None:
         raise KhronikaError(f"the views do not match the log: {problem}")
     size = app.store.tree_size()

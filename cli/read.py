@@ -476,14 +476,13 @@ def projections_status(settings: Settings) -> None:
     Example:
       khronika projections status
     """
-    app = settings.open()
-    views = store_views(app)
-    head = app.recorder.max_notification_id() or 0
-    position = views.position()
-    problem = check.position_problem(views, head)
+    views = store_views(settings.open())
+    with views.snapshot() as snapshot:  # one moment, under a live writer too
+        head, position = snapshot.head(), snapshot.position()
+        problem = check.position_problem(snapshot)
+        lag = snapshot.after(position)
     if problem is not None:
         raise click.ClickException(problem)
-    lag = sum(len(page) for page in app.pages(start=position + 1))
     echo(
         f"last event in the log: position {head}\n"
         f"views at position: {position}\n"

@@ -28,6 +28,8 @@ STAGING = "_khronika_rebuild"  # a rebuild's schema: the store's, with this
 
 class PostgresViews(PostgresTrackingRecorder, ViewStore):
     tracking_table = TRACKING
+    events_table = "khronika_events"  # eventsourcing's name for the app's log
+    event_position = "notification_id"
     collate = ' COLLATE "C"'  # bounds keys sort byte by byte, as in SQLite
 
     def __init__(self, datastore: PostgresDatastore, *, create: bool = True) -> None:
@@ -92,6 +94,9 @@ class PostgresViews(PostgresTrackingRecorder, ViewStore):
 
     def _q(self, sql: str) -> str:
         return postgres_params(sql)
+
+    def _repeatable(self, c: Any) -> None:
+        c.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     def _lock(self, c: Any) -> None:
         c.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])

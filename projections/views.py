@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from contextlib import closing
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -69,6 +69,8 @@ class ViewStore:
 
     datastore: Any
     tracking_table: str
+    events_table = "stored_events"  # the store's log, beside the views
+    event_position = "rowid"  # its column of log positions
     collate = ""
     lag = 0  # events the views are behind the log, when they may not catch up
 
@@ -90,14 +92,20 @@ class ViewStore:
     def position(self) -> int:
         """The last event the views hold; StoreError if the stored position
         is not a whole number (SQLite keeps whatever a hand writes there)."""
-        found = self.max_tracking_id(NAME) or 0
-        if not isinstance(found, int):
-            raise StoreError(
-                f"the views' tracking position ('{found}') is not a number: it "
-                "was changed behind khronika's back; run `khronika projections "
-                "rebuild`"
-            )
-        return found
+        return _whole(self.max_tracking_id(NAME) or 0)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """One read transaction in which the log's head, the views' position
+        and the view rows are read as they stood at one moment, whatever a
+        writer or a catching-up reader commits meanwhile."""
+        with self.datastore.transaction(commit=False) as c:
+            self._repeatable(c)
+            self._enter(c)
+            yield Snapshot(self, c)
+
+    def _repeatable(self, c: Any) -> None:
+        """Make this transaction read one snapshot (SQLite's always does)."""
 
     def _lock(self, c: Any) -> None:
         """Hold the views' write lock for the rest of the transaction."""
@@ -244,6 +252,47 @@ class ViewStore:
             c.execute(self._q(sql), params)
             rows: list[Any] = c.fetchall()
             return rows
+
+
+class Snapshot:
+    """Reads in one transaction of a ViewStore (`ViewStore.snapshot`)."""
+
+    def __init__(self, views: ViewStore, c: Any) -> None:
+        self.views = views
+        self.c = c
+
+    def query(self, sql: str, params: Any = ()) -> list[Any]:
+        self.c.execute(self.views._q(sql), params)
+        rows: list[Any] = self.c.fetchall()
+        return rows
+
+    def position(self) -> int:
+        return _whole(self.views._max_tracking_id(NAME, self.c) or 0)
+
+    def head(self) -> int:
+        """The position of the last event in the log."""
+        rows = self.query(f"SELECT MAX({self.views.event_position}) AS n "
+                          f"FROM {self.views.events_table}")  # fmt: skip
+        return int(rows[0]["n"] or 0)
+
+    def after(self, position: int) -> int:
+        """How many events the log holds after `position`."""
+        rows = self.query(
+            f"SELECT COUNT(*) AS n FROM {self.views.events_table} "
+            f"WHERE {self.views.event_position} > ?",
+            [position],
+        )
+        return int(rows[0]["n"])
+
+
+def _whole(found: Any) -> int:
+    if not isinstance(found, int):
+        raise StoreError(
+            f"the views' tracking position ('{found}') is not a number: it "
+            "was changed behind khronika's back; run `khronika projections "
+            "rebuild`"
+        )
+    return found
 
 
 class Views(SQLiteTrackingRecorder, ViewStore):
