@@ -96,6 +96,10 @@ class Chronicle(Application[UUID]):
                 "(`khronika init` there, then `khronika serve --writable`)"
             )
         env = loc.environment(location)
+        if loc.is_postgres(location):
+            from khronika.store.postgres import probe  # needs psycopg
+
+            probe(location, env)
         if loc.is_sqlite(location):
             path = loc.sqlite_file(location)
             if not path.exists() and not create:
