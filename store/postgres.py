@@ -37,7 +37,9 @@ class KhronikaPostgresRecorder(TreeStore, PostgresApplicationRecorder):
     """The events table `<app>_events` and khronika's own tables, one schema."""
 
     def _q(self, sql: str) -> str:
-        merkle_table = f'"{self.datastore.schema}"."{MERKLE_TABLE}"'
+        """The tree's SQL (ledger.py) for psycopg: its table named in full,
+        each name quoted as an identifier (`location` refuses a `%`)."""
+        merkle_table = f"{identifier(self.datastore.schema)}.{identifier(MERKLE_TABLE)}"
         return sql.replace("?", "%s").replace("{merkle}", merkle_table)
 
     def _tx(self, *, commit: bool) -> AbstractContextManager[Cursor[DictRow]]:
@@ -246,6 +248,11 @@ def _stored(row: dict[str, Any]) -> StoredEvent:
         topic=row["topic"],
         state=bytes(row["state"]),
     )
+
+
+def identifier(name: str) -> str:
+    """`name` quoted as a PostgreSQL identifier, whatever it holds."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def probe(location: str, env: dict[str, str]) -> None:

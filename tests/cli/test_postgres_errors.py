@@ -108,3 +108,54 @@ def test_a_select_only_role_is_told_the_store_is_read_only_here(
         assert "permission denied" in out
     finally:
         sql(postgres_db, f"DROP OWNED BY {ROLE}_reader", f"DROP ROLE {ROLE}_reader")
+
+
+@pytest.mark.parametrize(
+    "schema", ['we"ird', "we'ird", "We", "a b", "100%", "x" * 47, "1st"]
+)
+def test_a_schema_name_that_needs_quoting_is_refused_in_one_line(
+    run: Run, postgres_db: str, schema: str
+) -> None:
+    result = run("--store", f"{postgres_db}?schema={schema}", "init")
+    assert result.exit_code == 1
+    assert result.output.endswith(
+        "?schema= takes a name of lower-case letters a-z, digits and "
+        "underscores, at most 46 characters, starting with a letter or "
+        "underscore\n"
+    )
+    assert "LINE 1" not in result.output
+
+
+def test_a_schema_of_its_own_is_named_quoted(
+    run: Run, postgres_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KHRONIKA_STORE", postgres_db + "?schema=x" + "y" * 45)
+    for command in (["demo"], ["timeline"], ["verify", "--views"],
+                    ["projections", "rebuild"], ["projections", "status"]):  # fmt: skip
+        result = run(*command)
+        assert result.exit_code == 0, (command, result.output)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["?password=zqxk7", "?sslpassword=zqxk7&password=hunter2", "?x=1&PASSWORD=zqxk7"],
+)
+def test_a_password_in_the_query_is_never_printed(
+    run: Run, postgres_db: str, query: str
+) -> None:
+    base = postgres_db.rpartition("/")[0] + "/no_such_chronicle"
+    out = refused(run, "--store", base + query, "timeline")
+    assert "does not exist" in out
+    assert "zqxk7" not in out and "hunter2" not in out
+
+
+def test_a_password_in_the_query_is_used(
+    run: Run, postgres_db: str, role: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KHRONIKA_STORE", postgres_db)
+    assert run("demo").exit_code == 0
+    sql(postgres_db, f"GRANT USAGE ON SCHEMA public TO {role}",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")  # fmt: skip
+    url = postgres_db.replace("postgres@", f"{role}@", 1) + "?password=right"
+    result = run("--store", url, "log", "--limit", "1")
+    assert result.exit_code == 0, result.output
