@@ -398,9 +398,11 @@ def verify(
         more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
         raise KhronikaError(str(findings[0]) + more)
     views = store_views(app)
-    problem = check.position_problem(views, app.recorder.max_notification_id() or 0)
-    if problem is None and views_too:
-        problem = check.compare(views, app.read_after)
+    views.check_format()
+    with views.snapshot() as snapshot:
+        problem = check.position_problem(snapshot)
+        if problem is None and views_too:
+            problem = views.damage() or check.compare(snapshot, app.read_after)
     if problem is not None:
         raise KhronikaError(f"the views do not match the log: {problem}")
     size = app.store.tree_size()

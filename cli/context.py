@@ -25,6 +25,9 @@ class Settings:
     def __init__(self, store: str | None, user: str | None) -> None:
         self.location = loc.resolve(store)
         self._user = user
+        # what the stores this command opened want a person to look at; the
+        # stores share the list (and are not kept: closing one merges its log)
+        self.warnings: list[str] = []
 
     def open(self, *, create: bool = False) -> Chronicle:
         """The store; one this process may not write is opened read-only.
@@ -36,6 +39,7 @@ class Settings:
             self.location if create else loc.reading(self.location), create=create
         )
         app.signed_only = True
+        app.warnings = self.warnings
         try:
             app.hand = attest.load_hand()
         except CheckpointError as e:

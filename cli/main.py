@@ -42,7 +42,11 @@ class Root(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            settings = ctx.find_object(Settings)
+            for warning in settings.warnings if settings else []:
+                click.echo(safe(f"khronika: warning: {warning}"), err=True)
+            return result
         except KhronikaError as e:
             raise _safe(click.ClickException(str(e))) from e
         except (PersistenceError, sqlite3.Error) as e:

@@ -476,14 +476,13 @@ def projections_status(settings: Settings) -> None:
     Example:
       khronika projections status
     """
-    app = settings.open()
-    views = store_views(app)
-    head = app.recorder.max_notification_id() or 0
-    position = views.position()
-    problem = check.position_problem(views, head)
+    views = store_views(settings.open())
+    with views.snapshot() as snapshot:  # one moment, under a live writer too
+        head, position = snapshot.head(), snapshot.position()
+        problem = check.position_problem(snapshot)
+        lag = snapshot.after(position)
     if problem is not None:
         raise click.ClickException(problem)
-    lag = sum(len(page) for page in app.pages(start=position + 1))
     echo(
         f"last event in the log: position {head}\n"
         f"views at position: {position}\n"
@@ -541,15 +540,14 @@ def rebuild_views(settings: Settings) -> None:
 
     app = settings.open()
     views = store_views(app, create=True)
-    views.upgrade()
     total = app.recorder.max_notification_id() or 0
     if sys.stderr.isatty() and total:
         with Progress(transient=True) as bar:
             task = bar.add_task("rebuilding", total=total)
-            done = views.catch_up(app.read_after,
-                                  lambda n: bar.update(task, completed=n))  # fmt: skip
+            done = views.rebuild(app.read_after,
+                                 lambda n: bar.update(task, completed=n))  # fmt: skip
     else:
-        done = views.catch_up(app.read_after)
+        done = views.rebuild(app.read_after)
     echo(f"rebuilt the views from {done} event{'s' * (done != 1)}")
 
 

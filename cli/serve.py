@@ -83,6 +83,7 @@ def serve(
     """
     import uvicorn
 
+    from khronika.web import limits
     from khronika.web.app import create_app
 
     with socket.socket() as probe:  # say so now, not after "serving"
@@ -109,10 +110,10 @@ def serve(
         + takes,
         err=True,
     )
-    uvicorn.run(
-        app, host=host, port=port, log_level="warning",
-        ssl_certfile=tls_cert, ssl_keyfile=tls_key,
-    )  # fmt: skip
+    uvicorn.Server(
+        limits.config(app, host, port, log_level="warning",
+                      ssl_certfile=tls_cert, ssl_keyfile=tls_key)
+    ).run()  # fmt: skip
 
 
 @click.command()

@@ -6,6 +6,7 @@ import contextlib
 import getpass
 import inspect
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from importlib import resources
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 import click
+from eventsourcing.persistence import PersistenceError
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -34,6 +36,7 @@ from khronika.projections.reading import refresh
 from khronika.store import attest
 from khronika.store import location as loc
 from khronika.store.app import Chronicle
+from khronika.store.errors import explain
 from khronika.store.importer import (
     DEFAULT_BATCH,
     Importer,
@@ -521,13 +524,23 @@ def migrate(source: str, target: str) -> None:
       khronika migrate --from khronika.db --to postgresql://me@localhost/chronicle
       khronika --store postgresql://me@localhost/chronicle verify --checkpoint cp.txt
     """
-    app = Chronicle(loc.resolve(source))
-    total = app.recorder.max_notification_id() or 0
-    with progress_bar(total) as advance:
+    with blaming(source):
+        app = Chronicle(loc.resolve(source))
+        total = app.recorder.max_notification_id() or 0
+    with blaming(target), progress_bar(total) as advance:
         done = migrate_store(app, target, advance)
     size = done.store.tree_size()
     click.echo(f"copied {size} event{'s' * (size != 1)} from {loc.describe(source)} "
                f"to {loc.describe(target)}; the Merkle roots match")  # fmt: skip
+
+
+@contextlib.contextmanager
+def blaming(location: str) -> Iterator[None]:
+    """A database error said of the store at `location` (not of --store)."""
+    try:
+        yield
+    except (PersistenceError, sqlite3.Error) as e:
+        raise click.ClickException(explain(e, location)) from e
 
 
 COMMANDS = (init, demo, append, import_, correct, retract, migrate)

@@ -31,6 +31,7 @@ from khronika.domain.events import (
     SourceCorrected,
 )
 from khronika.domain.ids import stream_id
+from khronika.domain.names import normal
 from khronika.domain.parse import field_error
 from khronika.domain.rules import check_citations, check_entity, check_fact
 from khronika.domain.rules import check_source as check_source_doc
@@ -210,8 +211,16 @@ def add_source(
 
 
 def register_entity(doc: EntityDoc, at: datetime, by: str) -> EntityRegistered:
+    doc = normal_entity(doc)
     check_entity(doc)
     return EntityRegistered(**_new("entity", doc.id, at, by), doc=doc)
+
+
+def normal_entity(doc: EntityDoc) -> EntityDoc:
+    """The entity with its name and aliases as stored (`names.normal`)."""
+    return msgspec.structs.replace(
+        doc, name=normal(doc.name), aliases=[normal(a) for a in doc.aliases]
+    )
 
 
 def record_fact(
@@ -231,7 +240,7 @@ def attach_copy(
 
 
 def add_alias(entity: Entity, alias: str, at: datetime, by: str) -> EntityAliasAdded:
-    alias = check_line("alias", alias, NAME_MAX).strip()
+    alias = normal(check_line("alias", alias, NAME_MAX))
     if alias == entity.doc.name or alias in entity.doc.aliases:
         raise ValidationError("alias", f"'{entity.doc.id}' already has '{alias}'")
     return EntityAliasAdded(**_after(entity, entity.doc.id, at, by), alias=alias)
@@ -240,7 +249,7 @@ def add_alias(entity: Entity, alias: str, at: datetime, by: str) -> EntityAliasA
 def rename(
     entity: Entity, name: str, reason: str, at: datetime, by: str
 ) -> EntityRenamed:
-    name = check_line("name", name, NAME_MAX).strip()
+    name = normal(check_line("name", name, NAME_MAX))
     check_line("reason", reason, REASON_MAX, required=False)
     if name == entity.doc.name:
         raise ValidationError("name", f"'{entity.doc.id}' is already named '{name}'")

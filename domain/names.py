@@ -10,11 +10,43 @@ rule that holds such a clash makes the lookup an error naming every candidate.
 from __future__ import annotations
 
 import difflib
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 
 from khronika.domain.errors import KhronikaError, NotFoundError, ValidationError
 
-Names = dict[str, list[str]]  # casefolded slug, name or alias -> the slugs it names
+Names = dict[str, list[str]]  # key of a slug, name or alias -> the slugs it names
+
+# Characters that show nothing: stripped from names (with the soft hyphen).
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff"))
+_SPACES = re.compile(r"\s+")
+# Letters that look like Latin ones, for `skeleton`: a small table in the
+# spirit of Unicode TR39's confusables (Cyrillic, Greek and Latin lookalikes;
+# fullwidth forms are folded by NFKC first).
+_LOOKALIKE = str.maketrans(
+    "АВЕЅІЈКМНОРСТУХҮҺԚԜаеѕіјһорсуххүԁԛԝӏΑΒΕΖΗΙΚΜΝΟΡΤΥΧοινı",
+    "ABESIJKMHOPCTYXYHQWaesijhopcyxxydqwlABEZHIKMNOPTYXoivi",
+)
+
+
+def normal(name: str) -> str:
+    """A name as stored: NFC, without invisible characters, its runs of white
+    space (a no-break or ideographic space too) one space, and trimmed."""
+    text = unicodedata.normalize("NFC", name).translate(_INVISIBLE)
+    return _SPACES.sub(" ", text).strip()
+
+
+def key(name: str) -> str:
+    """What two names that are the same name share: `normal`, casefolded."""
+    return normal(name).casefold()
+
+
+def skeleton(name: str) -> str:
+    """What two names that look the same share (after TR39's skeletons):
+    fullwidth forms folded, Cyrillic and Greek lookalikes read as Latin."""
+    text = unicodedata.normalize("NFKC", normal(name)).translate(_LOOKALIKE)
+    return unicodedata.normalize("NFD", text).casefold()
 
 
 def index(entries: Iterable[tuple[str, Iterable[str]]]) -> Names:
@@ -22,7 +54,7 @@ def index(entries: Iterable[tuple[str, Iterable[str]]]) -> Names:
     names: Names = {}
     for slug, others in entries:
         for name in dict.fromkeys([slug, *others]):
-            owners = names.setdefault(name.casefold(), [])
+            owners = names.setdefault(key(name), [])
             if slug not in owners:
                 owners.append(slug)
     return names
@@ -31,7 +63,7 @@ def index(entries: Iterable[tuple[str, Iterable[str]]]) -> Names:
 def resolve(ident: str, names: Names, what: str = "entity") -> str:
     """The one slug `ident` names; NotFoundError with suggestions, or an error
     naming every candidate where an older store lets a name mean several."""
-    owners = names.get(ident.casefold(), [])
+    owners = names.get(key(ident), [])
     if len(owners) == 1:
         return owners[0]
     if ident.casefold() in owners:  # a slug is the one sure name
@@ -57,10 +89,30 @@ def suggest(query: str, names: Mapping[str, list[str]] | Iterable[str]) -> list[
 def check_free(slug: str, new: Iterable[str], names: Names, field: str) -> None:
     """Refuse a name for `slug` that another entity already answers to."""
     for name in new:
-        others = [o for o in names.get(name.casefold(), []) if o != slug]
+        others = [o for o in names.get(key(name), []) if o != slug]
         if others:
             raise ValidationError(
                 field,
                 f"'{name}' already names '{others[0]}' (as its slug, name or "
                 "alias); a slug, name or alias must name one entity",
             )
+
+
+def lookalikes(
+    slug: str, new: Iterable[str], entries: Iterable[tuple[str, Iterable[str]]]
+) -> list[str]:
+    """Warnings for each of `new` (names for `slug`) that looks like, but is
+    not, a name of another entity in `entries` (slug, names)."""
+    wanted = {skeleton(n): n for n in new}
+    found = []
+    for other, names in entries:
+        for name in names:
+            mine = wanted.get(skeleton(name)) if other != slug else None
+            if mine is not None and key(mine) != key(name):
+                found.append(
+                    f"'{mine}' looks like '{name}', a name of '{other}' (lookalike "
+                    "letters: Cyrillic or Greek for Latin, fullwidth forms); if "
+                    "they are the same, record it as an alias instead: "
+                    f"`khronika entity alias {other} '{mine}'`"
+                )
+    return found

@@ -15,6 +15,7 @@ from khronika.domain.documents import (
     FactDoc,
     LawAmendmentDetails,
     MeasurementDetails,
+    Penalty,
     SentenceChangeDetails,
     SourceDoc,
     VerdictDetails,
@@ -22,27 +23,36 @@ from khronika.domain.documents import (
 from khronika.domain.errors import ValidationError
 
 RefKind = Literal["source", "entity", "fact", "article"]
+_COUNTED = {"para": "paragraphs", "page": "pages"}
 
 
 class Reference(msgspec.Struct, frozen=True):
-    """A slug a document points at, and the field that holds it."""
+    """A slug a document points at, and the field that holds it; `want` is
+    the kind of entity or fact it must name there, if only one will do."""
 
     field: str
     kind: RefKind
     slug: str
+    want: str | None = None
 
 
 def check_citations(citations: list[Citation], field: str = "sources") -> None:
     if not citations:
         raise ValidationError(field, "at least one citation is required")
     for i, citation in enumerate(citations):
-        if citation.locator.startswith("chars:"):
-            start, _, end = citation.locator[6:].partition("-")
-            if end and int(end) < int(start):
-                raise ValidationError(
-                    f"{field}[{i}].locator",
-                    f"character range '{citation.locator}' ends before it starts",
-                )
+        kind, _, where = citation.locator.partition(":")
+        start, _, end = where.partition("-")
+        if kind != "chars" and int(start) == 0:
+            raise ValidationError(
+                f"{field}[{i}].locator",
+                f"'{citation.locator}': {_COUNTED[kind]} are counted from 1",
+            )
+        if end and int(end) < int(start):
+            what = "character range" if kind == "chars" else "range"
+            raise ValidationError(
+                f"{field}[{i}].locator",
+                f"{what} '{citation.locator}' ends before it starts",
+            )
 
 
 def check_fact(doc: FactDoc) -> None:
@@ -72,6 +82,10 @@ def check_fact(doc: FactDoc) -> None:
         raise ValidationError(
             "details.value", f"must be a finite number, not {doc.details.value}"
         )
+    if isinstance(doc.details, LawAmendmentDetails):
+        for side in ("penalties_before", "penalties_after"):
+            for i, penalty in enumerate(getattr(doc.details, side)):
+                check_penalty(penalty, f"details.{side}[{i}]")
     if isinstance(doc.details, VerdictDetails):
         defendants = {p.entity for p in doc.participants if p.role == "defendant"}
         for i, s in enumerate(doc.details.sentences):
@@ -80,6 +94,15 @@ def check_fact(doc: FactDoc) -> None:
                     f"details.sentences[{i}].defendant",
                     f"'{s.defendant}' is not a defendant among the participants",
                 )
+
+
+def check_penalty(penalty: Penalty, field: str) -> None:
+    low, high = penalty.min_term_months, penalty.max_term_months
+    if low is not None and high is not None and low > high:
+        raise ValidationError(
+            f"{field}.min_term_months",
+            f"the minimum term ({low} months) exceeds the maximum ({high})",
+        )
 
 
 def check_source(doc: SourceDoc) -> None:
@@ -102,7 +125,7 @@ def references(doc: FactDoc) -> Iterator[Reference]:
     for i, c in enumerate(doc.sources):
         yield Reference(f"sources[{i}].source", "source", c.source)
     if doc.place is not None:
-        yield Reference("place", "entity", doc.place)
+        yield Reference("place", "entity", doc.place, want="place")
     for i, p in enumerate(doc.participants):
         yield Reference(f"participants[{i}].entity", "entity", p.entity)
     details = doc.details
@@ -110,9 +133,9 @@ def references(doc: FactDoc) -> Iterator[Reference]:
         for i, charge in enumerate(details.charges):
             yield Reference(f"details.charges[{i}]", "article", charge)
     elif isinstance(details, SentenceChangeDetails) and details.verdict is not None:
-        yield Reference("details.verdict", "fact", details.verdict)
+        yield Reference("details.verdict", "fact", details.verdict, want="verdict")
     elif isinstance(details, LawAmendmentDetails):
-        yield Reference("details.law", "entity", details.law)
+        yield Reference("details.law", "entity", details.law, want="law")
         for i, article in enumerate(details.articles):
             yield Reference(f"details.articles[{i}]", "article", article)
         for side in ("penalties_before", "penalties_after"):

@@ -16,12 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from khronika.projections import schema
-from khronika.projections.views import Positioned, Views, ViewStore
+from khronika.projections.views import Positioned, Snapshot, Views, ViewStore
 
 
-def position_problem(views: ViewStore, head: int) -> str | None:
-    """A tracking position past the log's last event means a tampered position."""
-    position = views.position()
+def position_problem(snapshot: Snapshot) -> str | None:
+    """A tracking position past the log's last event means a tampered position.
+
+    Both are read in one snapshot: under a live writer and a reader catching
+    the views up, a head read before the position would cry wolf.
+    """
+    position, head = snapshot.position(), snapshot.head()
     if position > head:
         return (
             f"the views' tracking position ({position}) is past the last event "
@@ -32,9 +36,10 @@ def position_problem(views: ViewStore, head: int) -> str | None:
 
 
 def compare(
-    views: ViewStore, read_after: Callable[[int], Iterable[Positioned]]
+    views: Snapshot, read_after: Callable[[int], Iterable[Positioned]]
 ) -> str | None:
-    """The first difference between the views and a replay; None if none."""
+    """The first difference between the views, as they stand in one snapshot,
+    and a replay of the log up to their position then; None if none."""
     position = views.position()
 
     def upto(after: int) -> Iterator[Positioned]:
@@ -54,7 +59,7 @@ def compare(
 
 
 def _first_difference(
-    table: str, columns: tuple[str, ...], views: ViewStore, scratch: ViewStore
+    table: str, columns: tuple[str, ...], views: Snapshot, scratch: ViewStore
 ) -> str | None:
     names = (*columns, *schema.RECORDED)
     order = f"{columns[0]}, {columns[1]}, recorded_from"
@@ -84,5 +89,7 @@ def _key(row: tuple[Any, ...]) -> str:
     return f"{row[0]} v{row[1]}"
 
 
-def _rows(views: ViewStore, sql: str, names: tuple[str, ...]) -> list[tuple[Any, ...]]:
+def _rows(
+    views: Snapshot | ViewStore, sql: str, names: tuple[str, ...]
+) -> list[tuple[Any, ...]]:
     return [tuple(r[n] for n in names) for r in views.query(sql)]

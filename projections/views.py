@@ -7,10 +7,13 @@ transaction, so the views are never ahead of or behind what they say.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -45,7 +48,8 @@ from khronika.projections.rows import (
     fact_rows,
     source_row,
 )
-from khronika.store.location import read_only
+from khronika.store import integrity
+from khronika.store.location import read_only, sqlite_file
 
 NAME = "khronika-views"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # views keep no aggregate timestamps
@@ -66,6 +70,8 @@ class ViewStore:
 
     datastore: Any
     tracking_table: str
+    events_table = "stored_events"  # the store's log, beside the views
+    event_position = "rowid"  # its column of log positions
     collate = ""
     lag = 0  # events the views are behind the log, when they may not catch up
 
@@ -87,14 +93,20 @@ class ViewStore:
     def position(self) -> int:
         """The last event the views hold; StoreError if the stored position
         is not a whole number (SQLite keeps whatever a hand writes there)."""
-        found = self.max_tracking_id(NAME) or 0
-        if not isinstance(found, int):
-            raise StoreError(
-                f"the views' tracking position ('{found}') is not a number: it "
-                "was changed behind khronika's back; run `khronika projections "
-                "rebuild`"
-            )
-        return found
+        return _whole(self.max_tracking_id(NAME) or 0)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """One read transaction in which the log's head, the views' position
+        and the view rows are read as they stood at one moment, whatever a
+        writer or a catching-up reader commits meanwhile."""
+        with self.datastore.transaction(commit=False) as c:
+            self._repeatable(c)
+            self._enter(c)
+            yield Snapshot(self, c)
+
+    def _repeatable(self, c: Any) -> None:
+        """Make this transaction read one snapshot (SQLite's always does)."""
 
     def _lock(self, c: Any) -> None:
         """Hold the views' write lock for the rest of the transaction."""
@@ -181,14 +193,20 @@ class ViewStore:
         """Whether this connection may bring the views up to date."""
         return True
 
+    def damage(self) -> str | None:
+        """What the database finds wrong with the view tables and their
+        indexes (an index missing rows, say); None if nothing."""
+        return None
+
     def check_format(self) -> None:
         """Refuse views that are missing or of an older format, naming the fix."""
         try:
             rows = self.query("SELECT format FROM view_format")
         except PersistenceError:  # no such table
             rows = []
-        found = rows[0]["format"] if rows else None
-        if found != schema.FORMAT:
+        formats = [row["format"] for row in rows]
+        found = ", ".join(map(str, formats)) if formats else None
+        if formats != [schema.FORMAT]:
             what = (
                 f"has views of format {found}"
                 if found
@@ -199,6 +217,15 @@ class ViewStore:
                 "Run `khronika upgrade` once (it rebuilds the views from the "
                 "events, which it does not touch)"
             )
+
+    def rebuild(
+        self,
+        read_after: Callable[[int], Iterable[Positioned]],
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Rebuild the views from the first event; return how many it read."""
+        self.upgrade()
+        return self.catch_up(read_after, on_progress)
 
     def upgrade(self) -> None:
         """(Re)create the view tables in this version's format, empty."""
@@ -228,6 +255,47 @@ class ViewStore:
             return rows
 
 
+class Snapshot:
+    """Reads in one transaction of a ViewStore (`ViewStore.snapshot`)."""
+
+    def __init__(self, views: ViewStore, c: Any) -> None:
+        self.views = views
+        self.c = c
+
+    def query(self, sql: str, params: Any = ()) -> list[Any]:
+        self.c.execute(self.views._q(sql), params)
+        rows: list[Any] = self.c.fetchall()
+        return rows
+
+    def position(self) -> int:
+        return _whole(self.views._max_tracking_id(NAME, self.c) or 0)
+
+    def head(self) -> int:
+        """The position of the last event in the log."""
+        rows = self.query(f"SELECT MAX({self.views.event_position}) AS n "
+                          f"FROM {self.views.events_table}")  # fmt: skip
+        return int(rows[0]["n"] or 0)
+
+    def after(self, position: int) -> int:
+        """How many events the log holds after `position`."""
+        rows = self.query(
+            f"SELECT COUNT(*) AS n FROM {self.views.events_table} "
+            f"WHERE {self.views.event_position} > ?",
+            [position],
+        )
+        return int(rows[0]["n"])
+
+
+def _whole(found: Any) -> int:
+    if not isinstance(found, int):
+        raise StoreError(
+            f"the views' tracking position ('{found}') is not a number: it "
+            "was changed behind khronika's back; run `khronika projections "
+            "rebuild`"
+        )
+    return found
+
+
 class Views(SQLiteTrackingRecorder, ViewStore):
     """The views in the store's SQLite file."""
 
@@ -235,12 +303,41 @@ class Views(SQLiteTrackingRecorder, ViewStore):
 
     def __init__(self, path: str, *, create: bool = True) -> None:
         super().__init__(SQLiteDatastore(path, lock_timeout=30))
+        self.path = path
         self.read_only = read_only(path)
         if create:
             create_once(self.create_table)
 
+    def rebuild(
+        self,
+        read_after: Callable[[int], Iterable[Positioned]],
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Build new views in a scratch file beside the store, then copy them
+        in, in one transaction: readers see the old views or the new ones,
+        whole, and writers wait only for the copy."""
+        scratch = Path(f"{sqlite_file(self.path)}-rebuild")
+        scratch.unlink(missing_ok=True)  # left by a rebuild cut short
+        try:
+            staged = Views(str(scratch))
+            done = staged.catch_up(read_after, on_progress)
+            position = staged.position()
+            staged.datastore.close()
+            with closing(sqlite3.connect(self.path, timeout=30, uri=True,
+                                         isolation_level=None)) as db:  # fmt: skip
+                db.execute("ATTACH DATABASE ? AS staged", [str(scratch)])
+                db.execute("BEGIN IMMEDIATE")
+                _swap_in(db, position)
+                db.execute("COMMIT")
+        finally:
+            scratch.unlink(missing_ok=True)
+        return done
+
     def may_write(self) -> bool:
         return not self.read_only
+
+    def damage(self) -> str | None:
+        return integrity.damage(self.path, ["view_format", *schema.TABLES], full=True)
 
     def _index_names(self, c: Any) -> set[str]:
         c.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
@@ -251,6 +348,28 @@ class Views(SQLiteTrackingRecorder, ViewStore):
             *super().construct_create_table_statements(),
             *schema.create_statements(),
         ]
+
+
+def _swap_in(db: sqlite3.Connection, position: int) -> None:
+    """Replace the views in `main` with those in `staged`, in `db`'s transaction."""
+    for name in schema.CURRENT:
+        db.execute(f"DROP VIEW IF EXISTS main.{name}")
+    for table in schema.TABLES:
+        db.execute(f"DROP TABLE IF EXISTS main.{table}")
+    for statement in schema.create_statements():  # unqualified: made in main
+        db.execute(statement)
+    for name in sorted(schema.DEFERRED):  # built once the rows are in
+        db.execute(f"DROP INDEX main.{name}")
+    for table in schema.TABLES:
+        db.execute(f"INSERT INTO main.{table} SELECT * FROM staged.{table}")
+    for table in schema.TABLES:
+        for statement in schema.index_statements(table, deferred=True):
+            db.execute(statement)
+    db.execute("DELETE FROM main.view_format")
+    db.execute("INSERT INTO main.view_format VALUES (?)", [schema.FORMAT])
+    db.execute("DELETE FROM main.tracking WHERE application_name = ?", [NAME])
+    if position:
+        db.execute("INSERT INTO main.tracking VALUES (?, ?)", [NAME, position])
 
 
 def create_once(create_table: Callable[[], None]) -> None:

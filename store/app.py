@@ -66,6 +66,9 @@ MIRROR_OF = "mirror_of"  # the meta key of a mirror: the original's URL
 
 FORMAT = "1"
 TREE_FORMAT = "2"  # leaves record their event's log position
+# Set in a store's meta while `migrate` copies into it; removed once the
+# last event and copy are in. Its value says where the copy comes from.
+UNFINISHED = "unfinished"
 A = TypeVar("A", bound=agg.Aggregate)
 _KINDS: dict[type[agg.Aggregate], StreamKind] = {
     Fact: "fact",
@@ -85,7 +88,10 @@ class Chronicle(Application[UUID]):
         *,
         create: bool = False,
         identity: dict[str, str] | None = None,
+        unfinished: bool = False,
     ) -> None:
+        """Open (or `create`) the store; one that `migrate` has not finished
+        copying into is refused unless `unfinished` (migrate itself)."""
         self.location = location
         if create and loc.is_remote(location):
             raise StoreError(
@@ -93,6 +99,10 @@ class Chronicle(Application[UUID]):
                 "(`khronika init` there, then `khronika serve --writable`)"
             )
         env = loc.environment(location)
+        if loc.is_postgres(location):
+            from khronika.store.postgres import probe  # needs psycopg
+
+            probe(location, env)
         if loc.is_sqlite(location):
             path = loc.sqlite_file(location)
             if not path.exists() and not create:
@@ -121,6 +131,13 @@ class Chronicle(Application[UUID]):
                 f"{loc.describe(location)} is not a khronika store; "
                 "run `khronika init` to make one"
             )
+        if UNFINISHED in meta and not unfinished:
+            raise StoreError(
+                f"{loc.describe(location)} is an unfinished copy: `khronika "
+                f"migrate` from {meta[UNFINISHED]} stopped before the last event "
+                "and copy were in. Run the same `khronika migrate` again to "
+                "finish it"
+            )
         if "tree" not in meta:  # made by an earlier version: add what is new
             self.store.create_meta_table()
             self.rebuild_tree()
@@ -143,6 +160,9 @@ class Chronicle(Application[UUID]):
         # While `derive` runs a command, what it would save is kept here
         # instead: a served write re-runs the command to check an event.
         self._derived: list[Event] | None = None
+        # What a command recorded but thinks a person should look at (a
+        # name that looks like another entity's); the CLI prints them.
+        self.warnings: list[str] = []
 
     @staticmethod
     def _create_views(env: dict[str, str]) -> None:
@@ -159,7 +179,7 @@ class Chronicle(Application[UUID]):
         if loc.is_sqlite(location):
             return _has_events_table(loc.sqlite_file(location))
         try:
-            Chronicle(location).close()
+            Chronicle(location, unfinished=True).close()
         except (StoreError, PersistenceError):
             return False
         return True
@@ -194,6 +214,10 @@ class Chronicle(Application[UUID]):
 
     def exists(self, kind: StreamKind, slug: str) -> bool:
         return bool(self.recorder.select_events(stream_id(kind, slug), limit=1))
+
+    def fact_kind(self, slug: str) -> str | None:
+        """The kind of the fact `slug` as it stands; None if there is none."""
+        return self.get(Fact, slug).doc.kind if self.exists("fact", slug) else None
 
     def history(self, kind: StreamKind, slug: str) -> list[tuple[int, Event]]:
         """A stream's events, each with its position in the whole log."""
@@ -445,9 +469,12 @@ class Chronicle(Application[UUID]):
 
     def register_entity(self, doc: EntityDoc, by: str) -> Event:
         event = agg.register_entity(doc, self.clock.now(), by)
+        doc = event.doc
         names = [doc.id, doc.name, *doc.aliases]
-        self.catalogue().check_names_free(doc.id, names, "name")
-        return self._save_new(event)
+        found = self.catalogue().check_names_free(doc.id, names, "name")
+        saved = self._save_new(event)
+        self.warnings += found
+        return saved
 
     def append_fact(self, doc: FactDoc, by: str, unchecked: str = "") -> Event:
         event = agg.record_fact(doc, self.clock.now(), by, unchecked)
@@ -459,14 +486,18 @@ class Chronicle(Application[UUID]):
     def add_alias(self, slug: str, alias: str, by: str) -> Event:
         entity = self.get(Entity, slug)
         event = agg.add_alias(entity, alias, self.clock.now(), by)
-        self.catalogue().check_names_free(slug, [event.alias], "alias")
-        return self._save_next(event)
+        found = self.catalogue().check_names_free(slug, [event.alias], "alias")
+        saved = self._save_next(event)
+        self.warnings += found
+        return saved
 
     def rename(self, slug: str, name: str, reason: str, by: str) -> Event:
         entity = self.get(Entity, slug)
         event = agg.rename(entity, name, reason, self.clock.now(), by)
-        self.catalogue().check_names_free(slug, [event.name], "name")
-        return self._save_next(event)
+        found = self.catalogue().check_names_free(slug, [event.name], "name")
+        saved = self._save_next(event)
+        self.warnings += found
+        return saved
 
     def merge(self, slug: str, into: str, reason: str, by: str) -> Event:
         entity, target = self.get(Entity, slug), self.get(Entity, into)

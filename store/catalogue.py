@@ -35,7 +35,7 @@ from khronika.store.codec import slug_of
 
 
 class FactIndex(Protocol):
-    def exists(self, kind: StreamKind, slug: str) -> bool: ...
+    def fact_kind(self, slug: str) -> str | None: ...
 
     def fact_slugs(self) -> Iterator[str]: ...
 
@@ -55,7 +55,7 @@ class Catalogue:
     def __init__(self) -> None:
         self.entities: dict[str, Entity] = {}
         self.sources: dict[str, SourceDoc] = {}
-        self.pending_facts: set[str] = set()
+        self.pending_facts: dict[str, str] = {}  # in this import: slug -> kind
         self._names: names_.Names | None = None
 
     @classmethod
@@ -106,18 +106,14 @@ class Catalogue:
         elif ref.kind == "entity":
             if ref.slug not in self.entities:
                 raise self._miss("entity", ref, self.names())
-            kind = self.entities[ref.slug].doc.kind
-            if ref.field == "place" and kind != "place":
-                raise ValidationError(
-                    "place",
-                    f"'{ref.slug}' is a {kind}, not a place: name it "
-                    "among the participants, and an entity of kind place here",
-                )
+            _check_kind(ref, self.entities[ref.slug].doc.kind)
         elif ref.kind == "article":
             self._check_article(ref)
-        elif facts is not None and ref.slug not in self.pending_facts:
-            if not facts.exists("fact", ref.slug):
+        elif facts is not None:
+            kind = self.pending_facts.get(ref.slug) or facts.fact_kind(ref.slug)
+            if kind is None:
                 raise self._miss("fact", ref, list(facts.fact_slugs()))
+            _check_kind(ref, kind)
 
     def _check_article(self, ref: Reference) -> None:
         law_slug, _, number = ref.slug.partition(":")
@@ -147,9 +143,12 @@ class Catalogue:
             )
         return self._names
 
-    def check_names_free(self, slug: str, new: list[str], field: str) -> None:
-        """Refuse names for `slug` that another entity already answers to."""
+    def check_names_free(self, slug: str, new: list[str], field: str) -> list[str]:
+        """Refuse names for `slug` that another entity already answers to;
+        return warnings for those that only look like another's."""
         names_.check_free(slug, new, self.names(), field)
+        entries = ((s, [e.doc.name, *e.doc.aliases]) for s, e in self.entities.items())
+        return names_.lookalikes(slug, new, entries)
 
     @staticmethod
     def _miss(
@@ -157,3 +156,20 @@ class Catalogue:
     ) -> NotFoundError:
         return NotFoundError(what, ref.slug, names_.suggest(ref.slug, known),
                              field=ref.field)  # fmt: skip
+
+
+_INSTEAD = {
+    "place": "name it among the participants, and an entity of kind place here",
+    "law": "a law amendment names the law it amends (an entity of kind law)",
+    "verdict": "a sentence change names the verdict it changes",
+}
+
+
+def _check_kind(ref: Reference, kind: str) -> None:
+    """ValidationError if `ref` must name a `ref.want` and names a `kind`."""
+    if ref.want is not None and kind != ref.want:
+        what = ("an " if kind[0] in "aeiou" else "a ") + kind.replace("_", " ")
+        raise ValidationError(
+            ref.field,
+            f"'{ref.slug}' is {what}, not a {ref.want}: {_INSTEAD[ref.want]}",
+        )

@@ -18,6 +18,11 @@ def explain(error: Exception, location: str | None) -> str:
             f"{where}: not a khronika store, or the store is damaged ({text}); "
             "`khronika verify` checks a store that still opens"
         )
+    if location and loc.is_postgres(location) and "permission denied" in text:
+        return (
+            f"{where}: the store is read-only here ({text}); this role may "
+            "only read it: writing needs a role that may write its tables"
+        )
     if "readonly" in text or "read-only" in text:
         return (
             f"{where}: the store is read-only here ({text}); writing needs write "

@@ -216,6 +216,10 @@ class Importer:
         return self._events([(Line(where, b"", 0), r) for where, r in records])
 
     def _events(self, batch: list[tuple[Line, Record]]) -> list[Event]:
+        batch = [  # names as stored, so that importing again finds them equal
+            (line, agg.normal_entity(r) if isinstance(r, EntityDoc) else r)
+            for line, r in batch
+        ]
         docs = [r for _, r in batch if not isinstance(r, Merge | Retraction)]
         ids = [stream_id(_KIND[type(record)], record.id) for record in docs]
         recorded = {
@@ -304,7 +308,7 @@ class Importer:
             self.app.check_citations(
                 record.sources, "sources", self.catalogue, self.unchecked
             )
-            self.catalogue.pending_facts.add(record.id)
+            self.catalogue.pending_facts[record.id] = record.kind
             self.batch_facts[record.id] = fact
             return fact
         event: Event
@@ -313,7 +317,8 @@ class Importer:
         else:
             event = agg.register_entity(record, at, self.by)
             names = [record.id, record.name, *record.aliases]
-            self.catalogue.check_names_free(record.id, names, "name")
+            found = self.catalogue.check_names_free(record.id, names, "name")
+            self.app.warnings += found
         self.catalogue.add(event)
         return event
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -17,6 +18,13 @@ DEFAULT_STORE = "khronika.db"
 
 CONNECT_TIMEOUT = 5  # seconds to wait for a PostgreSQL server to answer
 _RESERVED = "/?#@"
+_SECRET_PARAMS = re.compile(r"(?i)(?<=[?&])((?:ssl)?password)=[^&#]*")
+SCHEMA_MAX = 46  # PostgreSQL's 63 bytes, less a rebuild's `_khronika_rebuild`
+# khronika quotes the schema wherever it names it in SQL; eventsourcing 9.5
+# (checked with 9.5.x) names its composite types with the schema unquoted
+# (`PostgresDatastore.register_type_adapters`), so only names that need no
+# quoting work there.
+_SCHEMA = re.compile(rf"[a-z_][a-z0-9_]{{0,{SCHEMA_MAX - 1}}}")
 
 
 def resolve(store: str | None) -> str:
@@ -43,13 +51,16 @@ def describe(location: str) -> str:
     """The location with any password hidden, fit to print.
 
     The user information is everything before the last `@` of the URL, so
-    a password holding unencoded `/ ? # @` is hidden whole, too.
+    a password holding unencoded `/ ? # @` is hidden whole, too; so is the
+    value of each `password` and `sslpassword` parameter, which libpq takes
+    in the query as well.
     """
     if is_remote(location):
         parts = urlsplit(location)  # no user information, path or query
         return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
     if not is_postgres(location):
         return location
+    location = _SECRET_PARAMS.sub(r"\1=…", location)
     scheme, _, rest = location.partition("://")
     userinfo, at, hostpart = rest.rpartition("@")
     user = userinfo.partition(":")[0] if at else ""
@@ -150,10 +161,21 @@ def _postgres(url: str) -> dict[str, str]:
     dbname = unquote(parts.path.lstrip("/"))
     if not dbname:
         raise StoreError(f"{describe(url)}: the URL names no database")
-    password = unquote(parts.password or "") or os.environ.get("PGPASSWORD") or ""
+    query = parse_qs(parts.query)
+    password = (  # as libpq takes it: the URL's, its query's, PGPASSWORD
+        unquote(parts.password or "")
+        or query.get("password", [""])[-1]
+        or os.environ.get("PGPASSWORD", "")
+    )
     from khronika.store.postgres import KhronikaPostgresRecorder  # needs psycopg
 
-    schema = parse_qs(parts.query).get("schema", [""])[-1]
+    schema = query.get("schema", [""])[-1]
+    if schema and not _SCHEMA.fullmatch(schema):
+        raise StoreError(
+            f"{describe(url)}: ?schema= takes a name of lower-case letters a-z, "
+            f"digits and underscores, at most {SCHEMA_MAX} characters, "
+            "starting with a letter or underscore"
+        )
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "APPLICATION_RECORDER_TOPIC": get_topic(KhronikaPostgresRecorder),

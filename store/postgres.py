@@ -15,12 +15,15 @@ from contextlib import AbstractContextManager
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from khronika.domain.errors import StoreError
+from khronika.store import location as loc
 from khronika.store.clock import Stamper
 from khronika.store.erasure import Erasing
 from khronika.store.ledger import TreeStore
@@ -37,7 +40,9 @@ class KhronikaPostgresRecorder(Erasing, TreeStore, PostgresApplicationRecorder):
     POSITION = "notification_id"
 
     def _q(self, sql: str) -> str:
-        merkle_table = f'"{self.datastore.schema}"."{MERKLE_TABLE}"'
+        """The tree's SQL (ledger.py) for psycopg: its table named in full,
+        each name quoted as an identifier (`location` refuses a `%`)."""
+        merkle_table = f"{identifier(self.datastore.schema)}.{identifier(MERKLE_TABLE)}"
         return sql.replace("?", "%s").replace("{merkle}", merkle_table)
 
     def _tx(self, *, commit: bool) -> AbstractContextManager[Cursor[DictRow]]:
@@ -231,6 +236,14 @@ class KhronikaPostgresRecorder(Erasing, TreeStore, PostgresApplicationRecorder):
                 list(values.items()),
             )
 
+    def drop_meta(self, key: str) -> None:
+        """Remove one key (the mark of an unfinished migration, say)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                SQL("DELETE FROM {} WHERE key = %s").format(self._table(META_TABLE)),
+                [key],
+            )
+
 
 def _uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(value)
@@ -243,3 +256,47 @@ def _stored(row: dict[str, Any]) -> StoredEvent:
         topic=row["topic"],
         state=bytes(row["state"]),
     )
+
+
+def identifier(name: str) -> str:
+    """`name` quoted as a PostgreSQL identifier, whatever it holds."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def probe(location: str, env: dict[str, str]) -> None:
+    """Connect once, and say at once what the server said if it refuses.
+
+    eventsourcing's connection pool retries a refused connection until its
+    timeout and then says only that it got none: a wrong password, an
+    unknown database and a role that may not log in would all read as a
+    server that does not answer.
+    """
+    server = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}"
+    try:
+        psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+            connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        ).close()  # fmt: skip
+    except psycopg.OperationalError as e:
+        raise StoreError(f"{loc.describe(location)}: {_said(str(e), server)}") from None
+
+
+def _said(text: str, server: str) -> str:
+    """libpq's message for a failed connection, as one line for a person."""
+    if "FATAL:" in text:
+        said = " ".join(text.split("FATAL:", 1)[1].split())
+        return f"the PostgreSQL server at {server} refused the connection: {said}"
+    if "timeout expired" in text:
+        return (
+            f"no answer from the PostgreSQL server at {server} within "
+            f"{loc.CONNECT_TIMEOUT} s; is it running, and are the host and port right?"
+        )
+    if "Connection refused" in text:
+        return (
+            f"nothing listens at {server} (connection refused); is the PostgreSQL "
+            "server running, and are the host and port right?"
+        )
+    lines = [line.strip() for line in text.splitlines() if line.strip()] or [text]
+    return f"cannot connect to the PostgreSQL server at {server}: {lines[-1]}"

@@ -39,6 +39,7 @@ from eventsourcing.persistence import (
 
 from khronika.domain.errors import KhronikaError, StoreError
 from khronika.store.clock import Stamper
+from khronika.store.location import describe
 
 PREFIX = "/api/write"
 CONFLICT = "https://khronika.org/problems/stream-version-taken"
@@ -125,7 +126,7 @@ def check_url(location: str) -> str:
     """The base URL; plain http is refused except on a loopback address."""
     parts = urlsplit(location)
     if not parts.hostname:
-        raise StoreError(f"{location}: the URL names no host")
+        raise StoreError(f"{describe(location)}: the URL names no host")
     if parts.username or parts.password or parts.query or parts.fragment:
         raise StoreError(
             f"{parts.scheme}://{parts.hostname}: give the server as "
@@ -303,6 +304,9 @@ class RemoteRecorder(ApplicationRecorder):
         return None if found is None else dict(found.meta)
 
     def write_meta(self, values: dict[str, str], *, replace: bool = False) -> None:
+        raise RemoteError("a served chronicle's identity is set on its server")
+
+    def drop_meta(self, key: str) -> None:
         raise RemoteError("a served chronicle's identity is set on its server")
 
     def create_meta_table(self) -> None:

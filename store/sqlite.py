@@ -170,6 +170,11 @@ class KhronikaSQLiteRecorder(Erasing, TreeStore, SQLiteApplicationRecorder):
                 list(values.items()),
             )
 
+    def drop_meta(self, key: str) -> None:
+        """Remove one key (the mark of an unfinished migration, say)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"DELETE FROM {META_TABLE} WHERE key = ?", [key])
+
 
 def _stored(row: Any) -> StoredEvent:
     return StoredEvent(

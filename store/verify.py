@@ -28,8 +28,8 @@ from eventsourcing.persistence import OperationalError
 
 from khronika.domain.errors import StoreError
 from khronika.domain.events import SourceAdded, SourceCopyAttached
+from khronika.store import integrity, merkle
 from khronika.store import location as loc
-from khronika.store import merkle
 from khronika.store.app import Chronicle
 from khronika.store.attest import origin
 from khronika.store.checkpoint import Checkpoint
@@ -75,6 +75,13 @@ def verify(
     1 for a small one; `span`, the leaves of a range (a power of two), to a
     share of the log fit for that many processes. `seen` gets who signed.
     """
+    damaged = integrity.damage(app.location)
+    if damaged is not None:
+        raise StoreError(
+            f"{loc.describe(app.location)}: the store file is damaged: {damaged}. "
+            "Restore it from a backup, or import a release into a new store; "
+            "do not write to it meanwhile"
+        )
     size = app.store.tree_size()
     if processes is None:
         backend = "postgres" if loc.is_postgres(app.location) else "sqlite"

@@ -10,6 +10,7 @@ import pytest
 from click.testing import Result
 
 from khronika.store import merkle
+from khronika.store import migrate as migrate_module
 from khronika.store.app import Chronicle
 
 Run = Callable[..., Result]
@@ -68,3 +69,48 @@ def test_migrate_refuses_a_target_that_is_a_store_already(
     result = run("migrate", "--from", sqlite, "--to", postgres_db)
     assert result.exit_code == 1
     assert "is a khronika store already" in result.output
+
+
+class Killed(Exception):
+    """Stands for the process being killed midway."""
+
+
+@pytest.mark.sqlite_only  # the source; the target is either
+@pytest.mark.parametrize("target_kind", ["sqlite", "postgres"])
+def test_a_migration_killed_midway_is_refused_until_migrate_runs_again(
+    run: Run,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    target_kind: str,
+) -> None:
+    sqlite = str(tmp_path / "source.db")
+    ok(run("--store", sqlite, "init"))
+    ok(run("--store", sqlite, "demo"))
+    target = (
+        str(tmp_path / "target.db")
+        if target_kind == "sqlite"
+        else str(request.getfixturevalue("postgres_db"))
+    )
+
+    def kill(done: int) -> None:
+        if done >= 20:
+            raise Killed
+
+    monkeypatch.setattr(migrate_module, "PAGE", 10)
+    source = Chronicle(sqlite)
+    with pytest.raises(Killed):
+        migrate_module.migrate(source, target, kill)
+
+    for command in (["verify"], ["timeline"], ["log"]):
+        refused = run("--store", target, *command)
+        assert refused.exit_code == 1, refused.output
+        assert "is an unfinished copy: `khronika migrate` from " in refused.output
+        assert "Run the same `khronika migrate` again" in refused.output
+
+    out = ok(run("migrate", "--from", sqlite, "--to", target))
+    assert out.startswith("copied 112 events from ")
+    verified = ok(run("--store", target, "verify"))
+    assert verified.startswith("verified 112 events")
+    refused = run("migrate", "--from", sqlite, "--to", target)
+    assert "is a khronika store already" in refused.output

@@ -101,8 +101,8 @@ def test_a_server_that_does_not_answer_fails_within_seconds() -> None:
         started = time.monotonic()
         result = invoke("--store", f"postgresql://ann:pw@127.0.0.1:{port}/db", "log")
         elapsed = time.monotonic() - started
-    clean_error(result, f"no answer from the PostgreSQL server at 127.0.0.1:{port}")
-    assert elapsed < 20  # a bound on a hang, not a timing measurement
+    clean_error(result, f"nothing listens at 127.0.0.1:{port} (connection refused)")
+    assert elapsed < 3  # at once: a refused connection is not retried
 
 
 class socket_closed_port:
