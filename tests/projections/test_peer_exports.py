@@ -143,6 +143,20 @@ def ftm_validate(path: Path) -> list[str]:
             if [a[k] for k in key] != [b[k] for k in key]]  # fmt: skip
 
 
+def ftm_run(command: str, source: Path, *args: str) -> list[dict[str, Any]]:
+    """The entities `ftm COMMAND -i SOURCE ARGS…` writes (it must exit 0)."""
+    ftm_cli = shutil.which("ftm", path=str(Path(sys.executable).parent))
+    assert ftm_cli is not None, "followthemoney's `ftm` command is not installed"
+    out = source.with_suffix(f".{command}.json")
+    done = subprocess.run(
+        [ftm_cli, command, "-i", str(source), "-o", str(out), *args],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
 def entities(data: bytes) -> dict[str, dict[str, Any]]:
     found = [json.loads(line) for line in data.decode().splitlines()]
     by_id = {e["id"]: e for e in found}
@@ -173,11 +187,61 @@ def test_ftm_export_of_the_demo_is_valid_in_ftm_model_and_cli(
             "Article", "CourtCase", "CourtCaseParty", "Sanction", "Event",
             "Documentation"} <= schemata  # fmt: skip
     facts = timeline(demo_store[1], Point())
-    assert {f"khronika.fact.{f.id}" for f in facts} <= found.keys()
+    assert {f"khronika-fact-{f.id}" for f in facts} <= found.keys()
+
+
+def test_ftm_sign_and_aggregate_keep_every_entity_of_the_demo(
+    demo_store: Opened, tmp_path: Path
+) -> None:
+    """FtM reads an id's last `.` as a signature: `ftm sign` (as Aleph does
+    on upload) must give each entity its own id, and `ftm aggregate` must
+    merge none of them."""
+    found = entities(export(ftm, demo_store))
+    path = tmp_path / ftm.FILENAME
+    path.write_text("".join(json.dumps(e) + "\n" for e in found.values()))
+    signed = ftm_run("sign", path, "-s", "a-dataset")
+    assert len({e["id"] for e in signed}) == len(found)
+    assert [e["id"].rpartition(".")[0] for e in signed] == list(found)
+    signed_path = tmp_path / "signed.json"
+    signed_path.write_text("".join(json.dumps(e) + "\n" for e in signed))
+    merged = ftm_run("aggregate", signed_path)  # it writes the plain ids back
+    assert len(merged) == len(found)
+    assert {e["id"] for e in merged} == found.keys()
+
+
+@pytest.mark.parametrize(
+    ("kind", "slugs", "plain"),
+    [
+        ("fact", ("a-b",), "khronika-fact-a-b"),
+        ("party", ("a", "b-c", "defendant"), "khronika-party-a-X-b-c-X-defendant"),
+        ("fact", ("ends-",), None),  # FtM ids end in a letter or digit
+        ("fact", ("x" * 200,), None),  # longer than FtM's 200 characters
+    ],
+)
+def test_ftm_ids_are_valid_have_no_dot_and_keep_the_parts_apart(
+    kind: str, slugs: tuple[str, ...], plain: str | None
+) -> None:
+    made = ftm.ftm_id(kind, *slugs)
+    assert "." not in made
+    assert model.get_proxy({"id": made, "schema": "Person"}).id == made
+    assert made == plain if plain else made.startswith(f"khronika-{kind}-H")
+    assert ftm.ftm_id("party", "a-X-b", "c") != ftm.ftm_id("party", "a", "b-c")
+
+
+def test_ftm_dates_the_verdict_known_only_between_two_years(
+    demo_store: Opened,
+) -> None:
+    found = entities(export(ftm, demo_store))
+    case_id = "khronika-fact-rus-organisation-verdict"
+    case = found[case_id]["properties"]
+    assert (case["fileDate"], case["closeDate"]) == (["1999-01-01"], ["2006-12-31"])
+    (sanction,) = [e["properties"] for e in found.values()
+                   if e["properties"].get("recordId") == [case_id]]  # fmt: skip
+    assert sanction["duration"] == ["216"]
 
 
 def test_ftm_validate_fails_on_a_broken_file(tmp_path: Path) -> None:
-    good = {"id": "khronika.entity.x", "schema": "Person",
+    good = {"id": "khronika-entity-x", "schema": "Person",
             "properties": {"name": ["X"]}}  # fmt: skip
     broken = [
         {**good, "schema": "Nobody"},  # no such schema: ftm validate exits 1
@@ -202,7 +266,7 @@ def test_ftm_maps_a_verdict_to_a_case_with_parties_and_a_sanction(
     path = tmp_path / ftm.FILENAME
     path.write_bytes(data)
     assert ftm_validate(path) == []
-    case = found["khronika.fact.serebryakova-verdict-2023"]
+    case = found["khronika-fact-serebryakova-verdict-2023"]
     assert case["schema"] == "CourtCase"
     props = case["properties"]
     assert props["closeDate"] == ["2023"]  # spring 2023: some time in 2023
@@ -211,34 +275,44 @@ def test_ftm_maps_a_verdict_to_a_case_with_parties_and_a_sanction(
         "A court sentenced her to three years in a medium colony."
     ]  # the correction, as the record stands
     assert props["court"] == ["City Court"]
-    assert props["addressEntity"] == ["khronika.entity.petropavlovsk"]
+    assert props["addressEntity"] == ["khronika-entity-petropavlovsk"]
     assert props["category"] == [
         "Kz Criminal Code 2014, article 180: Separatist activity"
     ]
     parties = {(e["properties"]["party"][0], e["properties"]["role"][0])
                for e in found.values() if e["schema"] == "CourtCaseParty"}  # fmt: skip
-    assert parties == {("khronika.entity.tatyana-serebryakova", "defendant"),
-                       ("khronika.entity.kz-court", "court")}  # fmt: skip
+    assert parties == {("khronika-entity-tatyana-serebryakova", "defendant"),
+                       ("khronika-entity-kz-court", "court")}  # fmt: skip
     (sanction,) = [e for e in found.values() if e["schema"] == "Sanction"]
-    assert sanction["properties"]["entity"] == ["khronika.entity.tatyana-serebryakova"]
-    assert sanction["properties"]["provisions"] == ["prison, 36 months, medium regime"]
+    assert sanction["properties"]["entity"] == ["khronika-entity-tatyana-serebryakova"]
+    sentence = sanction["properties"]
+    assert sentence["provisions"] == ["prison, 36 months, medium regime"]
+    # a court's sentence, not a designation on a sanctions list
+    assert "program" not in sentence and "programId" not in sentence
+    assert sentence["authority"] == ["City Court"]
+    assert sentence["duration"] == ["36"]  # months
+    assert sentence["recordId"] == [case["id"]]
+    assert sentence["description"] == [
+        "Sentenced by City Court in the case: A court sentenced her to three "
+        "years in a medium colony."
+    ]
     cites = [e["properties"] for e in found.values() if e["schema"] == "Documentation"]
-    assert {"document": [f"khronika.source.{SOURCE}"],
-            "entity": ["khronika.fact.serebryakova-verdict-2023"],
+    assert {"document": [f"khronika-source-{SOURCE}"],
+            "entity": ["khronika-fact-serebryakova-verdict-2023"],
             "role": ["para:5"], "summary": ["three years"]} in cites  # fmt: skip
     events = {k: e["properties"] for k, e in found.items() if e["schema"] == "Event"}
-    assert "khronika.fact.gone" not in found  # retracted
-    assert events["khronika.fact.about"]["date"] == ["2024"]  # May-July 2024
-    assert events["khronika.fact.caesar"].keys().isdisjoint({"date", "startDate"})
-    assert events["khronika.fact.before"]["endDate"] == ["2024-06-30"]
-    assert "khronika.entity.kz-criminal-code-2014" not in found  # no FtM law
+    assert "khronika-fact-gone" not in found  # retracted
+    assert events["khronika-fact-about"]["date"] == ["2024"]  # May-July 2024
+    assert events["khronika-fact-caesar"].keys().isdisjoint({"date", "startDate"})
+    assert events["khronika-fact-before"]["endDate"] == ["2024-06-30"]
+    assert "khronika-entity-kz-criminal-code-2014" not in found  # no FtM law
 
 
 def test_ftm_export_reads_at_the_point(small: Opened) -> None:
     as_of_2016 = entities(export(ftm, small, Point(as_of=Day(2016, 12, 31))))
-    facts = {k for k in as_of_2016 if k.startswith("khronika.fact.")}
+    facts = {k for k in as_of_2016 if k.startswith("khronika-fact-")}
     # possibly by then: an open start too
-    assert facts == {f"khronika.fact.{f}" for f in ("caesar", "unsure", "before")}
+    assert facts == {f"khronika-fact-{f}" for f in ("caesar", "unsure", "before")}
 
 
 # ---- PROV-JSON ----
