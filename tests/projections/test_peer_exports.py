@@ -23,6 +23,7 @@ import pytest
 from click.testing import Result
 from followthemoney import model
 from followthemoney.exc import InvalidData
+from lxml import etree
 
 from khronika.domain.days import Day
 from khronika.domain.documents import Citation, FactDoc
@@ -324,6 +325,22 @@ def prov_document(data: bytes, tmp_path: Path) -> Any:
     return prov.read(str(path), format="json")
 
 
+# The W3C PROV-XML schema (https://www.w3.org/ns/prov.xsd and the files it
+# includes), as the `prov` package vendors it unmodified but for one relative
+# schemaLocation (its prov/tests/schemas/README.md says where each came from).
+PROV_XSD = Path(prov.__file__).parent / "tests" / "schemas" / "prov.xsd"
+
+
+def prov_xml_problems(document: Any) -> list[str]:
+    """What the W3C PROV-XML schema finds wrong in the `prov` package's
+    PROV-XML of `document`."""
+    schema = etree.XMLSchema(etree.parse(str(PROV_XSD)))
+    xml = etree.fromstring(document.serialize(format="xml").encode())
+    if schema.validate(xml):
+        return []
+    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+
+
 def agents(document: Any) -> dict[str, tuple[str, str]]:
     """Each maintainer agent's label (their name): its id and its key."""
     found = {}
@@ -337,7 +354,8 @@ def agents(document: Any) -> dict[str, tuple[str, str]]:
 def agent(document: Any, name: str) -> str:
     """The id of `name`'s agent, which is the id of the key that signed."""
     ident, key = agents(document)[name]
-    assert key.startswith(f"{name}+") and ident.endswith("/" + key.split("+")[1])
+    assert key.startswith(f"{name}+")
+    assert ident == "chronicle:maintainer." + key.split("+")[1]
     return ident
 
 
@@ -360,7 +378,7 @@ def test_prov_export_of_the_demo_loads_with_the_prov_package(
     assert len(records) == count
     facts = timeline(demo_store[1], Point())
     entities = {str(r.identifier) for r in records if r.is_element()}
-    assert {f"khronika:fact/{f.id}/v{f.version}" for f in facts} <= entities
+    assert {f"chronicle:fact.{f.id}.v{f.version}" for f in facts} <= entities
     assert document.get_provn().startswith("document")  # it serialises back
     again = prov.model.ProvDocument.deserialize(
         content=document.serialize(format="json"), format="json"
@@ -368,12 +386,55 @@ def test_prov_export_of_the_demo_loads_with_the_prov_package(
     assert again == document
 
 
+@pytest.mark.parametrize("store", ["demo_store", "small"])
+def test_prov_xml_of_the_demo_and_of_hard_cases_passes_the_w3c_schema(
+    store: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    opened: Opened = request.getfixturevalue(store)
+    document = prov_document(export(provenance, opened), tmp_path)
+    assert prov_xml_problems(document) == []
+
+
+def test_prov_xml_schema_check_refuses_an_id_that_is_no_qname(tmp_path: Path) -> None:
+    document = prov.model.ProvDocument()
+    document.add_namespace("khronika", provenance.NAMESPACE)
+    document.entity("khronika:fact/x/v2")
+    (problem,) = prov_xml_problems(document)
+    assert "is not a valid value of the atomic type 'xs:QName'" in problem
+
+
+@pytest.mark.parametrize(
+    ("parts", "local"),
+    [
+        (("fact", "a-b"), "fact.a-b"),
+        (("maintainer", "named", "Ann Lee"), "maintainer.named.Ann_20_Lee"),
+        (("maintainer", "named", "a%2Fb_c"), "maintainer.named.a_25_2Fb_5F_c"),
+        (("source", "s", "page", "1.2"), "source.s.page.1_2E_2"),
+    ],
+)
+def test_prov_ids_are_qnames_and_keep_their_parts_apart(
+    parts: tuple[str, ...], local: str
+) -> None:
+    made = provenance.ident(*parts)
+    assert made == f"chronicle:{local}"
+    assert etree.QName("urn:x", local).localname == local  # an NCName
+
+
+def test_prov_names_the_store_so_two_chronicles_facts_stay_apart(
+    small: Opened,
+) -> None:
+    prefixes = json.loads(export(provenance, small))["prefix"]
+    assert prefixes["khronika"] == "urn:khronika:"  # the vocabulary
+    # the ids': this store's identity, a UUID no other chronicle has
+    assert prefixes["chronicle"] == f"urn:khronika:{small[0].meta['store_id']}:"
+
+
 def test_prov_links_a_correction_as_a_revision_by_its_recorder(
     small: Opened, tmp_path: Path
 ) -> None:
     document = prov_document(export(provenance, small), tmp_path)
-    v1 = "khronika:fact/serebryakova-verdict-2023/v1"
-    v2 = "khronika:fact/serebryakova-verdict-2023/v2"
+    v1 = "chronicle:fact.serebryakova-verdict-2023.v1"
+    v2 = "chronicle:fact.serebryakova-verdict-2023.v2"
     revisions = {
         tuple(str(v) for _, v in r.formal_attributes[:2])
         for r in document.get_records(prov.model.ProvDerivation)
@@ -392,19 +453,19 @@ def test_prov_links_a_correction_as_a_revision_by_its_recorder(
     assert (v2, activity) in relations(document, "ProvGeneration")
     assert correction.get_startTime() == correction.get_endTime()
     # the correction used its evidence; the version derives from source and passage
-    passage = f"khronika:source/{SOURCE}/para/6"
+    passage = f"chronicle:source.{SOURCE}.para.6"
     used = relations(document, "ProvUsage")
     assert any(a == activity and e.startswith(passage) for a, e in used)
     derived = relations(document, "ProvDerivation")
-    assert (v2, f"khronika:source/{SOURCE}") in derived
-    para5 = f"khronika:source/{SOURCE}/para/5"
+    assert (v2, f"chronicle:source.{SOURCE}") in derived
+    para5 = f"chronicle:source.{SOURCE}.para.5"
     quoted = [str(r.identifier) for r in document.get_records(prov.model.ProvEntity)
               if str(r.identifier).startswith(para5)]  # fmt: skip
     assert len(quoted) == 1 and (v1, quoted[0]) in derived
     (quote,) = document.get_record(quoted[0])[0].get_attribute("prov:value")
     assert quote == "three years"
     # the retraction invalidated the last version of the retracted fact
-    assert ("khronika:fact/gone/v1",) == tuple(
+    assert ("chronicle:fact.gone.v1",) == tuple(
         e for e, _ in relations(document, "ProvInvalidation")
     )
 
@@ -420,9 +481,9 @@ def test_prov_known_before_the_correction_has_one_version(
     point = Point(known_at=rows[0]["recorded_from"])
     document = prov_document(export(provenance, small, point), tmp_path)
     versions = {str(r.identifier) for r in document.get_records(prov.model.ProvEntity)
-                if "/v" in str(r.identifier)}  # fmt: skip
-    assert "khronika:fact/serebryakova-verdict-2023/v1" in versions
-    assert "khronika:fact/serebryakova-verdict-2023/v2" not in versions
+                if ".v" in str(r.identifier)}  # fmt: skip
+    assert "chronicle:fact.serebryakova-verdict-2023.v1" in versions
+    assert "chronicle:fact.serebryakova-verdict-2023.v2" not in versions
     assert "bob" not in agents(document)
 
 
