@@ -252,10 +252,20 @@ def law(settings: Settings, ident: str, point: Point, fmt: str) -> None:
     )
     echo(indented(title, ""))
     day = state["as_of"] or "today"
+    on_day = f"on {day}" if state["as_of"] else day
     since = (
         f" (since {force['since']})" if force["since"] else " (before any amendment)"
     )
-    echo(f"\nIn force on {day}{since}:")
+    asked = state["article"] or state["id"]
+    if not force["penalties"] and not force["possibly"]:
+        echo(f"\nNo penalty of {asked} is recorded {on_day}.")
+    elif force["applies"]:
+        echo(f"\nIn force on {day}{since}:")
+    elif force["since"]:
+        echo("\n" + indented(f"{asked} no longer applied {on_day}; since "
+                             f"{force['since']}:", ""))  # fmt: skip
+    else:
+        echo("\n" + indented(f"{asked} had not taken effect {on_day}; until then:", ""))
     for p in force["penalties"]:
         echo(indented(_penalty(p), "  "))
     for possible in force["possibly"]:
