@@ -163,6 +163,15 @@ def metadata(database: str) -> Metadata:
     (a file's name without `.db`)."""
     tables = {t: _table(t) for t in schema.TABLES}
     tables |= {v: _current(v) for v in schema.CURRENT}
+    for name, (table, key, label) in schema.LABELS.items():
+        tables[name] = Table(
+            title=name.capitalize(),
+            description=f"Every {key} ever recorded, by its newest {label}: "
+            "what the tables' links lead to.",
+            columns={key: _SHARED[key], label: _COLUMNS[table][label]},
+            label_column=label,
+            sort=key,
+        )
     tables["event_log"] = Table(
         title="Event log",
         description="Every recording, correction and retraction, as a sentence.",

@@ -78,14 +78,41 @@ PRIMARY = {
     table: (KEY[table], "version", *(("item",) if table in FACT_TABLES[1:] else ()))
     for table in TABLES
 }
+# One row per record, with its newest label: what Datasette links a slug to
+# (its links need a foreign key of one column to a table keyed by it alone).
+# SQLite only, kept by a trigger on each insert into the version table.
+LABELS = {
+    "facts": ("view_facts", "fact", "summary"),
+    "entities": ("view_entities", "entity", "name"),
+    "sources": ("view_sources", "source", "title"),
+}
 # What a table's columns name: (columns, table, its columns). Declared in
 # SQLite only, where they are documentation for Datasette and sqlite-utils
 # (SQLite checks none unless asked); PostgreSQL would enforce them, and a
 # load writes a batch's rows table by table.
-FOREIGN: dict[str, list[tuple[tuple[str, ...], str, tuple[str, ...]]]] = {
-    table: [(("fact", "version"), "view_facts", ("fact", "version"))]
-    for table in FACT_TABLES[1:]
+_ENTITY = ("entities", ("entity",))
+_NAMES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
+    "view_facts": {"place": _ENTITY},
+    "view_roles": {"entity": _ENTITY},
+    "view_sentences": {"defendant": _ENTITY, "place": _ENTITY},
+    "view_charges": {"law": _ENTITY, "place": _ENTITY},
+    "view_citations": {"source": ("sources", ("source",))},
+    "view_changes": {"defendant": _ENTITY, "verdict": ("facts", ("fact",))},
+    "view_penalties": {"law": _ENTITY},
+    "view_entities": {"merged_into": _ENTITY},
 }
+FOREIGN: dict[str, list[tuple[tuple[str, ...], str, tuple[str, ...]]]] = {
+    table: [
+        *(
+            [(("fact", "version"), "view_facts", ("fact", "version")),
+             (("fact",), "facts", ("fact",))]
+            if table in FACT_TABLES[1:] else []
+        ),
+        *(((column,), other, theirs)
+          for column, (other, theirs) in _NAMES.get(table, {}).items()),
+    ]
+    for table in TABLES
+}  # fmt: skip
 INDEXES: dict[str, list[tuple[str, ...]]] = {
     "view_facts": [
         ("fact", "recorded_to"),
@@ -162,6 +189,17 @@ def create_statements(collate: str = "") -> list[str]:
     create_view = "CREATE OR REPLACE VIEW" if collate else "CREATE VIEW IF NOT EXISTS"
     for name, query in VIEWS.items():
         statements.append(f"{create_view} {name} AS {query}")
+    return statements + ([] if collate else _label_statements())
+
+
+def _label_statements() -> list[str]:
+    statements = []
+    for name, (table, key, label) in LABELS.items():
+        statements += [
+            f"CREATE TABLE IF NOT EXISTS {name} ({key} TEXT PRIMARY KEY, {label} TEXT)",
+            f"CREATE TRIGGER IF NOT EXISTS {name}_label AFTER INSERT ON {table} "
+            f"BEGIN INSERT OR REPLACE INTO {name} VALUES (NEW.{key}, NEW.{label}); END",
+        ]
     return statements
 
 
@@ -191,9 +229,10 @@ DEFERRED = frozenset(
 )  # every table has a primary key now, which serves the closing updates
 
 
-def drop_statements() -> list[str]:
+def drop_statements(collate: str = "") -> list[str]:
+    labels = [] if collate else list(LABELS)  # SQLite's only
     return [f"DROP VIEW IF EXISTS {name}" for name in VIEWS] + [
-        f"DROP TABLE IF EXISTS {table}" for table in TABLES
+        f"DROP TABLE IF EXISTS {table}" for table in (*TABLES, *labels)
     ]
 
 

@@ -207,7 +207,7 @@ class ViewStore:
             self._recreate(c)
 
     def _recreate(self, c: Any) -> None:
-        for statement in schema.drop_statements():
+        for statement in schema.drop_statements(self.collate):
             c.execute(statement)
         for statement in schema.create_statements(self.collate):
             c.execute(statement)
