@@ -23,7 +23,7 @@ from khronika.domain.documents import FACT_KINDS
 from khronika.domain.errors import KhronikaError, StoreError
 from khronika.domain.events import recorder
 from khronika.domain.parse import MAX_COUNT
-from khronika.projections import check, queries, schema
+from khronika.projections import check, datasette, queries, schema
 from khronika.projections import models as m
 from khronika.projections.law import law as law_state
 from khronika.projections.person import person as person_history
@@ -31,6 +31,7 @@ from khronika.projections.queries import Entities, Point
 from khronika.projections.stats import DIMENSIONS, TERMED
 from khronika.projections.stats import stats as stats_of
 from khronika.projections.views import ViewStore
+from khronika.store import location as loc
 
 FORMATS = ("table", "json", "csv")
 PAGING = (
@@ -251,10 +252,20 @@ def law(settings: Settings, ident: str, point: Point, fmt: str) -> None:
     )
     echo(indented(title, ""))
     day = state["as_of"] or "today"
+    on_day = f"on {day}" if state["as_of"] else day
     since = (
         f" (since {force['since']})" if force["since"] else " (before any amendment)"
     )
-    echo(f"\nIn force on {day}{since}:")
+    asked = state["article"] or state["id"]
+    if not force["penalties"] and not force["possibly"]:
+        echo(f"\nNo penalty of {asked} is recorded {on_day}.")
+    elif force["applies"]:
+        echo(f"\nIn force on {day}{since}:")
+    elif force["since"]:
+        echo("\n" + indented(f"{asked} no longer applied {on_day}; since "
+                             f"{force['since']}:", ""))  # fmt: skip
+    else:
+        echo("\n" + indented(f"{asked} had not taken effect {on_day}; until then:", ""))
     for p in force["penalties"]:
         echo(indented(_penalty(p), "  "))
     for possible in force["possibly"]:
@@ -488,6 +499,24 @@ def projections_status(settings: Settings) -> None:
         f"views at position: {position}\n"
         f"lag: {lag} event{'s' * (lag != 1)}"
     )
+
+
+@projections.command(name="metadata")
+@with_settings
+def projections_metadata(settings: Settings) -> None:
+    """Print Datasette's metadata for the views (titles, labels, facets).
+
+    The database is named as Datasette names it, by the SQLite file's name.
+
+    \b
+    Example:
+      khronika projections metadata > metadata.json
+      datasette khronika.db -m metadata.json
+    """
+    if not loc.is_sqlite(settings.location):
+        raise click.ClickException("Datasette reads SQLite files only")
+    name = loc.sqlite_file(settings.location).name.removesuffix(".db")
+    click.echo(msgspec.json.format(msgspec.json.encode(datasette.metadata(name))))
 
 
 @projections.command(name="rebuild")

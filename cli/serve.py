@@ -49,6 +49,13 @@ from khronika.store import location as loc
     type=click.Path(exists=True, dir_okay=False),
     help="The certificate's private key (PEM).",
 )
+@click.option(
+    "--cors",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let pages from ORIGIN (https://example.org, or * for any) read the "
+    "API's answers: GET only. Repeatable. Default: no other origin.",
+)
 @with_settings
 def serve(
     settings: Settings,
@@ -58,6 +65,7 @@ def serve(
     writable: bool,
     tls_cert: str | None,
     tls_key: str | None,
+    cors: tuple[str, ...],
 ) -> None:
     """Serve the timeline, facts, traces and statistics over HTTP.
 
@@ -80,6 +88,7 @@ def serve(
       khronika serve
       khronika --store 'file:/data/khronika.db?mode=ro' serve --port 9000
       khronika serve --writable --host 0.0.0.0 --tls-cert c.pem --tls-key k.pem
+      khronika serve --cors https://example.org
     """
     import uvicorn
 
@@ -102,7 +111,9 @@ def serve(
             f"--writable: {loc.describe(settings.location)} is not a store this "
             "process may write"
         )
-    app = create_app(settings.location, refresh_every=refresh, writable=writable)
+    app = create_app(
+        settings.location, refresh_every=refresh, writable=writable, cors=cors
+    )
     scheme = "https" if tls_cert else "http"
     takes = " (taking signed writes under /api/write/)" if writable else ""
     click.echo(

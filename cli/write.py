@@ -32,7 +32,9 @@ from khronika.domain.documents import Citation, FactDoc
 from khronika.domain.errors import StoreError, ValidationError
 from khronika.domain.events import stamp
 from khronika.domain.parse import decode, sniff
+from khronika.domain.sameness import VerdictKey, verdict_key
 from khronika.projections.reading import refresh
+from khronika.projections.sameness import same_verdicts
 from khronika.store import attest
 from khronika.store import location as loc
 from khronika.store.app import Chronicle
@@ -190,6 +192,8 @@ def append(settings: Settings, file: str, fmt: str, unchecked: str) -> None:
     app = settings.open()
     event = app.append_fact(doc, settings.user(), unchecked)
     click.echo(f"recorded fact {doc.id} (event at {stamp(event.timestamp)})")
+    key = verdict_key(doc)
+    _warn_twins(app, [key] if key is not None else [])
 
 
 append.help = inspect.cleandoc(append.help or "") + "\n\n" + EXAMPLE
@@ -262,6 +266,30 @@ def import_(
     if sheet is not None and dry_run:
         spreadsheet.show(sheet)
     _print_report(report, what=path, dry_run=dry_run)
+    _warn_twins(app, report.verdicts)
+
+
+def _warn_twins(app: Chronicle, keys: list[VerdictKey]) -> None:
+    """Warn on stderr of each verdict written (or that a dry run would write)
+    with the same defendants and date as another: likely one verdict twice.
+    A served chronicle's writes are not looked at here."""
+    if not keys or loc.is_remote(app.location):
+        return
+    views = store_views(app)
+    try:
+        views.check_format()
+        refresh(views, app.recorder.max_notification_id() or 0, app.read_after)
+        for twin in same_verdicts(views, keys):
+            click.echo(
+                f"khronika: warning: verdict {twin.fact} has the same defendants "
+                f"and date ({twin.edtf}) as verdict {twin.other}; if it is the "
+                f"same verdict, retract one (`khronika retract {twin.fact} …`)",
+                err=True,
+            )
+    except StoreError:
+        return  # views of an older format: `khronika upgrade` first
+    finally:
+        views.datastore.close()
 
 
 def _run_import(

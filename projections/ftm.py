@@ -14,25 +14,34 @@ tools (https://followthemoney.tech). Each entity is `{"id", "schema",
 - sources → Article (title, publisher, `sourceUrl`, `publishedAt`);
 - facts of kind `charge`, `trial` and `verdict` → CourtCase, with a
   CourtCaseParty for each participant (its `role`), and for a verdict a
-  Sanction for each sentence of each defendant it is for; every other fact →
+  Sanction for each sentence of each defendant it is for, written as a
+  court's sentence (no sanctions `program`; `authority` the court, `duration`
+  the term in months, `recordId` its CourtCase); every other fact →
   Event, its participants `involved` (an `organiser` as `organizer`);
 - each citation → Documentation linking the Article to the case or event,
   the locator as `role` and the quote as `summary`; the Articles a fact
   cites are also its `proof`.
 
-Ids are stable: `khronika.KIND.SLUG` (`khronika.fact.…`, `.entity.`,
-`.source.`), and for the links the slugs they join (a hash when that would
-pass FtM's 200 characters). FtM dates are ISO prefixes of the years
-1000-9999 that mean "some time in": a fact's date is the narrowest prefix
-holding both its bounds (`2023-05`, `2023`); where none does, an Event gets
-`startDate` and `endDate` from the bounds instead, and every case and event
-carries the EDTF label and its qualifiers in `notes`. Years outside
+Ids are stable and hold no dot, because FtM reads the last `.` of an id as
+the start of a namespace signature (`ftm sign` would cut it there and merge
+entities): `khronika-KIND-SLUG` (`khronika-fact-…`, `-entity-`, `-source-`),
+and for the links the slugs they join, each part after `-X-` (a slug is
+lower case, so `X` cannot occur in one); `khronika-KIND-H` and a hash where
+that would pass FtM's 200 characters or end in a hyphen.
+
+FtM dates are ISO prefixes of the years 1000-9999 that mean "some time in":
+a fact's date is the narrowest prefix holding both its bounds (`2023-05`,
+`2023`); where none does, an Event gets `startDate` and `endDate` from the
+bounds instead, and a verdict's case `fileDate` and `closeDate` (it was
+decided between them). Every case and event carries the EDTF label and its
+qualifiers in `notes`. Years outside
 1000-9999 have no FtM date.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -52,6 +61,8 @@ from khronika.store.app import Chronicle
 FILENAME = "ftm.json"
 PREFIX = "khronika"
 ID_MAX = 200  # FtM's longest entity id
+ID_VALID = re.compile(r"[0-9a-zA-Z]([0-9a-zA-Z-]*[0-9a-zA-Z])?\Z")  # FtM's, no dot
+JOIN = "-X-"  # between the slugs of a link: slugs are lower case
 FIRST_YEAR, LAST_YEAR = 1000, 9999  # the years FtM's date type takes
 
 SCHEMA = {
@@ -127,10 +138,14 @@ class CasePartyProps(IntervalProps, kw_only=True, omit_defaults=True):
 
 
 class SanctionProps(IntervalProps, kw_only=True, omit_defaults=True):
+    """A court's sentence: never a `program`, which names a sanctions list."""
+
     entity: list[str]
     authority: list[str] = []
+    duration: list[str] = []
     provisions: list[str] = []
     reason: list[str] = []
+    recordId: list[str] = []
 
 
 class DocumentationProps(IntervalProps, kw_only=True, omit_defaults=True):
@@ -148,14 +163,17 @@ class Entity(Struct, kw_only=True):
 
 
 def ftm_id(kind: str, *slugs: str) -> str:
-    """A stable id: `khronika.KIND.SLUG…`; hashed if longer than FtM allows.
+    """A stable id without dots: `khronika-KIND-SLUG-X-SLUG…`.
 
-    Slugs hold no dots, so the parts cannot run into each other.
+    Slugs are lower case and hold no `X`, so the parts cannot run into each
+    other. An id FtM would not take as it is (too long, or a slug's trailing
+    hyphen at its end) is `khronika-KIND-H` and a hash of it; `H` cannot
+    begin a slug either.
     """
-    plain = ".".join((PREFIX, kind, *slugs))
-    if len(plain) <= ID_MAX:
+    plain = f"{PREFIX}-{kind}-{JOIN.join(slugs)}"
+    if len(plain) <= ID_MAX and ID_VALID.match(plain):
         return plain
-    return f"{PREFIX}.{kind}.{hashlib.sha256(plain.encode()).hexdigest()}"
+    return f"{PREFIX}-{kind}-H{hashlib.sha256(plain.encode()).hexdigest()}"
 
 
 def line(text: str) -> str:
@@ -188,6 +206,16 @@ class Dates(Struct, kw_only=True):
     on: list[str]  # one prefix holding both bounds, if one does
     start: list[str]  # otherwise the bounds FtM can hold
     end: list[str]
+
+    def case(self, kind: str) -> tuple[list[str], list[str]]:
+        """A case's `fileDate` and `closeDate`: a charge's date is its filing,
+        a verdict's its closing; a verdict dated only between two bounds
+        (`1999/2006`) closed between them, so it spans them."""
+        if kind == "charge":
+            return self.on, []
+        if kind == "verdict":
+            return (self.start, self.end) if not self.on else ([], self.on)
+        return [], []
 
 
 def dates(when: m.Dated) -> Dates:
@@ -303,6 +331,7 @@ def fact_entities(fact: m.Fact, cat: Catalogue) -> Iterator[Entity]:
         details = fact.details if isinstance(fact.details, VerdictDetails) else None
         charges = [cat.charge(a) for a in details.charges] if details else []
         on = when.on
+        filed, closed = when.case(fact.kind)
         yield Entity(
             id=fid,
             schema="CourtCase",
@@ -312,8 +341,8 @@ def fact_entities(fact: m.Fact, cat: Catalogue) -> Iterator[Entity]:
                 status=[details.outcome] if details else [],
                 category=charges,
                 court=courts,
-                fileDate=on if fact.kind == "charge" else [],
-                closeDate=on if fact.kind == "verdict" else [],
+                fileDate=filed,
+                closeDate=closed,
             ),
         )
         for p in fact.participants:
@@ -374,6 +403,7 @@ def _sanctions(
     cat: Catalogue,
 ) -> Iterator[Entity]:
     defendants = [p.entity for p in fact.participants if p.role == "defendant"]
+    by, case = " and ".join(courts) or "a court", line(headline(fact.summary))
     for i, sentence in enumerate(details.sentences, 1):
         for defendant in [sentence.defendant] if sentence.defendant else defendants:
             target = cat.ref(defendant)
@@ -385,13 +415,20 @@ def _sanctions(
                 properties=SanctionProps(
                     entity=[target],
                     authority=courts,
+                    duration=_months(sentence.term_months),
                     provisions=[sentence_text(sentence)],
+                    recordId=[ftm_id("fact", fact.id)],
+                    description=[f"Sentenced by {by} in the case: {case}"],
                     reason=charges,
                     date=on,
                     summary=[fact.summary],
                     proof=proof,
                 ),
             )
+
+
+def _months(term: int | None) -> list[str]:
+    return [] if term is None else [str(term)]
 
 
 def write(app: Chronicle, views: ViewStore, point: Point, out: BinaryIO) -> int:

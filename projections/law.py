@@ -14,7 +14,12 @@ from khronika.projections.views import ViewStore
 
 
 def law(views: ViewStore, ident: str, point: Point) -> m.Law:
-    """`ident` is a law (slug, name or alias) or one article, LAW:ARTICLE."""
+    """`ident` is a law (slug, name or alias) or one article, LAW:ARTICLE.
+
+    Its amendments are those that set a penalty of the law (or the article)
+    on either side: the code that replaced it names it among the penalties
+    before. With `point.certain`, only amendments certainly made by the day
+    count."""
     entities = Entities(views, point)
     law_ident, _, article = ident.partition(":")
     row = entities.resolve(law_ident, kinds=("law",))
@@ -29,7 +34,9 @@ def law(views: ViewStore, ident: str, point: Point) -> m.Law:
         "AS status "
         "FROM view_penalties p JOIN view_facts f "
         "ON f.fact = p.fact AND f.version = p.version "
-        f"WHERE {point.where('p', world=False)} AND p.law = :law "
+        f"WHERE {point.where('p', world=False)} AND EXISTS (SELECT 1 FROM "
+        "view_penalties q WHERE q.fact = p.fact AND q.version = p.version "
+        "AND (q.law = :law OR substr(q.article, 1, length(:law) + 1) = :law || ':')) "
         "ORDER BY p.earliest, p.latest, p.fact",
         params,
     )
@@ -46,11 +53,16 @@ def law(views: ViewStore, ident: str, point: Point) -> m.Law:
             "min_term_months": r["min_term_months"],
             "max_term_months": r["max_term_months"],
         })  # fmt: skip
+    asked = f"{slug}:{article}" if article else None
     chosen = [
         a for a in amendments.values()
-        if not article or any(p["article"] == f"{slug}:{article}" for p in a["after"])
+        if (not asked or any(p["article"] == asked for p in a["before"] + a["after"]))
+        and (not point.certain or a["status"] == "certain")
     ]  # fmt: skip
     force = in_force(chosen, point)
+    force["applies"] = any(
+        _names(p["article"], slug, asked) for p in force["penalties"]
+    )
     for a in chosen:  # compared as keys, shown as days
         a["earliest"], a["latest"] = shown(a["earliest"]), shown(a["latest"])
     return m.typed(
@@ -66,6 +78,14 @@ def law(views: ViewStore, ident: str, point: Point) -> m.Law:
             "amendments": chosen,
         },
     )
+
+
+def _names(article: str | None, law: str, asked: str | None) -> bool:
+    """Whether a penalty's article is the one asked for (or of the law asked
+    for); a penalty naming no article is its amendment's law's."""
+    if asked is not None:
+        return article == asked
+    return article is None or article.startswith(f"{law}:")
 
 
 def in_force(amendments: list[dict[str, Any]], point: Point) -> dict[str, Any]:

@@ -141,6 +141,10 @@ class InForce(Model, kw_only=True):
     since: str | None
     certain: bool
     possibly: list[PossibleChange]
+    # whether the law or article asked for was itself in force on the day; if
+    # not, `penalties` are those that applied to its conduct instead (before
+    # it took effect, or since it was replaced)
+    applies: bool = True
 
 
 class Amendment(Model, kw_only=True):

@@ -1,21 +1,30 @@
 """The provenance of the record as W3C PROV-JSON (https://www.w3.org/submissions/prov-json/).
 
-The mapping, in the namespace `khronika` (`urn:khronika:`):
+Two namespaces: `khronika` (`urn:khronika:`) for the vocabulary (the types
+`khronika:Fact`, `khronika:FactVersion`, … and the attributes), and
+`chronicle` (`urn:khronika:STORE-ID:`, the store's identity) for the ids, so
+that two chronicles' `fact.x` stay apart when their provenance is merged.
+Every id's local part is an XML NCName, so that the PROV-XML the `prov`
+package writes from this file is valid against the W3C PROV-XML schema: its
+parts are joined by `.` (slugs hold none), and a character outside
+`A-Za-z0-9-` in a part is written `_` and its code point in hex, then `_`
+(`Ann Lee` is `Ann_20_Lee`). The mapping:
 
-- each fact is an entity `khronika:fact/ID`, and each of its versions an
-  entity `khronika:fact/ID/vN` (N the version of the event that made it),
+- each fact is an entity `chronicle:fact.ID`, and each of its versions an
+  entity `chronicle:fact.ID.vN` (N the version of the event that made it),
   `specializationOf` the fact;
 - each event on a fact (recording, correction, retraction) is an activity
-  `khronika:event/POSITION` (its place in the log), starting and ending at
+  `chronicle:event.POSITION` (its place in the log), starting and ending at
   its record time; it `wasAssociatedWith` its recorder, an agent
-  `khronika:maintainer/NAME` (the name percent-encoded);
+  `chronicle:maintainer.KEY-ID` (the key that signed; one who recorded
+  before signing, `chronicle:maintainer.named.NAME`);
 - a recording or correction generated a version (`wasGeneratedBy`), which
   `wasAttributedTo` the recorder; a corrected version `wasDerivedFrom` the
   one before with `prov:type` `prov:Revision` (PROV's wasRevisionOf);
 - a retraction invalidated the last version (`wasInvalidatedBy`);
 - each version `wasDerivedFrom` every source it cites (`prov:type`
   `prov:PrimarySource`) and every cited passage: an entity
-  `khronika:source/SLUG/para/6` (the locator; `/q…` and a hash when quoted)
+  `chronicle:source.SLUG.para.6` (the locator; `.q` and a hash when quoted)
   with the quote as its `prov:value`, which `wasDerivedFrom` the source
   (`prov:Quotation` when quoted). An event `used` the passages it cites: a
   recording its fact's, a correction or retraction those given as its
@@ -34,7 +43,6 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime
 from typing import BinaryIO
-from urllib.parse import quote
 
 import msgspec
 from msgspec import Struct, field
@@ -58,7 +66,22 @@ from khronika.store.app import Chronicle
 
 FILENAME = "prov.json"
 PAGE = 1000
-NAMESPACE = "urn:khronika:"
+NAMESPACE = "urn:khronika:"  # the vocabulary: types and attributes
+PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def namespace(store_id: str) -> str:
+    """The namespace of one chronicle's ids: its store's identity."""
+    return f"{NAMESPACE}{store_id}:"
+
+
+def ident(*parts: str) -> str:
+    """`chronicle:` and the parts joined by `.`, each escaped to NCName
+    characters (`_HEX_` for any other), so the id is a valid XML QName and
+    distinct parts give distinct ids."""
+    return "chronicle:" + ".".join(
+        "".join(c if c in PLAIN else f"_{ord(c):X}_" for c in part) for part in parts
+    )
 
 
 class QName(Struct, kw_only=True):
@@ -179,7 +202,8 @@ class Spool:
     as they come; `write` joins the files into one document.
     """
 
-    def __init__(self, stack: ExitStack) -> None:
+    def __init__(self, stack: ExitStack, store_id: str) -> None:
+        self.prefixes = {"khronika": NAMESPACE, "chronicle": namespace(store_id)}
         self.files = {k: stack.enter_context(tempfile.TemporaryFile()) for k in KINDS}
         self.counts = dict.fromkeys(KINDS, 0)
         self.seen: set[str] = set()  # agents, sources and passages written
@@ -200,7 +224,7 @@ class Spool:
         return True
 
     def write(self, out: BinaryIO) -> int:
-        out.write(b'{"prefix":' + self.encoder.encode({"khronika": NAMESPACE}))
+        out.write(b'{"prefix":' + self.encoder.encode(self.prefixes))
         for kind, f in self.files.items():
             if self.counts[kind]:
                 out.write(b',"' + kind.encode() + b'":{')
@@ -236,29 +260,33 @@ class Builder:
     def agent(self, name: str, key: str) -> str:
         """A maintainer by their key's id; one who recorded before signing by
         the name given."""
-        label = key.rpartition("+")[2] if key else quote(name, safe="")
-        ident = f"khronika:maintainer/{label}"
+        agent_id = (
+            ident("maintainer", key.rpartition("+")[2])
+            if key
+            else ident("maintainer", "named", name)
+        )
         agent = Agent(
             prov_type=QName(value="khronika:Maintainer"), label=name, key=key or None
         )
-        self.out.once("agent", ident, agent)
-        return ident
+        self.out.once("agent", agent_id, agent)
+        return agent_id
 
     def source(self, slug: str) -> str:
-        ident = f"khronika:source/{slug}"
+        source_id = ident("source", slug)
         node = self.sources.get(slug) or SourceNode(
             prov_type=QName(value="khronika:Source"), label=slug
         )
-        self.out.once("entity", ident, node)
-        return ident
+        self.out.once("entity", source_id, node)
+        return source_id
 
     def passage(self, citation: Citation) -> str:
         """The cited passage's entity, derived from its source."""
         source = self.source(citation.source)
-        ident = f"{source}/{citation.locator.replace(':', '/')}"
+        parts = ["source", citation.source, *citation.locator.split(":", 1)]
         if citation.quote is not None:
             digest = hashlib.sha256(citation.quote.encode()).hexdigest()[:16]
-            ident += f"/q{digest}"
+            parts.append(f"q{digest}")
+        passage = ident(*parts)
         node = PassageNode(
             prov_type=QName(value="khronika:Passage"),
             label=f"{citation.source} {citation.locator}",
@@ -266,18 +294,18 @@ class Builder:
             locator=citation.locator,
             value=citation.quote,
         )
-        if self.out.once("entity", ident, node):
+        if self.out.once("entity", passage, node):
             quoted = QName(value="prov:Quotation") if citation.quote else None
             self._relation(
                 "wasDerivedFrom",
-                Derivation(generated=ident, used=source, prov_type=quoted),
+                Derivation(generated=passage, used=source, prov_type=quoted),
             )
-        return ident
+        return passage
 
     def fact(self, slug: str, events: list[tuple[int, Event, str]]) -> None:
         """The records of one fact's events, oldest first, each with the key
         that signed it ("" if none)."""
-        fact = f"khronika:fact/{slug}"
+        fact = ident("fact", slug)
         self.out.add(
             "entity", fact, FactNode(prov_type=QName(value="khronika:Fact"), label=slug)
         )
@@ -287,7 +315,7 @@ class Builder:
             state = agg.apply(state, event)
             assert isinstance(state, agg.Fact)
             time = stamp(event.timestamp)
-            activity = f"khronika:event/{position}"
+            activity = ident("event", str(position))
             reason = getattr(event, "reason", "") or None
             self.out.add("activity", activity, Activity(
                 prov_type=QName(value=EVENT_TYPES[type(event)]),
@@ -330,7 +358,7 @@ class Builder:
     ) -> str:
         """The version a recording or correction made, and its relations."""
         doc, n = state.doc, event.originator_version
-        version = f"{fact}/v{n}"
+        version = f"{fact}.v{n}"
         self.out.add("entity", version, VersionNode(
             prov_type=QName(value="khronika:FactVersion"),
             label=f"{slug} v{n}",
@@ -383,7 +411,7 @@ def write(app: Chronicle, views: ViewStore, point: Point, out: BinaryIO) -> int:
         for s in lists.sources(views, point)
     }
     with ExitStack() as stack:
-        spool = Spool(stack)
+        spool = Spool(stack, app.meta["store_id"])
         builder = Builder(sources, spool)
         for slug, first, versions in _facts(views, point):
             if versions == 1:  # recorded once: its one view row says it all

@@ -291,7 +291,11 @@ def fact_slugs(views: ViewStore) -> list[str]:
 
 
 def diff(views: ViewStore, before: str, after: str) -> list[m.Change]:
-    """Facts added, corrected or retracted between two record times."""
+    """Facts added, corrected or retracted between two record times.
+
+    A fact added inside the window is credited to the maintainer who added
+    it, at the time they did, though it was corrected or retracted since
+    (its `change` says so, and its `reason` is the last one given)."""
     old = {r["fact"]: r for r in _facts_at(views, before)}
     changes: list[m.Change] = []
     for slug, row in sorted(
@@ -301,8 +305,11 @@ def diff(views: ViewStore, before: str, after: str) -> list[m.Change]:
         was = old.get(slug)
         if was is not None and was["version"] == row["version"]:
             continue
+        by = row
         if was is None:
-            change = "added" + (", retracted" if row["retracted"] else "")
+            later = ", retracted" if row["retracted"] else ", corrected"
+            change = "added" + (later if row["version"] > 1 else "")
+            by = _first_version(views, slug) if row["version"] > 1 else row
         elif row["retracted"] and not was["retracted"]:
             change = "retracted"
         else:
@@ -310,11 +317,20 @@ def diff(views: ViewStore, before: str, after: str) -> list[m.Change]:
         changes.append(m.Change(
             change=change, id=slug, kind=row["kind"],
             from_version=was["version"] if was is not None else None,
-            to_version=row["version"], recorded_at=row["recorded_from"],
-            recorded_by=row["recorded_by"], recorded_key=row["recorded_key"],
+            to_version=row["version"], recorded_at=by["recorded_from"],
+            recorded_by=by["recorded_by"], recorded_key=by["recorded_key"],
             reason=row["reason"], summary=row["summary"],
         ))  # fmt: skip
     return changes
+
+
+def _first_version(views: ViewStore, slug: str) -> Any:
+    (row,) = views.query(
+        "SELECT recorded_from, recorded_by, recorded_key FROM view_facts "
+        "WHERE fact = :f AND version = 1",
+        {"f": slug},
+    )
+    return row
 
 
 def _facts_at(views: ViewStore, known_at: str) -> list[sqlite3.Row]:

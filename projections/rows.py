@@ -36,7 +36,18 @@ class FactVersion(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def fact_rows(v: FactVersion) -> Iterator[tuple[str, Row]]:
-    """(table, row) for every read-side row of this fact version."""
+    """(table, row) for every read-side row of this fact version; a child
+    table's rows numbered from 1 (`item`) after the fact and version."""
+    items: dict[str, int] = {}
+    for table, row in _fact_rows(v):
+        if table == "view_facts":
+            yield table, row
+        else:
+            items[table] = n = items.get(table, 0) + 1
+            yield table, (*row[:2], n, *row[2:])
+
+
+def _fact_rows(v: FactVersion) -> Iterator[tuple[str, Row]]:
     doc, key = v.doc, (v.doc.id, v.version)
     when = doc.date
     label, span, approximate, uncertain = _dated(when.edtf)
@@ -99,18 +110,20 @@ def _penalty(
     )  # fmt: skip
 
 
-def entity_row(entity: Entity) -> Row:
+def entity_row(entity: Entity, recorded_by: str, position: int) -> Row:
+    """An entity's version, with who recorded it and where in the log."""
     doc = entity.doc
     return (
         doc.id, entity.version, doc.kind, doc.name,
         _encode(doc.aliases).decode(), doc.note, entity.merged_into,
-        _encode(doc.articles).decode(),
+        _encode(doc.articles).decode(), recorded_by, position,
     )  # fmt: skip
 
 
-def source_row(source: Source) -> Row:
+def source_row(source: Source, recorded_by: str, position: int) -> Row:
+    """A source's version, with who recorded it and where in the log."""
     doc = source.doc
     return (
         doc.id, source.version, doc.title, doc.publisher, doc.url, doc.published,
-        doc.language, doc.sha256,
+        doc.language, doc.sha256, recorded_by, position,
     )  # fmt: skip

@@ -19,11 +19,15 @@ from __future__ import annotations
 
 OPEN = "9999-12-31T23:59:59.999999Z"
 NOW = "9999-12-31T23:59:59.999998Z"  # "known at" when no time is given
-FORMAT = 3  # of the views' rows; 2 had no recorded_key, 1 stored ISO dates
+# of the views' rows; 3 had no keys on child tables, no recorder on entities
+# and sources and no event log; 2 had no recorded_key; 1 stored ISO dates
+FORMAT = 4
 RECORDED = ("recorded_from", "recorded_to")
 BOUNDS = ("earliest", "latest")
 
-# table -> (key column, its other columns, in insert order)
+# table -> (key column, its other columns, in insert order). A child table's
+# `item` numbers its rows within one fact version: (fact, version, item) is
+# its primary key.
 # fmt: off
 TABLES: dict[str, tuple[str, ...]] = {
     # one row per version of each fact; retracted versions stay, flagged
@@ -33,40 +37,82 @@ TABLES: dict[str, tuple[str, ...]] = {
         "recorded_by", "recorded_key", "position", "doc",
     ),
     # who took part in a fact version, in which role
-    "view_roles": ("fact", "version", "entity", "role", *BOUNDS),
+    "view_roles": ("fact", "version", "item", "entity", "role", *BOUNDS),
     # one row per defendant and sentence of a verdict version
     "view_sentences": (
-        "fact", "version", "defendant", "outcome", "type", "term_months",
+        "fact", "version", "item", "defendant", "outcome", "type", "term_months",
         "regime", "probation_months", "place", *BOUNDS,
     ),
     # the sources a fact version cites, with locator and quote
-    "view_citations": ("fact", "version", "source", "locator", "quote"),
+    "view_citations": ("fact", "version", "item", "source", "locator", "quote"),
     # the law articles a verdict version convicts under
-    "view_charges": ("fact", "version", "article", "law", "place", *BOUNDS),
+    "view_charges": (
+        "fact", "version", "item", "article", "law", "place", *BOUNDS,
+    ),
     # appeals, releases, pardons
     "view_changes": (
-        "fact", "version", "defendant", "change", "verdict", "served_months",
+        "fact", "version", "item", "defendant", "change", "verdict",
+        "served_months",
         *BOUNDS,
     ),
     # what a law amendment allowed before and after
     "view_penalties": (
-        "fact", "version", "law", "article", "side", "conduct",
+        "fact", "version", "item", "law", "article", "side", "conduct",
         "min_term_months", "max_term_months", *BOUNDS,
     ),
     "view_entities": (
         "entity", "version", "kind", "name", "aliases", "note", "merged_into",
-        "articles",
+        "articles", "recorded_by", "position",
     ),
     "view_sources": (
         "source", "version", "title", "publisher", "url", "published",
-        "language", "sha256",
+        "language", "sha256", "recorded_by", "position",
     ),
 }
 # fmt: on
 FACT_TABLES = tuple(t for t, cols in TABLES.items() if cols[0] == "fact")
 KEY = {table: cols[0] for table, cols in TABLES.items()}
-# One row per version: (id, version) is the key, a stable row link in Datasette.
-PRIMARY = ("view_facts", "view_entities", "view_sources")
+# One row per version: (id, version) is the key, a stable row link in Datasette;
+# a child table's rows add their `item`.
+PRIMARY = {
+    table: (KEY[table], "version", *(("item",) if table in FACT_TABLES[1:] else ()))
+    for table in TABLES
+}
+# One row per record, with its newest label: what Datasette links a slug to
+# (its links need a foreign key of one column to a table keyed by it alone).
+# SQLite only, kept by a trigger on each insert into the version table.
+LABELS = {
+    "facts": ("view_facts", "fact", "summary"),
+    "entities": ("view_entities", "entity", "name"),
+    "sources": ("view_sources", "source", "title"),
+}
+# What a table's columns name: (columns, table, its columns). Declared in
+# SQLite only, where they are documentation for Datasette and sqlite-utils
+# (SQLite checks none unless asked); PostgreSQL would enforce them, and a
+# load writes a batch's rows table by table.
+_ENTITY = ("entities", ("entity",))
+_NAMES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
+    "view_facts": {"place": _ENTITY},
+    "view_roles": {"entity": _ENTITY},
+    "view_sentences": {"defendant": _ENTITY, "place": _ENTITY},
+    "view_charges": {"law": _ENTITY, "place": _ENTITY},
+    "view_citations": {"source": ("sources", ("source",))},
+    "view_changes": {"defendant": _ENTITY, "verdict": ("facts", ("fact",))},
+    "view_penalties": {"law": _ENTITY},
+    "view_entities": {"merged_into": _ENTITY},
+}
+FOREIGN: dict[str, list[tuple[tuple[str, ...], str, tuple[str, ...]]]] = {
+    table: [
+        *(
+            [(("fact", "version"), "view_facts", ("fact", "version")),
+             (("fact",), "facts", ("fact",))]
+            if table in FACT_TABLES[1:] else []
+        ),
+        *(((column,), other, theirs)
+          for column, (other, theirs) in _NAMES.get(table, {}).items()),
+    ]
+    for table in TABLES
+}  # fmt: skip
 INDEXES: dict[str, list[tuple[str, ...]]] = {
     "view_facts": [
         ("fact", "recorded_to"),
@@ -84,17 +130,45 @@ INDEXES: dict[str, list[tuple[str, ...]]] = {
     "view_sources": [("source", "recorded_to")],
 }
 
-# The record as it stands now, as plain SQL views.
+# The record as it stands now, as plain SQL views: one per table (a child
+# table's rows are those of current versions; a retracted version has none).
 CURRENT = {
     "current_facts": "SELECT * FROM view_facts "
     f"WHERE recorded_to = '{OPEN}' AND retracted = 0",
-    "current_entities": f"SELECT * FROM view_entities WHERE recorded_to = '{OPEN}'",
-    "current_sources": f"SELECT * FROM view_sources WHERE recorded_to = '{OPEN}'",
+    **{
+        f"current_{table.removeprefix('view_')}": f"SELECT * FROM {table} "
+        f"WHERE recorded_to = '{OPEN}'"
+        for table in TABLES
+        if table != "view_facts"
+    },
 }
+# Every recording, correction and retraction of a fact, entity or source, in
+# log order, as one line a person reads (who signs and maintains is not in
+# the views: `khronika log` shows that).
+_CHANGE = (
+    "CASE WHEN retracted = 1 THEN 'retracted' WHEN version = 1 THEN 'recorded' "
+    "ELSE 'corrected' END"
+)
+EVENT_LOG = (
+    "SELECT position, recorded_from AS recorded_at, recorded_by, 'fact' AS record, "
+    f"fact AS slug, version, recorded_by || ' ' || {_CHANGE} || ' fact ' || fact "
+    "|| CASE WHEN reason <> '' THEN ' (' || reason || ')' ELSE '' END "
+    "|| ': ' || summary AS text FROM view_facts "
+    "UNION ALL SELECT position, recorded_from, recorded_by, 'entity', entity, "
+    "version, recorded_by || CASE WHEN version = 1 THEN ' registered ' "
+    "ELSE ' changed ' END || kind || ' ' || entity || ': ' || name "
+    "FROM view_entities "
+    "UNION ALL SELECT position, recorded_from, recorded_by, 'source', source, "
+    "version, recorded_by || CASE WHEN version = 1 THEN ' added' "
+    "ELSE ' changed' END || ' source ' || source || ': ' || title "
+    "FROM view_sources"
+)
+VIEWS = {**CURRENT, "event_log": EVENT_LOG}
 
 INTEGERS = {
-    "version", "position", "approximate", "uncertain", "retracted", "term_months",
-    "probation_months", "served_months", "min_term_months", "max_term_months",
+    "version", "item", "position", "approximate", "uncertain", "retracted",
+    "term_months", "probation_months", "served_months", "min_term_months",
+    "max_term_months",
 }  # fmt: skip
 
 
@@ -104,13 +178,28 @@ def create_statements(collate: str = "") -> list[str]:
     statements = ["CREATE TABLE IF NOT EXISTS view_format (format BIGINT)"]
     for table, cols in TABLES.items():
         columns = ", ".join(f"{c} {_type(c, collate)}" for c in (*cols, *RECORDED))
-        if table in PRIMARY:
-            columns += f", PRIMARY KEY ({KEY[table]}, version)"
+        columns += f", PRIMARY KEY ({', '.join(PRIMARY[table])})"
+        for mine, other, theirs in FOREIGN.get(table, []) if not collate else []:
+            columns += (
+                f", FOREIGN KEY ({', '.join(mine)}) "
+                f"REFERENCES {other} ({', '.join(theirs)})"
+            )
         statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         statements += index_statements(table)
     create_view = "CREATE OR REPLACE VIEW" if collate else "CREATE VIEW IF NOT EXISTS"
-    for name, query in CURRENT.items():
+    for name, query in VIEWS.items():
         statements.append(f"{create_view} {name} AS {query}")
+    return statements + ([] if collate else _label_statements())
+
+
+def _label_statements() -> list[str]:
+    statements = []
+    for name, (table, key, label) in LABELS.items():
+        statements += [
+            f"CREATE TABLE IF NOT EXISTS {name} ({key} TEXT PRIMARY KEY, {label} TEXT)",
+            f"CREATE TRIGGER IF NOT EXISTS {name}_label AFTER INSERT ON {table} "
+            f"BEGIN INSERT OR REPLACE INTO {name} VALUES (NEW.{key}, NEW.{label}); END",
+        ]
     return statements
 
 
@@ -137,12 +226,13 @@ DEFERRED = frozenset(
     for table in TABLES
     for name, columns in _indexes(table)
     if columns[0] != KEY[table] or table in PRIMARY
-)
+)  # every table has a primary key now, which serves the closing updates
 
 
-def drop_statements() -> list[str]:
-    return [f"DROP VIEW IF EXISTS {name}" for name in CURRENT] + [
-        f"DROP TABLE IF EXISTS {table}" for table in TABLES
+def drop_statements(collate: str = "") -> list[str]:
+    labels = [] if collate else list(LABELS)  # SQLite's only
+    return [f"DROP VIEW IF EXISTS {name}" for name in VIEWS] + [
+        f"DROP TABLE IF EXISTS {table}" for table in (*TABLES, *labels)
     ]
 
 

@@ -235,7 +235,7 @@ class ViewStore:
             self._recreate(c)
 
     def _recreate(self, c: Any) -> None:
-        for statement in schema.drop_statements():
+        for statement in schema.drop_statements(self.collate):
             c.execute(statement)
         for statement in schema.create_statements(self.collate):
             c.execute(statement)
@@ -451,13 +451,14 @@ class _Batch:
             source = agg.apply(None if first else self._source(slug), event)
             assert isinstance(source, Source)
             self.sources[slug] = source
-            self._put("source", slug, [("view_sources", source_row(source))], at, first)
+            row = source_row(source, event.recorded_by, position)
+            self._put("source", slug, [("view_sources", row)], at, first)
         else:
             before = None if first else self._entity(slug)
             entity = agg.apply(before, event)
             assert isinstance(entity, Entity)
             self.entities[slug] = entity
-            rows = [("view_entities", entity_row(entity))]
+            rows = [("view_entities", entity_row(entity, event.recorded_by, position))]
             self._put("entity", slug, rows, at, first)
 
     def _fact_version(self, position: int, event: Event) -> FactVersion:

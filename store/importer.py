@@ -41,6 +41,7 @@ from khronika.domain.ids import StreamKind, stream_id
 from khronika.domain.intent import holds_note
 from khronika.domain.parse import MAX_DOCUMENT_BYTES, decode
 from khronika.domain.rules import Reference
+from khronika.domain.sameness import VerdictKey, verdict_key
 from khronika.store import files
 from khronika.store.app import Chronicle
 from khronika.store.codec import decode as decode_event
@@ -60,6 +61,8 @@ class ImportReport(msgspec.Struct):
     added: Counter[str] = msgspec.field(default_factory=Counter)
     skipped: Counter[str] = msgspec.field(default_factory=Counter)
     batches: int = 0
+    # the verdicts added (or that a dry run would add), to look for twins
+    verdicts: list[VerdictKey] = msgspec.field(default_factory=list)
 
 
 class ImportError_(KhronikaError):
@@ -310,6 +313,8 @@ class Importer:
             )
             self.catalogue.pending_facts[record.id] = record.kind
             self.batch_facts[record.id] = fact
+            if (key := verdict_key(record)) is not None:
+                self.report.verdicts.append(key)
             return fact
         event: Event
         if isinstance(record, SourceDoc):

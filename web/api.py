@@ -13,6 +13,7 @@ import msgspec
 from khronika.domain import edtf
 from khronika.domain.documents import ENTITY_KINDS, FACT_KINDS
 from khronika.domain.errors import KhronikaError, NotFoundError, ValidationError
+from khronika.domain.parse import MAX_COUNT
 from khronika.projections import lists, points, queries
 from khronika.projections import models as m
 from khronika.projections.law import law
@@ -23,7 +24,7 @@ from khronika.projections.stats import DIMENSIONS, stats
 from khronika.store import attest
 from khronika.store import checkpoint as cp
 from khronika.store.audit import trace_fact
-from khronika.web.params import POINT, Param, Query
+from khronika.web.params import POINT, RECORD_TIME, Param, Query
 from khronika.web.reader import Reader, State
 
 PAGE = 100
@@ -41,6 +42,19 @@ class Endpoint:
     params: tuple[Param, ...]
     handler: Handler
     model: Any  # the read model of its answer
+    paged: bool = False  # its answer may have a next page (a `Link` header)
+
+
+def next_page(answer: Any, q: Query) -> dict[str, str] | None:
+    """The query parameters that ask for the page after `answer`, if any: a
+    timeline's `next` cursor, or a person's next `offset`."""
+    if isinstance(answer, m.Timeline) and isinstance(answer.next, str):
+        return {"cursor": answer.next}
+    if isinstance(answer, m.Person):
+        offset = q.integer("offset", 0, low=0) + len(answer.facts)
+        if answer.facts and offset < answer.facts_total:
+            return {"offset": str(offset)}
+    return None
 
 
 TIMELINE = (
@@ -63,15 +77,28 @@ TIMELINE = (
         "from",
         "string",
         "Facts that may end on or after this EDTF date (its first day).",
+        format="edtf",
     ),
     Param(
         "to",
         "string",
         "Facts that may start on or before this EDTF date (its last day).",
+        format="edtf",
     ),
     Param("search", "string", "Text in the summary."),
-    Param("limit", "integer", f"Facts per page (1-{MAX_PAGE}, default {PAGE})."),
-    Param("cursor", "string", "The `next` cursor of the page before."),
+    Param(
+        "limit",
+        "integer",
+        f"Facts per page (1-{MAX_PAGE}, default {PAGE}).",
+        low=1,
+        high=MAX_PAGE,
+    ),
+    Param(
+        "cursor",
+        "string",
+        "The `next` cursor of the page before.",
+        pattern=r"^[A-Za-z0-9_=-]*$",
+    ),
 )
 
 
@@ -162,8 +189,9 @@ def trace(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
 PERSON = (
     *POINT,
     Param("limit", "integer", f"Facts per page (1-{MAX_PAGE}, default {PAGE}); "
-          "the sentences are always whole."),
-    Param("offset", "integer", "Facts to skip (`facts_total` counts them all)."),
+          "the sentences are always whole.", low=1, high=MAX_PAGE),
+    Param("offset", "integer", "Facts to skip (`facts_total` counts them all).",
+          low=0, high=MAX_COUNT),
 )  # fmt: skip
 
 
@@ -190,9 +218,14 @@ def statistics(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
 
 DIFF = (
     Param(
-        "from", "string", "The earlier record time (ISO 8601).", example="2026-01-01"
+        "from",
+        "string",
+        "The earlier record time (ISO 8601).",
+        example="2026-01-01",
+        pattern=RECORD_TIME,
+        required=True,
     ),
-    Param("to", "string", "The later record time (default: now)."),
+    Param("to", "string", "The later record time (default: now).", pattern=RECORD_TIME),
 )
 
 
@@ -259,6 +292,7 @@ PROOF = (
         "string",
         "A signed checkpoint note of this log (its text, newlines included).",
         lines=True,
+        required=True,
     ),
 )
 
@@ -293,6 +327,7 @@ ENDPOINTS = (
         TIMELINE,
         timeline,
         m.Timeline,
+        paged=True,
     ),
     Endpoint(
         "/api/facts/{id}",
@@ -326,6 +361,7 @@ ENDPOINTS = (
         PERSON,
         person_history,
         m.Person,
+        paged=True,
     ),
     Endpoint(
         "/api/law/{id}",

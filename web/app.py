@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import URL, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -18,8 +20,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from khronika.domain.errors import KhronikaError
 from khronika.web import pages
-from khronika.web.api import ENDPOINTS, Endpoint
-from khronika.web.http import SECURITY, answer, json_response, problem, problem_of
+from khronika.web.api import ENDPOINTS, Endpoint, next_page
+from khronika.web.http import (
+    EXPOSED,
+    SECURITY,
+    answer,
+    json_response,
+    problem,
+    problem_of,
+)
 from khronika.web.openapi import document
 from khronika.web.params import Query
 from khronika.web.reader import Reader, State
@@ -28,15 +37,22 @@ from khronika.web.write import Writer
 from khronika.web.write import routes as write_routes
 
 STATIC = pages.HERE / "static"
+GZIP_FROM = 1024  # bytes: a smaller answer is sent as it is
 
 
 def create_app(
-    location: str, refresh_every: float = 1.0, *, writable: bool = False
+    location: str,
+    refresh_every: float = 1.0,
+    *,
+    writable: bool = False,
+    cors: Sequence[str] = (),
 ) -> Starlette:
     """The service over the store at `location`; it keeps the views current.
 
     `writable` adds the write endpoints under /api/write/ (web/write.py);
-    without it there are none.
+    without it there are none. `cors` are the origins whose pages may read
+    the answers (`*` for any), by GET only; without it, none. Answers of
+    GZIP_FROM bytes or more are gzipped for a client that accepts it.
     """
     reader = Reader(location)
     routes: list[BaseRoute] = []
@@ -67,10 +83,17 @@ def create_app(
         *pages.routes(reader),
         *tlog_routes(reader),
     ]
+    middleware = [Middleware(SecurityHeaders), Middleware(GZipMiddleware,
+                  minimum_size=GZIP_FROM)]  # fmt: skip
+    if cors:
+        middleware.insert(0, Middleware(
+            CORSMiddleware, allow_origins=list(cors), allow_methods=["GET"],
+            expose_headers=list(EXPOSED), max_age=600,
+        ))  # fmt: skip
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=middleware,
         exception_handlers={HTTPException: _http_problem, Exception: _crash},
     )
     app.state.reader = reader
@@ -99,7 +122,13 @@ def _route(reader: Reader, endpoint: Endpoint) -> Route:
         path = dict(request.path_params)
 
         def render(query: Query, state: State) -> Response:
-            return json_response(endpoint.handler(query, reader, state, path))
+            found = endpoint.handler(query, reader, state, path)
+            response = json_response(found)
+            following = next_page(found, query) if endpoint.paged else None
+            if following is not None:  # RFC 8288, relative to this answer
+                url = URL(str(request.url)).include_query_params(**following)
+                response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+            return response
 
         try:
             return answer(request, reader, endpoint.params, endpoint.name, render)
@@ -112,22 +141,17 @@ def _route(reader: Reader, endpoint: Endpoint) -> Route:
 
 async def _http_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    titles = {404: "Not found", 405: "Method not allowed"}
     detail = {
         404: f"no page or endpoint at {request.url.path}; see /api/openapi.json",
         405: f"{request.method} is not allowed here: khronika's service only "
         "reads (GET), and takes signed writes under /api/write/ when started "
         "with `khronika serve --writable`",
     }
-    response = problem(
-        exc.status_code,
-        titles.get(exc.status_code, "Error"),
-        detail.get(exc.status_code, str(exc.detail)),
-    )
+    response = problem(exc.status_code, detail.get(exc.status_code, str(exc.detail)))
     if exc.headers:
         response.headers.update(exc.headers)
     return response
 
 
 async def _crash(request: Request, exc: Exception) -> Response:
-    return problem(500, "Internal error", f"the server failed: {type(exc).__name__}")
+    return problem(500, f"the server failed: {type(exc).__name__}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +30,8 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+# the headers a page on another origin may read (CORS), beside the simple ones
+EXPOSED = ("ETag", "Link", "Khronika-Lag", "Khronika-Position", IGNORED)
 SECURITY = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -42,9 +45,11 @@ def json_response(
     return Response(msgspec.json.encode(data), status, media_type=media)
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
-    """An RFC 9457 problem document."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+def problem(status: int, detail: str, **extra: Any) -> Response:
+    """An RFC 9457 problem document of type `about:blank`, so its title is the
+    status's phrase (RFC 9457 section 4.2.1); `detail` says what went wrong."""
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase,
+            "status": status, "detail": detail}  # fmt: skip
     return json_response(body | extra, status, PROBLEM)
 
 
@@ -52,15 +57,14 @@ def problem_of(error: KhronikaError) -> Response:
     """The problem document for an error khronika raised on purpose."""
     if isinstance(error, NotFoundError):
         named = {"parameter": error.field} if error.field else {}
-        return problem(404, "Not found", str(error), suggestions=error.suggestions,
-                       **named)  # fmt: skip
+        return problem(404, str(error), suggestions=error.suggestions, **named)
     if isinstance(error, ValidationError):
-        return problem(400, "Bad parameter", str(error), parameter=error.field)
+        return problem(400, str(error), parameter=error.field)
     if isinstance(error, StoreError):
-        return problem(503, "Store unavailable", str(error))
+        return problem(503, str(error))
     if isinstance(error, DuplicateError):
-        return problem(409, "Conflict", str(error))
-    return problem(400, "Bad request", str(error))
+        return problem(409, str(error))
+    return problem(400, str(error))
 
 
 def answer(
@@ -69,11 +73,15 @@ def answer(
     params: Sequence[Param],
     name: str,
     render: Callable[[Query, State], Response],
+    *,
+    form: bool = False,
 ) -> Response:
     """A GET answer of endpoint or page `name`: its declared query string
     checked, the views' state read, and the answer cached as it allows.
-    A KhronikaError propagates, for the caller to show its way."""
-    query = Query(request.query_params.multi_items(), params)
+    A KhronikaError propagates, for the caller to show its way. A page's
+    query comes from a `form`, which sends its empty fields too."""
+    items = request.query_params.multi_items()
+    query = Query([(k, v) for k, v in items if v.strip()] if form else items, params)
     state = reader.state()
     known_at = query.point().known_at if "known_at" in query.declared else None
     response = cached(

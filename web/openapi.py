@@ -8,7 +8,9 @@ from typing import Any
 import msgspec
 
 from khronika import __version__
+from khronika.domain.documents import SLUG_MAX
 from khronika.projections import models
+from khronika.projections.stats import DIMENSIONS
 from khronika.store.remote import (
     PREFIX,
     Batch,
@@ -21,7 +23,7 @@ from khronika.store.remote import (
 )
 from khronika.web.api import ENDPOINTS, Endpoint
 from khronika.web.http import IGNORED
-from khronika.web.params import Param
+from khronika.web.params import MAX_NOTE, MAX_TEXT, Param
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -42,7 +44,29 @@ PROBLEM_SCHEMA = {
 }
 
 
+SLUG = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "maxLength": SLUG_MAX}
+# Path parameters that take more than a slug keep the plain default.
+PATH: dict[str, dict[str, dict[str, Any]]] = {
+    "fact": {"id": SLUG},
+    "trace": {"id": SLUG},
+    "proof": {"id": SLUG},
+    "source": {"id": SLUG},
+    "stats": {"by": {"type": "string", "enum": list(DIMENSIONS)}},
+    "law": {"id": {"type": "string", "maxLength": 2 * SLUG_MAX,
+                   "pattern": "^[a-z0-9][a-z0-9-]*(:[A-Za-z0-9][A-Za-z0-9.-]*)?$"}},
+}  # fmt: skip
+ANY_ID = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+
 HEADERS = {
+    "ETag": {
+        "description": "The answer's version, for If-None-Match.",
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {
+        "description": "`no-cache`, or for an answer about a settled record "
+        "time, `public, max-age=31536000, immutable`.",
+        "schema": {"type": "string"},
+    },
     "Khronika-Lag": {
         "description": "Log positions the views are behind (0 when current).",
         "schema": {"type": "integer"},
@@ -58,6 +82,13 @@ HEADERS = {
         "schema": {"type": "string"},
         "example": "utm_source, fbclid",
     },
+}
+LINK = {
+    "Link": {
+        "description": 'The next page (RFC 8288): `<URL>; rel="next"`; absent '
+        "on the last page.",
+        "schema": {"type": "string"},
+    }
 }
 
 
@@ -161,9 +192,10 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         },
     }
     path_params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True,
+         "schema": PATH.get(endpoint.name, {}).get(name, ANY_ID)}
         for name in re.findall(r"{(\w+)}", endpoint.path)
-    ]
+    ]  # fmt: skip
     return {
         "operationId": endpoint.name,
         "summary": endpoint.summary,
@@ -171,12 +203,13 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         "responses": {
             "200": {
                 "description": "OK",
-                "headers": HEADERS,
+                "headers": HEADERS | (LINK if endpoint.paged else {}),
                 "content": {"application/json": {"schema": _schema(endpoint.model)}},
             },
             "304": {"description": "Not modified (If-None-Match)", "headers": HEADERS},
             "400": problem,
             "404": problem,
+            "503": problem,
         },
     }
 
@@ -190,14 +223,19 @@ def _schema(model: Any) -> dict[str, Any]:
 
 def _param(p: Param) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": p.kind}
+    if p.kind == "string":
+        schema["maxLength"] = MAX_NOTE if p.lines else MAX_TEXT
     if p.choices:
         schema["enum"] = list(p.choices)
+    extras = {"minimum": p.low, "maximum": p.high, "pattern": p.pattern,
+              "format": p.format}  # fmt: skip
+    schema |= {k: v for k, v in extras.items() if v is not None}
     if p.many:
         schema = {"type": "array", "items": schema}
     found: dict[str, Any] = {
         "name": p.name,
         "in": "query",
-        "required": False,
+        "required": p.required,
         "description": p.description,
         "schema": schema,
     }

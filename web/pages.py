@@ -195,7 +195,7 @@ def _handler(reader: Reader, name: str, params: tuple[Param, ...], page: Page) -
             return HTMLResponse(html)
 
         try:
-            return answer(request, reader, params, name, render)
+            return answer(request, reader, params, name, render, form=True)
         except KhronikaError as e:
             status = 404 if isinstance(e, NotFoundError) else 400
             suggestions = e.suggestions if isinstance(e, NotFoundError) else []

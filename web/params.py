@@ -32,6 +32,21 @@ class Param:
     choices: tuple[str, ...] = ()
     example: str | None = None
     lines: bool = False  # may hold line breaks (a checkpoint note)
+    low: int | None = None  # an integer's least value
+    high: int | None = None  # and its greatest
+    pattern: str | None = None  # what a string looks like (ECMA-262, for OpenAPI)
+    format: str | None = None  # OpenAPI's name for it (date-time, edtf, …)
+    required: bool = False
+
+
+# An ISO 8601 date, or a date and time with an optional offset: what
+# `points.record_time` reads (it also refuses days that do not exist, such
+# as 2026-02-30). Empty, as every parameter may be, means not given.
+RECORD_TIME = (
+    r"^$|^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$"
+)
 
 
 POINT = (
@@ -41,6 +56,7 @@ POINT = (
         "World time: an EDTF date; only what could have "
         "happened by its last day (2023 means 2023-12-31).",
         example="2023",
+        format="edtf",
     ),
     Param(
         "known_at",
@@ -48,6 +64,7 @@ POINT = (
         "Record time: ISO 8601, UTC unless it says "
         "otherwise; the record exactly as it stood then (a date means its end).",
         example="2026-01-01T00:00:00Z",
+        pattern=RECORD_TIME,
     ),
     Param(
         "certain",
@@ -88,16 +105,16 @@ class Query:
                     check_line(name, value, MAX_TEXT, required=False)
 
     def text(self, name: str) -> str | None:
-        values = self.values.get(name)
-        if not values or not values[0].strip():
-            return None
-        return self._choose(name, values[0].strip())
+        values = self.many(name)
+        return values[0] if values else None
 
     def many(self, name: str) -> list[str]:
-        values = [v.strip() for v in self.values.get(name, []) if v.strip()]
-        for value in values:
-            self._choose(name, value)
-        return values
+        """The parameter's values; an empty one counts as not given, unless
+        the parameter is an enum, whose values are never empty."""
+        values = [v.strip() for v in self.values.get(name, [])]
+        if values and self.declared[name].choices:
+            return [self._choose(name, value) for value in values]
+        return [value for value in values if value]
 
     def _choose(self, name: str, value: str) -> str:
         choices = self.declared[name].choices

@@ -193,21 +193,21 @@ def write_problem(error: Exception) -> Response:
     """An RFC 9457 problem naming why a write was refused; nothing was written."""
     detail = str(error)
     if isinstance(error, SigningError):
-        return problem(403, "Signature refused", detail)
+        return problem(403, detail)
     if isinstance(error, IntegrityError | DuplicateError | ConflictError):
-        return problem(409, "Conflict", detail, type=CONFLICT)
+        return problem(409, detail, type=CONFLICT)
     if isinstance(error, ValidationError):
-        return problem(422, "Invalid", detail, parameter=error.field)
+        return problem(422, detail, parameter=error.field)
     if isinstance(error, NotFoundError):
         status = 404 if error.what == "archived copy" else 422
         named = {"parameter": error.field} if error.field else {}
-        return problem(status, "Not found", detail, suggestions=error.suggestions,
+        return problem(status, detail, suggestions=error.suggestions,
                        **named)  # fmt: skip
     if isinstance(error, StoreError):
-        return problem(503, "Store unavailable", detail)
+        return problem(503, detail)
     if isinstance(error, BadRequestError):
-        return problem(400, "Bad request", detail)
-    return problem(422, "Refused", detail)
+        return problem(400, detail)
+    return problem(422, detail)
 
 
 def _decode(body: bytes, typ: type[Any]) -> Any:

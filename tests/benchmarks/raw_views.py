@@ -88,8 +88,8 @@ def _project(
     facts: dict[str, FactVersion] = {}
     for position, event in events:
         kind, slug, at = kind_of(event), event.slug, stamp(event.timestamp)
-        if kind in ("store", "maintainer", "redaction"):  # in no view
-            continue
+        if kind not in _TABLES:
+            continue  # the store's key, the maintainers and redactions: no view
         if kind == "fact":
             version = _fact(db, facts, position, event)
             facts[slug] = version
@@ -97,10 +97,11 @@ def _project(
         else:
             key = f"{kind}:{slug}"
             records[key] = agg.apply(records.get(key), event)
+            by = event.recorded_by
             row = (
-                source_row(records[key])
+                source_row(records[key], by, position)
                 if isinstance(records[key], Source)
-                else entity_row(records[key])
+                else entity_row(records[key], by, position)
             )
             rows = [(_TABLES[kind][0], row)]
         pending = open_rows.get((kind, slug))

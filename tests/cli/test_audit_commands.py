@@ -44,11 +44,11 @@ def test_the_key_is_named_by_the_checkpoint_origin(demo: Run, tmp_path: Path) ->
 
 def test_checkpoint_then_verify_against_it(demo: Run, tmp_path: Path) -> None:
     assert ok(demo("checkpoint", "--out", str(tmp_path / "cp.txt"))) == (
-        f"checkpoint of 113 events written to {tmp_path / 'cp.txt'}\n"
+        f"checkpoint of 117 events written to {tmp_path / 'cp.txt'}\n"
     )
     assert ok(demo("verify", "--checkpoint", str(tmp_path / "cp.txt"))).startswith(
-        "verified 113 events against 1 checkpoint(s)\n"
-        "signatures: 113 events signed, all valid\n"
+        "verified 117 events against 1 checkpoint(s)\n"
+        "signatures: 117 events signed, all valid\n"
     )
 
 
@@ -71,7 +71,7 @@ def test_proofs_verify_offline_with_no_store(
     assert out.count("ok: the event at leaf") == 2  # recorded, then retracted
     out = ok(demo("verify-proof", str(tmp_path / "c.json"), "--checkpoint", str(old),
                   "--checkpoint", str(new), "--pubkey", pub))  # fmt: skip
-    assert out == "ok: the log of size 113 is a prefix of the log of size 114\n"
+    assert out == "ok: the log of size 117 is a prefix of the log of size 118\n"
     assert not (tmp_path / "no-such-store.db").exists()
 
 
@@ -88,7 +88,7 @@ def test_a_doctored_proof_fails_offline(
     result = demo("verify-proof", str(tmp_path / "p.json"), "--checkpoint", str(head),
                   "--pubkey", str(key_path.with_suffix(".pub")))  # fmt: skip
     assert result.exit_code == 1
-    assert "is NOT in the log of the checkpoint (size 113)" in result.output
+    assert "is NOT in the log of the checkpoint (size 117)" in result.output
 
 
 def test_a_checkpoint_signed_by_another_key_is_refused(
@@ -132,9 +132,9 @@ def test_checkpoints_of_the_same_size_and_root_are_consistent_by_an_empty_proof(
     ok(demo("prove", "--consistency", str(old), str(new), "--out",
             str(tmp_path / "c.json")))  # fmt: skip
     proof = json.loads((tmp_path / "c.json").read_text())
-    assert (proof["old_size"], proof["new_size"], proof["path"]) == (113, 113, [])
+    assert (proof["old_size"], proof["new_size"], proof["path"]) == (117, 117, [])
     assert proof["old_root"] == proof["new_root"]
     out = ok(demo("verify-proof", str(tmp_path / "c.json"), "--checkpoint", str(old),
                   "--checkpoint", str(new), "--pubkey",
                   str(key_path.with_suffix(".pub"))))  # fmt: skip
-    assert out == "ok: the log of size 113 is a prefix of the log of size 113\n"
+    assert out == "ok: the log of size 117 is a prefix of the log of size 117\n"

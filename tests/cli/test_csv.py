@@ -41,7 +41,7 @@ def as_json(run: Run, *args: str) -> Any:
 def test_law_csv_has_the_penalties_in_force_and_the_amendments(demo: Run) -> None:
     text = out(demo, "law", "kz-criminal-code-2014:180", "--as-of", "2015-01-01",
                "--format", "csv")  # fmt: skip
-    amendment = "kz-criminal-code-separatism-amendment-2014"
+    amendment = "kz-criminal-code-2014-in-force"
     act = "Actions against the inalienability of the state's territory, such as "
     act += "attempting to organise a referendum"
     assert text.split("\n") == [
@@ -53,13 +53,13 @@ def test_law_csv_has_the_penalties_in_force_and_the_amendments(demo: Run) -> Non
         "Propaganda of separatism,,120,,",
         f'in_force,{amendment},true,kz-criminal-code-2014:180,"{act}",,180,,',
         f"amendment,{amendment},,kz-criminal-code-1997:170,"
-        "Calls for a forcible change of the state's territory,,,April 2014,before",
+        "Calls for a forcible change of the state's territory,,,2015-01-01,before",
         f"amendment,{amendment},,kz-criminal-code-2014:180,"
-        "Public calls for separatism,,84,April 2014,after",
+        "Public calls for separatism,,84,2015-01-01,after",
         f"amendment,{amendment},,kz-criminal-code-2014:180,"
-        "Propaganda of separatism,,120,April 2014,after",
+        "Propaganda of separatism,,120,2015-01-01,after",
         f'amendment,{amendment},,kz-criminal-code-2014:180,"{act}",,180,'
-        "April 2014,after",
+        "2015-01-01,after",
         "",
     ]
 

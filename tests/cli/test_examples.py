@@ -34,7 +34,7 @@ def bundle(name: str) -> list[dict[str, Any]]:
 
 
 FACTS = {f["id"]: f for f in bundle("facts.jsonl")}
-(SOURCE,) = bundle("sources.jsonl")
+SOURCE = next(s for s in bundle("sources.jsonl") if s["id"] == ARTICLE)
 
 
 def helps(group: click.Group) -> Iterator[str]:
@@ -117,4 +117,4 @@ def test_the_demo_loads_after_the_fresh_store_example(run: Run, tmp_path: Path) 
     assert appended.exit_code == 0, appended.output
     demo = run("demo")
     assert demo.exit_code == 0, demo.output
-    assert demo.output.startswith("the Kazakhstan separatism dataset: added 1 source")
+    assert demo.output.startswith("the Kazakhstan separatism dataset: added 2 sources")

@@ -55,27 +55,73 @@ def test_three_verdicts_certainly_fell_in_2023(demo: Run) -> None:
     assert years["2024"] == (2, 0)  # Astakhov and the Ust-Kamenogorsk pair
 
 
-def test_before_the_2014_amendment_only_calls_for_forcible_change_were_crimes(
+def test_before_the_2014_code_took_effect_only_calls_for_forcible_change_were_crimes(
     demo: Run,
 ) -> None:
     before = data(demo, "law", "kz-criminal-code-2014:180", "--as-of", "2014-01-01")
     (penalty,) = before["in_force"]["penalties"]
     assert penalty["article"] == "kz-criminal-code-1997:170"
     assert "forcible change" in penalty["conduct"]
-    after = data(demo, "law", "kz-criminal-code-2014:180", "--as-of", "2014-12-31")
+    assert before["in_force"]["applies"] is False  # the 2014 code: not yet
+    after = data(demo, "law", "kz-criminal-code-2014:180", "--as-of", "2015-01-01")
     assert [p["max_term_months"] for p in after["in_force"]["penalties"]] == [
         84,
         120,
         180,
     ]
-    assert after["in_force"]["since"] == "kz-criminal-code-separatism-amendment-2014"
+    assert after["in_force"]["since"] == "kz-criminal-code-2014-in-force"
+    assert after["in_force"]["applies"] is True
 
 
-def test_during_april_2014_the_new_penalties_are_only_possible(demo: Run) -> None:
-    mid = data(demo, "law", "kz-criminal-code-2014", "--as-of", "2014-04-15")
+def test_adopted_in_july_2014_the_code_was_not_in_force_until_2015(
+    demo: Run,
+) -> None:
+    """April 2014 amended the bill; the code was adopted on 3 July 2014 and
+    took effect on 1 January 2015."""
+    text = demo("law", "kz-criminal-code-2014:180", "--as-of", "2014-06-01").output
+    assert "in force" not in text.lower()
+    assert "kz-criminal-code-2014:180 had not taken effect on 2014-06-01" in text
+    autumn = data(demo, "law", "kz-criminal-code-2014:180", "--as-of", "2014-12-31")
+    assert autumn["in_force"]["since"] is None
+    assert autumn["in_force"]["applies"] is False
+    draft = data(demo, "fact", "kz-criminal-code-separatism-amendment-2014")["fact"]
+    assert draft["details"]["law"] == "kz-criminal-code-2014-draft"
+    adopted = data(demo, "fact", "kz-criminal-code-2014-adopted")["fact"]
+    assert adopted["when"]["edtf"] == "2014-07-03"
+    assert [c["source"] for c in adopted["sources"]] == ["adilet-k1400000226"]
+    took_effect = data(demo, "fact", "kz-criminal-code-2014-in-force")["fact"]
+    assert took_effect["when"]["edtf"] == "2015-01-01"
+    assert "adilet-k1400000226" in {c["source"] for c in took_effect["sources"]}
+
+
+def test_the_1997_article_shows_its_penalty_and_what_replaced_it(demo: Run) -> None:
+    then = data(demo, "law", "kz-criminal-code-1997:170", "--as-of", "2010")
+    (penalty,) = then["in_force"]["penalties"]
+    assert penalty["article"] == "kz-criminal-code-1997:170"
+    assert then["in_force"]["applies"] is True
+    (amendment,) = then["amendments"]
+    assert amendment["id"] == "kz-criminal-code-2014-in-force"
+    now = demo("law", "kz-criminal-code-1997:170").output
+    assert "kz-criminal-code-1997:170 no longer applied today; since" in now
+    assert "before Calls for a forcible change of the state's territory" in now
+    assert "after  Public calls for separatism: up to 7 years" in now
+
+
+def test_during_april_2014_the_draft_penalties_are_only_possible(demo: Run) -> None:
+    mid = data(demo, "law", "kz-criminal-code-2014-draft", "--as-of", "2014-04-15")
     assert not mid["in_force"]["certain"]
     assert mid["in_force"]["since"] is None
     assert len(mid["in_force"]["possibly"][0]["penalties"]) == 3
+    text = demo("law", "kz-criminal-code-2014-draft", "--as-of", "2014-04-15").output
+    assert "possibly changed by kz-criminal-code-separatism-amendment-2014" in text
+    certain = demo(
+        "law", "kz-criminal-code-2014-draft", "--as-of", "2014-04-15", "--certain"
+    )
+    assert certain.exit_code == 0
+    assert "possibly" not in certain.output
+    as_json = data(demo, "law", "kz-criminal-code-2014-draft", "--as-of",
+                   "2014-04-15", "--certain")  # fmt: skip
+    assert as_json["in_force"]["possibly"] == [] and as_json["amendments"] == []
 
 
 def test_astakhov_three_years_penal_colony_for_inciting_discord(demo: Run) -> None:
@@ -229,14 +275,14 @@ def test_diff_lists_what_changed_between_two_record_times(demo: Run) -> None:
 def test_views_stay_current_after_import_without_a_rebuild(
     demo: Run, tmp_path: Path
 ) -> None:
-    assert len(data(demo, "timeline")["facts"]) == 48
+    assert len(data(demo, "timeline")["facts"]) == 50
     path = tmp_path / "more.jsonl"
     path.write_text(json.dumps({
         "type": "fact", "id": "imported-fact", "kind": "other", "when": "2024",
         "summary": "Imported.", "sources": [{"source": SOURCE, "locator": "para:2"}],
     }) + "\n")  # fmt: skip
     assert demo("import", str(path)).exit_code == 0
-    assert len(data(demo, "timeline")["facts"]) == 49
+    assert len(data(demo, "timeline")["facts"]) == 51
     status = demo("projections", "status").output
     assert "lag: 0 events" in status
 
@@ -244,7 +290,7 @@ def test_views_stay_current_after_import_without_a_rebuild(
 def test_rebuild_gives_the_same_views(demo: Run) -> None:
     before = demo("timeline", "--format", "csv").output
     assert (
-        demo("projections", "rebuild").output == "rebuilt the views from 113 events\n"
+        demo("projections", "rebuild").output == "rebuilt the views from 117 events\n"
     )
     assert demo("timeline", "--format", "csv").output == before
 
@@ -333,9 +379,10 @@ def test_a_place_is_found_by_entity_in_timeline_and_person(demo: Run) -> None:
 def test_a_law_is_found_by_entity_through_charges_and_amendments(demo: Run) -> None:
     found = data(demo, "timeline", "--entity", "kz-criminal-code-2014")["facts"]
     kinds = {f["kind"] for f in found}
-    assert kinds == {"verdict", "law_amendment"}
+    assert kinds == {"verdict", "law_amendment", "other"}  # "other": its adoption
     facts = data(demo, "person", "kz-criminal-code-2014")["facts"]
-    assert all(f["roles"] in (["law applied"], ["law amended"]) for f in facts)
+    roles = {tuple(f["roles"]) for f in facts}
+    assert roles == {("law applied",), ("law amended", "subject"), ("subject",)}
 
 
 def test_instagram_suspended_sentence_runs_its_five_year_probation(demo: Run) -> None:

@@ -112,7 +112,7 @@ def test_demo_release_imports_back_to_the_same_record(
     ok(demo, "export", "out")
     copy = fresh(demo, tmp_path / "copy.db")
     assert ok(demo, "--store", copy, "import", "out").output == (
-        "out: added 1 source, 63 entities, 48 facts\n"
+        "out: added 2 sources, 64 entities, 50 facts\n"
     )
     assert answers(demo) == answers(on(demo, copy))
 
@@ -297,7 +297,7 @@ def test_export_leaves_nothing_when_it_cannot_finish(demo: Run) -> None:
 def test_format_writes_only_those_parts_and_they_verify(demo: Run) -> None:
     result = ok(demo, "export", "out", "--format", "ftm", "--format", "timelinejs")
     assert "facts" not in result.output  # no bundle was read
-    assert "ftm.json: 189 items" in result.output
+    assert "ftm.json: 195 items" in result.output
     names = sorted(p.name for p in Path("out").iterdir())
     assert names == ["MANIFEST", "checkpoint.txt", "ftm.json", "timelinejs.json"]
     ok(demo, "verify-release", "out", "--pubkey", _pub())
@@ -382,7 +382,7 @@ def test_a_dry_run_of_a_release_spans_its_batches(demo: Run, tmp_path: Path) -> 
     ok(demo, "export", "out", "--format", "bundle")
     copy = fresh(demo, tmp_path / "copy.db")
     dry = ok(demo, "--store", copy, "import", "out", "--dry-run", "--batch-size", "7")
-    assert "would add 1 source, 63 entities, 48 facts, 1 retraction" in dry.output
+    assert "would add 2 sources, 64 entities, 50 facts, 1 retraction" in dry.output
     events = [row["event"] for row in data(demo, "--store", copy, "log")]
     assert events == ["MaintainerAdded"]  # its first admin, and nothing imported
 

@@ -53,7 +53,12 @@ def test_the_example_imports_through_its_mapping_and_shows_in_the_timeline(
     assert not EXAMPLE_IDS & verdict_ids(demo)  # new ids, none of the dataset's
     result = demo("import", CSV, "--mapping", MAPPING)
     assert result.exit_code == 0, result.output
-    assert result.output == f"{CSV}: added 8 facts\n"
+    assert result.stdout == f"{CSV}: added 8 facts\n"
+    # the rows restate the dataset's verdicts: each twin is named on stderr
+    assert (
+        "verdict verdict-list-serebryakova-2023 has the same defendants and date "
+        "(2023-05-30) as verdict serebryakova-verdict-2023" in result.stderr
+    )
     assert EXAMPLE_IDS <= verdict_ids(demo)
     shown = demo("fact", "verdict-list-astakhov-2024", "--format", "json")
     fact = json.loads(shown.output)["fact"]
@@ -77,7 +82,7 @@ def test_a_dry_run_shows_the_first_facts_and_writes_nothing(
     assert result.exit_code == 0, result.output
     assert make.dump(store_path) == before
     decoder = json.JSONDecoder()
-    text, shown = result.output, []
+    text, shown = result.stdout, []
     while text.startswith("{"):
         doc, end = decoder.raw_decode(text)
         shown.append(doc)
@@ -88,6 +93,7 @@ def test_a_dry_run_shows_the_first_facts_and_writes_nothing(
     ]
     assert "quote" not in shown[0]["sources"][0]  # empty fields are left out
     assert text == f"{CSV}: would add 8 facts\n"
+    assert "as verdict serebryakova-verdict-2023" in result.stderr  # shown, too
 
 
 # (spreadsheet row, column, new cell, the problem); the header is row 1

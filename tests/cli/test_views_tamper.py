@@ -25,7 +25,7 @@ def edit(store_path: str, sql: str, params: dict[str, Any] | None = None) -> Non
 def test_untouched_views_verify(demo: Run) -> None:
     result = demo("verify", "--views")
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("verified 113 events and the views")
+    assert result.output.startswith("verified 117 events and the views")
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,7 @@ def test_a_position_moved_past_the_log_is_noticed(demo: Run, store_path: str) ->
         assert result.exit_code == 1, command
         assert (
             "the views' tracking position (100000) is past the last event in the "
-            "log (113)"
+            "log (117)"
         ) in result.output
 
 

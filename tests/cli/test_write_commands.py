@@ -207,7 +207,7 @@ def test_a_plain_date_correction_keeps_the_wording(run: Run) -> None:
 def test_the_demo_loads_after_the_help_example(run: Run, tmp_path: Path) -> None:
     the_help_example(run, tmp_path)
     out = ok(run("demo"))
-    assert "added 1 source, 62 entities, 48 facts" in out  # the person was there
+    assert "added 2 sources, 63 entities, 50 facts" in out  # the person was there
 
 
 @pytest.mark.parametrize(

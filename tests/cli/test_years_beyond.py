@@ -15,6 +15,7 @@ import pytest
 from click.testing import Result
 
 from khronika.domain.days import Day
+from khronika.projections import schema
 from khronika.projections.views import open_views
 from khronika.store.app import Chronicle
 from khronika.store.location import environment
@@ -110,13 +111,13 @@ def test_views_of_an_older_format_are_refused_until_upgrade(
             c.execute("UPDATE view_facts SET earliest = '0001-01-01'")
         refused = chronicle("timeline")
         assert refused.exit_code == 1
-        assert "has views of format 1; this version reads format 3" in refused.output
+        assert "has views of format 1; this version reads format 4" in refused.output
         assert "Run `khronika upgrade` once" in refused.output
         upgraded = chronicle("upgrade")
         assert upgraded.exit_code == 0, upgraded.output
         assert data(chronicle, "timeline")["facts"][0]["id"] == "far-past"
         (row,) = views.query("SELECT format FROM view_format")
-        assert row["format"] == 3
+        assert row["format"] == schema.FORMAT
         keys = views.query("SELECT earliest FROM view_facts WHERE fact = 'bronze-age'")
         assert [r["earliest"] for r in keys] == [Day(-1985, 1, 1).key()]
     finally:

@@ -23,6 +23,7 @@ import pytest
 from click.testing import Result
 from followthemoney import model
 from followthemoney.exc import InvalidData
+from lxml import etree
 
 from khronika.domain.days import Day
 from khronika.domain.documents import Citation, FactDoc
@@ -143,6 +144,20 @@ def ftm_validate(path: Path) -> list[str]:
             if [a[k] for k in key] != [b[k] for k in key]]  # fmt: skip
 
 
+def ftm_run(command: str, source: Path, *args: str) -> list[dict[str, Any]]:
+    """The entities `ftm COMMAND -i SOURCE ARGS…` writes (it must exit 0)."""
+    ftm_cli = shutil.which("ftm", path=str(Path(sys.executable).parent))
+    assert ftm_cli is not None, "followthemoney's `ftm` command is not installed"
+    out = source.with_suffix(f".{command}.json")
+    done = subprocess.run(
+        [ftm_cli, command, "-i", str(source), "-o", str(out), *args],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
 def entities(data: bytes) -> dict[str, dict[str, Any]]:
     found = [json.loads(line) for line in data.decode().splitlines()]
     by_id = {e["id"]: e for e in found}
@@ -173,11 +188,61 @@ def test_ftm_export_of_the_demo_is_valid_in_ftm_model_and_cli(
             "Article", "CourtCase", "CourtCaseParty", "Sanction", "Event",
             "Documentation"} <= schemata  # fmt: skip
     facts = timeline(demo_store[1], Point())
-    assert {f"khronika.fact.{f.id}" for f in facts} <= found.keys()
+    assert {f"khronika-fact-{f.id}" for f in facts} <= found.keys()
+
+
+def test_ftm_sign_and_aggregate_keep_every_entity_of_the_demo(
+    demo_store: Opened, tmp_path: Path
+) -> None:
+    """FtM reads an id's last `.` as a signature: `ftm sign` (as Aleph does
+    on upload) must give each entity its own id, and `ftm aggregate` must
+    merge none of them."""
+    found = entities(export(ftm, demo_store))
+    path = tmp_path / ftm.FILENAME
+    path.write_text("".join(json.dumps(e) + "\n" for e in found.values()))
+    signed = ftm_run("sign", path, "-s", "a-dataset")
+    assert len({e["id"] for e in signed}) == len(found)
+    assert [e["id"].rpartition(".")[0] for e in signed] == list(found)
+    signed_path = tmp_path / "signed.json"
+    signed_path.write_text("".join(json.dumps(e) + "\n" for e in signed))
+    merged = ftm_run("aggregate", signed_path)  # it writes the plain ids back
+    assert len(merged) == len(found)
+    assert {e["id"] for e in merged} == found.keys()
+
+
+@pytest.mark.parametrize(
+    ("kind", "slugs", "plain"),
+    [
+        ("fact", ("a-b",), "khronika-fact-a-b"),
+        ("party", ("a", "b-c", "defendant"), "khronika-party-a-X-b-c-X-defendant"),
+        ("fact", ("ends-",), None),  # FtM ids end in a letter or digit
+        ("fact", ("x" * 200,), None),  # longer than FtM's 200 characters
+    ],
+)
+def test_ftm_ids_are_valid_have_no_dot_and_keep_the_parts_apart(
+    kind: str, slugs: tuple[str, ...], plain: str | None
+) -> None:
+    made = ftm.ftm_id(kind, *slugs)
+    assert "." not in made
+    assert model.get_proxy({"id": made, "schema": "Person"}).id == made
+    assert made == plain if plain else made.startswith(f"khronika-{kind}-H")
+    assert ftm.ftm_id("party", "a-X-b", "c") != ftm.ftm_id("party", "a", "b-c")
+
+
+def test_ftm_dates_the_verdict_known_only_between_two_years(
+    demo_store: Opened,
+) -> None:
+    found = entities(export(ftm, demo_store))
+    case_id = "khronika-fact-rus-organisation-verdict"
+    case = found[case_id]["properties"]
+    assert (case["fileDate"], case["closeDate"]) == (["1999-01-01"], ["2006-12-31"])
+    (sanction,) = [e["properties"] for e in found.values()
+                   if e["properties"].get("recordId") == [case_id]]  # fmt: skip
+    assert sanction["duration"] == ["216"]
 
 
 def test_ftm_validate_fails_on_a_broken_file(tmp_path: Path) -> None:
-    good = {"id": "khronika.entity.x", "schema": "Person",
+    good = {"id": "khronika-entity-x", "schema": "Person",
             "properties": {"name": ["X"]}}  # fmt: skip
     broken = [
         {**good, "schema": "Nobody"},  # no such schema: ftm validate exits 1
@@ -202,7 +267,7 @@ def test_ftm_maps_a_verdict_to_a_case_with_parties_and_a_sanction(
     path = tmp_path / ftm.FILENAME
     path.write_bytes(data)
     assert ftm_validate(path) == []
-    case = found["khronika.fact.serebryakova-verdict-2023"]
+    case = found["khronika-fact-serebryakova-verdict-2023"]
     assert case["schema"] == "CourtCase"
     props = case["properties"]
     assert props["closeDate"] == ["2023"]  # spring 2023: some time in 2023
@@ -211,34 +276,44 @@ def test_ftm_maps_a_verdict_to_a_case_with_parties_and_a_sanction(
         "A court sentenced her to three years in a medium colony."
     ]  # the correction, as the record stands
     assert props["court"] == ["City Court"]
-    assert props["addressEntity"] == ["khronika.entity.petropavlovsk"]
+    assert props["addressEntity"] == ["khronika-entity-petropavlovsk"]
     assert props["category"] == [
         "Kz Criminal Code 2014, article 180: Separatist activity"
     ]
     parties = {(e["properties"]["party"][0], e["properties"]["role"][0])
                for e in found.values() if e["schema"] == "CourtCaseParty"}  # fmt: skip
-    assert parties == {("khronika.entity.tatyana-serebryakova", "defendant"),
-                       ("khronika.entity.kz-court", "court")}  # fmt: skip
+    assert parties == {("khronika-entity-tatyana-serebryakova", "defendant"),
+                       ("khronika-entity-kz-court", "court")}  # fmt: skip
     (sanction,) = [e for e in found.values() if e["schema"] == "Sanction"]
-    assert sanction["properties"]["entity"] == ["khronika.entity.tatyana-serebryakova"]
-    assert sanction["properties"]["provisions"] == ["prison, 36 months, medium regime"]
+    assert sanction["properties"]["entity"] == ["khronika-entity-tatyana-serebryakova"]
+    sentence = sanction["properties"]
+    assert sentence["provisions"] == ["prison, 36 months, medium regime"]
+    # a court's sentence, not a designation on a sanctions list
+    assert "program" not in sentence and "programId" not in sentence
+    assert sentence["authority"] == ["City Court"]
+    assert sentence["duration"] == ["36"]  # months
+    assert sentence["recordId"] == [case["id"]]
+    assert sentence["description"] == [
+        "Sentenced by City Court in the case: A court sentenced her to three "
+        "years in a medium colony."
+    ]
     cites = [e["properties"] for e in found.values() if e["schema"] == "Documentation"]
-    assert {"document": [f"khronika.source.{SOURCE}"],
-            "entity": ["khronika.fact.serebryakova-verdict-2023"],
+    assert {"document": [f"khronika-source-{SOURCE}"],
+            "entity": ["khronika-fact-serebryakova-verdict-2023"],
             "role": ["para:5"], "summary": ["three years"]} in cites  # fmt: skip
     events = {k: e["properties"] for k, e in found.items() if e["schema"] == "Event"}
-    assert "khronika.fact.gone" not in found  # retracted
-    assert events["khronika.fact.about"]["date"] == ["2024"]  # May-July 2024
-    assert events["khronika.fact.caesar"].keys().isdisjoint({"date", "startDate"})
-    assert events["khronika.fact.before"]["endDate"] == ["2024-06-30"]
-    assert "khronika.entity.kz-criminal-code-2014" not in found  # no FtM law
+    assert "khronika-fact-gone" not in found  # retracted
+    assert events["khronika-fact-about"]["date"] == ["2024"]  # May-July 2024
+    assert events["khronika-fact-caesar"].keys().isdisjoint({"date", "startDate"})
+    assert events["khronika-fact-before"]["endDate"] == ["2024-06-30"]
+    assert "khronika-entity-kz-criminal-code-2014" not in found  # no FtM law
 
 
 def test_ftm_export_reads_at_the_point(small: Opened) -> None:
     as_of_2016 = entities(export(ftm, small, Point(as_of=Day(2016, 12, 31))))
-    facts = {k for k in as_of_2016 if k.startswith("khronika.fact.")}
+    facts = {k for k in as_of_2016 if k.startswith("khronika-fact-")}
     # possibly by then: an open start too
-    assert facts == {f"khronika.fact.{f}" for f in ("caesar", "unsure", "before")}
+    assert facts == {f"khronika-fact-{f}" for f in ("caesar", "unsure", "before")}
 
 
 # ---- PROV-JSON ----
@@ -248,6 +323,22 @@ def prov_document(data: bytes, tmp_path: Path) -> Any:
     path = tmp_path / provenance.FILENAME
     path.write_bytes(data)
     return prov.read(str(path), format="json")
+
+
+# The W3C PROV-XML schema (https://www.w3.org/ns/prov.xsd and the files it
+# includes), as the `prov` package vendors it unmodified but for one relative
+# schemaLocation (its prov/tests/schemas/README.md says where each came from).
+PROV_XSD = Path(prov.__file__).parent / "tests" / "schemas" / "prov.xsd"
+
+
+def prov_xml_problems(document: Any) -> list[str]:
+    """What the W3C PROV-XML schema finds wrong in the `prov` package's
+    PROV-XML of `document`."""
+    schema = etree.XMLSchema(etree.parse(str(PROV_XSD)))
+    xml = etree.fromstring(document.serialize(format="xml").encode())
+    if schema.validate(xml):
+        return []
+    return [f"line {e.line}: {e.message}" for e in schema.error_log]
 
 
 def agents(document: Any) -> dict[str, tuple[str, str]]:
@@ -263,7 +354,8 @@ def agents(document: Any) -> dict[str, tuple[str, str]]:
 def agent(document: Any, name: str) -> str:
     """The id of `name`'s agent, which is the id of the key that signed."""
     ident, key = agents(document)[name]
-    assert key.startswith(f"{name}+") and ident.endswith("/" + key.split("+")[1])
+    assert key.startswith(f"{name}+")
+    assert ident == "chronicle:maintainer." + key.split("+")[1]
     return ident
 
 
@@ -286,7 +378,7 @@ def test_prov_export_of_the_demo_loads_with_the_prov_package(
     assert len(records) == count
     facts = timeline(demo_store[1], Point())
     entities = {str(r.identifier) for r in records if r.is_element()}
-    assert {f"khronika:fact/{f.id}/v{f.version}" for f in facts} <= entities
+    assert {f"chronicle:fact.{f.id}.v{f.version}" for f in facts} <= entities
     assert document.get_provn().startswith("document")  # it serialises back
     again = prov.model.ProvDocument.deserialize(
         content=document.serialize(format="json"), format="json"
@@ -294,12 +386,55 @@ def test_prov_export_of_the_demo_loads_with_the_prov_package(
     assert again == document
 
 
+@pytest.mark.parametrize("store", ["demo_store", "small"])
+def test_prov_xml_of_the_demo_and_of_hard_cases_passes_the_w3c_schema(
+    store: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    opened: Opened = request.getfixturevalue(store)
+    document = prov_document(export(provenance, opened), tmp_path)
+    assert prov_xml_problems(document) == []
+
+
+def test_prov_xml_schema_check_refuses_an_id_that_is_no_qname(tmp_path: Path) -> None:
+    document = prov.model.ProvDocument()
+    document.add_namespace("khronika", provenance.NAMESPACE)
+    document.entity("khronika:fact/x/v2")
+    (problem,) = prov_xml_problems(document)
+    assert "is not a valid value of the atomic type 'xs:QName'" in problem
+
+
+@pytest.mark.parametrize(
+    ("parts", "local"),
+    [
+        (("fact", "a-b"), "fact.a-b"),
+        (("maintainer", "named", "Ann Lee"), "maintainer.named.Ann_20_Lee"),
+        (("maintainer", "named", "a%2Fb_c"), "maintainer.named.a_25_2Fb_5F_c"),
+        (("source", "s", "page", "1.2"), "source.s.page.1_2E_2"),
+    ],
+)
+def test_prov_ids_are_qnames_and_keep_their_parts_apart(
+    parts: tuple[str, ...], local: str
+) -> None:
+    made = provenance.ident(*parts)
+    assert made == f"chronicle:{local}"
+    assert etree.QName("urn:x", local).localname == local  # an NCName
+
+
+def test_prov_names_the_store_so_two_chronicles_facts_stay_apart(
+    small: Opened,
+) -> None:
+    prefixes = json.loads(export(provenance, small))["prefix"]
+    assert prefixes["khronika"] == "urn:khronika:"  # the vocabulary
+    # the ids': this store's identity, a UUID no other chronicle has
+    assert prefixes["chronicle"] == f"urn:khronika:{small[0].meta['store_id']}:"
+
+
 def test_prov_links_a_correction_as_a_revision_by_its_recorder(
     small: Opened, tmp_path: Path
 ) -> None:
     document = prov_document(export(provenance, small), tmp_path)
-    v1 = "khronika:fact/serebryakova-verdict-2023/v1"
-    v2 = "khronika:fact/serebryakova-verdict-2023/v2"
+    v1 = "chronicle:fact.serebryakova-verdict-2023.v1"
+    v2 = "chronicle:fact.serebryakova-verdict-2023.v2"
     revisions = {
         tuple(str(v) for _, v in r.formal_attributes[:2])
         for r in document.get_records(prov.model.ProvDerivation)
@@ -318,19 +453,19 @@ def test_prov_links_a_correction_as_a_revision_by_its_recorder(
     assert (v2, activity) in relations(document, "ProvGeneration")
     assert correction.get_startTime() == correction.get_endTime()
     # the correction used its evidence; the version derives from source and passage
-    passage = f"khronika:source/{SOURCE}/para/6"
+    passage = f"chronicle:source.{SOURCE}.para.6"
     used = relations(document, "ProvUsage")
     assert any(a == activity and e.startswith(passage) for a, e in used)
     derived = relations(document, "ProvDerivation")
-    assert (v2, f"khronika:source/{SOURCE}") in derived
-    para5 = f"khronika:source/{SOURCE}/para/5"
+    assert (v2, f"chronicle:source.{SOURCE}") in derived
+    para5 = f"chronicle:source.{SOURCE}.para.5"
     quoted = [str(r.identifier) for r in document.get_records(prov.model.ProvEntity)
               if str(r.identifier).startswith(para5)]  # fmt: skip
     assert len(quoted) == 1 and (v1, quoted[0]) in derived
     (quote,) = document.get_record(quoted[0])[0].get_attribute("prov:value")
     assert quote == "three years"
     # the retraction invalidated the last version of the retracted fact
-    assert ("khronika:fact/gone/v1",) == tuple(
+    assert ("chronicle:fact.gone.v1",) == tuple(
         e for e, _ in relations(document, "ProvInvalidation")
     )
 
@@ -346,9 +481,9 @@ def test_prov_known_before_the_correction_has_one_version(
     point = Point(known_at=rows[0]["recorded_from"])
     document = prov_document(export(provenance, small, point), tmp_path)
     versions = {str(r.identifier) for r in document.get_records(prov.model.ProvEntity)
-                if "/v" in str(r.identifier)}  # fmt: skip
-    assert "khronika:fact/serebryakova-verdict-2023/v1" in versions
-    assert "khronika:fact/serebryakova-verdict-2023/v2" not in versions
+                if ".v" in str(r.identifier)}  # fmt: skip
+    assert "chronicle:fact.serebryakova-verdict-2023.v1" in versions
+    assert "chronicle:fact.serebryakova-verdict-2023.v2" not in versions
     assert "bob" not in agents(document)
 
 

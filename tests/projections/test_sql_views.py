@@ -23,9 +23,9 @@ def test_current_views_hold_the_record_as_it_stands(
         facts = views.query("SELECT fact FROM current_facts ORDER BY fact")
         assert [r["fact"] for r in facts] == sorted(f["id"] for f in timeline)
         (entities,) = views.query("SELECT COUNT(*) AS n FROM current_entities")
-        assert entities["n"] == 63
+        assert entities["n"] == 64
         (sources,) = views.query("SELECT COUNT(*) AS n FROM current_sources")
-        assert sources["n"] == 1
+        assert sources["n"] == 2
         with (
             pytest.raises(PersistenceError),
             views.datastore.transaction(commit=False) as c,

@@ -90,7 +90,7 @@ def test_a_deleted_last_event_is_caught(store: Path) -> None:
         "(SELECT MAX(rowid) FROM stored_events)",
     )
     (found,) = findings(store)
-    assert "events were removed" in found.message and found.position == 113
+    assert "events were removed" in found.message and found.position == 117
 
 
 def test_two_swapped_events_are_named(store: Path) -> None:
@@ -111,7 +111,7 @@ def test_a_forged_event_is_named(store: Path) -> None:
     sql(store, f"INSERT INTO stored_events ({COLUMNS}) VALUES (?, 2, ?, ?)",
         forged[0], forged[2], forged[3])  # fmt: skip
     (found,) = findings(store)
-    assert found.position == 114 and found.version == 2
+    assert found.position == 118 and found.version == 2
     assert "is not in the Merkle tree" in found.message
 
 
@@ -126,7 +126,7 @@ def test_truncation_with_a_recomputed_tree_is_caught_by_an_earlier_checkpoint(
     Chronicle(str(store)).rebuild_tree()  # the attacker rebuilds the tree
     assert findings(store) == []  # consistent on its own...
     (found,) = findings(store, [earlier])  # ...but not with what was published
-    assert "covers 113 events, but the log has only 80: it was truncated" in str(found)
+    assert "covers 117 events, but the log has only 80: it was truncated" in str(found)
 
 
 def test_a_rewritten_log_with_a_recomputed_tree_breaks_the_checkpoint_root(

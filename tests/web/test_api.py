@@ -242,6 +242,10 @@ def test_paging_links_keep_every_parameter_but_the_trackers(client: TestClient) 
          ['<a href="/entities/petropavlovsk">Petropavlovsk</a>',
           "Petropavlovsk City Court</a> (court)"], [">petropavlovsk<"]),
         ("/facts/kz-criminal-code-separatism-amendment-2014",
+         ["Amends <a", "Draft of the Criminal Code",
+          "Public calls for separatism, up to 7 years"],
+         ["penalties after", "max term"]),
+        ("/facts/kz-criminal-code-2014-in-force",
          ["Amends <a", "Public calls for separatism, up to 7 years",
           "(1997), article 170</a>"], ["penalties after", "max term"]),
         ("/facts/kazimirchuk-release", ["Released after 7 years served"],
@@ -366,13 +370,16 @@ def test_entities_and_sources_list_and_one(client: TestClient) -> None:
     one = get(client, "/api/entities/Татьяна Серебрякова")["entity"]
     assert one["id"] == "tatyana-serebryakova"
     sources = get(client, "/api/sources")["sources"]
-    assert [s["id"] for s in sources] == ["worldcrunch-kz-separatism"]
+    assert [s["id"] for s in sources] == [
+        "adilet-k1400000226",
+        "worldcrunch-kz-separatism",
+    ]
     assert get(client, "/api/sources/worldcrunch-kz-separatism")["source"]["publisher"]
 
 
 def test_checkpoint_and_inclusion_proof_verify(client: TestClient) -> None:
     head = get(client, "/api/checkpoint")
-    assert head["note"] is not None and head["size"] == 113
+    assert head["note"] is not None and head["size"] == 117
     note = quote(head["note"])
     proofs = get(
         client, f"/api/facts/serebryakova-verdict-2023/proof?checkpoint={note}"
@@ -380,7 +387,7 @@ def test_checkpoint_and_inclusion_proof_verify(client: TestClient) -> None:
     assert len(proofs) == 1  # the fact's one event
     at = cp.parse(head["note"])
     for proof in attest.read_proofs(json.dumps(proofs).encode(), "proofs"):
-        assert "is in the log of size 113" in attest.check_proof(proof, [at])
+        assert "is in the log of size 117" in attest.check_proof(proof, [at])
     tampered = head["note"].replace(head["root"], "A" * 43 + "=")
     refused = client.get(f"/api/facts/serebryakova-verdict-2023/proof?checkpoint="
                          f"{quote(tampered)}")  # fmt: skip

@@ -440,7 +440,7 @@ def test_the_demo_bundle_imports_over_http_as_on_a_local_store(
         for args in (("init",), ("import", str(bundle))):
             local = CliRunner().invoke(cli, ["--store", local_store, *args], env=env)
     assert (remote.exit_code, remote.output) == (0, local.output)
-    assert local.output == f"{bundle}: added 1 source, 63 entities, 48 facts\n"
+    assert local.output == f"{bundle}: added 2 sources, 64 entities, 50 facts\n"
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
