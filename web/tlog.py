@@ -30,7 +30,7 @@ def routes(reader: Reader) -> list[BaseRoute]:
         note = attest.latest(reader.app)
         if note is None:
             return problem(
-                404, "Not Found",
+                404,
                 "no checkpoint yet: the store's key holder runs `khronika "
                 "checkpoint` (with `--witness URL` to have it cosigned)",
             )  # fmt: skip
@@ -50,7 +50,7 @@ def routes(reader: Reader) -> list[BaseRoute]:
             else:
                 body = tiles.hashes(reader.app, found)
         except tiles.TooLongError as e:
-            return problem(404, "Not Found", str(e))
+            return problem(404, str(e))
         except KhronikaError as e:
             return problem_of(e)
         headers = {"Cache-Control": IMMUTABLE if found.full else MUTABLE}
