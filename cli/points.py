@@ -116,9 +116,9 @@ def open_views(
     if views.lag:
         click.echo(
             f"khronika: warning: the views are {views.lag} log position"
-            f"{'s' * (views.lag != 1)} behind the events and this store is "
-            "read-only here; answers leave out what was recorded since. A "
-            "read by someone who may write the store catches them up.",
+            f"{'s' * (views.lag != 1)} behind the events and {views.behind_why}; "
+            "answers leave out what was recorded since. A later read by "
+            "someone who may write the store catches them up.",
             err=True,
         )
     return views

@@ -257,7 +257,7 @@ def law(settings: Settings, ident: str, point: Point, fmt: str) -> None:
         f" (since {force['since']})" if force["since"] else " (before any amendment)"
     )
     asked = state["article"] or state["id"]
-    if not force["penalties"] and not force["possibly"]:
+    if not force["penalties"]:
         echo(f"\nNo penalty of {asked} is recorded {on_day}.")
     elif force["applies"]:
         echo(f"\nIn force on {day}{since}:")

@@ -41,7 +41,9 @@ def law(views: ViewStore, ident: str, point: Point) -> m.Law:
         params,
     )
     amendments: dict[str, dict[str, Any]] = {}
+    law_of: dict[str, str] = {}  # each amendment's law
     for r in rows:
+        law_of[r["fact"]] = r["law"]
         entry = amendments.setdefault(r["fact"], {
             "id": r["fact"], "when": r["label"], "earliest": r["earliest"],
             "latest": r["latest"], "uncertain": bool(r["uncertain"]),
@@ -60,8 +62,10 @@ def law(views: ViewStore, ident: str, point: Point) -> m.Law:
         and (not point.certain or a["status"] == "certain")
     ]  # fmt: skip
     force = in_force(chosen, point)
+    base = force["since"] or (chosen[0]["id"] if chosen else None)
+    owner = law_of.get(base) if base else None  # whose penalties those are
     force["applies"] = any(
-        _names(p["article"], slug, asked) for p in force["penalties"]
+        _names(p["article"], slug, asked, owner) for p in force["penalties"]
     )
     for a in chosen:  # compared as keys, shown as days
         a["earliest"], a["latest"] = shown(a["earliest"]), shown(a["latest"])
@@ -80,12 +84,12 @@ def law(views: ViewStore, ident: str, point: Point) -> m.Law:
     )
 
 
-def _names(article: str | None, law: str, asked: str | None) -> bool:
+def _names(article: str | None, law: str, asked: str | None, owner: str | None) -> bool:
     """Whether a penalty's article is the one asked for (or of the law asked
-    for); a penalty naming no article is its amendment's law's."""
+    for); a penalty naming no article is its amendment's law's (`owner`)."""
     if asked is not None:
         return article == asked
-    return article is None or article.startswith(f"{law}:")
+    return owner == law if article is None else article.startswith(f"{law}:")
 
 
 def in_force(amendments: list[dict[str, Any]], point: Point) -> dict[str, Any]:

@@ -101,6 +101,10 @@ class PostgresViews(PostgresTrackingRecorder, ViewStore):
     def _lock(self, c: Any) -> None:
         c.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK])
 
+    def _try_lock(self, c: Any) -> bool:
+        c.execute("SELECT pg_try_advisory_xact_lock(%s) AS ok", [LOCK])
+        return bool(c.fetchone()["ok"])
+
     def _may_index(self, c: Any) -> bool:
         """Only the tables' owner may: a role that may write rows may not."""
         c.execute(

@@ -11,8 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from eventsourcing.persistence import PersistenceError
+
 from khronika.projections.views import Positioned, ViewStore, open_views
 from khronika.store.location import environment
+
+READ_ONLY = "this store is read-only here"
+BUSY = "another process is writing the store"
 
 
 def read_views(
@@ -34,10 +39,24 @@ def refresh(
     read_after: Callable[[int], Iterable[Positioned]],
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Catch up if behind and allowed; return (and keep in `lag`) what is left."""
+    """Catch up if behind and able to at once; return (and keep in `lag`)
+    what is left, and in `behind_why` why.
+
+    A reader does not wait: where another process holds the views' lock (an
+    import, a catch-up of its own) or the disk refuses the write (full, an
+    I/O error), it answers from the views as they stand, as a reader that
+    may not write does.
+    """
     behind = head - views.position()
+    views.behind_why = READ_ONLY
     if behind > 0 and views.may_write():
-        views.catch_up(read_after, progress)
+        try:
+            views.catch_up(read_after, progress, wait=False)
+            views.behind_why = BUSY
+        except PersistenceError as e:
+            if not any(w in str(e) for w in ("disk", "full", "locked")):
+                raise
+            views.behind_why = f"the store refused the views' update ({e})"
         behind = head - views.position()
     views.lag = max(behind, 0)
     return views.lag

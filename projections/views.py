@@ -53,6 +53,7 @@ from khronika.store.location import read_only, sqlite_file
 
 NAME = "khronika-views"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # views keep no aggregate timestamps
+LOCK_TIMEOUT = 30  # seconds a writer of SQLite views waits for the lock
 BATCH = 1000  # events per transaction, and per round of statements
 LOAD = 25_000  # events per transaction when loading into empty views
 Positioned = tuple[int, Event]
@@ -74,6 +75,7 @@ class ViewStore:
     event_position = "rowid"  # its column of log positions
     collate = ""
     lag = 0  # events the views are behind the log, when they may not catch up
+    behind_why = ""  # why they did not, for a person
 
     def _q(self, sql: str) -> str:
         return sql
@@ -116,10 +118,16 @@ class ViewStore:
             [NAME],
         )  # fmt: skip
 
+    def _try_lock(self, c: Any) -> bool:
+        """Take the views' write lock if no one holds it; False if someone does."""
+        raise NotImplementedError
+
     def catch_up(
         self,
         read_after: Callable[[int], Iterable[Positioned]],
         on_progress: Callable[[int], None] | None = None,
+        *,
+        wait: bool = True,
     ) -> int:
         """Project every event after the tracking position; return how many.
 
@@ -128,13 +136,17 @@ class ViewStore:
         turns instead of projecting the same events twice. A catch-up holds
         the lock for BATCH events at a time; a load into empty views (a
         rebuild, the first read after an import) for LOAD events, and builds
-        the DEFERRED indexes once at its end.
+        the DEFERRED indexes once at its end. Without `wait`, it stops (with
+        what it did) where another process holds the lock.
         """
         done, limit = 0, BATCH
         while True:
             with self.datastore.transaction(commit=True) as c:
                 self._enter(c)
-                self._lock(c)
+                if wait:
+                    self._lock(c)
+                elif not self._try_lock(c):
+                    return done
                 position = self._max_tracking_id(NAME, c) or 0
                 events = iter(read_after(position))
                 batch = list(islice(events, BATCH))
@@ -302,7 +314,7 @@ class Views(SQLiteTrackingRecorder, ViewStore):
     tracking_table = "tracking"
 
     def __init__(self, path: str, *, create: bool = True) -> None:
-        super().__init__(SQLiteDatastore(path, lock_timeout=30))
+        super().__init__(SQLiteDatastore(path, lock_timeout=LOCK_TIMEOUT))
         self.path = path
         self.read_only = read_only(path)
         if create:
@@ -335,6 +347,18 @@ class Views(SQLiteTrackingRecorder, ViewStore):
 
     def may_write(self) -> bool:
         return not self.read_only
+
+    def _try_lock(self, c: Any) -> bool:
+        c.execute("PRAGMA busy_timeout = 0")  # this connection's, for a moment
+        try:
+            self._lock(c)
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+            return False
+        finally:
+            c.execute(f"PRAGMA busy_timeout = {LOCK_TIMEOUT * 1000}")
+        return True
 
     def damage(self) -> str | None:
         return integrity.damage(self.path, ["view_format", *schema.TABLES], full=True)
