@@ -51,8 +51,8 @@ def test_migrate_keeps_identity_order_record_times_and_the_merkle_root(
     checked = ok(run("--store", postgres_db, "verify", "--checkpoint",
                      str(tmp_path / "cp.txt"), "--pubkey", pub))  # fmt: skip
     assert checked.startswith(  # the signatures came along, byte for byte
-        "verified 114 events against 1 checkpoint(s)\n"
-        "signatures: 114 events signed, all valid\n"
+        "verified 119 events against 1 checkpoint(s)\n"
+        "signatures: 119 events signed, all valid\n"
     )
     before = json.loads(ok(run("--store", sqlite, "timeline", "--format", "json")))
     after = json.loads(ok(run("--store", postgres_db, "timeline", "--format", "json")))
@@ -109,8 +109,8 @@ def test_a_migration_killed_midway_is_refused_until_migrate_runs_again(
         assert "Run the same `khronika migrate` again" in refused.output
 
     out = ok(run("migrate", "--from", sqlite, "--to", target))
-    assert out.startswith("copied 112 events from ")
+    assert out.startswith("copied 117 events from ")
     verified = ok(run("--store", target, "verify"))
-    assert verified.startswith("verified 112 events")
+    assert verified.startswith("verified 117 events")
     refused = run("migrate", "--from", sqlite, "--to", target)
     assert "is a khronika store already" in refused.output

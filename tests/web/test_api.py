@@ -344,10 +344,10 @@ def test_a_source_page_gives_its_copy_its_citations_and_its_versions(
     assert "Worldcrunch.com · published" in page
     (copy,) = re.findall(r'<p id="copy">(.*?)</p>', page, re.S)
     assert "740cb412<wbr>0f803476" in copy and "not stored here" in copy
-    assert "Cited by 58 passages" in page
+    assert "Cited by 59 passages" in page
     cited = re.findall(r'<li><a href="/facts/([\w-]+)">(.*?)</a>, paragraph (\d+)',
                        page)  # fmt: skip
-    assert len(cited) == 58  # in the source's order
+    assert len(cited) == 59  # in the source's order
     assert [int(n) for *_, n in cited] == sorted(int(n) for *_, n in cited)
     verdict = 'Verdict, <span class="nw">2023-05-30</span>'
     assert ("serebryakova-verdict-2023", verdict, "6") in cited

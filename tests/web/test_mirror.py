@@ -154,7 +154,7 @@ def test_a_mirror_pointed_at_a_rewritten_log_stops_and_keeps_its_data(
     _rewrite_last_event(store_path)
     refused = run("--store", another_store, "mirror", original, "--pubkey", pub)
     assert refused.exit_code == 1
-    assert "is not consistent with this mirror's last checkpoint (size 114" in (
+    assert "is not consistent with this mirror's last checkpoint (size 118" in (
         refused.output
     )
     assert "the original was rewritten or shows a forked log" in refused.output

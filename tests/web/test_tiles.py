@@ -51,7 +51,7 @@ def test_the_checkpoint_is_the_latest_signed_note(
     assert answer.headers["content-type"] == "text/plain; charset=utf-8"
     assert answer.headers["cache-control"] == "max-age=5"
     verifier = cp.load_verifier(key_path.with_suffix(".pub"))
-    assert cp.verify(answer.text, verifier).size == 113
+    assert cp.verify(answer.text, verifier).size == 117
     assert answer.text == Path("cp.txt").read_text("utf-8")
 
 
@@ -59,8 +59,8 @@ def test_tiles_hold_the_stored_tree(served: TestClient, store_path: str) -> None
     app = Chronicle(store_path)
     try:
         size = app.store.tree_size()
-        partial = served.get("/tile/0/000.p/113")
-        assert partial.status_code == 200 and len(partial.content) == 113 * 32
+        partial = served.get("/tile/0/000.p/117")
+        assert partial.status_code == 200 and len(partial.content) == 117 * 32
         assert partial.headers["cache-control"] == "no-cache"
         leaves = tiles.split(partial.content)
         assert leaves == [app.store.node(0, i) for i in range(size)]
@@ -80,7 +80,7 @@ def _root(leaves: list[bytes]) -> bytes:
 
 @pytest.mark.parametrize(
     "path",
-    ["/tile/0/000", "/tile/0/000.p/114", "/tile/1/000.p/1", "/tile/0/0",
+    ["/tile/0/000", "/tile/0/000.p/118", "/tile/1/000.p/1", "/tile/0/0",
      "/tile/0/x000/000.p/1", "/tile/entries/000.p/0", "/tile/64/000.p/1"],
 )  # fmt: skip
 def test_tiles_the_tree_does_not_have_are_not_found(
@@ -92,18 +92,18 @@ def test_tiles_the_tree_does_not_have_are_not_found(
 
 
 def test_entry_bundles_hash_to_the_leaves(served: TestClient, store_path: str) -> None:
-    answer = served.get("/tile/entries/000.p/113", headers={"Accept-Encoding": "gzip"})
+    answer = served.get("/tile/entries/000.p/117", headers={"Accept-Encoding": "gzip"})
     assert answer.status_code == 200
     entries = tiles.read_entry_bundle(answer.content)  # the client unzipped it
-    assert len(entries) == 113
+    assert len(entries) == 117
     app = Chronicle(store_path)
     try:
-        stored = [n for page in app.pages() for n in page][:113]
+        stored = [n for page in app.pages() for n in page][:117]
         assert [merkle.leaf_hash(e) for e in entries] == [leaf(n) for n in stored]
     finally:
         app.close()
     assert answer.headers["content-encoding"] == "gzip"  # tlog-tiles: SHOULD
-    events = served.get(f"/tile/{tiles.EVENTS}/000.p/113").content
+    events = served.get(f"/tile/{tiles.EVENTS}/000.p/117").content
     whole = tiles.read_events_bundle(events)
     assert [tiles.entry(e) for e in whole] == entries
     assert all(e.state == n.state for e, n in zip(whole, stored, strict=True))
