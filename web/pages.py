@@ -32,7 +32,7 @@ from khronika.web import api, words
 from khronika.web.http import answer
 from khronika.web.params import POINT, Param, Query, with_point
 from khronika.web.reader import Reader, State
-from khronika.web.svg import picture
+from khronika.web.svg import KIND_WORDS, LANES, picture
 
 HERE = Path(__file__).parent
 TEMPLATES = Environment(
@@ -77,6 +77,10 @@ TEMPLATES.globals |= {
     "names": {},
     "recorder": recorder,
 }
+TIMELINE = (
+    *api.TIMELINE,
+    Param("lanes", "string", "The picture's lanes.", choices=LANES),
+)
 STATS = (Param("by", "string", "Statistic.", choices=DIMENSIONS),)
 Page = Callable[[Query, Reader, State, dict[str, str]], tuple[str, dict[str, Any]]]
 
@@ -95,8 +99,21 @@ def named(q: Query, r: Reader) -> dict[str, Any]:
 
 def timeline_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     data = fields(api.timeline(q, r, s, path))
-    drawn = picture(data["facts"], q.point().as_of)
-    return "timeline.html", data | {"picture": drawn, "kinds": FACT_KINDS}
+    point = q.point()
+    names = named(q, r)
+    start, end = q.day("from", first=True), q.day("to")
+    lanes = q.text("lanes") or "kind"
+    drawn = picture(
+        data["facts"], point.as_of, names["names"], lanes=lanes,
+        start=start if start and end else None, end=end if start and end else None,
+    )  # fmt: skip
+    around = None
+    if point.as_of is not None:  # two years either side of the as-of day
+        around = (str(point.as_of.year - 2), str(point.as_of.year + 2))
+    return "timeline.html", data | names | {
+        "picture": drawn, "kinds": FACT_KINDS, "lanes": lanes, "lane_choices": LANES,
+        "kind_words": KIND_WORDS, "around": around, "zoomed": bool(start or end),
+    }  # fmt: skip
 
 
 def fact_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
@@ -149,7 +166,7 @@ def source_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
 
 # Each page's own parameters; every page takes the time parameters too
 PAGES: tuple[tuple[str, str, tuple[Param, ...], Page], ...] = (
-    ("/", "timeline", api.TIMELINE, timeline_page),
+    ("/", "timeline", TIMELINE, timeline_page),
     ("/facts/{id}", "fact", (), fact_page),
     ("/person/{id}", "person", api.PERSON, person_page),
     ("/law/{id}", "law", (), law_page),

@@ -124,17 +124,136 @@ def test_the_timeline_draws_every_fact_and_sets_possible_ones_apart(
     page: Any, site: str
 ) -> None:
     page.goto(f"{site}/?as_of=2022-03")
-    bars = page.locator("svg#timeline rect.bar")
-    assert bars.count() == counted(page) == page.locator("li.fact").count() > 10
-    possible = page.locator("rect.bar.possible").first
-    certain = page.locator("rect.bar.certain:not(.open-start):not(.open-end)").first
+    items = page.locator("svg#timeline .item")
+    assert items.count() == counted(page) == page.locator("li.fact").count() > 10
+    possible = page.locator(".item.point.possible, .item.bar.possible").first
+    certain = page.locator(".item.point.certain").first
     fill = "el => getComputedStyle(el).fill"
-    assert "hatch" in possible.evaluate(fill)
-    assert certain.evaluate(fill).startswith("rgb(")
-    assert page.locator("rect.bar.possible").count() > 0
-    assert page.locator("text.mark").count() > 0  # a '?' date is marked
-    assert page.locator("line.as-of").count() == 1
+    assert possible.evaluate(fill) == "rgb(255, 255, 255)"  # hollow
+    assert certain.evaluate(fill) not in ("rgb(255, 255, 255)", "none")
+    assert page.locator(".item.uncertain").count() > 0  # a '?' date is drawn
+    assert page.locator("svg#timeline line.as-of").count() == 1
     shot(page, "timeline")
+
+
+# Pairs of timeline labels whose boxes (as drawn) overlap, and labels not shown
+OVERLAPS = """() => {
+  const boxes = [...document.querySelectorAll('svg#timeline text.label')]
+    .map(e => [e.textContent, e.getBoundingClientRect()]);
+  const hidden = boxes.filter(([t, r]) => !t.trim() || r.width < 1).map(([t]) => t);
+  const hits = [];
+  boxes.forEach(([a, r], i) => boxes.slice(i + 1).forEach(([b, q]) => {
+    if (r.left < q.right && q.left < r.right && r.top < q.bottom && q.top < r.bottom)
+      hits.push([a, b]);
+  }));
+  return {hidden, hits};
+}"""
+
+
+@pytest.mark.parametrize("lanes", ["kind", "person", "case"])
+@pytest.mark.parametrize("as_of", ["2022-03", "2026"])
+def test_every_timeline_item_has_a_label_that_overlaps_no_other(
+    page: Any, site: str, lanes: str, as_of: str
+) -> None:
+    page.goto(f"{site}/?as_of={as_of}&lanes={lanes}")
+    items = page.locator("svg#timeline a.fact-link")
+    assert items.count() == counted(page) > 10
+    assert page.locator("svg#timeline a.fact-link text.label").count() == items.count()
+    assert page.evaluate(OVERLAPS) == {"hidden": [], "hits": []}
+    names = page.locator("text.lane-name").evaluate_all(
+        "els => els.map(e => e.textContent)"
+    )
+    if lanes == "person":
+        assert "Tatyana Serebryakova" in names
+    elif lanes == "case":
+        assert any(n.startswith("Case of ") for n in names)
+    else:
+        assert "Verdict" in names and "Statement" in names
+    if as_of == "2026":
+        shot(page, f"timeline-by-{lanes}")
+
+
+def test_a_one_day_fact_and_a_month_long_uncertain_fact_look_different(
+    page: Any, site: str
+) -> None:
+    page.goto(f"{site}/?as_of=2026")
+    day = page.locator(".item[data-fact='serebryakova-verdict-2023']")  # 2023-05-30
+    month = page.locator(".item[data-fact='potopa-chatroulette-conversation-2021']")
+    lasting = page.locator(".item[data-fact='serebryakova-investigation-2023']")
+    assert day.evaluate("e => e.tagName") == "circle"
+    assert month.evaluate("e => e.tagName") == lasting.evaluate("e => e.tagName")
+    style = """e => { const s = getComputedStyle(e);
+      return [s.fillOpacity, s.strokeDasharray, e.getBoundingClientRect().height]; }"""
+    day_look, month_look, bar_look = (x.evaluate(style) for x in (day, month, lasting))
+    assert day_look != month_look
+    assert float(month_look[0]) < 0.5 < float(bar_look[0])  # faint, not solid
+    assert month_look[1] not in ("none", "") and bar_look[1] in ("none", "")
+    assert month_look[2] < bar_look[2]  # thinner than a duration's bar
+    caps = page.locator("a.fact-link[data-fact='potopa-chatroulette-conversation-2021']"
+                        " line.cap")  # fmt: skip
+    assert caps.count() == 2  # an error bar's end caps: "somewhere in here"
+    assert "on one day somewhere in this span" in month.locator(
+        "xpath=.."
+    ).get_attribute("aria-label")
+
+
+def test_the_as_of_line_hides_no_item(page: Any, site: str) -> None:
+    page.set_viewport_size({"width": 1280, "height": 4000})  # all in view
+    page.goto(f"{site}/?as_of=2022-03")
+    first = page.evaluate("""() => { const all = [...document.querySelectorAll(
+        'svg#timeline line.as-of, svg#timeline a.fact-link')];
+        return all[0].tagName; }""")
+    assert first == "line"  # drawn first, so under every item
+    under = page.evaluate("""() => {
+      const line = document.querySelector('svg#timeline line.as-of')
+        .getBoundingClientRect();
+      return [...document.querySelectorAll('svg#timeline .item')].filter(e => {
+        const r = e.getBoundingClientRect(), x = line.left + line.width / 2;
+        if (r.left > x || r.right < x) return false;
+        const y = r.top + r.height / 2;
+        return !e.closest('a').contains(document.elementFromPoint(x, y));
+      }).map(e => e.dataset.fact);
+    }""")
+    assert under == []
+
+
+def test_the_timeline_zooms_into_a_period_and_keeps_its_lanes(
+    page: Any, site: str
+) -> None:
+    page.goto(f"{site}/?as_of=2024&lanes=person")
+    with page.expect_navigation():
+        page.click("svg#timeline a.zoom-link:has-text('2020')")
+    assert "from=2020" in page.url and "lanes=person" in page.url
+    years = [int(t) for t in page.locator("text.tick-label").evaluate_all(
+        "els => els.map(e => e.textContent)"
+    )]  # fmt: skip
+    assert years and min(years) >= 2020 and max(years) <= 2024
+    assert counted(page) == page.locator("svg#timeline .item").count() > 0
+    with page.expect_navigation():
+        page.click("#follow")  # around the as-of line
+    assert "from=2022" in page.url and "to=2026" in page.url
+
+
+def test_every_timeline_item_is_a_link_reached_by_keyboard(
+    page: Any, site: str
+) -> None:
+    page.goto(f"{site}/?as_of=2022-03")
+    links = page.locator("svg#timeline a.fact-link")
+    hrefs = links.evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    facts = page.locator("li.fact").evaluate_all("els => els.map(e => e.dataset.fact)")
+    assert [h.split("?")[0] for h in hrefs] == [f"/facts/{f}" for f in facts] or sorted(
+        h.split("?")[0] for h in hrefs
+    ) == sorted(f"/facts/{f}" for f in facts)
+    page.focus("svg#timeline a.fact-link >> nth=0")
+    reached = set()
+    for _ in range(links.count()):
+        reached.add(page.evaluate("document.activeElement.dataset.fact"))
+        page.keyboard.press("Tab")
+    assert reached == set(facts)
+    page.focus("svg#timeline a.fact-link >> nth=0")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/facts/" in page.url
 
 
 def test_moving_as_of_changes_the_picture_and_the_count(page: Any, site: str) -> None:
@@ -145,7 +264,7 @@ def test_moving_as_of_changes_the_picture_and_the_count(page: Any, site: str) ->
         page.click("button[type=submit]")
     after = counted(page)
     assert after < before
-    assert page.locator("svg#timeline rect.bar").count() == after
+    assert page.locator("svg#timeline .item").count() == after
     assert "as_of=2015" in page.url
     with page.expect_navigation():  # the slider, through the page's script
         page.eval_on_selector("#as_of_year", "el => { el.value = '2000';"
@@ -180,13 +299,13 @@ def test_known_at_before_the_demo_shows_an_empty_record(page: Any, site: str) ->
     with page.expect_navigation():
         page.click("button[type=submit]")
     assert counted(page) == 0
-    assert page.locator("svg#timeline rect.bar").count() == 0
+    assert page.locator("svg#timeline .item").count() == 0
 
 
 def test_a_fact_opens_to_its_trace(page: Any, site: str) -> None:
     page.goto(f"{site}/?as_of=2024")
     with page.expect_navigation():
-        page.click("a.fact-link:has(rect[data-fact='serebryakova-verdict-2023'])")
+        page.click("a.fact-link[data-fact='serebryakova-verdict-2023']")
     assert "/facts/serebryakova-verdict-2023" in page.url
     assert "as_of=2024" in page.url  # the link keeps the axes
     trace = page.locator("#trace")
