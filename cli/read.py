@@ -28,6 +28,7 @@ from khronika.projections import models as m
 from khronika.projections.law import law as law_state
 from khronika.projections.person import person as person_history
 from khronika.projections.queries import Entities, Point
+from khronika.projections.search import search as search_views
 from khronika.projections.stats import DIMENSIONS, TERMED
 from khronika.projections.stats import stats as stats_of
 from khronika.projections.views import ViewStore
@@ -159,6 +160,52 @@ def timeline(settings: Settings, people: tuple[str, ...], others: tuple[str, ...
         emit([_row(f) for f in plain(facts)], "csv", columns=FACT_COLUMNS)
     else:
         _print_facts(plain(facts), point)
+
+
+@click.command()
+@click.argument("text")
+@click.option(
+    "--limit", type=click.IntRange(1, 1000), default=20, help="Show at most N."
+)
+@point_options(*FORMATS)
+@with_settings
+def search(settings: Settings, text: str, limit: int, point: Point,
+           fmt: str) -> None:  # fmt: skip
+    """Find facts, entities and sources by their words, best first.
+
+    Facts by summary, date wording and quotes; entities by name and alias
+    (in any script: a fact is found through the entities it names); sources
+    by title and publisher. Case and diacritics do not matter, in Cyrillic
+    and Kazakh letters as in Latin; each word matches the start of a word.
+    The words found are marked «like this».
+
+    \b
+    Examples:
+      khronika search Серебрякова
+      khronika search "separatism verdict" --as-of 2023 --format json
+    """
+    found = search_views(open_views(settings), point, text, limit)
+    if fmt == "json":
+        echo(to_json(found))
+        return
+    rows = [
+        {"kind": h.kind, "id": h.id, "score": h.score, "field": h.field,
+         "snippet": _marked(h) if fmt == "table" else h.snippet}
+        | ({"status": h.status or ""} if point.as_of else {})
+        for h in found.hits
+    ]  # fmt: skip
+    columns = ["kind", "id", "score", "field", "snippet"]
+    emit(rows, fmt, columns=columns + ["status"] * bool(point.as_of))
+
+
+def _marked(hit: m.Hit) -> str:
+    """The snippet with each word found in «»."""
+    text, done = hit.snippet, 0
+    parts = []
+    for a, b in hit.marks:
+        parts += [text[done:a], "«", text[a:b], "»"]
+        done = b
+    return "".join(parts) + text[done:]
 
 
 @click.command()
@@ -553,4 +600,4 @@ def _rebuild(settings: Settings) -> None:
     echo(f"rebuilt the views from {done} event{'s' * (done != 1)}")
 
 
-COMMANDS = (timeline, person, law, stats, fact, diff, projections, upgrade)
+COMMANDS = (timeline, search, person, law, stats, fact, diff, projections, upgrade)

@@ -408,3 +408,23 @@ def json_schema() -> dict[str, Any]:
         },
         "$defs": schema("#/$defs/{name}"),
     }
+
+
+class Hit(Model, kw_only=True):
+    """One record a search found: a fact, an entity or a source."""
+
+    kind: str  # fact, entity or source
+    id: str
+    title: str  # a fact's date and kind; an entity's name; a source's title
+    score: float  # higher first; the same on SQLite and PostgreSQL
+    field: str  # where the words were found: summary, wording, quote, name,
+    # alias, title, publisher, or (a fact) "names", through an entity it names
+    snippet: str  # the text around the words found
+    marks: list[tuple[int, int]]  # [start, end) of each word found in snippet
+    status: str | None = None  # a fact's: certain or possible at as_of
+    via: str | None = None  # a fact found through this entity (its slug)
+
+
+class Search(Point, kw_only=True):
+    query: str
+    hits: list[Hit]

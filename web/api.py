@@ -19,6 +19,7 @@ from khronika.projections.law import law
 from khronika.projections.person import person
 from khronika.projections.points import record_time
 from khronika.projections.queries import Entities
+from khronika.projections.search import search as find
 from khronika.projections.stats import DIMENSIONS, stats
 from khronika.store import attest
 from khronika.store import checkpoint as cp
@@ -285,6 +286,25 @@ def status(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
     )
 
 
+SEARCH = (
+    *POINT,
+    Param("q", "string", "The words to find (each the start of a word).",
+          example="Серебрякова"),
+    Param("limit", "integer", "Results at most (1-1000, default 50)."),
+)  # fmt: skip
+
+
+def search(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
+    """Facts, entities and sources holding every word, best first."""
+    text = q.text("q")
+    if text is None:
+        raise ValidationError("q", "give the words to find")
+    point = msgspec.structs.replace(
+        q.point(), known_at=q.point().known_at or state.views_stamp or None
+    )
+    return find(r.views, point, text, q.integer("limit", 50, high=MAX_PAGE))
+
+
 ENDPOINTS = (
     Endpoint(
         "/api/timeline",
@@ -326,6 +346,16 @@ ENDPOINTS = (
         PERSON,
         person_history,
         m.Person,
+    ),
+    Endpoint(
+        "/api/search",
+        "search",
+        "One search across facts (summary, date wording, quotes), entities "
+        "(names and aliases, in any script) and sources (titles), ranked, "
+        "with the words found marked in each snippet.",
+        SEARCH,
+        search,
+        m.Search,
     ),
     Endpoint(
         "/api/law/{id}",

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -116,6 +116,38 @@ def timeline_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     }  # fmt: skip
 
 
+def marked(hit: Any) -> Markup:
+    """A search hit's snippet with each word found in <mark> (escaped)."""
+    parts, done = [], 0
+    for a, b in hit.marks:
+        parts += [escape(hit.snippet[done:a]), Markup("<mark>{}</mark>").format(
+            hit.snippet[a:b])]  # fmt: skip
+        done = b
+    return Markup("").join([*parts, escape(hit.snippet[done:])])
+
+
+TEMPLATES.filters["marked"] = marked
+
+
+def hit_page(hit: Any) -> str:
+    kind = {"fact": "facts", "entity": "entities", "source": "sources"}[hit.kind]
+    return f"/{kind}/{hit.id}"
+
+
+def search_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
+    results = api.search(q, r, s, path) if q.text("q") else None
+    return "search.html", {
+        "results": results, "hit_page": hit_page,
+        "kind_names": {"fact": "fact", "entity": "name", "source": "source"},
+        "field_names": {
+            "summary": "summary", "wording": "date's wording", "quote": "quotes",
+            "name": "name", "alias": "other names", "slug": "identifier",
+            "title": "title", "publisher": "publisher",
+            "names": "people and places, through a name",
+        },
+    }  # fmt: skip
+
+
 def fact_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     data = fields(api.fact(q, r, s, path)) | {"trace": api.trace(q, r, s, path)}
     return "fact.html", data | named(q, r)
@@ -170,6 +202,7 @@ PAGES: tuple[tuple[str, str, tuple[Param, ...], Page], ...] = (
     ("/facts/{id}", "fact", (), fact_page),
     ("/person/{id}", "person", api.PERSON, person_page),
     ("/law/{id}", "law", (), law_page),
+    ("/search", "search", api.SEARCH, search_page),
     ("/stats", "stats", STATS, stats_page),
     ("/diff", "diff", api.DIFF, diff_page),
     ("/entities", "entities", api.ENTITIES, entities_page),

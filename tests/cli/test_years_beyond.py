@@ -110,13 +110,13 @@ def test_views_of_an_older_format_are_refused_until_upgrade(
             c.execute("UPDATE view_facts SET earliest = '0001-01-01'")
         refused = chronicle("timeline")
         assert refused.exit_code == 1
-        assert "has views of format 1; this version reads format 3" in refused.output
+        assert "has views of format 1; this version reads format 4" in refused.output
         assert "Run `khronika upgrade` once" in refused.output
         upgraded = chronicle("upgrade")
         assert upgraded.exit_code == 0, upgraded.output
         assert data(chronicle, "timeline")["facts"][0]["id"] == "far-past"
         (row,) = views.query("SELECT format FROM view_format")
-        assert row["format"] == 3
+        assert row["format"] == 4
         keys = views.query("SELECT earliest FROM view_facts WHERE fact = 'bronze-age'")
         assert [r["earliest"] for r in keys] == [Day(-1985, 1, 1).key()]
     finally:

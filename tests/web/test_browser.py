@@ -318,6 +318,30 @@ def test_a_fact_opens_to_its_trace(page: Any, site: str) -> None:
     shot(page, "fact")
 
 
+def test_searching_serebryakova_in_cyrillic_finds_her_facts(
+    page: Any, site: str
+) -> None:
+    page.goto(f"{site}/?as_of=2024")
+    with page.expect_navigation():
+        page.click("header nav a:text-is('Search')")
+    assert "as_of=2024" in page.url
+    page.fill("#q", "Серебрякова")
+    with page.expect_navigation():
+        page.click("form[role=search] button[type=submit]")
+    hits = page.locator("li.hit")
+    ids = hits.evaluate_all("els => els.map(e => e.dataset.id)")
+    assert ids[0] == "tatyana-serebryakova"
+    assert {"serebryakova-verdict-2023", "serebryakova-investigation-2023"} <= set(ids)
+    marks = page.locator("li.hit mark").all_inner_texts()
+    assert marks and set(marks) == {"Серебрякова"}
+    with page.expect_navigation():
+        page.click("li.hit[data-id='serebryakova-verdict-2023'] a")
+    assert "/facts/serebryakova-verdict-2023" in page.url and "as_of=2024" in page.url
+    page.goto(f"{site}/search?q=pwned")  # stored markup in a snippet stays text
+    assert "<script>" in page.locator("li.hit").first.inner_text()
+    assert page.evaluate("window.pwned") is None
+
+
 def test_stored_markup_shows_as_text_and_never_runs(page: Any, site: str) -> None:
     page.goto(f"{site}/facts/{HOSTILE}")
     assert "<script>window.pwned = 1</script>" in page.locator("#summary").inner_text()
@@ -333,7 +357,8 @@ PAGES = ["/?as_of=2022", "/facts/serebryakova-verdict-2023",
          "/person/tatyana-serebryakova", "/law/kz-criminal-code-2014",
          "/law/kz-criminal-code-2014:180", "/stats", "/stats?by=lag",
          "/diff?from=2000-01-01", "/entities", "/entities/petropavlovsk",
-         "/sources", "/sources/worldcrunch-kz-separatism"]  # fmt: skip
+         "/sources", "/sources/worldcrunch-kz-separatism",
+         "/search?q=Серебрякова"]  # fmt: skip
 # Elements that reach past the viewport's right edge (or its left)
 WIDER = """() => [...document.querySelectorAll('body *')].filter(e => {
   const r = e.getBoundingClientRect();
