@@ -29,7 +29,7 @@ from khronika.projections.law import law as law_state
 from khronika.projections.person import person as person_history
 from khronika.projections.queries import Entities, Point
 from khronika.projections.search import search as search_views
-from khronika.projections.stats import DIMENSIONS, TERMED
+from khronika.projections.stats import DIMENSIONS, TERMED, Filters
 from khronika.projections.stats import stats as stats_of
 from khronika.projections.views import ViewStore
 
@@ -339,25 +339,67 @@ def _penalty(p: dict[str, Any]) -> str:
     help="Bucket verdicts by year, charge, place or platform; "
     "sentences by type; or the lag from act to verdict.",
 )
+@click.option(
+    "--charge",
+    "charges",
+    multiple=True,
+    metavar="ARTICLE",
+    help="Only verdicts on this charge: LAW:ARTICLE, or a law.",
+)
+@click.option(
+    "--place", "places", multiple=True, metavar="ID", help="Only facts at this place."
+)
+@click.option(
+    "--court",
+    "courts",
+    multiple=True,
+    metavar="ID",
+    help="Only verdicts of this court.",
+)
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(FACT_KINDS),
+    help="Count facts of this kind (default: verdicts); by year or place.",
+)
 @point_options(*FORMATS)
 @with_settings
-def stats(settings: Settings, by: str, point: Point, fmt: str) -> None:
+def stats(settings: Settings, by: str, charges: tuple[str, ...],
+          places: tuple[str, ...], courts: tuple[str, ...], kinds: tuple[str, ...],
+          point: Point, fmt: str) -> None:  # fmt: skip
     """Verdict and sentence statistics that keep uncertain dates honest.
 
     Each bucket counts the verdicts certainly in it and those possibly in
     it: a verdict dated "2022-01/2022-06" is certain in 2022, one dated
-    "2023-12/2024-02" is possible in both years. By charge and by
-    sentence type, terms (months) are summarised: count, median, mean,
-    minimum and maximum.
+    "2023-12/2024-02" is possible in both years. By sentence type the
+    certain and possible columns count defendants. Every row also counts
+    its verdicts and their defendants, people and groups (a group's size is
+    not recorded, so it counts as one defendant and no people); a total row
+    sums each column, and a note says where a total over all verdicts
+    differs from the rows' sum. By charge and by sentence type, terms
+    (months) are summarised: count, median, mean, minimum and maximum.
 
     \b
     Examples:
       khronika stats --by year
-      khronika stats --by charge --as-of 2023-12-31
+      khronika stats --by year --charge kz-criminal-code-2014:180
+      khronika stats --by sentence-type --place petropavlovsk
       khronika stats --by lag --format json
     """
     views = open_views(settings)
-    answer = m.at(stats_of(views, point, by), **point.header(views.lag))
+    entities = Entities(views, point)
+
+    def slugs(idents: tuple[str, ...]) -> list[str]:
+        return [
+            m for i in idents for m in entities.members(entities.resolve(i)["entity"])
+        ]
+
+    filters = Filters(
+        charges=[c if ":" in c else entities.resolve(c)["entity"] for c in charges],
+        places=slugs(places), courts=slugs(courts), kinds=list(kinds),
+    )  # fmt: skip
+    answer = m.at(stats_of(views, point, by, filters), **point.header(views.lag))
     if fmt == "json":
         echo(to_json(answer))
         return
@@ -367,13 +409,28 @@ def stats(settings: Settings, by: str, point: Point, fmt: str) -> None:
         rows = [dict(zip(LAG_COLUMNS, (r["name"], r["act"], r["verdict"],
                                        f"{r['days_min']}–{r['days_max']}"),
                          strict=True)) for r in rows]  # fmt: skip
-    columns = BUCKET_COLUMNS if by in TERMED else BUCKET_COLUMNS[:3]  # no terms
-    emit(rows, fmt, columns=LAG_COLUMNS if by == "lag" else columns)
+    else:
+        rows = [*rows, result["total"] | _blank_terms(by)]
+    columns = BUCKET_COLUMNS if by in TERMED else BUCKET_COLUMNS[:7]  # no terms
+    title = None
+    if fmt == "table" and by != "lag":
+        title = f"certain and possible count {result['counts']}"
+    emit(rows, fmt, title=title, columns=LAG_COLUMNS if by == "lag" else columns)
     if fmt == "table" and by == "lag":
         summary = result["lags"]["summary"]
         if summary["pairs"]:
             echo(f"median {summary['median_days']:.0f} days over "
                        f"{summary['pairs']} act–verdict pairs")  # fmt: skip
+    elif fmt == "table":
+        for note in result["notes"]:
+            echo(textwrap.fill(note, 80))
+
+
+def _blank_terms(by: str) -> dict[str, Any]:
+    """The total row's term columns, left empty: a median does not add up."""
+    if by not in TERMED:
+        return {}
+    return dict.fromkeys(("terms", "median", "mean", "min", "max"))
 
 
 @click.command()

@@ -167,8 +167,12 @@ class Law(Point, kw_only=True):
 
 class Bucket(Model, kw_only=True):
     key: str
-    certain: int
-    possible: int
+    certain: int  # of what the statistic counts (`Stats.counts`), surely here
+    possible: int  # … and those that may be here
+    verdicts: int = 0  # verdicts here, certainly or possibly
+    defendants: int = 0  # defendants of those (by sentence type: theirs here)
+    people: int = 0  # defendants who are people
+    groups: int = 0  # defendants that are groups, of a size not recorded
     terms: int | UnsetType = UNSET  # by charge and by sentence type: months
     median: float | None | UnsetType = UNSET
     mean: float | None | UnsetType = UNSET
@@ -200,9 +204,14 @@ class Lags(Model, kw_only=True):
 
 class Stats(Point, kw_only=True):
     by: str
-    verdicts: int
+    verdicts: int  # distinct verdicts counted
     buckets: list[Bucket] | UnsetType = UNSET
     lags: Lags | UnsetType = UNSET
+    counts: str = "verdicts"  # what `certain` and `possible` count
+    defendants: int = 0  # distinct defendants of those verdicts
+    total: Bucket | UnsetType = UNSET  # each column summed over the buckets
+    filters: dict[str, list[str]] = {}  # the charges, places, courts, kinds
+    notes: list[str] = []  # where a total and its rows differ, and why
 
 
 class Change(Model, kw_only=True):

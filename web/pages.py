@@ -81,7 +81,7 @@ TIMELINE = (
     *api.TIMELINE,
     Param("lanes", "string", "The picture's lanes.", choices=LANES),
 )
-STATS = (Param("by", "string", "Statistic.", choices=DIMENSIONS),)
+STATS = (Param("by", "string", "Statistic.", choices=DIMENSIONS), *api.STATS[3:])
 Page = Callable[[Query, Reader, State, dict[str, str]], tuple[str, dict[str, Any]]]
 
 
@@ -165,7 +165,9 @@ def stats_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     by = q.text("by") or "year"
     data = fields(api.statistics(q, r, s, {"by": by}))
     most = max([b.certain + b.possible for b in data.get("buckets", [])] or [1])
-    return "stats.html", data | {"dimensions": DIMENSIONS, "most": most} | named(q, r)
+    return "stats.html", data | named(q, r) | {
+        "dimensions": DIMENSIONS, "most": most, "kinds": FACT_KINDS,
+    }  # fmt: skip
 
 
 def diff_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
