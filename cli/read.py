@@ -409,7 +409,7 @@ def stats(settings: Settings, by: str, charges: tuple[str, ...],
         rows = [dict(zip(LAG_COLUMNS, (r["name"], r["act"], r["verdict"],
                                        f"{r['days_min']}–{r['days_max']}"),
                          strict=True)) for r in rows]  # fmt: skip
-    else:
+    elif rows:  # a total row under rows to total
         rows = [*rows, result["total"] | _blank_terms(by)]
     columns = BUCKET_COLUMNS if by in TERMED else BUCKET_COLUMNS[:7]  # no terms
     title = None
@@ -554,14 +554,23 @@ def diff(settings: Settings, times: tuple[str, ...], fmt: str) -> None:
         echo(to_json(m.Diff(start=before, end=after, changes=found, lag=views.lag)))
         return
     changes = plain(found)
-    rows = changes if fmt == "csv" else [
-        {"change": c["change"], "id": c["id"],
-         "by": recorder(c["recorded_by"], c["recorded_key"]),
+    rows = [c | {"steps": _credits(c["steps"])} for c in changes] if fmt == "csv" else [
+        {"change": c["change"], "id": c["id"], "by": _credits(c["steps"]),
          "reason": c["reason"] or c["summary"]} for c in changes]  # fmt: skip
     emit(rows, fmt, columns=CHANGE_COLUMNS)
     if fmt == "table":
         echo(f"{len(changes)} change{'s' * (len(changes) != 1)} "
                    f"from {before} to {after}")  # fmt: skip
+
+
+def _credits(steps: list[dict[str, Any]]) -> str:
+    """Each version in a diff, credited: "v2 by Ann (key …): summary, place"."""
+    said = []
+    for s in steps:
+        fields = ", ".join(c["field"] for c in s["changes"])
+        who = recorder(s["recorded_by"], s["recorded_key"])
+        said.append(f"v{s['version']} by {who}" + (f": {fields}" if fields else ""))
+    return "; ".join(said)
 
 
 @click.group()

@@ -59,6 +59,7 @@ class Fact(Model, kw_only=True):
     reason: str
     roles: list[str] | UnsetType = UNSET  # in a person's history
     recorded_key: str = ""  # the signer's "<key name>+<key id>"; "" if unsigned
+    changes: list[FieldChange] | UnsetType = UNSET  # in a history: from the last
 
 
 class Timeline(Point, kw_only=True):
@@ -225,6 +226,7 @@ class Change(Model, kw_only=True):
     reason: str
     summary: str
     recorded_key: str = ""  # the signer's "<key name>+<key id>"; "" if unsigned
+    steps: list[Step] = []  # each version in between: by whom, what changed
 
 
 class Diff(Model, kw_only=True):
@@ -437,3 +439,26 @@ class Hit(Model, kw_only=True):
 class Search(Point, kw_only=True):
     query: str
     hits: list[Hit]
+
+
+class FieldChange(Model, kw_only=True):
+    """One field of a fact as one version changed it from the version before.
+
+    For a list (participants, sources), `before` holds the entries taken
+    out and `after` those put in; otherwise the old and the new value.
+    """
+
+    field: str  # when, summary, place, participants, details, sources, retracted
+    before: Any = None
+    after: Any = None
+
+
+class Step(Model, kw_only=True):
+    """One version between two record times: who made it, and what changed."""
+
+    version: int
+    recorded_at: str
+    recorded_by: str
+    recorded_key: str = ""
+    reason: str = ""
+    changes: list[FieldChange] = []

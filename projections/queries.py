@@ -16,6 +16,7 @@ from khronika.domain.errors import NotFoundError, ValidationError
 from khronika.domain.parse import MAX_COUNT
 from khronika.domain.text import check_line
 from khronika.projections import models as m
+from khronika.projections.changes import steps, with_changes
 from khronika.projections.schema import NOW
 from khronika.projections.views import ViewStore
 
@@ -271,7 +272,7 @@ def fact_history(views: ViewStore, slug: str, point: Point) -> list[m.Fact]:
         "ORDER BY version",
         point.params | {"slug": slug},
     )
-    return [fact_json(row) for row in rows]
+    return with_changes(rows, [fact_json(row) for row in rows])
 
 
 def unknown_fact(views: ViewStore, slug: str) -> NotFoundError:
@@ -291,7 +292,9 @@ def fact_slugs(views: ViewStore) -> list[str]:
 
 
 def diff(views: ViewStore, before: str, after: str) -> list[m.Change]:
-    """Facts added, corrected or retracted between two record times."""
+    """Facts added, corrected or retracted between two record times, each
+    version in between credited to whoever recorded it (`steps`)."""
+
     old = {r["fact"]: r for r in _facts_at(views, before)}
     changes: list[m.Change] = []
     for slug, row in sorted(
@@ -313,6 +316,8 @@ def diff(views: ViewStore, before: str, after: str) -> list[m.Change]:
             to_version=row["version"], recorded_at=row["recorded_from"],
             recorded_by=row["recorded_by"], recorded_key=row["recorded_key"],
             reason=row["reason"], summary=row["summary"],
+            steps=steps(views, slug, was["version"] if was is not None else None,
+                        after),
         ))  # fmt: skip
     return changes
 

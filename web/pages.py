@@ -76,6 +76,7 @@ TEMPLATES.globals |= {
     "changes_words": words.CHANGES,
     "names": {},
     "recorder": recorder,
+    "field_words": words.FIELD_WORDS,
 }
 TIMELINE = (
     *api.TIMELINE,
@@ -150,7 +151,13 @@ def search_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
 
 def fact_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     data = fields(api.fact(q, r, s, path)) | {"trace": api.trace(q, r, s, path)}
-    return "fact.html", data | named(q, r)
+    names = named(q, r)
+    by_slug = {slug: n.name for slug, n in names["names"].items()}
+
+    def said(field: str, value: object) -> str:
+        return words.changed_value(field, value, by_slug)
+
+    return "fact.html", data | names | {"said": said}
 
 
 def person_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:

@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from khronika.cli.main import cli
-from khronika.domain.documents import FactDoc
+from khronika.domain.documents import Citation, FactDoc
 from khronika.store import checkpoint as cp
 from khronika.store import signing
 from khronika.store.app import Chronicle
@@ -34,6 +34,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
         "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]  # fmt: skip
 HOSTILE = "hostile-summary"
+CORRECTED = "potopa-verdict-2022"
+NEW_SUMMARY = "A Petropavlovsk court convicted Evgenia and Elena Potopa."
 
 
 def _chromium() -> str:
@@ -74,6 +76,9 @@ def site() -> Iterator[str]:
             "participants": [{"entity": "tatyana-serebryakova", "role": "speaker"}],
             "sources": [{"source": "worldcrunch-kz-separatism", "locator": "para:1"}],
         }, FactDoc), "browser")  # fmt: skip
+        app.correct(CORRECTED, {"summary": NEW_SUMMARY}, "a shorter summary",
+                    [Citation(source="worldcrunch-kz-separatism", locator="para:8")],
+                    "browser")  # fmt: skip
         app.close()
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(
@@ -342,6 +347,21 @@ def test_searching_serebryakova_in_cyrillic_finds_her_facts(
     assert page.evaluate("window.pwned") is None
 
 
+def test_a_corrected_fact_shows_what_changed(page: Any, site: str) -> None:
+    page.goto(f"{site}/facts/{CORRECTED}")
+    second = page.locator("#history tr.version[data-version='2']")
+    assert second.locator("dt.field").all_inner_texts()[0] == "Summary"
+    assert second.locator("dd ins").first.inner_text() == NEW_SUMMARY
+    assert "Potopa" in second.locator("dd del").first.inner_text()  # the old one
+    assert "a shorter summary" in second.inner_text()
+    assert "first recorded" in page.locator(
+        "#history tr.version[data-version='1']").inner_text()  # fmt: skip
+    shot(page, "fact-corrected")
+    page.goto(f"{site}/diff?from=2000-01-01")
+    step = page.locator(f"li.change[data-fact='{CORRECTED}'] li.step").last
+    assert "by browser" in step.inner_text() and "summary" in step.inner_text()
+
+
 def test_stored_markup_shows_as_text_and_never_runs(page: Any, site: str) -> None:
     page.goto(f"{site}/facts/{HOSTILE}")
     assert "<script>window.pwned = 1</script>" in page.locator("#summary").inner_text()
@@ -358,7 +378,7 @@ PAGES = ["/?as_of=2022", "/facts/serebryakova-verdict-2023",
          "/law/kz-criminal-code-2014:180", "/stats", "/stats?by=lag",
          "/diff?from=2000-01-01", "/entities", "/entities/petropavlovsk",
          "/sources", "/sources/worldcrunch-kz-separatism",
-         "/search?q=Серебрякова"]  # fmt: skip
+         "/search?q=Серебрякова", "/facts/potopa-verdict-2022"]  # fmt: skip
 # Elements that reach past the viewport's right edge (or its left)
 WIDER = """() => [...document.querySelectorAll('body *')].filter(e => {
   const r = e.getBoundingClientRect();
