@@ -28,7 +28,7 @@ from khronika.domain.events import recorder, stamp
 from khronika.projections import lists
 from khronika.projections.person import term
 from khronika.projections.stats import DIMENSIONS
-from khronika.web import api, words
+from khronika.web import api, passages, words
 from khronika.web.http import answer
 from khronika.web.params import POINT, Param, Query, with_point
 from khronika.web.reader import Reader, State
@@ -157,7 +157,14 @@ def fact_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     def said(field: str, value: object) -> str:
         return words.changed_value(field, value, by_slug)
 
-    return "fact.html", data | names | {"said": said}
+    def cited(c: Any) -> list[passages.Part] | None:
+        """The passage a citation points at, from the copy it was checked
+        against (or the source's copy), if that copy is stored here."""
+        text = r.app.text_of(c.copy_sha256)
+        cite = passages.Cite(fact=path["id"], locator=c.locator, quote=c.quote)
+        return None if text is None else passages.passage(text, cite)
+
+    return "fact.html", data | names | {"said": said, "cited": cited}
 
 
 def person_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
@@ -205,6 +212,16 @@ def source_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     }
 
 
+def copy_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
+    data = fields(api.source(q, r, s, path))
+    point, found = q.point(), data["source"]
+    text = r.app.text_of(found.sha256)
+    cites = [passages.Cite(c.fact, c.locator, c.quote) for c in data["cited_by"]]
+    facts = lists.fact_refs(r.views, sorted({c.fact for c in cites}), point)
+    marked = passages.marked(text, cites) if text is not None else None
+    return "copy.html", data | {"paragraphs": marked, "facts": facts}
+
+
 # Each page's own parameters; every page takes the time parameters too
 PAGES: tuple[tuple[str, str, tuple[Param, ...], Page], ...] = (
     ("/", "timeline", TIMELINE, timeline_page),
@@ -218,6 +235,7 @@ PAGES: tuple[tuple[str, str, tuple[Param, ...], Page], ...] = (
     ("/entities/{id}", "entity", (), entity_page),
     ("/sources", "sources", (), sources_page),
     ("/sources/{id}", "source", (), source_page),
+    ("/sources/{id}/copy", "copy", (), copy_page),
 )
 AXES = tuple(p.name for p in POINT)  # carried by every link
 

@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from khronika.cli.main import cli
-from khronika.domain.documents import Citation, FactDoc
+from khronika.domain.documents import Citation, FactDoc, SourceDoc
 from khronika.store import checkpoint as cp
 from khronika.store import signing
 from khronika.store.app import Chronicle
@@ -35,6 +35,10 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
         "--disable-component-update", "--disable-sync"]  # fmt: skip
 HOSTILE = "hostile-summary"
 CORRECTED = "potopa-verdict-2022"
+COPIED, CITING = "stored-copy-source", "lawyer-speaks-2024"
+QUOTE = "she was only joking"
+COPY = ("A first paragraph, not cited.\n\nHer lawyer said   she was only joking,"
+        " and would appeal.\nA third paragraph.\n")  # fmt: skip
 NEW_SUMMARY = "A Petropavlovsk court convicted Evgenia and Elena Potopa."
 
 
@@ -75,6 +79,16 @@ def site() -> Iterator[str]:
             "summary": "<script>window.pwned = 1</script> said <b>nothing</b>",
             "participants": [{"entity": "tatyana-serebryakova", "role": "speaker"}],
             "sources": [{"source": "worldcrunch-kz-separatism", "locator": "para:1"}],
+        }, FactDoc), "browser")  # fmt: skip
+        app.add_source(msgspec.convert({
+            "id": COPIED, "title": "A stored copy", "publisher": "khronika tests",
+            "url": "https://example.org/copy", "published": "2024-01",
+            "language": "en"}, SourceDoc), "browser", copy=COPY.encode())  # fmt: skip
+        app.append_fact(msgspec.convert({
+            "id": CITING, "kind": "statement", "when": "2024-01-02",
+            "summary": "Serebryakova's lawyer spoke to a paper.",
+            "participants": [{"entity": "tatyana-serebryakova", "role": "subject"}],
+            "sources": [{"source": COPIED, "locator": "para:2", "quote": QUOTE}],
         }, FactDoc), "browser")  # fmt: skip
         app.correct(CORRECTED, {"summary": NEW_SUMMARY}, "a shorter summary",
                     [Citation(source="worldcrunch-kz-separatism", locator="para:8")],
@@ -362,6 +376,28 @@ def test_a_corrected_fact_shows_what_changed(page: Any, site: str) -> None:
     assert "by browser" in step.inner_text() and "summary" in step.inner_text()
 
 
+def test_the_source_page_highlights_the_passage_a_fact_cites(
+    page: Any, site: str
+) -> None:
+    page.goto(f"{site}/sources/{COPIED}?as_of=2024")
+    with page.expect_navigation():
+        page.click("#read-copy")
+    assert f"/sources/{COPIED}/copy" in page.url and "as_of=2024" in page.url
+    (mark,) = page.locator("mark.cited").all()
+    assert " ".join(mark.inner_text().split()) == QUOTE
+    assert page.locator("#para-2 mark.cited").count() == 1  # in its paragraph
+    assert page.locator("#para-1 mark, #para-3 mark").count() == 0
+    fill = mark.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert fill not in ("rgba(0, 0, 0, 0)", "transparent")  # it shows
+    shot(page, "copy")
+    with page.expect_navigation():
+        page.click(f"#para-2 a[data-fact='{CITING}']")
+    assert f"/facts/{CITING}" in page.url
+    passage = page.locator("blockquote.cited-passage")
+    assert " ".join(passage.locator("mark").inner_text().split()) == QUOTE
+    assert "Her lawyer said" in passage.inner_text()  # the passage around it
+
+
 def test_stored_markup_shows_as_text_and_never_runs(page: Any, site: str) -> None:
     page.goto(f"{site}/facts/{HOSTILE}")
     assert "<script>window.pwned = 1</script>" in page.locator("#summary").inner_text()
@@ -378,7 +414,8 @@ PAGES = ["/?as_of=2022", "/facts/serebryakova-verdict-2023",
          "/law/kz-criminal-code-2014:180", "/stats", "/stats?by=lag",
          "/diff?from=2000-01-01", "/entities", "/entities/petropavlovsk",
          "/sources", "/sources/worldcrunch-kz-separatism",
-         "/search?q=Серебрякова", "/facts/potopa-verdict-2022"]  # fmt: skip
+         "/search?q=Серебрякова", "/facts/potopa-verdict-2022",
+         f"/sources/{COPIED}/copy", f"/facts/{CITING}"]  # fmt: skip
 # Elements that reach past the viewport's right edge (or its left)
 WIDER = """() => [...document.querySelectorAll('body *')].filter(e => {
   const r = e.getBoundingClientRect();
