@@ -467,6 +467,43 @@ def test_no_word_or_number_is_split_across_lines(
     context.close()
 
 
+AXE = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+# every page, the timeline's lanes and zoom, the statistics' dimensions
+AUDITED = [*PAGES, "/?as_of=2026&lanes=person", "/?as_of=2026&lanes=case",
+           "/?from=2020&to=2024", "/stats?by=sentence-type", "/stats?by=charge",
+           "/search", "/diff", f"/sources/{COPIED}", "/facts/no-such-fact"]  # fmt: skip
+
+
+def _axe() -> str:
+    if not AXE.exists():
+        why = "axe-core is not installed (npm ci --prefix tests/web/axe)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser tests cannot run under CI: {why}", pytrace=False)
+        pytest.skip(why)
+    return AXE.read_text()
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+@pytest.mark.parametrize("path", AUDITED)
+def test_axe_finds_no_serious_or_critical_violation(
+    browser: Any, site: str, path: str, width: int
+) -> None:
+    script = _axe()
+    # the pages' Content-Security-Policy allows only their own scripts
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  bypass_csp=True)  # fmt: skip
+    page = context.new_page()
+    page.goto(site + path)
+    page.add_script_tag(content=script)
+    found = page.evaluate("""async () => {
+      const r = await axe.run(document, {resultTypes: ['violations']});
+      return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
+        .map(v => [v.id, v.impact, v.nodes.slice(0, 3).map(n => n.target.join(' '))]);
+    }""")
+    context.close()
+    assert found == [], (path, width)
+
+
 def test_tables_become_stacked_rows_on_a_small_screen(browser: Any, site: str) -> None:
     context = browser.new_context(viewport={"width": 360, "height": 740})
     page = context.new_page()
