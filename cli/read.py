@@ -412,10 +412,14 @@ def stats(settings: Settings, by: str, charges: tuple[str, ...],
     elif rows:  # a total row under rows to total
         rows = [*rows, result["total"] | _blank_terms(by)]
     columns = BUCKET_COLUMNS if by in TERMED else BUCKET_COLUMNS[:7]  # no terms
-    title = None
-    if fmt == "table" and by != "lag":
-        title = f"certain and possible count {result['counts']}"
-    emit(rows, fmt, title=title, columns=LAG_COLUMNS if by == "lag" else columns)
+    if fmt == "table" and by != "lag":  # two tables, to fit 80 columns
+        counted = [{k: r[k] for k in BUCKET_COLUMNS[:5]} for r in rows]
+        emit(counted, fmt, title=f"certain and possible count {result['counts']}")
+        rest = ("key", *BUCKET_COLUMNS[5:7], *(BUCKET_COLUMNS[7:] * (by in TERMED)))
+        title = "the defendants" + (", and their terms in months" * (by in TERMED))
+        emit([{k: r[k] for k in rest} for r in rows], fmt, title=title)
+    else:
+        emit(rows, fmt, columns=LAG_COLUMNS if by == "lag" else columns)
     if fmt == "table" and by == "lag":
         summary = result["lags"]["summary"]
         if summary["pairs"]:

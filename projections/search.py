@@ -26,7 +26,7 @@ from khronika.domain.text import check_line
 from khronika.projections import models as m
 from khronika.projections.queries import Point, fact_json
 from khronika.projections.schema import SEARCH_VECTOR
-from khronika.projections.text import WORD, fold, words
+from khronika.projections.text import LONGEST, WORD, fold, words
 from khronika.projections.views import ViewStore
 
 SEARCH_MAX = 300
@@ -44,7 +44,7 @@ THROUGH = 0.5  # a fact found through an entity it names: this share of its scor
 def search(views: ViewStore, point: Point, text: str, limit: int = 50) -> m.Search:
     """The records holding every word of `text`, best first."""
     check_line("query", text, SEARCH_MAX)
-    terms = list(dict.fromkeys(words(text)))[:MOST_WORDS]
+    terms = list(dict.fromkeys(w[:LONGEST] for w in words(text)))[:MOST_WORDS]
     if not terms:
         raise ValidationError("query", f"'{text}' has no letters or digits to find")
     hits: dict[tuple[str, str], m.Hit] = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+LONGEST = 200  # characters of a word kept for search (PostgreSQL takes 2047 bytes)
 # Kazakh letters beside the Russian ones they are read as
 KAZAKH = str.maketrans("әғқңөұүһі", "агкноуухи")
 WORD = re.compile(r"[^\W_]+")
@@ -31,5 +32,7 @@ def words(text: str) -> list[str]:
 
 
 def searchable(*texts: str | None) -> str:
-    """The words of `texts`, folded, one space apart: a `search` column."""
-    return " ".join(w for t in texts if t for w in words(t))
+    """The words of `texts`, folded, one space apart: a `search` column. A
+    word is kept to its first LONGEST characters: a search matches the start
+    of a word, and a lexeme has a size limit in PostgreSQL."""
+    return " ".join(w[:LONGEST] for t in texts if t for w in words(t))

@@ -50,6 +50,7 @@ def test_fold_drops_case_and_diacritics_in_latin_cyrillic_and_kazakh() -> None:
         "verdict",
     ]
     assert searchable("A b", None, "Ç") == "a b c"
+    assert searchable("x" * 5000) == "x" * 200  # a lexeme's size is bounded
 
 
 def test_serebryakova_in_cyrillic_finds_her_facts_through_her_alias(
