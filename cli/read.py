@@ -28,7 +28,8 @@ from khronika.projections import models as m
 from khronika.projections.law import law as law_state
 from khronika.projections.person import person as person_history
 from khronika.projections.queries import Entities, Point
-from khronika.projections.stats import DIMENSIONS, TERMED
+from khronika.projections.search import search as search_views
+from khronika.projections.stats import DIMENSIONS, TERMED, Filters
 from khronika.projections.stats import stats as stats_of
 from khronika.projections.views import ViewStore
 from khronika.store import location as loc
@@ -160,6 +161,52 @@ def timeline(settings: Settings, people: tuple[str, ...], others: tuple[str, ...
         emit([_row(f) for f in plain(facts)], "csv", columns=FACT_COLUMNS)
     else:
         _print_facts(plain(facts), point)
+
+
+@click.command()
+@click.argument("text")
+@click.option(
+    "--limit", type=click.IntRange(1, 1000), default=20, help="Show at most N."
+)
+@point_options(*FORMATS)
+@with_settings
+def search(settings: Settings, text: str, limit: int, point: Point,
+           fmt: str) -> None:  # fmt: skip
+    """Find facts, entities and sources by their words, best first.
+
+    Facts by summary, date wording and quotes; entities by name and alias
+    (in any script: a fact is found through the entities it names); sources
+    by title and publisher. Case and diacritics do not matter, in Cyrillic
+    and Kazakh letters as in Latin; each word matches the start of a word.
+    The words found are marked «like this».
+
+    \b
+    Examples:
+      khronika search Серебрякова
+      khronika search "separatism verdict" --as-of 2023 --format json
+    """
+    found = search_views(open_views(settings), point, text, limit)
+    if fmt == "json":
+        echo(to_json(found))
+        return
+    rows = [
+        {"kind": h.kind, "id": h.id, "score": h.score, "field": h.field,
+         "snippet": _marked(h) if fmt == "table" else h.snippet}
+        | ({"status": h.status or ""} if point.as_of else {})
+        for h in found.hits
+    ]  # fmt: skip
+    columns = ["kind", "id", "score", "field", "snippet"]
+    emit(rows, fmt, columns=columns + ["status"] * bool(point.as_of))
+
+
+def _marked(hit: m.Hit) -> str:
+    """The snippet with each word found in «»."""
+    text, done = hit.snippet, 0
+    parts = []
+    for a, b in hit.marks:
+        parts += [text[done:a], "«", text[a:b], "»"]
+        done = b
+    return "".join(parts) + text[done:]
 
 
 @click.command()
@@ -303,25 +350,67 @@ def _penalty(p: dict[str, Any]) -> str:
     help="Bucket verdicts by year, charge, place or platform; "
     "sentences by type; or the lag from act to verdict.",
 )
+@click.option(
+    "--charge",
+    "charges",
+    multiple=True,
+    metavar="ARTICLE",
+    help="Only verdicts on this charge: LAW:ARTICLE, or a law.",
+)
+@click.option(
+    "--place", "places", multiple=True, metavar="ID", help="Only facts at this place."
+)
+@click.option(
+    "--court",
+    "courts",
+    multiple=True,
+    metavar="ID",
+    help="Only verdicts of this court.",
+)
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(FACT_KINDS),
+    help="Count facts of this kind (default: verdicts); by year or place.",
+)
 @point_options(*FORMATS)
 @with_settings
-def stats(settings: Settings, by: str, point: Point, fmt: str) -> None:
+def stats(settings: Settings, by: str, charges: tuple[str, ...],
+          places: tuple[str, ...], courts: tuple[str, ...], kinds: tuple[str, ...],
+          point: Point, fmt: str) -> None:  # fmt: skip
     """Verdict and sentence statistics that keep uncertain dates honest.
 
     Each bucket counts the verdicts certainly in it and those possibly in
     it: a verdict dated "2022-01/2022-06" is certain in 2022, one dated
-    "2023-12/2024-02" is possible in both years. By charge and by
-    sentence type, terms (months) are summarised: count, median, mean,
-    minimum and maximum.
+    "2023-12/2024-02" is possible in both years. By sentence type the
+    certain and possible columns count defendants. Every row also counts
+    its verdicts and their defendants, people and groups (a group's size is
+    not recorded, so it counts as one defendant and no people); a total row
+    sums each column, and a note says where a total over all verdicts
+    differs from the rows' sum. By charge and by sentence type, terms
+    (months) are summarised: count, median, mean, minimum and maximum.
 
     \b
     Examples:
       khronika stats --by year
-      khronika stats --by charge --as-of 2023-12-31
+      khronika stats --by year --charge kz-criminal-code-2014:180
+      khronika stats --by sentence-type --place petropavlovsk
       khronika stats --by lag --format json
     """
     views = open_views(settings)
-    answer = m.at(stats_of(views, point, by), **point.header(views.lag))
+    entities = Entities(views, point)
+
+    def slugs(idents: tuple[str, ...]) -> list[str]:
+        return [
+            m for i in idents for m in entities.members(entities.resolve(i)["entity"])
+        ]
+
+    filters = Filters(
+        charges=[c if ":" in c else entities.resolve(c)["entity"] for c in charges],
+        places=slugs(places), courts=slugs(courts), kinds=list(kinds),
+    )  # fmt: skip
+    answer = m.at(stats_of(views, point, by, filters), **point.header(views.lag))
     if fmt == "json":
         echo(to_json(answer))
         return
@@ -331,13 +420,32 @@ def stats(settings: Settings, by: str, point: Point, fmt: str) -> None:
         rows = [dict(zip(LAG_COLUMNS, (r["name"], r["act"], r["verdict"],
                                        f"{r['days_min']}–{r['days_max']}"),
                          strict=True)) for r in rows]  # fmt: skip
-    columns = BUCKET_COLUMNS if by in TERMED else BUCKET_COLUMNS[:3]  # no terms
-    emit(rows, fmt, columns=LAG_COLUMNS if by == "lag" else columns)
+    elif rows:  # a total row under rows to total
+        rows = [*rows, result["total"] | _blank_terms(by)]
+    columns = BUCKET_COLUMNS if by in TERMED else BUCKET_COLUMNS[:7]  # no terms
+    if fmt == "table" and by != "lag":  # two tables, to fit 80 columns
+        counted = [{k: r[k] for k in BUCKET_COLUMNS[:5]} for r in rows]
+        emit(counted, fmt, title=f"certain and possible count {result['counts']}")
+        rest = ("key", *BUCKET_COLUMNS[5:7], *(BUCKET_COLUMNS[7:] * (by in TERMED)))
+        title = "the defendants" + (", and their terms in months" * (by in TERMED))
+        emit([{k: r[k] for k in rest} for r in rows], fmt, title=title)
+    else:
+        emit(rows, fmt, columns=LAG_COLUMNS if by == "lag" else columns)
     if fmt == "table" and by == "lag":
         summary = result["lags"]["summary"]
         if summary["pairs"]:
             echo(f"median {summary['median_days']:.0f} days over "
                        f"{summary['pairs']} act–verdict pairs")  # fmt: skip
+    elif fmt == "table":
+        for note in result["notes"]:
+            echo(textwrap.fill(note, 80))
+
+
+def _blank_terms(by: str) -> dict[str, Any]:
+    """The total row's term columns, left empty: a median does not add up."""
+    if by not in TERMED:
+        return {}
+    return dict.fromkeys(("terms", "median", "mean", "min", "max"))
 
 
 @click.command()
@@ -461,14 +569,23 @@ def diff(settings: Settings, times: tuple[str, ...], fmt: str) -> None:
         echo(to_json(m.Diff(start=before, end=after, changes=found, lag=views.lag)))
         return
     changes = plain(found)
-    rows = changes if fmt == "csv" else [
-        {"change": c["change"], "id": c["id"],
-         "by": recorder(c["recorded_by"], c["recorded_key"]),
+    rows = [c | {"steps": _credits(c["steps"])} for c in changes] if fmt == "csv" else [
+        {"change": c["change"], "id": c["id"], "by": _credits(c["steps"]),
          "reason": c["reason"] or c["summary"]} for c in changes]  # fmt: skip
     emit(rows, fmt, columns=CHANGE_COLUMNS)
     if fmt == "table":
         echo(f"{len(changes)} change{'s' * (len(changes) != 1)} "
                    f"from {before} to {after}")  # fmt: skip
+
+
+def _credits(steps: list[dict[str, Any]]) -> str:
+    """Each version in a diff, credited: "v2 by Ann (key …): summary, place"."""
+    said = []
+    for s in steps:
+        fields = ", ".join(c["field"] for c in s["changes"])
+        who = recorder(s["recorded_by"], s["recorded_key"])
+        said.append(f"v{s['version']} by {who}" + (f": {fields}" if fields else ""))
+    return "; ".join(said)
 
 
 @click.group()
@@ -580,4 +697,4 @@ def rebuild_views(settings: Settings) -> None:
     echo(f"rebuilt the views from {done} event{'s' * (done != 1)}")
 
 
-COMMANDS = (timeline, person, law, stats, fact, diff, projections, upgrade)
+COMMANDS = (timeline, search, person, law, stats, fact, diff, projections, upgrade)

@@ -59,6 +59,7 @@ class Fact(Model, kw_only=True):
     reason: str
     roles: list[str] | UnsetType = UNSET  # in a person's history
     recorded_key: str = ""  # the signer's "<key name>+<key id>"; "" if unsigned
+    changes: list[FieldChange] | UnsetType = UNSET  # in a history: from the last
 
 
 class Timeline(Point, kw_only=True):
@@ -171,8 +172,12 @@ class Law(Point, kw_only=True):
 
 class Bucket(Model, kw_only=True):
     key: str
-    certain: int
-    possible: int
+    certain: int  # of what the statistic counts (`Stats.counts`), surely here
+    possible: int  # … and those that may be here
+    verdicts: int = 0  # verdicts here, certainly or possibly
+    defendants: int = 0  # defendants of those (by sentence type: theirs here)
+    people: int = 0  # defendants who are people
+    groups: int = 0  # defendants that are groups, of a size not recorded
     terms: int | UnsetType = UNSET  # by charge and by sentence type: months
     median: float | None | UnsetType = UNSET
     mean: float | None | UnsetType = UNSET
@@ -204,9 +209,14 @@ class Lags(Model, kw_only=True):
 
 class Stats(Point, kw_only=True):
     by: str
-    verdicts: int
+    verdicts: int  # distinct verdicts counted
     buckets: list[Bucket] | UnsetType = UNSET
     lags: Lags | UnsetType = UNSET
+    counts: str = "verdicts"  # what `certain` and `possible` count
+    defendants: int = 0  # distinct defendants of those verdicts
+    total: Bucket | UnsetType = UNSET  # each column summed over the buckets
+    filters: dict[str, list[str]] = {}  # the charges, places, courts, kinds
+    notes: list[str] = []  # where a total and its rows differ, and why
 
 
 class Change(Model, kw_only=True):
@@ -220,6 +230,7 @@ class Change(Model, kw_only=True):
     reason: str
     summary: str
     recorded_key: str = ""  # the signer's "<key name>+<key id>"; "" if unsigned
+    steps: list[Step] = []  # each version in between: by whom, what changed
 
 
 class Diff(Model, kw_only=True):
@@ -412,3 +423,46 @@ def json_schema() -> dict[str, Any]:
         },
         "$defs": schema("#/$defs/{name}"),
     }
+
+
+class Hit(Model, kw_only=True):
+    """One record a search found: a fact, an entity or a source."""
+
+    kind: str  # fact, entity or source
+    id: str
+    title: str  # a fact's date and kind; an entity's name; a source's title
+    score: float  # higher first; the same on SQLite and PostgreSQL
+    field: str  # where the words were found: summary, wording, quote, name,
+    # alias, title, publisher, or (a fact) "names", through an entity it names
+    snippet: str  # the text around the words found
+    marks: list[tuple[int, int]]  # [start, end) of each word found in snippet
+    status: str | None = None  # a fact's: certain or possible at as_of
+    via: str | None = None  # a fact found through this entity (its slug)
+
+
+class Search(Point, kw_only=True):
+    query: str
+    hits: list[Hit]
+
+
+class FieldChange(Model, kw_only=True):
+    """One field of a fact as one version changed it from the version before.
+
+    For a list (participants, sources), `before` holds the entries taken
+    out and `after` those put in; otherwise the old and the new value.
+    """
+
+    field: str  # when, summary, place, participants, details, sources, retracted
+    before: Any = None
+    after: Any = None
+
+
+class Step(Model, kw_only=True):
+    """One version between two record times: who made it, and what changed."""
+
+    version: int
+    recorded_at: str
+    recorded_by: str
+    recorded_key: str = ""
+    reason: str = ""
+    changes: list[FieldChange] = []

@@ -16,6 +16,7 @@ from khronika.domain.errors import NotFoundError, ValidationError
 from khronika.domain.parse import MAX_COUNT
 from khronika.domain.text import check_line
 from khronika.projections import models as m
+from khronika.projections.changes import steps, with_changes
 from khronika.projections.schema import NOW
 from khronika.projections.views import ViewStore
 
@@ -271,7 +272,7 @@ def fact_history(views: ViewStore, slug: str, point: Point) -> list[m.Fact]:
         "ORDER BY version",
         point.params | {"slug": slug},
     )
-    return [fact_json(row) for row in rows]
+    return with_changes(rows, [fact_json(row) for row in rows])
 
 
 def unknown_fact(views: ViewStore, slug: str) -> NotFoundError:
@@ -291,7 +292,8 @@ def fact_slugs(views: ViewStore) -> list[str]:
 
 
 def diff(views: ViewStore, before: str, after: str) -> list[m.Change]:
-    """Facts added, corrected or retracted between two record times.
+    """Facts added, corrected or retracted between two record times, each
+    version in between credited to whoever recorded it (`steps`).
 
     A fact added inside the window is credited to the maintainer who added
     it, at the time they did, though it was corrected or retracted since
@@ -320,6 +322,8 @@ def diff(views: ViewStore, before: str, after: str) -> list[m.Change]:
             to_version=row["version"], recorded_at=by["recorded_from"],
             recorded_by=by["recorded_by"], recorded_key=by["recorded_key"],
             reason=row["reason"], summary=row["summary"],
+            steps=steps(views, slug, was["version"] if was is not None else None,
+                        after),
         ))  # fmt: skip
     return changes
 

@@ -18,6 +18,7 @@ from khronika.domain.documents import (
     SentenceChangeDetails,
     VerdictDetails,
 )
+from khronika.projections.text import searchable
 
 Row = tuple[Any, ...]
 _encode = msgspec.json.Encoder().encode
@@ -55,6 +56,7 @@ def _fact_rows(v: FactVersion) -> Iterator[tuple[str, Row]]:
         *key, doc.kind, when.edtf, label, when.wording, *span, approximate,
         uncertain, doc.place, doc.summary, int(v.retracted), v.reason,
         v.recorded_by, v.recorded_key, v.position, _encode(doc).decode(),
+        searchable(doc.summary, when.wording, *(c.quote for c in doc.sources)),
     )  # fmt: skip
     if v.retracted:
         return
@@ -117,6 +119,7 @@ def entity_row(entity: Entity, recorded_by: str, position: int) -> Row:
         doc.id, entity.version, doc.kind, doc.name,
         _encode(doc.aliases).decode(), doc.note, entity.merged_into,
         _encode(doc.articles).decode(), recorded_by, position,
+        searchable(doc.id, doc.name, *doc.aliases),
     )  # fmt: skip
 
 
@@ -126,4 +129,5 @@ def source_row(source: Source, recorded_by: str, position: int) -> Row:
     return (
         doc.id, source.version, doc.title, doc.publisher, doc.url, doc.published,
         doc.language, doc.sha256, recorded_by, position,
+        searchable(doc.title, doc.publisher),
     )  # fmt: skip

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 OPEN = "9999-12-31T23:59:59.999999Z"
 NOW = "9999-12-31T23:59:59.999998Z"  # "known at" when no time is given
-# of the views' rows; 3 had no keys on child tables, no recorder on entities
-# and sources and no event log; 2 had no recorded_key; 1 stored ISO dates
-FORMAT = 4
+# of the views' rows; 4 had no search columns; 3 had no keys on child
+# tables, no recorder on entities and sources and no event log; 2 had no
+# recorded_key; 1 stored ISO dates
+FORMAT = 5
 RECORDED = ("recorded_from", "recorded_to")
 BOUNDS = ("earliest", "latest")
 
@@ -34,7 +35,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "view_facts": (
         "fact", "version", "kind", "edtf", "label", "wording", *BOUNDS,
         "approximate", "uncertain", "place", "summary", "retracted", "reason",
-        "recorded_by", "recorded_key", "position", "doc",
+        "recorded_by", "recorded_key", "position", "doc", "search",
     ),
     # who took part in a fact version, in which role
     "view_roles": ("fact", "version", "item", "entity", "role", *BOUNDS),
@@ -62,11 +63,11 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "view_entities": (
         "entity", "version", "kind", "name", "aliases", "note", "merged_into",
-        "articles", "recorded_by", "position",
+        "articles", "recorded_by", "position", "search",
     ),
     "view_sources": (
         "source", "version", "title", "publisher", "url", "published",
-        "language", "sha256", "recorded_by", "position",
+        "language", "sha256", "recorded_by", "position", "search",
     ),
 }
 # fmt: on
@@ -78,6 +79,7 @@ PRIMARY = {
     table: (KEY[table], "version", *(("item",) if table in FACT_TABLES[1:] else ()))
     for table in TABLES
 }
+SEARCHED = ("view_facts", "view_entities", "view_sources")  # a `search` column
 # One row per record, with its newest label: what Datasette links a slug to
 # (its links need a foreign key of one column to a table keyed by it alone).
 # SQLite only, kept by a trigger on each insert into the version table.
@@ -186,6 +188,8 @@ def create_statements(collate: str = "") -> list[str]:
             )
         statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         statements += index_statements(table)
+        if table in SEARCHED:
+            statements += search_statements(table, postgres=bool(collate))
     create_view = "CREATE OR REPLACE VIEW" if collate else "CREATE VIEW IF NOT EXISTS"
     for name, query in VIEWS.items():
         statements.append(f"{create_view} {name} AS {query}")
@@ -229,11 +233,47 @@ DEFERRED = frozenset(
 )  # every table has a primary key now, which serves the closing updates
 
 
+SEARCH_VECTOR = "array_to_tsvector(string_to_array({}, ' '))"  # PostgreSQL
+
+
+def search_statements(table: str, *, postgres: bool) -> list[str]:
+    """The full-text index of `table`'s `search` column (its words, folded:
+    `projections.text`), kept current as rows come and go.
+
+    SQLite: an FTS5 table over the rows (external content), kept by
+    triggers. PostgreSQL: a GIN index on the words as a tsvector, which
+    PostgreSQL keeps itself; the words go in as they are (`SEARCH_VECTOR`),
+    not through a text search parser, whose idea of a letter follows the
+    database's locale (under C, Cyrillic has none).
+    """
+    if postgres:
+        return [
+            f"CREATE INDEX IF NOT EXISTS {table}_search ON {table} "
+            f"USING gin ({SEARCH_VECTOR.format('search')})"
+        ]
+    fts = f"{table}_fts"
+    return [
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5(search, "
+        f"content='{table}', content_rowid='rowid', tokenize='unicode61')",
+        f"CREATE TRIGGER IF NOT EXISTS {fts}_insert AFTER INSERT ON {table} "
+        f"BEGIN INSERT INTO {fts}(rowid, search) VALUES (new.rowid, new.search); END",
+        f"CREATE TRIGGER IF NOT EXISTS {fts}_delete AFTER DELETE ON {table} "
+        f"BEGIN INSERT INTO {fts}({fts}, rowid, search) "
+        "VALUES ('delete', old.rowid, old.search); END",
+        f"CREATE TRIGGER IF NOT EXISTS {fts}_update AFTER UPDATE OF search "
+        f"ON {table} BEGIN INSERT INTO {fts}({fts}, rowid, search) "
+        "VALUES ('delete', old.rowid, old.search); "
+        f"INSERT INTO {fts}(rowid, search) VALUES (new.rowid, new.search); END",
+    ]
+
+
 def drop_statements(collate: str = "") -> list[str]:
     labels = [] if collate else list(LABELS)  # SQLite's only
-    return [f"DROP VIEW IF EXISTS {name}" for name in VIEWS] + [
-        f"DROP TABLE IF EXISTS {table}" for table in (*TABLES, *labels)
-    ]
+    return (
+        [f"DROP VIEW IF EXISTS {name}" for name in VIEWS]
+        + ([] if collate else [f"DROP TABLE IF EXISTS {t}_fts" for t in SEARCHED])
+        + [f"DROP TABLE IF EXISTS {table}" for table in (*TABLES, *labels)]
+    )
 
 
 def _type(column: str, collate: str) -> str:

@@ -20,7 +20,8 @@ from khronika.projections.law import law
 from khronika.projections.person import person
 from khronika.projections.points import record_time
 from khronika.projections.queries import Entities
-from khronika.projections.stats import DIMENSIONS, stats
+from khronika.projections.search import search as find
+from khronika.projections.stats import DIMENSIONS, Filters, stats
 from khronika.store import attest
 from khronika.store import checkpoint as cp
 from khronika.store.audit import trace_fact
@@ -208,12 +209,44 @@ def law_state(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     return m.at(law(r.views, path["id"], point), **point.header(state.lag))
 
 
+STATS = (
+    *POINT,
+    Param("charge", "string", "Only verdicts on this charge: LAW:ARTICLE or a "
+          "law. Repeatable.", many=True),
+    Param("place", "string", "Only facts at this place. Repeatable.", many=True),
+    Param("court", "string", "Only verdicts of this court. Repeatable.", many=True),
+    Param("kind", "string", "Count facts of this kind (default: verdicts; "
+          "other kinds by year or place). Repeatable.", many=True,
+          choices=FACT_KINDS),
+)  # fmt: skip
+
+
 def statistics(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     point, by = q.point(), path["by"]
     if by not in DIMENSIONS:
         close = [d for d in DIMENSIONS if d[0] == by[:1]]
         raise NotFoundError("statistic", by, close or list(DIMENSIONS))
-    return m.at(stats(r.views, point, by), **point.header(state.lag))
+    entities = Entities(r.views, point)
+
+    def slugs(name: str) -> list[str]:
+        found = []
+        for ident in q.many(name):
+            try:
+                found += entities.members(entities.resolve(ident)["entity"])
+            except NotFoundError as e:
+                raise NotFoundError(e.what, ident, e.suggestions, field=name) from None
+        return found
+
+    charges = [c for c in q.many("charge") if ":" in c]
+    laws = [c for c in q.many("charge") if ":" not in c]
+    for code in laws:
+        try:
+            charges.append(entities.resolve(code)["entity"])
+        except NotFoundError as e:
+            raise NotFoundError(e.what, code, e.suggestions, field="charge") from None
+    filters = Filters(charges=charges, places=slugs("place"), courts=slugs("court"),
+                      kinds=q.many("kind"))  # fmt: skip
+    return m.at(stats(r.views, point, by, filters), **point.header(state.lag))
 
 
 DIFF = (
@@ -319,6 +352,25 @@ def status(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
     )
 
 
+SEARCH = (
+    *POINT,
+    Param("q", "string", "The words to find (each the start of a word).",
+          example="Серебрякова"),
+    Param("limit", "integer", "Results at most (1-1000, default 50)."),
+)  # fmt: skip
+
+
+def search(q: Query, r: Reader, state: State, _: dict[str, str]) -> Any:
+    """Facts, entities and sources holding every word, best first."""
+    text = q.text("q")
+    if text is None:
+        raise ValidationError("q", "give the words to find")
+    point = msgspec.structs.replace(
+        q.point(), known_at=q.point().known_at or state.views_stamp or None
+    )
+    return find(r.views, point, text, q.integer("limit", 50, high=MAX_PAGE))
+
+
 ENDPOINTS = (
     Endpoint(
         "/api/timeline",
@@ -364,6 +416,16 @@ ENDPOINTS = (
         paged=True,
     ),
     Endpoint(
+        "/api/search",
+        "search",
+        "One search across facts (summary, date wording, quotes), entities "
+        "(names and aliases, in any script) and sources (titles), ranked, "
+        "with the words found marked in each snippet.",
+        SEARCH,
+        search,
+        m.Search,
+    ),
+    Endpoint(
         "/api/law/{id}",
         "law",
         "The penalties a law (or LAW:ARTICLE) set, and its amendments.",
@@ -374,8 +436,12 @@ ENDPOINTS = (
     Endpoint(
         "/api/stats/{by}",
         "stats",
-        f"Verdict statistics by one of: {', '.join(DIMENSIONS)}.",
-        POINT,
+        f"Verdict statistics by one of: {', '.join(DIMENSIONS)}; filtered by "
+        "charge, place, court and kind. Each bucket counts its verdicts and "
+        "their defendants (people and groups); `counts` says what `certain` and "
+        "`possible` count, `total` sums each column, `notes` say where a total "
+        "and its rows differ.",
+        STATS,
         statistics,
         m.Stats,
     ),

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -28,11 +28,11 @@ from khronika.domain.events import recorder, stamp
 from khronika.projections import lists
 from khronika.projections.person import term
 from khronika.projections.stats import DIMENSIONS
-from khronika.web import api, words
+from khronika.web import api, passages, words
 from khronika.web.http import answer
 from khronika.web.params import POINT, Param, Query, with_point
 from khronika.web.reader import Reader, State
-from khronika.web.svg import picture
+from khronika.web.svg import KIND_WORDS, LANES, picture
 
 HERE = Path(__file__).parent
 TEMPLATES = Environment(
@@ -76,8 +76,13 @@ TEMPLATES.globals |= {
     "changes_words": words.CHANGES,
     "names": {},
     "recorder": recorder,
+    "field_words": words.FIELD_WORDS,
 }
-STATS = (Param("by", "string", "Statistic.", choices=DIMENSIONS),)
+TIMELINE = (
+    *api.TIMELINE,
+    Param("lanes", "string", "The picture's lanes.", choices=LANES),
+)
+STATS = (Param("by", "string", "Statistic.", choices=DIMENSIONS), *api.STATS[3:])
 Page = Callable[[Query, Reader, State, dict[str, str]], tuple[str, dict[str, Any]]]
 
 
@@ -95,13 +100,71 @@ def named(q: Query, r: Reader) -> dict[str, Any]:
 
 def timeline_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     data = fields(api.timeline(q, r, s, path))
-    drawn = picture(data["facts"], q.point().as_of)
-    return "timeline.html", data | {"picture": drawn, "kinds": FACT_KINDS}
+    point = q.point()
+    names = named(q, r)
+    start, end = q.day("from", first=True), q.day("to")
+    lanes = q.text("lanes") or "kind"
+    drawn = picture(
+        data["facts"], point.as_of, names["names"], lanes=lanes,
+        start=start if start and end else None, end=end if start and end else None,
+    )  # fmt: skip
+    around = None
+    if point.as_of is not None:  # two years either side of the as-of day
+        around = (str(point.as_of.year - 2), str(point.as_of.year + 2))
+    return "timeline.html", data | names | {
+        "picture": drawn, "kinds": FACT_KINDS, "lanes": lanes, "lane_choices": LANES,
+        "kind_words": KIND_WORDS, "around": around, "zoomed": bool(start or end),
+    }  # fmt: skip
+
+
+def marked(hit: Any) -> Markup:
+    """A search hit's snippet with each word found in <mark> (escaped)."""
+    parts, done = [], 0
+    for a, b in hit.marks:
+        parts += [escape(hit.snippet[done:a]), Markup("<mark>{}</mark>").format(
+            hit.snippet[a:b])]  # fmt: skip
+        done = b
+    return Markup("").join([*parts, escape(hit.snippet[done:])])
+
+
+TEMPLATES.filters["marked"] = marked
+
+
+def hit_page(hit: Any) -> str:
+    kind = {"fact": "facts", "entity": "entities", "source": "sources"}[hit.kind]
+    return f"/{kind}/{hit.id}"
+
+
+def search_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
+    results = api.search(q, r, s, path) if q.text("q") else None
+    return "search.html", {
+        "results": results, "hit_page": hit_page,
+        "kind_names": {"fact": "fact", "entity": "name", "source": "source"},
+        "field_names": {
+            "summary": "summary", "wording": "date's wording", "quote": "quotes",
+            "name": "name", "alias": "other names", "slug": "identifier",
+            "title": "title", "publisher": "publisher",
+            "names": "people and places, through a name",
+        },
+    }  # fmt: skip
 
 
 def fact_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     data = fields(api.fact(q, r, s, path)) | {"trace": api.trace(q, r, s, path)}
-    return "fact.html", data | named(q, r)
+    names = named(q, r)
+    by_slug = {slug: n.name for slug, n in names["names"].items()}
+
+    def said(field: str, value: object) -> str:
+        return words.changed_value(field, value, by_slug)
+
+    def cited(c: Any) -> list[passages.Part] | None:
+        """The passage a citation points at, from the copy it was checked
+        against (or the source's copy), if that copy is stored here."""
+        text = r.app.text_of(c.copy_sha256)
+        cite = passages.Cite(fact=path["id"], locator=c.locator, quote=c.quote)
+        return None if text is None else passages.passage(text, cite)
+
+    return "fact.html", data | names | {"said": said, "cited": cited}
 
 
 def person_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
@@ -116,7 +179,9 @@ def stats_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     by = q.text("by") or "year"
     data = fields(api.statistics(q, r, s, {"by": by}))
     most = max([b.certain + b.possible for b in data.get("buckets", [])] or [1])
-    return "stats.html", data | {"dimensions": DIMENSIONS, "most": most} | named(q, r)
+    return "stats.html", data | named(q, r) | {
+        "dimensions": DIMENSIONS, "most": most, "kinds": FACT_KINDS,
+    }  # fmt: skip
 
 
 def diff_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
@@ -147,18 +212,30 @@ def source_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
     }
 
 
+def copy_page(q: Query, r: Reader, s: State, path: dict[str, str]) -> Any:
+    data = fields(api.source(q, r, s, path))
+    point, found = q.point(), data["source"]
+    text = r.app.text_of(found.sha256)
+    cites = [passages.Cite(c.fact, c.locator, c.quote) for c in data["cited_by"]]
+    facts = lists.fact_refs(r.views, sorted({c.fact for c in cites}), point)
+    marked = passages.marked(text, cites) if text is not None else None
+    return "copy.html", data | {"paragraphs": marked, "facts": facts}
+
+
 # Each page's own parameters; every page takes the time parameters too
 PAGES: tuple[tuple[str, str, tuple[Param, ...], Page], ...] = (
-    ("/", "timeline", api.TIMELINE, timeline_page),
+    ("/", "timeline", TIMELINE, timeline_page),
     ("/facts/{id}", "fact", (), fact_page),
     ("/person/{id}", "person", api.PERSON, person_page),
     ("/law/{id}", "law", (), law_page),
+    ("/search", "search", api.SEARCH, search_page),
     ("/stats", "stats", STATS, stats_page),
     ("/diff", "diff", api.DIFF, diff_page),
     ("/entities", "entities", api.ENTITIES, entities_page),
     ("/entities/{id}", "entity", (), entity_page),
     ("/sources", "sources", (), sources_page),
     ("/sources/{id}", "source", (), source_page),
+    ("/sources/{id}/copy", "copy", (), copy_page),
 )
 AXES = tuple(p.name for p in POINT)  # carried by every link
 

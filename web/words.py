@@ -7,6 +7,8 @@ colony, suspended, 5 years' probation" rather than "term months 36".
 
 from __future__ import annotations
 
+import msgspec
+
 from khronika.domain.documents import Details, Penalty, Sentence
 from khronika.projections.models import LawPenalty
 from khronika.projections.person import term
@@ -110,3 +112,41 @@ def page_of(slug: str, kind: str) -> str:
     if kind in ("law", "article"):
         return f"/law/{slug}"
     return f"/person/{slug}" if kind in ("person", "group") else f"/entities/{slug}"
+
+
+FIELD_WORDS = {
+    "when": "Date",
+    "summary": "Summary",
+    "place": "Place",
+    "participants": "Who",
+    "details": "Details",
+    "sources": "Sources",
+    "retracted": "Retracted",
+}
+
+
+def changed_value(field: str, value: object, names: dict[str, str]) -> str:
+    """A field's old or new value (`models.FieldChange`) as a reader says it;
+    `names` gives entities' names by slug."""
+    if value is None or value == []:
+        return "none"
+    if field == "when" and isinstance(value, dict):
+        wording = value.get("wording")
+        return str(value.get("edtf")) + (f" (“{wording}”)" if wording else "")
+    if field == "place" and isinstance(value, str):
+        return names.get(value, value)
+    if field == "retracted":
+        return "yes" if value else "no"
+    if field == "participants" and isinstance(value, list):
+        return "; ".join(
+            f"{names.get(p['entity'], p['entity'])} ({p['role']})" for p in value
+        )
+    if field == "sources" and isinstance(value, list):
+        return "; ".join(
+            f"{c['source']}, {locator(c['locator'])}"
+            + (f": “{c['quote']}”" if c.get("quote") else "")
+            for c in value
+        )
+    if isinstance(value, str):
+        return value
+    return msgspec.json.encode(value).decode()

@@ -9,7 +9,9 @@ empty views: large transactions, and the indexes the closing updates do not
 use built once at the end. What it leaves out
 is khronika's plumbing: eventsourcing's notification reads, the tracking
 table, the views' lock. `tests/projections/test_raw_views.py` checks that
-its tables equal khronika's row for row.
+its tables equal khronika's row for row, the `search` columns too, and that
+its full-text tables (made by the same `schema.create_statements`, kept by
+their triggers) find the same rows.
 """
 
 from __future__ import annotations

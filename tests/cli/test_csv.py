@@ -214,12 +214,14 @@ def test_timeline_csv_neutralises_formulas_and_a_year_bc(demo: Run) -> None:
          "latest,status,place,summary,version,recorded_at,participants,sources"),
         (["entity", "list", "--search", "no such name"], "id,kind,name,aliases"),
         (["stats", "--by", "charge", "--as-of", "1900"],
-         "key,certain,possible,terms,median,mean,min,max"),
-        (["stats", "--by", "year", "--as-of", "1900"], "key,certain,possible"),
+         "key,certain,possible,verdicts,defendants,people,groups,terms,median,"
+         "mean,min,max"),
+        (["stats", "--by", "year", "--as-of", "1900"],
+         "key,certain,possible,verdicts,defendants,people,groups"),
         (["stats", "--by", "lag", "--as-of", "1900"], "defendant,act,verdict,days"),
         (["diff", "--known-at", "2000-01-01", "--known-at", "2000-01-02"],
          "change,id,kind,from_version,to_version,recorded_at,recorded_by,reason,"
-         "summary,recorded_key"),
+         "summary,recorded_key,steps"),
     ],
 )  # fmt: skip
 def test_an_empty_csv_answer_still_has_its_header(
