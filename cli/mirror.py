@@ -9,10 +9,12 @@ import click
 from khronika.cli.audit import quorum_lines, witness_policy
 from khronika.cli.context import Settings, with_settings
 from khronika.cli.output import echo
+from khronika.cli.read import rebuild_views
 from khronika.cli.write import progress_bar, views_current
 from khronika.domain.errors import KhronikaError
 from khronika.store import checkpoint as cp
 from khronika.store import mirror as mir
+from khronika.store.scrub import scrub
 
 
 @click.command()
@@ -43,8 +45,9 @@ def mirror(
     again to follow the original; killed, it resumes where it stopped. On a
     checkpoint that is not consistent with what it holds (a rewritten or
     forked log) it stops, names both, and keeps everything it had. A
-    mirror serves with `khronika serve` like any store, and takes no writes
-    of its own.
+    redaction it follows erases the same values in its copy, as on the
+    original (its views rebuilt, its files scrubbed). A mirror serves with
+    `khronika serve` like any store, and takes no writes of its own.
 
     \b
     Example:
@@ -69,8 +72,12 @@ def mirror(
         have = app.store.tree_size()
         with progress_bar(head.size - have, "mirroring") as advance:
             step = None if advance is None else (lambda n: advance(n - have))
-            added = mir.follow(app, url, note, head, step)
-        views_current(app)
+            added, redactions = mir.follow(app, url, note, head, step)
+        if redactions:  # the values it erased are in the views and the files
+            rebuild_views(settings)
+            scrub(app)
+        else:
+            views_current(app)
     finally:
         app.close()
     echo(f"mirrored {url}: {added} new event{'s' * (added != 1)}, "

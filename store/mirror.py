@@ -21,11 +21,13 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from khronika.domain.errors import KhronikaError
-from khronika.domain.events import SourceAdded, SourceCopyAttached
-from khronika.store import attest, merkle, tiles
+from khronika.domain.events import Redacted, SourceAdded, SourceCopyAttached
+from khronika.domain.ids import stream_id
+from khronika.store import attest, merkle, redaction, tiles
 from khronika.store import checkpoint as cp
 from khronika.store.app import MIRROR_OF, Chronicle
 from khronika.store.codec import decode
+from khronika.store.erasure import Erasure
 
 
 class MirrorError(KhronikaError):
@@ -92,10 +94,11 @@ def follow(
     note: str,
     head: cp.Checkpoint,
     on_progress: Callable[[int], None] | None = None,
-) -> int:
+) -> tuple[int, int]:
     """Copy the original's events up to `head` (its checkpoint `note`, already
-    verified); how many were added. MirrorError, with nothing written, if
-    `head` is not consistent with the mirror's log."""
+    verified); how many were added, and how many of them were redactions.
+    MirrorError, with nothing written, if `head` is not consistent with the
+    mirror's log."""
     have = app.store.tree_size()
     kept = attest.latest(app)
     was = (
@@ -110,7 +113,7 @@ def follow(
         frontier.add(leaf)
     if frontier.root() != head.root:
         raise _fork(url, head, have, was)
-    added = 0
+    added = redactions = 0
     while have + added < head.size:
         start = have + added
         index = start // tiles.WIDTH
@@ -119,12 +122,12 @@ def follow(
         events = tiles.read_events_bundle(bundle)[start - index * tiles.WIDTH :]
         _check(events, leaves[added : added + len(events)], start)
         _copies(app, url, events)
-        app.store.insert_events([_stored(e) for e in events])
+        redactions += _insert(app, events)
         added += len(events)
         if on_progress is not None:
             on_progress(have + added)
     attest.publish(app, note)
-    return added
+    return added, redactions
 
 
 def _b64(data: bytes) -> str:
@@ -140,6 +143,9 @@ def _fork(url: str, head: cp.Checkpoint, have: int, was: str) -> MirrorError:
         "original was rewritten or shows a forked log. Nothing was copied; "
         "this mirror keeps what it had, as evidence"
     )
+
+
+Entries = Sequence[tiles.StoredEntry]
 
 
 def _check(
@@ -167,6 +173,41 @@ def _copies(app: Chronicle, url: str, events: Sequence[tiles.StoredEntry]) -> No
         if hashlib.sha256(content).hexdigest() != sha256:
             raise MirrorError(f"the archived copy {sha256} does not hash to its name")
         app.store.put_copy(sha256, content)
+
+
+def _insert(app: Chronicle, events: Entries) -> int:
+    """Append the events as they are; a redaction alone, erasing in the
+    mirror's copy what it erased in the original, in its own transaction.
+    How many redactions there were."""
+    run: list[tiles.StoredEntry] = []
+    redactions = 0
+    for e in [*events, None]:
+        event = None if e is None else decode(e.topic, e.state)
+        if e is not None and not isinstance(event, Redacted):
+            run.append(e)
+            continue
+        if run:
+            app.store.insert_events([_stored(r) for r in run])
+            run = []
+        if e is not None and isinstance(event, Redacted):
+            app.store.insert_events([_stored(e)], erase=_erasure(app, event))
+            redactions += 1
+    return redactions
+
+
+def _erasure(app: Chronicle, event: Redacted) -> Erasure:
+    """What `event` erased, as this mirror holds it: planned on its own copy
+    of the record, and the same values the redaction names."""
+    history = app.store.stream_notifications(stream_id(event.kind, event.slug))
+    erased, erasure = redaction.plan(event.slug, history, event.fields, event.reason)
+    if [(x.position, x.pointer) for x in erased] != [
+        (x.position, x.pointer) for x in event.erased
+    ]:
+        raise MirrorError(
+            f"the redaction of '{event.slug}' names values this mirror does not "
+            "hold where it says: its copy differs from the original's"
+        )
+    return erasure
 
 
 def _stored(e: tiles.StoredEntry) -> StoredEvent:

@@ -18,8 +18,11 @@ import pytest
 from click.testing import Result
 
 from khronika.store import attest, merkle
+from khronika.store import checkpoint as cp
+from khronika.store import witness as wit
 from khronika.store.app import Chronicle
 from khronika.web.app import create_app
+from khronika.web.witness import create_app as witness_app
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 from workload import generate  # noqa: E402
@@ -159,3 +162,51 @@ def test_a_mirror_pointed_at_a_rewritten_log_stops_and_keeps_its_data(
     )
     assert "the original was rewritten or shows a forked log" in refused.output
     assert _dump(another_store) == before
+
+
+PLACED = "serebryakova-daughter-placed-2023"
+SECRET = b"put in the care of child services"
+
+
+def _raw_bytes(location: str) -> bytes:
+    """Every byte the store keeps on disk (SQLite: the file and its log)."""
+    return b"".join(
+        Path(p).read_bytes() for p in (location, f"{location}-wal") if Path(p).exists()
+    )
+
+
+@pytest.mark.sqlite_only  # the raw bytes are read from the SQLite files
+def test_a_mirror_and_a_witness_follow_a_redaction(
+    run: Run, store_path: str, serving: Callable[[], str], another_store: str,
+    key_path: Path, tmp_path: Path,
+) -> None:  # fmt: skip
+    """The mirror erases its copy of what the original erased and keeps
+    verifying; the witness cosigns the checkpoint after the redaction, for
+    the redaction changed no leaf."""
+    assert run("demo").exit_code == 0
+    wit.new_key(tmp_path / "w.key", "witness.example/w")
+    app = Chronicle(store_path)
+    origin, verifier = app.origin, cp.load_verifier(key_path.with_suffix(".pub"))
+    app.close()
+    witness = wit.Witness(wit.load_cosigner(tmp_path / "w.key"), {origin: verifier},
+                          tmp_path / "w.db")  # fmt: skip
+    with uvicorn_thread.served(witness_app(witness)) as witness_url:
+        assert run("checkpoint", "--witness", witness_url).exit_code == 0
+        original = serving()
+        pub = str(key_path.with_suffix(".pub"))
+        assert run("--store", another_store, "mirror", original, "--pubkey",
+                   pub).exit_code == 0  # fmt: skip
+        assert SECRET in _raw_bytes(another_store)
+        redacted = run("redact", PLACED, "--field", "summary", "--reason",
+                       "personal data of a minor")  # fmt: skip
+        assert redacted.exit_code == 0, redacted.output
+        after = run("checkpoint", "--witness", witness_url, "--out", "after.txt")
+        assert after.exit_code == 0, after.output  # cosigned: the log only grew
+        assert "\n\u2014 witness.example/w " in Path("after.txt").read_text("utf-8")
+    followed = run("--store", another_store, "mirror", original, "--pubkey", pub)
+    assert followed.exit_code == 0, followed.output
+    assert SECRET not in _raw_bytes(another_store)
+    checked = run("--store", another_store, "verify")
+    assert checked.exit_code == 0, checked.output
+    fact = run("--store", another_store, "fact", PLACED, "--format", "json")
+    assert "[redacted on " in fact.stdout and "personal data of a minor" in fact.stdout
