@@ -26,6 +26,8 @@ _SHARED = {
     "recorded_to": "Record time until which it stood (9999-… while it stands)",
     "recorded_by": "The maintainer who recorded this version",
     "position": "The event's position in the log",
+    "search": "Its words for full-text search: folded case, accents and "
+    "Kazakh letters (khronika search)",
     "entity": "The entity's id (slug)",
     "source": "The source's id (slug)",
     "law": "The law entity's id",

@@ -107,7 +107,7 @@ def test_source_correction_is_a_new_version_seen_by_known_at(demo: Run) -> None:
     log = demo("log", SOURCE)
     assert "SourceCorrected" in log.output and "the page's own date" in log.output
     # citations of the source still check and still count
-    assert len(data(demo, "source", "show", SOURCE)["cited_by"]) == 58
+    assert len(data(demo, "source", "show", SOURCE)["cited_by"]) == 59
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ def test_show_as_csv_keeps_the_record_and_its_facts(demo: Run) -> None:
     rows = csv_rows(demo, "source", "show", SOURCE)
     assert rows[0]["section"] == "source" and rows[0]["id"] == SOURCE
     assert rows[0]["sha256"] and rows[0]["url"].startswith("https://")
-    assert {r["section"] for r in rows[1:]} == {"citation"} and len(rows) == 59
+    assert {r["section"] for r in rows[1:]} == {"citation"} and len(rows) == 60
     entity = csv_rows(demo, "entity", "show", "tatyana-serebryakova")
     assert entity[0]["name"] == "Tatyana Serebryakova"
     assert "Татьяна Серебрякова" in entity[0]["aliases"]

@@ -211,7 +211,7 @@ def test_reads_of_current_views_write_nothing_even_when_they_may(
 def test_upgrade_leaves_current_views_alone(demo: Run) -> None:
     result = demo("upgrade")
     assert result.exit_code == 0
-    assert "nothing to upgrade: the views are of format 4" in result.output
+    assert "nothing to upgrade: the views are of format 5" in result.output
 
 
 def test_diff_json_says_the_lag(demo: Run) -> None:

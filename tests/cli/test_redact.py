@@ -79,10 +79,10 @@ def test_a_verdicts_summary_redacted_in_every_version_leaves_every_checkpoint(
     ok(demo("checkpoint", "--out", str(points[2])))
     every = [a for p in points for a in ("--checkpoint", str(p))]
     out = ok(demo("verify", *every)).output
-    assert out.startswith("verified 115 events against 3 checkpoint(s)\n")
-    assert "115 events signed, all valid" in out
+    assert out.startswith("verified 119 events against 3 checkpoint(s)\n")
+    assert "119 events signed, all valid" in out
     pub = str(key_path.with_suffix(".pub"))
-    for older, size in zip(points[:2], (113, 114), strict=True):
+    for older, size in zip(points[:2], (117, 118), strict=True):
         ok(
             demo(
                 "prove",
@@ -106,7 +106,7 @@ def test_a_verdicts_summary_redacted_in_every_version_leaves_every_checkpoint(
             )
         )
         assert proved.output == (
-            f"ok: the log of size {size} is a prefix of the log of size 115\n"
+            f"ok: the log of size {size} is a prefix of the log of size 119\n"
         )
     fact = json.loads(ok(demo("fact", verdict, "--format", "json")).stdout)
     assert fact["fact"]["summary"] == note()
@@ -115,11 +115,11 @@ def test_a_verdicts_summary_redacted_in_every_version_leaves_every_checkpoint(
     recorded = _fact_event(store_path, verdict)[0]
     assert logged["details"]["erased"] == [
         {"position": recorded, "pointer": "/doc/summary"},
-        {"position": 114, "pointer": "/changes/summary"},
+        {"position": 118, "pointer": "/changes/summary"},
     ]
     assert logged["details"]["fields"] == ["summary"]
     history = ok(demo("log", verdict)).output
-    assert history.startswith(f"event 115  redaction {verdict}  v1  Redacted\n")
+    assert history.startswith(f"event 119  redaction {verdict}  v1  Redacted\n")
     assert f"Erased:   /doc/summary of event {recorded}\n" in history
 
 
@@ -201,7 +201,7 @@ def test_reimporting_a_release_made_before_the_redaction_is_refused_for_that_val
         f"fact '{FACT}': the values of summary were erased by a redaction by tester on "
     ) in result.output
     assert (
-        f"(position 114): {REASON}; an older copy of the record cannot bring them back"
+        f"(position 118): {REASON}; an older copy of the record cannot bring them back"
     ) in result.output
     fact = json.loads(ok(demo("fact", FACT, "--format", "json")).stdout)
     assert fact["fact"]["summary"] == note()
