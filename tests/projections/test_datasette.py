@@ -106,12 +106,16 @@ def test_metadata_describes_every_column_of_every_table_and_view(
         "tables"
     ]
     db = sqlite3.connect(store_path)
-    names = [r[0] for r in db.execute(
-        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
-        "AND (name LIKE 'view\\_%' ESCAPE '\\' OR name LIKE 'current\\_%' "
-        "ESCAPE '\\' OR name IN ('event_log', 'facts', 'entities', 'sources')) "
-        "AND name <> 'view_format' "
-        "AND name NOT LIKE '%\\_fts%' ESCAPE '\\'")]  # the search index's own
+    names = [
+        r[0]
+        for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+            "AND (name LIKE 'view\\_%' ESCAPE '\\' OR name LIKE 'current\\_%' "
+            "ESCAPE '\\' OR name IN ('event_log', 'facts', 'entities', 'sources')) "
+            "AND name <> 'view_format' "
+            "AND name NOT LIKE '%\\_fts%' ESCAPE '\\'"
+        )
+    ]  # the search index's own
     assert sorted(tables) == sorted(names)
     for name in names:
         columns = [r[1] for r in db.execute(f"PRAGMA table_info({name})")]
