@@ -164,8 +164,8 @@ def test_a_mirror_pointed_at_a_rewritten_log_stops_and_keeps_its_data(
     assert _dump(another_store) == before
 
 
-PLACED = "serebryakova-daughter-placed-2023"
-SECRET = b"put in the care of child services"
+VERDICT = "serebryakova-verdict-2023"
+SECRET = b"told the court she had only been joking"
 
 
 def _raw_bytes(location: str) -> bytes:
@@ -182,9 +182,9 @@ def test_a_mirror_and_a_witness_follow_a_redaction(
     run: Run, store_path: str, serving: Callable[[], str], another_store: str,
     key_path: Path, tmp_path: Path,
 ) -> None:  # fmt: skip
-    """The mirror erases its copy of what the original erased and keeps
-    verifying; the witness cosigns the checkpoint after the redaction, for
-    the redaction changed no leaf."""
+    """One field of one verdict redacted: the witness cosigns the checkpoint
+    after it, for no leaf changed, and the mirror erases its copy of the
+    value and keeps verifying."""
     assert run("demo").exit_code == 0
     wit.new_key(tmp_path / "w.key", "witness.example/w")
     app = Chronicle(store_path)
@@ -200,8 +200,8 @@ def test_a_mirror_and_a_witness_follow_a_redaction(
                    pub).exit_code == 0  # fmt: skip
         if not another_store.startswith("postgresql://"):
             assert SECRET in _raw_bytes(another_store)
-        redacted = run("redact", PLACED, "--field", "summary", "--reason",
-                       "personal data of a minor")  # fmt: skip
+        redacted = run("redact", VERDICT, "--field", "summary", "--reason",
+                       "a court ordered it erased")  # fmt: skip
         assert redacted.exit_code == 0, redacted.output
         after = run("checkpoint", "--witness", witness_url, "--out", "after.txt")
         assert after.exit_code == 0, after.output  # cosigned: the log only grew
@@ -212,5 +212,5 @@ def test_a_mirror_and_a_witness_follow_a_redaction(
     assert all(SECRET not in state for _, _, state in _dump(another_store))
     checked = run("--store", another_store, "verify")
     assert checked.exit_code == 0, checked.output
-    fact = run("--store", another_store, "fact", PLACED, "--format", "json")
-    assert "[redacted on " in fact.stdout and "personal data of a minor" in fact.stdout
+    fact = run("--store", another_store, "fact", VERDICT, "--format", "json")
+    assert "[redacted on " in fact.stdout and "a court ordered it erased" in fact.stdout
