@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -13,6 +14,7 @@ from khronika.cli.read import rebuild_views
 from khronika.cli.write import progress_bar, views_current
 from khronika.domain.errors import KhronikaError
 from khronika.store import checkpoint as cp
+from khronika.store import files
 from khronika.store import mirror as mir
 from khronika.store.scrub import scrub
 
@@ -55,12 +57,17 @@ def mirror(
           --pubkey chronicle.pub --witness-key w1.pub --quorum 1
     """
     url = url.rstrip("/")
-    if not url.startswith(("https://", "http://")):
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise click.BadParameter(
             f"{url!r} is not the http(s):// address of a served chronicle",
             param_hint="URL",
         )
-    note = mir.fetch(f"{url}/checkpoint").decode(errors="replace")
+    if parts.username or parts.password:  # it would be printed in errors
+        raise click.BadParameter(
+            "give the address without a user name or password", param_hint="URL"
+        )
+    note = mir.fetch(f"{url}/checkpoint", files.NOTE_MAX).decode(errors="replace")
     try:
         head = cp.verify(note, cp.load_verifier(Path(pubkey)))
     except cp.CheckpointError as e:

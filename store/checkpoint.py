@@ -62,8 +62,10 @@ class Checkpoint(msgspec.Struct, frozen=True):
             raise CheckpointError("timestamp has no time zone")
 
 
-def key_id(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + ED25519 + public_key).digest()[:4]
+def key_id(name: str, public_key: bytes, kind: bytes = ED25519) -> bytes:
+    """C2SP signed-note §Verifier keys: SHA-256(name || "\n" || type || key)[:4];
+    the type is 0x01 for a note's Ed25519 key, 0x04 for a tlog-cosignature's."""
+    return hashlib.sha256(name.encode() + b"\n" + kind + public_key).digest()[:4]
 
 
 def _check_name(name: str) -> None:
@@ -83,15 +85,18 @@ class Signer:
 
 @dataclass(frozen=True)
 class Verifier:
+    """A vkey: "<name>+<key id hex>+<base64(type || Ed25519 public key)>"."""
+
     name: str
     key: Ed25519PublicKey
+    kind: bytes = ED25519  # a witness's: 0x04 (tlog-cosignature)
 
     @property
     def key_id(self) -> bytes:
-        return key_id(self.name, _raw(self.key))
+        return key_id(self.name, _raw(self.key), self.kind)
 
     def __str__(self) -> str:
-        encoded = base64.b64encode(ED25519 + _raw(self.key)).decode()
+        encoded = base64.b64encode(self.kind + _raw(self.key)).decode()
         return f"{self.name}+{self.key_id.hex()}+{encoded}"
 
 
@@ -156,8 +161,9 @@ def load_signer(path: Path, name: str | None = None) -> Signer:
     return Signer(name, key)
 
 
-def load_verifier(path_or_text: Path | str) -> Verifier:
-    """A verifier key from a .pub file (Path) or its one-line text (str)."""
+def load_verifier(path_or_text: Path | str, kind: bytes = ED25519) -> Verifier:
+    """A verifier key from a .pub file (Path) or its one-line text (str), of
+    the type `kind`."""
     if isinstance(path_or_text, Path):
         try:
             path_or_text = files.read_text(path_or_text, files.NOTE_MAX, "verifier key")
@@ -172,9 +178,11 @@ def load_verifier(path_or_text: Path | str) -> Verifier:
         raw = base64.b64decode(encoded, validate=True)
     except binascii.Error as e:
         raise CheckpointError(f"verifier key is not base64: {e}") from e
-    if len(raw) != 33 or raw[:1] != ED25519:
-        raise CheckpointError("verifier key is not 0x01 and a 32-byte Ed25519 key")
-    verifier = Verifier(name, Ed25519PublicKey.from_public_bytes(raw[1:]))
+    if len(raw) != 33 or raw[:1] != kind:
+        raise CheckpointError(
+            f"verifier key is not 0x{kind.hex()} and a 32-byte Ed25519 key"
+        )
+    verifier = Verifier(name, Ed25519PublicKey.from_public_bytes(raw[1:]), kind)
     if hex_id != verifier.key_id.hex():
         raise CheckpointError(f"verifier key id {hex_id} does not match its key")
     return verifier

@@ -23,22 +23,29 @@ from eventsourcing.persistence import StoredEvent
 from khronika.domain.errors import KhronikaError
 from khronika.domain.events import Redacted, SourceAdded, SourceCopyAttached
 from khronika.domain.ids import stream_id
-from khronika.store import attest, merkle, redaction, tiles
+from khronika.domain.parse import MAX_DOCUMENT_BYTES
+from khronika.store import attest, files, merkle, redaction, tiles
 from khronika.store import checkpoint as cp
 from khronika.store.app import MIRROR_OF, Chronicle
 from khronika.store.codec import decode
 from khronika.store.erasure import Erasure
+
+# a stored event at most: a document, its values beside its envelope, framing
+EVENT_MAX = 2 * MAX_DOCUMENT_BYTES + 65_536
 
 
 class MirrorError(KhronikaError):
     """The original cannot be followed, or is not consistent with the mirror."""
 
 
-def fetch(url: str) -> bytes:
+def fetch(url: str, cap: int) -> bytes:
+    """The answer to GET `url`; MirrorError past `cap` bytes or on a refusal."""
     try:
         with urllib.request.urlopen(url, timeout=60) as answer:
-            data: bytes = answer.read()
-            return data
+            data: bytes = answer.read(cap + 1)
+        if len(data) > cap:
+            raise MirrorError(f"GET {url}: the answer is over {cap:,} bytes")
+        return data
     except urllib.error.HTTPError as e:
         with e:
             detail = e.read().decode(errors="replace")[:300]
@@ -80,7 +87,7 @@ def _leaf_hashes(url: str, start: int, size: int) -> list[bytes]:
     found: list[bytes] = []
     for index in range(start // tiles.WIDTH, -(-size // tiles.WIDTH)):
         width = min(tiles.WIDTH, size - index * tiles.WIDTH)
-        data = fetch(f"{url}/{tiles.Tile(0, index, width).path()}")
+        data = fetch(f"{url}/{tiles.Tile(0, index, width).path()}", 32 * width)
         if len(data) != 32 * width:
             raise MirrorError(f"tile 0/{index} is {len(data)} bytes, not {32 * width}")
         found += tiles.split(data)
@@ -118,7 +125,8 @@ def follow(
         start = have + added
         index = start // tiles.WIDTH
         width = min(tiles.WIDTH, head.size - index * tiles.WIDTH)
-        bundle = fetch(f"{url}/{tiles.Tile(tiles.EVENTS, index, width).path()}")
+        path = tiles.Tile(tiles.EVENTS, index, width).path()
+        bundle = fetch(f"{url}/{path}", width * EVENT_MAX)
         events = tiles.read_events_bundle(bundle)[start - index * tiles.WIDTH :]
         _check(events, leaves[added : added + len(events)], start)
         _copies(app, url, events)
@@ -169,7 +177,7 @@ def _copies(app: Chronicle, url: str, events: Sequence[tiles.StoredEntry]) -> No
             sha256 = event.sha256
         if not sha256 or app.store.get_copy(sha256) is not None:
             continue
-        content = fetch(f"{url}/copies/{sha256}")
+        content = fetch(f"{url}/copies/{sha256}", files.COPY_MAX)
         if hashlib.sha256(content).hexdigest() != sha256:
             raise MirrorError(f"the archived copy {sha256} does not hash to its name")
         app.store.put_copy(sha256, content)

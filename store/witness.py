@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import sqlite3
 import struct
 import time
@@ -31,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from khronika.domain.errors import KhronikaError
 from khronika.store import checkpoint as cp
-from khronika.store import merkle
+from khronika.store import files, merkle
 
 COSIGNATURE = b"\x04"  # tlog-cosignature §Format: the Ed25519 key id's type byte
 HEADER = "cosignature/v1\n"
@@ -47,33 +46,16 @@ def _raw(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def key_id(name: str, public: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + COSIGNATURE + public).digest()[:4]
-
-
 @dataclass(frozen=True)
 class Cosigner:
     name: str
     key: Ed25519PrivateKey
 
     def vkey(self) -> str:
-        return str(WitnessKey(self.name, self.key.public_key()))
+        return str(WitnessKey(self.name, self.key.public_key(), COSIGNATURE))
 
 
-@dataclass(frozen=True)
-class WitnessKey:
-    """A witness's public key, as a signed-note vkey with type 0x04."""
-
-    name: str
-    key: Ed25519PublicKey
-
-    @property
-    def key_id(self) -> bytes:
-        return key_id(self.name, _raw(self.key))
-
-    def __str__(self) -> str:
-        encoded = base64.b64encode(COSIGNATURE + _raw(self.key)).decode()
-        return f"{self.name}+{self.key_id.hex()}+{encoded}"
+WitnessKey = cp.Verifier  # a witness's public key: a vkey of type 0x04
 
 
 def new_key(path: Path, name: str) -> WitnessKey:
@@ -91,7 +73,7 @@ def new_key(path: Path, name: str) -> WitnessKey:
         serialization.NoEncryption(),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    vkey = WitnessKey(name, key.public_key())
+    vkey = WitnessKey(name, key.public_key(), COSIGNATURE)
     try:
         cp.create_file(path, pem, 0o600)
         cp.create_file(pub, f"{vkey}\n".encode(), 0o644)
@@ -102,13 +84,15 @@ def new_key(path: Path, name: str) -> WitnessKey:
 
 def load_cosigner(path: Path) -> Cosigner:
     """The witness key at `path`, named as its .pub says."""
+    pem = files.read_capped(path, files.NOTE_MAX, "witness key")
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as e:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as e:
         raise WitnessError(f"cannot load witness key {path}: {e}") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise WitnessError(f"{path} is not an Ed25519 private key")
-    vkey = load_key(path.with_suffix(".pub").read_text("utf-8"))
+    pub = path.with_suffix(".pub")
+    vkey = load_key(files.read_text(pub, files.NOTE_MAX, "witness key"))
     if _raw(vkey.key) != _raw(key.public_key()):
         raise WitnessError(f"{path} does not match its .pub file")
     return Cosigner(vkey.name, key)
@@ -116,22 +100,10 @@ def load_cosigner(path: Path) -> Cosigner:
 
 def load_key(text: str) -> WitnessKey:
     """A witness vkey "<name>+<key id hex>+<base64(0x04 || key)>"."""
-    parts = text.strip().split("+", 2)
-    if len(parts) != 3:
-        raise WitnessError("a witness key is '<name>+<key id hex>+<base64 key>'")
-    name, hex_id, encoded = parts
     try:
-        raw = base64.b64decode(encoded, validate=True)
-    except binascii.Error:
-        raise WitnessError("a witness key's key is not base64") from None
-    if len(raw) != 33 or raw[:1] != COSIGNATURE:
-        raise WitnessError(
-            "a witness key is 0x04 and a 32-byte Ed25519 key (tlog-cosignature)"
-        )
-    found = WitnessKey(name, Ed25519PublicKey.from_public_bytes(raw[1:]))
-    if found.key_id.hex() != hex_id:
-        raise WitnessError(f"witness key id {hex_id} does not match its key")
-    return found
+        return cp.load_verifier(text, COSIGNATURE)
+    except cp.CheckpointError as e:
+        raise WitnessError(f"a witness key (tlog-cosignature): {e}") from None
 
 
 def _message(body: str, timestamp: int) -> bytes:
@@ -144,7 +116,8 @@ def cosign(body: str, cosigner: Cosigner, timestamp: int | None = None) -> str:
     when = int(time.time()) if timestamp is None else timestamp
     signature = cosigner.key.sign(_message(body, when))
     public = _raw(cosigner.key.public_key())
-    blob = key_id(cosigner.name, public) + struct.pack(">Q", when) + signature
+    blob = cp.key_id(cosigner.name, public, COSIGNATURE)
+    blob += struct.pack(">Q", when) + signature
     return f"{cp.SIGNATURE_PREFIX}{cosigner.name} {base64.b64encode(blob).decode()}\n"
 
 
@@ -291,7 +264,12 @@ def collect(url: str, note: str, proof_from: Callable[[int], list[bytes]]) -> st
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:
-                return str(answer.read().decode())
+                lines: bytes = answer.read(files.NOTE_MAX + 1)  # signature lines
+            if len(lines) > files.NOTE_MAX:
+                raise WitnessError(
+                    f"witness {url} answered over {files.NOTE_MAX} bytes"
+                )
+            return lines.decode(errors="replace")
         except urllib.error.HTTPError as e:
             with e:
                 text = e.read().decode(errors="replace").strip()

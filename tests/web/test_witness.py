@@ -179,7 +179,7 @@ def test_a_cosignature_follows_tlog_cosignature(tmp_path: Path) -> None:
     blob = base64.b64decode(encoded)
     assert name == "witness.example/w" and len(blob) == 4 + 8 + 64
     raw = base64.b64decode(str(vkey).split("+", 2)[2])  # base64 may hold "+"
-    assert raw[0] == 4 and blob[:4] == wit.key_id(name, raw[1:])
+    assert raw[0] == 4 and blob[:4] == cp.key_id(name, raw[1:], wit.COSIGNATURE)
     assert blob[4:12] == (1679315147).to_bytes(8, "big")
     message = f"cosignature/v1\ntime 1679315147\n{body}".encode()
     vkey.key.verify(blob[12:], message)  # raises if it does not hold
