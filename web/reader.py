@@ -16,10 +16,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from itertools import islice
 
+from eventsourcing.persistence import PersistenceError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from khronika.domain.errors import StoreError
 from khronika.domain.events import stamp
 from khronika.projections.reading import read_views, refresh
 from khronika.store import location as loc
@@ -40,11 +42,18 @@ class State:
 
 class Reader:
     def __init__(self, location: str) -> None:
+        self.location = location
         self.blocking = loc.is_postgres(location)  # waits on the network
-        self.app = Chronicle(loc.reading(location))
+        self._lock = threading.Lock()
+        self._open()
+        # Why the database refused last (a PostgreSQL server that is down or
+        # refuses connections); None while it answers.
+        self.down: str | None = None
+
+    def _open(self) -> None:
+        self.app = Chronicle(loc.reading(self.location))
         self.app.keep_catalogue = True  # it never writes: see Chronicle.catalogue
         self.views = read_views(self.app.location, self.head(), self.app.read_after)
-        self._lock = threading.Lock()
         self._stamps: dict[int, str] = {}
 
     def run(
@@ -59,10 +68,55 @@ class Reader:
 
         async def endpoint(request: Request) -> Response:
             if self.blocking:
-                return await run_in_threadpool(respond, request)
+                return await run_in_threadpool(self._guarded, respond, request)
             return respond(request)
 
         return endpoint
+
+    def _guarded(
+        self, respond: Callable[[Request], Response], request: Request
+    ) -> Response:
+        """`respond`, or at once a 503 while the PostgreSQL server refuses.
+
+        eventsourcing's connection pool waits for a connection up to its
+        timeout, and after an outage retries with a growing backoff; so once
+        the database has refused, each request asks the server directly (a
+        refusal is immediate), and on its first answer the store is opened
+        afresh, with a new pool.
+        """
+        if self.down is not None and not self._back():
+            return unavailable(self.down)
+        try:
+            return respond(request)
+        except (PersistenceError, StoreError) as e:
+            self.down = str(e)  # the pool says only that it waited: ask the server
+            if self._back():
+                return respond(request)
+            return unavailable(self.down)
+
+    def _refusal(self) -> str | None:
+        """What the PostgreSQL server says to a new connection; None if it
+        takes it."""
+        from khronika.store.postgres import probe  # needs psycopg
+
+        try:
+            probe(self.location, loc.environment(self.location))
+        except StoreError as e:
+            return str(e)
+        return None
+
+    def _back(self) -> bool:
+        """Whether the server answers again; if so, the store is reopened."""
+        with self._lock:
+            if self.down is None:
+                return True
+            try:
+                self._open()
+            except (PersistenceError, StoreError) as e:
+                self.down = str(e)
+                return False
+            self.down = None
+            return True
 
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
@@ -77,8 +131,19 @@ class Reader:
             refresh(self.views, self.head(), self.app.read_after)
 
     def keep_current(self, stop: threading.Event, every: float) -> None:
+        """Catch the views up every `every` seconds. On PostgreSQL, ask the
+        server first, directly: a request that met a refusal through the
+        pool would wait out its retries (eventsourcing's, some 30 s), so an
+        outage is noticed here, and answered 503 at once from then on."""
         while not stop.wait(every):
-            self.refresh()
+            if self.down is None and self.blocking:
+                self.down = self._refusal()
+            if self.down is not None and not self._back():
+                continue
+            try:
+                self.refresh()
+            except (PersistenceError, StoreError) as e:  # said by each answer
+                self.down = str(e)
 
     def close(self) -> None:
         self.views.datastore.close()
@@ -94,3 +159,14 @@ class Reader:
             found = list(islice(self.app.read_after(position - 1), 1))
             self._stamps[position] = stamp(found[0][1].timestamp) if found else ""
         return self._stamps[position]
+
+
+def unavailable(why: str) -> Response:
+    """503: the database does not answer; the client may retry shortly."""
+    from khronika.web.http import problem  # which reads through a Reader
+
+    response = problem(
+        503, "Service Unavailable", f"the store's database does not answer: {why}"
+    )
+    response.headers["Retry-After"] = "5"
+    return response
