@@ -473,7 +473,7 @@ class Chronicle(Application[UUID]):
         names = [doc.id, doc.name, *doc.aliases]
         found = self.catalogue().check_names_free(doc.id, names, "name")
         saved = self._save_new(event)
-        self.warnings += found
+        self._warn(found)
         return saved
 
     def append_fact(self, doc: FactDoc, by: str, unchecked: str = "") -> Event:
@@ -488,7 +488,7 @@ class Chronicle(Application[UUID]):
         event = agg.add_alias(entity, alias, self.clock.now(), by)
         found = self.catalogue().check_names_free(slug, [event.alias], "alias")
         saved = self._save_next(event)
-        self.warnings += found
+        self._warn(found)
         return saved
 
     def rename(self, slug: str, name: str, reason: str, by: str) -> Event:
@@ -496,7 +496,7 @@ class Chronicle(Application[UUID]):
         event = agg.rename(entity, name, reason, self.clock.now(), by)
         found = self.catalogue().check_names_free(slug, [event.name], "name")
         saved = self._save_next(event)
-        self.warnings += found
+        self._warn(found)
         return saved
 
     def merge(self, slug: str, into: str, reason: str, by: str) -> Event:
@@ -591,6 +591,10 @@ class Chronicle(Application[UUID]):
         (stored,) = stamper.stamped
         saved: Event = decode(stored.topic, stored.state)
         return saved
+
+    def _warn(self, found: list[str]) -> None:
+        if self._derived is None:  # a served write's re-run warns no one
+            self.warnings += found
 
     def derive(self, command: Callable[[], object]) -> list[Event]:
         """The events `command` would save, checked as it checks them, unsaved.
