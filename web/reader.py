@@ -165,8 +165,6 @@ def unavailable(why: str) -> Response:
     """503: the database does not answer; the client may retry shortly."""
     from khronika.web.http import problem  # which reads through a Reader
 
-    response = problem(
-        503, "Service Unavailable", f"the store's database does not answer: {why}"
-    )
+    response = problem(503, f"the store's database does not answer: {why}")
     response.headers["Retry-After"] = "5"
     return response
