@@ -315,12 +315,14 @@ PREFIX_MAX = 64  # characters of a mistyped id tried as a prefix
 
 
 def near_facts(views: ViewStore, slug: str) -> list[str]:
-    """Up to NEAR fact ids sharing the longest prefix with `slug`, by index.
+    """Up to NEAR fact ids sharing a long prefix with `slug`, by index.
 
-    Each try is a range of the index on `fact`, so a miss costs some
-    milliseconds at any size, where comparing with every id cost seconds.
+    Prefixes are tried from the longest down to half of `slug`, longer ones'
+    ids first; each try is a range of the index on `fact`, so a miss costs
+    some milliseconds at any size, where comparing with every id cost seconds.
     """
     wanted = slug.casefold()[:PREFIX_MAX]
+    found: dict[str, None] = {}
     for end in range(len(wanted), 0, -1):
         prefix = wanted[:end]
         rows = views.query(
@@ -328,9 +330,10 @@ def near_facts(views: ViewStore, slug: str) -> list[str]:
             f"ORDER BY fact LIMIT {NEAR}",
             [prefix, prefix + "\U0010ffff"],
         )
-        if rows:
-            return [r["fact"] for r in rows]
-    return []
+        found.update((r["fact"], None) for r in rows)
+        if len(found) >= NEAR or (found and end <= len(wanted) // 2):
+            break
+    return list(found)[:NEAR]
 
 
 def diff(views: ViewStore, before: str, after: str) -> list[m.Change]:
