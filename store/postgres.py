@@ -10,6 +10,7 @@ can have gaps. Readers must not assume contiguous positions.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -23,8 +24,10 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from khronika.domain.errors import StoreError
+from khronika.store import copies
 from khronika.store import location as loc
 from khronika.store.clock import Stamper
+from khronika.store.copies import Hashed
 from khronika.store.erasure import Erasing
 from khronika.store.ledger import TreeStore
 
@@ -32,6 +35,8 @@ CHUNK = 1000  # ids per `= ANY(%s)` array; one query per chunk
 META_TABLE = "khronika_meta"
 COPIES_TABLE = "khronika_copies"
 MERKLE_TABLE = "khronika_merkle"
+# binary COPY's signature, flags and header extension (no OIDs, none)
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 
 
 class KhronikaPostgresRecorder(Erasing, TreeStore, PostgresApplicationRecorder):
@@ -205,6 +210,66 @@ class KhronikaPostgresRecorder(Erasing, TreeStore, PostgresApplicationRecorder):
             content = self.get_copy(sha256)
             if content is not None:
                 yield sha256, content
+
+    def store_copy(self, copy: Hashed, key: str | None = None) -> bool:
+        """Stream an archived copy in under its hash (or `key`, as `migrate`
+        copies it byte for byte); False if it was there.
+        One row is sent by binary COPY, a chunk at a time, under a pending key
+        that becomes its hash (or is deleted) in the same transaction; an
+        advisory lock on the hash keeps two writers of one copy apart."""
+        pending = copies.pending_key().encode()
+        table = self._table(COPIES_TABLE)
+        with self.datastore.transaction(commit=True) as c:
+            statement = SQL("COPY {} (sha256, content) FROM STDIN (FORMAT BINARY)")
+            with c.copy(statement.format(table)) as stream:
+                stream.write(COPY_HEADER + struct.pack(">hi", 2, len(pending)))
+                stream.write(pending + struct.pack(">i", copy.size))
+                for chunk in copy:
+                    stream.write(chunk)
+                stream.write(struct.pack(">h", -1))
+            sha256 = key or copy.sha256()
+            c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [sha256])
+            c.execute(SQL("SELECT 1 FROM {} WHERE sha256 = %s").format(table), [sha256])
+            there = c.fetchone() is not None
+            c.execute(
+                SQL("DELETE FROM {} WHERE sha256 = %s").format(table)
+                if there
+                else SQL("UPDATE {} SET sha256 = %s WHERE sha256 = %s").format(table),
+                [pending.decode()] if there else [sha256, pending.decode()],
+            )
+            return not there
+
+    def copy_size(self, sha256: str) -> int | None:
+        """The stored copy's size in bytes; None if there is none."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                SQL("SELECT octet_length(content) AS n FROM {} WHERE sha256 = %s")
+                .format(self._table(COPIES_TABLE)),
+                [sha256],
+            )  # fmt: skip
+            row = c.fetchone()
+            return None if row is None else int(row["n"])
+
+    def read_copy_chunk(self, sha256: str, offset: int, size: int) -> bytes:
+        """`size` bytes of the stored copy from `offset`."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                SQL("SELECT substring(content FROM %s FOR %s) AS part FROM {} "
+                    "WHERE sha256 = %s").format(self._table(COPIES_TABLE)),
+                [offset + 1, size, sha256],
+            )  # fmt: skip
+            row = c.fetchone()
+            return b"" if row is None else bytes(row["part"])
+
+    def copy_hashes(self) -> list[str]:
+        """The hash of every stored copy, in byte order (as SQLite sorts)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                SQL('SELECT sha256 FROM {} ORDER BY sha256 COLLATE "C"').format(
+                    self._table(COPIES_TABLE)
+                )
+            )
+            return [row["sha256"] for row in c.fetchall()]
 
     def read_meta(self) -> dict[str, str] | None:
         """The store's identity and format; None where it is no khronika store."""
