@@ -114,7 +114,7 @@ def source_attach(settings: Settings, slug: str, file: str) -> None:
     app = settings.open()
     with _copy(file) as copy:
         event = app.attach_copy(slug, copy, settings.user())
-    sha = copy.sha256()
+    sha = copy.sha256
     state = "attached" if event else "stored (the source already names it)"
     click.echo(f"{slug}: archived copy sha256:{sha} {state}")
 

@@ -467,7 +467,7 @@ class Chronicle(Application[UUID]):
         """Store the copy; its SHA-256."""
         hashed = copies.of_bytes(copy) if isinstance(copy, bytes) else copy
         self.store.store_copy(hashed)
-        return hashed.sha256()
+        return hashed.sha256
 
     def correct_source(
         self, slug: str, changes: dict[str, Any], reason: str, by: str

@@ -1,10 +1,12 @@
 """Archived copies streamed into and out of the store, a chunk at a time.
 
-A copy is hashed (SHA-256) as it is read and written, so memory stays
-within a chunk whatever its size (up to `files.COPY_MAX`). The store
-writes it under a pending key and renames it to its hash in the same
-transaction, once the last chunk is in: a copy cut short, or whose bytes
-are not the hash it was given, leaves nothing behind.
+A copy is stored under its SHA-256, which the store must know before it
+writes (SQLite rewrites a whole row to change its key): a file is read
+twice, to hash it and then to store it; a copy fetched by hash (a mirror, a
+bundle's copies) is hashed as it is written. Memory stays within a chunk
+whatever the copy's size (up to `files.COPY_MAX`). A copy cut short, or
+whose bytes are not its hash, is refused before the store's transaction
+commits, so it leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol
-from uuid import uuid4
 
 from khronika.domain.errors import ValidationError
 from khronika.store import files
@@ -23,12 +24,13 @@ CHUNK = 1 << 20  # bytes read, written or served at a time
 
 
 class Hashed:
-    """The chunks of a copy of `size` bytes, hashed as they pass, once.
+    """The chunks of a copy of `size` bytes to be stored under `sha256`,
+    hashed as they pass, once.
 
     It refuses more or fewer bytes than `size` (a file that grew or shrank
-    while it was read) and, with `expect`, bytes that hash to anything else;
-    the refusal comes before the last chunk is taken, so the writer that
-    takes them rolls back.
+    while it was read) and, unless `check` is off (`migrate` copies a store
+    byte for byte), bytes that do not hash to `sha256`; the refusal comes
+    before the last chunk is taken, so the writer that takes them rolls back.
     """
 
     def __init__(
@@ -36,44 +38,39 @@ class Hashed:
         chunks: Iterable[bytes],
         size: int,
         what: str,
+        sha256: str,
         *,
-        expect: str | None = None,
+        check: bool = True,
     ) -> None:
         self.chunks = chunks
         self.size = size
         self.what = what  # "archived copy article.txt", in errors
-        self.expect = expect
-        self._sha = hashlib.sha256()
-        self._done = False
+        self.sha256 = sha256  # the key it is stored under
+        self.check = check
+        self._taken = False
 
     def __iter__(self) -> Iterator[bytes]:
-        if self._done:
+        if self._taken:
             raise RuntimeError("a copy's chunks are taken once")
-        read = 0
+        self._taken = True
+        sha, read = hashlib.sha256(), 0
         for chunk in self.chunks:
             read += len(chunk)
             if read > self.size:
                 raise files.FileError(f"{self.what} grew while it was read")
-            self._sha.update(chunk)
+            sha.update(chunk)
             yield chunk
         if read != self.size:
             raise files.FileError(f"{self.what} shrank while it was read")
-        if self.expect is not None and self._sha.hexdigest() != self.expect:
+        if self.check and sha.hexdigest() != self.sha256:
             raise ValidationError(
                 self.what, "the copy's SHA-256 is not its name: it was altered"
             )
-        self._done = True
-
-    def sha256(self) -> str:
-        """The hash of every chunk; only once they were all taken."""
-        if not self._done:
-            raise RuntimeError("a copy's hash is known once all of it was read")
-        return self._sha.hexdigest()
 
 
 def of_bytes(content: bytes, what: str = "archived copy") -> Hashed:
     """A copy already in memory (a request's body, say)."""
-    return Hashed([content], len(content), what)
+    return Hashed([content], len(content), what, hashlib.sha256(content).hexdigest())
 
 
 def chunks_of(f: BinaryIO, what: str) -> Iterator[bytes]:
@@ -92,25 +89,30 @@ def chunks_of(f: BinaryIO, what: str) -> Iterator[bytes]:
 def from_file(
     path: Path, *, expect: str | None = None, follow: bool = True
 ) -> Iterator[Hashed]:
-    """The archived copy in the regular file at `path`, open to be streamed:
-    a FIFO, a device or a file over `files.COPY_MAX` bytes is refused."""
+    """The archived copy in the regular file at `path`, open to be streamed
+    under its hash, `expect` if known (a bundle's copies are named so), else
+    found by a first read: a store writes a copy under its key. A FIFO, a
+    device or a file over `files.COPY_MAX` bytes is refused."""
+    sha256 = expect or hash_file(path, follow=follow)
     what = f"archived copy {path}"
     cap = files.COPY_MAX
     with files.open_regular(path, cap, "archived copy", follow=follow) as (f, size):
-        yield Hashed(chunks_of(f, what), size, what, expect=expect)
+        yield Hashed(chunks_of(f, what), size, what, sha256)
 
 
 def hash_file(path: Path, *, follow: bool = True) -> str:
     """The SHA-256 of the archived copy at `path`, read a chunk at a time."""
-    with from_file(path, follow=follow) as copy:
-        for _ in copy:
-            pass
-        return copy.sha256()
-
-
-def pending_key() -> str:
-    """A copy's key while it is written; never a SHA-256, so never a copy's."""
-    return f"pending-{uuid4().hex}"
+    sha = hashlib.sha256()
+    what = f"archived copy {path}"
+    cap = files.COPY_MAX
+    with files.open_regular(path, cap, "archived copy", follow=follow) as (f, size):
+        read = 0
+        for chunk in chunks_of(f, what):
+            read += len(chunk)
+            if read > size:
+                raise files.FileError(f"{what} grew while it was read")
+            sha.update(chunk)
+    return sha.hexdigest()
 
 
 class CopyReader(Protocol):
@@ -140,7 +142,8 @@ def stored(store: CopyReader, sha256: str) -> Hashed | None:
     size = store.copy_size(sha256)
     if size is None:
         return None
-    return Hashed(_chunks(store, sha256, size), size, f"archived copy {sha256}")
+    chunks = _chunks(store, sha256, size)
+    return Hashed(chunks, size, f"archived copy {sha256}", sha256, check=False)
 
 
 def hash_stored(store: CopyReader, sha256: str) -> str | None:

@@ -47,7 +47,7 @@ def migrate(
     for sha256 in source.store.copy_hashes():  # streamed, a chunk at a time
         copy = copies.stored(source.store, sha256)
         if copy is not None and target.store.copy_size(sha256) is None:
-            target.store.store_copy(copy, key=sha256)
+            target.store.store_copy(copy)
     size = source.store.tree_size()
     if target.store.tree_size() != size or merkle.root(
         size, target.store.node

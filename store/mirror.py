@@ -60,7 +60,7 @@ def fetch_copy(app: Chronicle, url: str, sha256: str) -> None:
         what = f"GET {url}"
         chunks = copies.chunks_of(answer, what)
         try:
-            app.store.store_copy(copies.Hashed(chunks, size, what, expect=sha256))
+            app.store.store_copy(copies.Hashed(chunks, size, what, sha256))
         except ValidationError:
             raise MirrorError(
                 f"the archived copy {sha256} does not hash to its name"

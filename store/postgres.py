@@ -24,7 +24,6 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from khronika.domain.errors import StoreError
-from khronika.store import copies
 from khronika.store import location as loc
 from khronika.store.clock import Stamper
 from khronika.store.copies import Hashed
@@ -211,33 +210,27 @@ class KhronikaPostgresRecorder(Erasing, TreeStore, PostgresApplicationRecorder):
             if content is not None:
                 yield sha256, content
 
-    def store_copy(self, copy: Hashed, key: str | None = None) -> bool:
-        """Stream an archived copy in under its hash (or `key`, as `migrate`
-        copies it byte for byte); False if it was there.
-        One row is sent by binary COPY, a chunk at a time, under a pending key
-        that becomes its hash (or is deleted) in the same transaction; an
-        advisory lock on the hash keeps two writers of one copy apart."""
-        pending = copies.pending_key().encode()
+    def store_copy(self, copy: Hashed) -> bool:
+        """Stream an archived copy in under its hash; False if it was there.
+        Its row is sent by one binary COPY, a chunk at a time; an advisory
+        lock on the hash keeps two writers of one copy apart."""
         table = self._table(COPIES_TABLE)
+        key = copy.sha256.encode()
         with self.datastore.transaction(commit=True) as c:
+            c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [copy.sha256])
+            c.execute(
+                SQL("SELECT 1 FROM {} WHERE sha256 = %s").format(table), [copy.sha256]
+            )
+            if c.fetchone() is not None:
+                return False
             statement = SQL("COPY {} (sha256, content) FROM STDIN (FORMAT BINARY)")
             with c.copy(statement.format(table)) as stream:
-                stream.write(COPY_HEADER + struct.pack(">hi", 2, len(pending)))
-                stream.write(pending + struct.pack(">i", copy.size))
+                stream.write(COPY_HEADER + struct.pack(">hi", 2, len(key)) + key)
+                stream.write(struct.pack(">i", copy.size))
                 for chunk in copy:
                     stream.write(chunk)
                 stream.write(struct.pack(">h", -1))
-            sha256 = key or copy.sha256()
-            c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [sha256])
-            c.execute(SQL("SELECT 1 FROM {} WHERE sha256 = %s").format(table), [sha256])
-            there = c.fetchone() is not None
-            c.execute(
-                SQL("DELETE FROM {} WHERE sha256 = %s").format(table)
-                if there
-                else SQL("UPDATE {} SET sha256 = %s WHERE sha256 = %s").format(table),
-                [pending.decode()] if there else [sha256, pending.decode()],
-            )
-            return not there
+            return True
 
     def copy_size(self, sha256: str) -> int | None:
         """The stored copy's size in bytes; None if there is none."""

@@ -297,11 +297,11 @@ class RemoteRecorder(ApplicationRecorder):
         stored: bool = self._decode(data, CopyStored).stored
         return stored
 
-    def store_copy(self, copy: Hashed, key: str | None = None) -> bool:
+    def store_copy(self, copy: Hashed) -> bool:
         """Send an archived copy: one request, whose body (at most COPY_MAX
         bytes) is the whole copy, for its URL names its hash."""
         content = b"".join(copy)
-        return self.put_copy(key or copy.sha256(), content)
+        return self.put_copy(copy.sha256, content)
 
     def copy_size(self, sha256: str) -> int | None:
         content = self.get_copy(sha256)

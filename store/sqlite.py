@@ -10,7 +10,6 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
-from khronika.store import copies
 from khronika.store.clock import Stamper
 from khronika.store.copies import Hashed
 from khronika.store.erasure import Erasing
@@ -140,30 +139,22 @@ class KhronikaSQLiteRecorder(Erasing, TreeStore, SQLiteApplicationRecorder):
             row = c.fetchone()
             return None if row is None else bytes(row[0])
 
-    def store_copy(self, copy: Hashed, key: str | None = None) -> bool:
-        """Stream an archived copy in under its hash (or `key`, as `migrate`
-        copies it byte for byte); False if it was there.
+    def store_copy(self, copy: Hashed) -> bool:
+        """Stream an archived copy in under its hash; False if it was there.
         A blob of its size is written a chunk at a time (incremental I/O)."""
-        pending = copies.pending_key()
         with self.datastore.transaction(commit=True) as c:
+            c.execute(f"SELECT 1 FROM {COPIES_TABLE} WHERE sha256 = ?", [copy.sha256])
+            if c.fetchone() is not None:
+                return False
             c.execute(
                 f"INSERT INTO {COPIES_TABLE} VALUES (?, zeroblob(?))",
-                [pending, copy.size],
+                [copy.sha256, copy.size],
             )
             db = c.sqlite_cursor.connection
             with db.blobopen(COPIES_TABLE, "content", c.lastrowid) as blob:
                 for chunk in copy:
                     blob.write(chunk)
-            sha256 = key or copy.sha256()
-            c.execute(f"SELECT 1 FROM {COPIES_TABLE} WHERE sha256 = ?", [sha256])
-            there = c.fetchone() is not None
-            c.execute(
-                f"DELETE FROM {COPIES_TABLE} WHERE sha256 = ?"
-                if there
-                else f"UPDATE {COPIES_TABLE} SET sha256 = ? WHERE sha256 = ?",
-                [pending] if there else [sha256, pending],
-            )
-            return not there
+            return True
 
     def copy_size(self, sha256: str) -> int | None:
         """The stored copy's size in bytes; None if there is none."""
