@@ -88,6 +88,12 @@ def table(r: dict[str, Any]) -> list[str]:
         f"| import, SQLite (events/s) | {imp['khronika_per_s']:,.0f} "
         f"| {imp['raw_per_s']:,.0f} (sqlite3 executemany) "
         f"| {ratio(imp['khronika_per_s'], imp['raw_per_s'])} |",
+        f"| import, SQLite, the whole `khronika import` process (events/s) "
+        f"| {imp['cli_per_s']:,.0f} | {imp['raw_per_s']:,.0f} "
+        f"| {ratio(imp['cli_per_s'], imp['raw_per_s'])} |",
+        f"| `khronika import` process against the importer alone (time) "
+        f"| {imp['cli_over_importer']:.2f}× | goal ≤ 1.20× "
+        f"| {imp['views_share']:.0%} of the process brings the views up to date |",
     ]
     pg = imp.get("postgres")
     if pg is not None and "error" in pg:

@@ -7,7 +7,11 @@ As a report (a table):   python tests/benchmarks/test_import_rate.py --facts 100
 
 Each phase runs in its own process, so its peak memory (VmHWM) is its own:
   gen          writes N generated facts as JSON Lines
-  import       `khronika import` of that file into a fresh SQLite store
+  import       the importer (khronika.store.importer) run in-process on that
+               file into a fresh SQLite store; then, timed apart, the views
+               brought up to date as `khronika import` does after it
+  cli          the whole `khronika import` process on the same file, into a
+               fresh store made by `khronika init` (not timed), wall clock
   raw          the same stored rows (topic, stream, version, msgspec state), read
                back from that store and inserted into a fresh SQLite file with
                sqlite3 executemany, the same batch size, one transaction a batch
@@ -45,6 +49,7 @@ PG_TABLES = {"many": "raw_executemany", "copy": "raw_copy"}
 
 def phase_import(jsonl: Path, location: str, batch: int) -> dict[str, Any]:
     """Import into a fresh store at a SQLite path or a PostgreSQL URL."""
+    from khronika.cli.write import views_current
     from khronika.store.importer import Importer, read_lines
 
     app = signed_store(location)
@@ -53,13 +58,43 @@ def phase_import(jsonl: Path, location: str, batch: int) -> dict[str, Any]:
         started = time.perf_counter()
         report = Importer(app, "bench", batch_size=batch).run(read_lines([("f", f)]))
         seconds = time.perf_counter() - started
+    rss_peak = peak_rss_mib()
+    started = time.perf_counter()
+    views_current(app)  # what `khronika import` does next
+    views_seconds = time.perf_counter() - started
     app.close()
     return {
         "seconds": seconds,
+        "views_seconds": views_seconds,
         "events": sum(report.added.values()),
         "rss_before": start_rss,
-        "rss_peak": peak_rss_mib(),
+        "rss_peak": rss_peak,
     }
+
+
+def phase_cli(jsonl: Path, store: Path, batch: int) -> dict[str, Any]:
+    """`khronika import` as a user runs it, in a process of its own."""
+    import os
+    import subprocess
+    import tempfile
+
+    khronika = Path(sys.executable).with_name("khronika")
+    env = os.environ | {"HOME": tempfile.mkdtemp(prefix="khronika-bench-home-"),
+                        "KHRONIKA_USER": "bench"}  # fmt: skip
+    run = [str(khronika), "--store", str(store)]
+    subprocess.run([*run, "init"], env=env, check=True, capture_output=True)
+    before = _events_in(store)
+    started = time.perf_counter()
+    subprocess.run([*run, "import", "--batch-size", str(batch), str(jsonl)],
+                   env=env, check=True, capture_output=True)  # fmt: skip
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "events": _events_in(store) - before}
+
+
+def _events_in(store: Path) -> int:
+    with sqlite3.connect(store) as db:
+        (count,) = db.execute("SELECT COUNT(*) FROM stored_events").fetchone()
+    return int(count)
 
 
 def phase_raw(store: Path, target: Path, batch: int) -> dict[str, Any]:
@@ -131,10 +166,17 @@ def measure(
         __file__, "--phase", "import", str(jsonl), str(store), str(batch)
     )
     baseline = run_phase(__file__, "--phase", "raw", str(store), str(raw), str(batch))
+    cli = run_phase(
+        __file__, "--phase", "cli", str(jsonl), str(workdir / "cli.db"), str(batch)
+    )
     result = {
         "facts": facts,
         "events": imported["events"],
+        "cli_events": cli["events"],
         "khronika_per_s": imported["events"] / imported["seconds"],
+        "cli_per_s": cli["events"] / cli["seconds"],
+        "cli_over_importer": cli["seconds"] / imported["seconds"],
+        "views_share": imported["views_seconds"] / cli["seconds"],
         "raw_per_s": baseline["events"] / baseline["seconds"],
         "ratio": baseline["seconds"] / imported["seconds"],
         "import_peak_mib": imported["rss_peak"],
@@ -180,7 +222,7 @@ def test_import_is_complete_and_measured(
 ) -> None:
     result = benchmark.pedantic(measure, args=(tmp_path, facts), rounds=1)
     benchmark.extra_info.update(result)
-    assert result["events"] == facts + 502
+    assert result["events"] == result["cli_events"] == facts + 502
     with sqlite3.connect(tmp_path / "raw.db") as raw:
         (count,) = raw.execute("SELECT COUNT(*) FROM stored_events").fetchone()
     assert count == result["events"]
@@ -231,6 +273,8 @@ def main() -> None:
         name, *rest = args.phase
         if name == "import":
             result = phase_import(Path(rest[0]), rest[1], int(rest[2]))
+        elif name == "cli":
+            result = phase_cli(Path(rest[0]), Path(rest[1]), int(rest[2]))
         elif name == "pg-raw":
             result = phase_pg_raw(rest[0], rest[1], int(rest[2]))
         else:
@@ -248,9 +292,10 @@ def main() -> None:
     with running as postgres:
         print(
             "| facts | events | khronika events/s | raw sqlite3 events/s | ratio "
+            "| `khronika import` events/s | process / importer | of it, views "
             "| import peak RSS | raw peak RSS | input |"
         )
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for n in args.facts:
             with tempfile.TemporaryDirectory() as tmp:
                 r = measure(Path(tmp), n, args.batch, postgres)
@@ -258,6 +303,8 @@ def main() -> None:
             print(
                 f"| {n:,} | {r['events']:,} | {r['khronika_per_s']:,.0f} "
                 f"| {r['raw_per_s']:,.0f} | {r['ratio']:.0%} "
+                f"| {r['cli_per_s']:,.0f} | {r['cli_over_importer']:.2f}× "
+                f"| {r['views_share']:.0%} "
                 f"| {r['import_peak_mib']:.0f} MiB (start {r['import_start_mib']:.0f}) "
                 f"| {r['raw_peak_mib']:.0f} MiB | {r['jsonl_mib']:.0f} MiB |",
                 flush=True,
