@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from khronika.domain.errors import KhronikaError, NotFoundError, ValidationError
 
@@ -98,17 +98,32 @@ def check_free(slug: str, new: Iterable[str], names: Names, field: str) -> None:
             )
 
 
+Looks = dict[str, list[tuple[str, str]]]  # skeleton -> (slug, name) pairs
+
+
+def looks(
+    entries: Iterable[tuple[str, Iterable[str]]], into: Looks | None = None
+) -> Looks:
+    """(slug, its names) pairs by the skeleton of each name, added `into`."""
+    found: Looks = {} if into is None else into
+    for slug, names in entries:
+        for name in names:
+            pairs = found.setdefault(skeleton(name), [])
+            if (slug, name) not in pairs:
+                pairs.append((slug, name))
+    return found
+
+
 def lookalikes(
-    slug: str, new: Iterable[str], entries: Iterable[tuple[str, Iterable[str]]]
+    slug: str, new: Iterable[str], looks: Looks, current: Callable[[str], list[str]]
 ) -> list[str]:
     """Warnings for each of `new` (names for `slug`) that looks like, but is
-    not, a name of another entity in `entries` (slug, names)."""
-    wanted = {skeleton(n): n for n in new}
+    not, a name of another entity: one of `looks` (by skeleton) that is
+    still among that entity's `current` names."""
     found = []
-    for other, names in entries:
-        for name in names:
-            mine = wanted.get(skeleton(name)) if other != slug else None
-            if mine is not None and key(mine) != key(name):
+    for mine in dict.fromkeys(new):
+        for other, name in looks.get(skeleton(mine), []):
+            if other != slug and key(mine) != key(name) and name in current(other):
                 found.append(
                     f"'{mine}' looks like '{name}', a name of '{other}' (lookalike "
                     "letters: Cyrillic or Greek for Latin, fullwidth forms); if "

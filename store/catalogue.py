@@ -57,6 +57,7 @@ class Catalogue:
         self.sources: dict[str, SourceDoc] = {}
         self.pending_facts: dict[str, str] = {}  # in this import: slug -> kind
         self._names: names_.Names | None = None
+        self._looks: names_.Looks | None = None  # by skeleton, once asked for
 
     @classmethod
     def load(cls, events: Iterable[tuple[int, Event]]) -> Catalogue:
@@ -79,11 +80,13 @@ class Catalogue:
             state = agg.apply(self.entities.get(event.slug), event)
             assert isinstance(state, Entity)
             self.entities[event.slug] = state
+            entry = (event.slug, self._names_of(event.slug))
             if self._names is not None:  # kept up to date once built
-                entry = (event.slug, [state.doc.name, *state.doc.aliases])
                 for name, owners in names_.index([entry]).items():
                     mine = self._names.setdefault(name, [])
                     mine.extend(o for o in owners if o not in mine)
+            if self._looks is not None:
+                names_.looks([entry], into=self._looks)
 
     @staticmethod
     def fact_slugs(notifications: Iterable[Notification]) -> Iterator[str]:
@@ -147,8 +150,13 @@ class Catalogue:
         """Refuse names for `slug` that another entity already answers to;
         return warnings for those that only look like another's."""
         names_.check_free(slug, new, self.names(), field)
-        entries = ((s, [e.doc.name, *e.doc.aliases]) for s, e in self.entities.items())
-        return names_.lookalikes(slug, new, entries)
+        if self._looks is None:
+            self._looks = names_.looks((s, self._names_of(s)) for s in self.entities)
+        return names_.lookalikes(slug, new, self._looks, self._names_of)
+
+    def _names_of(self, slug: str) -> list[str]:
+        entity = self.entities.get(slug)
+        return [] if entity is None else [entity.doc.name, *entity.doc.aliases]
 
     @staticmethod
     def _miss(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from click.testing import Result
 
+from khronika.domain import names
 from khronika.domain.aggregates import Entity
 from khronika.store.app import Chronicle
 
@@ -83,3 +86,30 @@ def test_a_lookalike_name_is_taken_with_a_warning_pointing_to_entity_alias(
 def test_a_different_name_gets_no_warning(tatyana: Run) -> None:
     result = tatyana("entity", "add", "person", "aigerim", "--name", "Aigerim Tleuzhan")
     assert (result.exit_code, result.stderr) == (0, "")
+
+
+def test_an_import_compares_each_new_name_with_an_index_not_every_name(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Comparing each new name with every name read 500 entities' names
+    125,000 times; a skeleton index reads each once, and looks one up."""
+    assert run("init").exit_code == 0
+    people = [{"type": "entity", "id": f"p{i}", "kind": "person",
+               "name": f"Person {i}"} for i in range(500)]  # fmt: skip
+    people.append({"type": "entity", "id": "lookalike", "kind": "person",
+                   "name": "P\u0435rson 7"})  # a Cyrillic е  # fmt: skip
+    bundle = tmp_path / "people.jsonl"
+    bundle.write_text("".join(json.dumps(p) + "\n" for p in people))
+    calls = 0
+    skeleton = names.skeleton
+
+    def counted(name: str) -> str:
+        nonlocal calls
+        calls += 1
+        return skeleton(name)
+
+    monkeypatch.setattr(names, "skeleton", counted)
+    result = run("import", str(bundle))
+    assert result.exit_code == 0, result.output
+    assert calls <= 3 * len(people)
+    assert "'P\u0435rson 7' looks like 'Person 7', a name of 'p7'" in result.stderr
