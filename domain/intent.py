@@ -133,15 +133,19 @@ def reveal(
     if isinstance(body, dict):
         out: dict[str, Any] = {}
         for key, value in body.items():
-            where = _pointer(path, key)
             if key in PERSONAL and _is_commitment(value):
+                where = _pointer(path, key)
                 found = values.get(where)
                 out[key] = missing(where) if found is None else found[1]
+            elif isinstance(value, dict | list):  # scalars are themselves
+                out[key] = reveal(value, values, missing, _pointer(path, key))
             else:
-                out[key] = reveal(value, values, missing, where)
+                out[key] = value
         return out
     if isinstance(body, list):
-        return [reveal(v, values, missing, f"{path}/{i}") for i, v in enumerate(body)]
+        nested = (dict, list)
+        return [reveal(v, values, missing, f"{path}/{i}") if isinstance(v, nested)
+                else v for i, v in enumerate(body)]  # fmt: skip
     return body
 
 
