@@ -9,9 +9,11 @@ import msgspec
 from khronika.domain.days import Day, from_key, shown
 from khronika.domain.documents import LawAmendmentDetails, VerdictDetails
 from khronika.projections import models as m
+from khronika.projections import schema
 from khronika.projections.queries import Entities, Point, _in, count_facts, timeline
 from khronika.projections.views import ViewStore
 
+ROLES_BY_FACT = schema.index_name("view_roles", ("fact", "recorded_to"))
 CUSTODIAL = ("prison", "penal_colony", "restriction_of_freedom", "other")
 RELEASES = {"release": "released", "pardon": "pardoned", "parole": "paroled",
             "amnesty": "amnestied"}  # fmt: skip
@@ -123,18 +125,19 @@ def person(
     members = entities.members(row["entity"])
     params: dict[str, Any] = dict(point.params)
     who = _in("who", members, params)
+    page = timeline(views, point, entities=members, limit=limit, offset=offset)
     roles: dict[str, set[str]] = {}  # fact -> the entity's roles in it
     for r in views.query(
-        f"SELECT fact, role FROM view_roles r WHERE "
-        f"{point.where('r', world=False)} AND r.entity IN {who}",
+        f"SELECT fact, role FROM view_roles r{views.indexed_by(ROLES_BY_FACT)} WHERE "
+        f"{point.where('r', world=False)} AND r.entity IN {who} "
+        f"AND r.fact IN {_in('page', [f.id for f in page], params)}",
         params,
     ):
         roles.setdefault(r["fact"], set()).add(r["role"])
     facts = [
         msgspec.structs.replace(fact, roles=sorted(
             roles.get(fact.id, set()) | _other_names(fact, members)))
-        for fact in timeline(views, point, entities=members, limit=limit,
-                             offset=offset)
+        for fact in page
     ]  # fmt: skip
     paged = limit is not None or offset > 0
     total = count_facts(views, point, members) if paged else len(facts)

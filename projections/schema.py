@@ -118,7 +118,7 @@ FOREIGN: dict[str, list[tuple[tuple[str, ...], str, tuple[str, ...]]]] = {
 }  # fmt: skip
 INDEXES: dict[str, list[tuple[str, ...]]] = {
     "view_facts": [
-        ("fact", "recorded_to"),
+        ("fact", "recorded_to"),  # a fact's versions, and the facts named (BY_FACT)
         ("recorded_to", "recorded_from"),
         ("earliest", "latest", "fact"),  # the timeline's order (TIMELINE_ORDER)
         ("kind", "recorded_to"),
@@ -229,6 +229,7 @@ def index_name(table: str, columns: tuple[str, ...]) -> str:
 
 TIMELINE_ORDER = index_name("view_facts", ("earliest", "latest", "fact"))
 RECORDED_BY = index_name("view_facts", ("recorded_from",))
+BY_FACT = index_name("view_facts", ("fact", "recorded_to"))
 
 
 # Indexes that a load into empty tables drops and builds at its end, which is

@@ -23,6 +23,7 @@ from click.testing import Result
 from starlette.testclient import TestClient
 
 from khronika.projections import deadline, queries, schema
+from khronika.projections.person import person
 from khronika.projections.queries import Point
 from khronika.projections.reading import read_views
 from khronika.projections.stats import stats
@@ -169,3 +170,43 @@ def test_statistics_are_computed_once_while_the_views_stand(
     after = client.get("/api/stats/year").json()
     assert calls == ["year", "place", "year"]
     assert after["verdicts"] == first["verdicts"] - 1
+
+
+def test_a_persons_page_looks_their_facts_up_by_id_or_walks_the_same(
+    demo: Run, store_path: str, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person named by few facts has them looked up by id and sorted; one
+    named by many walks the timeline's order; the page is the same."""
+    page = "/api/person/tatyana-serebryakova?limit=2&offset=1"
+    looked_up = client.get(page).json()
+    monkeypatch.setattr(queries, "FEW", 1)  # as if named by very many facts
+    walked = client.get(page).json()
+    assert looked_up == walked and len(walked["facts"]) == 2
+    assert walked["facts_total"] > 3
+
+
+@pytest.mark.sqlite_only  # SQLite's plans; PostgreSQL's planner has statistics
+def test_a_persons_facts_are_looked_up_by_id(
+    demo: Run, store_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = Chronicle(store_path)
+    views = read_views(app.location, app.recorder.max_notification_id() or 0,
+                       app.read_after)  # fmt: skip
+    seen: list[tuple[str, Any]] = []
+    query = views.query
+
+    def kept(sql: str, params: Any = None) -> Any:
+        seen.append((sql, params))
+        return query(sql, params)
+
+    monkeypatch.setattr(views, "query", kept)
+    person(views, "tatyana-serebryakova", Point(), limit=2)
+    monkeypatch.undo()
+    plans = [plan(views, sql, params) for sql, params in seen]
+    page = next(p for (sql, _), p in zip(seen, plans, strict=True)
+                if sql.startswith("SELECT f.*"))  # fmt: skip
+    assert f"USING INDEX {schema.BY_FACT} (fact=?" in page
+    roles = next(p for (sql, _), p in zip(seen, plans, strict=True)
+                 if sql.startswith("SELECT fact, role"))  # fmt: skip
+    assert "(fact=?" in roles and "SCAN" not in roles
+    app.close()
