@@ -251,7 +251,7 @@ class Tree:
 
     def __init__(self, reader: Reader, size: int) -> None:
         self.reader, self.size = reader, size
-        self.kept: dict[tuple[int, int], bytes | None] = {}
+        self.kept: dict[tuple[int, int], bytes | str] = {}  # or what is wrong
 
     def _shaped(self, level: int, tile: StoredTile) -> bool:
         """Whether a tile has the width the tree's size gives it. A partial
@@ -301,18 +301,24 @@ class Tree:
         kept = b"".join(t[2] for t in tiles)[8 * skip : 8 * (skip + count)]
         return hashes, kept
 
-    def node(self, level: int, index: int) -> bytes | None:
-        """The stored hash of node (level, index), level a multiple of 8 above
-        0: a hash of a tile at level / 8; None if that tile is missing or of
-        the wrong shape."""
+    def check(self, level: int, index: int, h: bytes) -> Finding | None:
+        """Whether node (level, index), of a level that is a multiple of 8
+        above 0, is stored as `h`: a hash of a tile at level / 8."""
         tile, offset = divmod(index, WIDTH)
         key = (level // HEIGHT, tile)
         if key not in self.kept:
             rows = self.reader.tiles(key[0], tile, tile)
-            good = rows and self._shaped(key[0], rows[0])
-            self.kept[key] = rows[0][1] if good else None
+            if rows and self._shaped(key[0], rows[0]):
+                self.kept[key] = rows[0][1]
+            else:
+                problem = _tile_problem(key[0], tile, self.size, (rows or [None])[0])
+                self.kept[key] = problem
         data = self.kept[key]
-        return None if data is None else data[32 * offset : 32 * offset + 32]
+        if isinstance(data, str):
+            return Finding(data)
+        if data[32 * offset : 32 * offset + 32] != h:
+            return altered(level, index)
+        return None
 
 
 def _tile_problem(level: int, index: int, size: int, tile: StoredTile | None) -> str:
@@ -320,10 +326,10 @@ def _tile_problem(level: int, index: int, size: int, tile: StoredTile | None) ->
         return (f"the stored tile {level}/{index} is missing: the stored Merkle "
                 "tree was altered")  # fmt: skip
     hashes = width(level, index, size)
-    return (f"the stored tile {level}/{index} holds {len(tile[1])} bytes of hashes "
-            f"and {len(tile[2])} of positions, where a tree of {size} leaves has "
-            f"{hashes} hashes there, {32 * hashes} bytes (and {8 * hashes} of "
-            "positions): the stored Merkle tree was altered")  # fmt: skip
+    kept = f" and {len(tile[2])} of positions" if level == 0 else ""
+    return (f"the stored tile {level}/{index} holds {len(tile[1])} bytes of hashes"
+            f"{kept}, where a tree of {size} leaves has {hashes} hashes there, "
+            f"{32 * hashes} bytes: the stored Merkle tree was altered")  # fmt: skip
 
 
 class _Heads(dict[Any, bytes]):
@@ -393,8 +399,8 @@ def push(stack: list[Node], node: Node, tree: Tree) -> Finding | None:
     while stack and stack[-1][0] == level and index & 1:  # its left sibling
         left = stack.pop()[2]
         h, level, index = _sha256(b"\x01" + left + h).digest(), level + 1, index >> 1
-        if level % HEIGHT == 0 and tree.node(level, index) != h:
-            return altered(level, index)
+        if level % HEIGHT == 0 and (found := tree.check(level, index, h)):
+            return found
     stack.append((level, index, h))
     return None
 
@@ -412,17 +418,18 @@ def _inner(tree: Tree, start: int, hashes: list[bytes]) -> list[list[bytes]]:
             for a, b in zip(pairs, pairs, strict=False)  # an odd one waits
         ]
         levels.append(level)
-    first = None
+    first: tuple[int, int, Finding] | None = None
     for height in range(HEIGHT, len(levels), HEIGHT):
         offset = start >> height
         for i, h in enumerate(levels[height]):
-            if tree.node(height, offset + i) != h:
+            found = tree.check(height, offset + i, h)
+            if found is not None:
                 done = (offset + i + 1) << height  # the leaf completing it, + 1
                 if first is None or (done, height) < first[:2]:
-                    first = (done, height, offset + i)
+                    first = (done, height, found)
                 break
     if first is not None:
-        raise _Altered(altered(first[1], first[2]))
+        raise _Altered(first[2])
     return levels
 
 
