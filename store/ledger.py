@@ -93,7 +93,8 @@ class TreeStore:
     (`positions`, 8 bytes each, and the first of them, indexed, to find a
     leaf by position), since PostgreSQL positions can have gaps. Shared by
     the SQLite and PostgreSQL recorders; they say how to spell a query
-    (`_q`) and open a transaction (`_tx`). The tree grows in the transaction
+    (`_q`: its tables, and "{hashes}" and "{positions}", read as bytes or as
+    none) and open a transaction (`_tx`). The tree grows in the transaction
     that inserts its events, under the writers' lock (store/sqlite.py,
     store/postgres.py), so the partial tiles are rewritten by one writer at
     a time.
@@ -115,7 +116,7 @@ class TreeStore:
 
     def _row(self, c: Any, level: int, index: int) -> tuple[bytes, bytes] | None:
         c.execute(
-            self._q("SELECT hashes AS h, positions AS p FROM {tiles} "
+            self._q("SELECT {hashes} AS h, {positions} AS p FROM {tiles} "
                     "WHERE level = ? AND idx = ?"),
             [level, index],
         )  # fmt: skip
@@ -125,7 +126,7 @@ class TreeStore:
     def _last(self, c: Any) -> tuple[int, bytes, bytes]:
         """The last level-0 tile: its index, hashes and positions."""
         c.execute(
-            self._q("SELECT idx, hashes AS h, positions AS p FROM {tiles} "
+            self._q("SELECT idx, {hashes} AS h, {positions} AS p FROM {tiles} "
                     "WHERE level = 0 ORDER BY idx DESC LIMIT 1")
         )  # fmt: skip
         row = c.fetchone()
@@ -205,7 +206,7 @@ class TreeStore:
         width = tiletree.WIDTH
         with self._tx(commit=False) as c:
             c.execute(
-                self._q("SELECT idx, hashes AS h, positions AS p FROM {tiles} "
+                self._q("SELECT idx, {hashes} AS h, {positions} AS p FROM {tiles} "
                         "WHERE level = 0 AND idx >= ? AND idx <= ?"),
                 [start // width, (stop - 1) // width],
             )  # fmt: skip
@@ -224,7 +225,7 @@ class TreeStore:
         self._ready()
         with self._tx(commit=False) as c:
             c.execute(
-                self._q("SELECT idx, positions AS p FROM {tiles} WHERE level = 0 "
+                self._q("SELECT idx, {positions} AS p FROM {tiles} WHERE level = 0 "
                         "AND first_position <= ? ORDER BY first_position DESC "
                         "LIMIT 1"),
                 [position],

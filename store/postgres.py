@@ -46,7 +46,7 @@ class KhronikaPostgresRecorder(Erasing, TreeStore, PostgresApplicationRecorder):
         for name, table in (("tiles", TILES_TABLE), ("merkle", ROWS_TABLE),
                             ("meta", META_TABLE)):  # fmt: skip
             sql = sql.replace(f"{{{name}}}", f"{schema}.{identifier(table)}")
-        return sql
+        return sql.replace("{hashes}", "hashes").replace("{positions}", "positions")
 
     def _tx(self, *, commit: bool) -> AbstractContextManager[Cursor[DictRow]]:
         return self.datastore.transaction(commit=commit)

@@ -84,6 +84,9 @@ class KhronikaSQLiteRecorder(Erasing, TreeStore, SQLiteApplicationRecorder):
         for name, table in (("tiles", TILES_TABLE), ("merkle", ROWS_TABLE),
                             ("meta", META_TABLE)):  # fmt: skip
             sql = sql.replace(f"{{{name}}}", table)
+        for column in ("hashes", "positions"):  # bytes, or none: text edited
+            blob = f"CASE WHEN typeof({column}) = 'blob' THEN {column} END"
+            sql = sql.replace(f"{{{column}}}", blob)  # in would not even decode
         return sql
 
     def _tx(self, *, commit: bool) -> AbstractContextManager[SQLiteCursor]:

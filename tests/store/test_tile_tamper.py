@@ -174,9 +174,10 @@ def test_every_edit_of_a_tile_is_caught_and_named(
         if (
             len(found) != 1
             or said not in found[0].message
-            or (found[0].position != where)
+            or found[0].position != where
+            or split != found
         ):
-            missed[name] = found
+            missed[name] = (found, split)
     assert missed == {}
     assert verify(app) == []
 
