@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from khronika.domain.aggregates import SOURCE_CORRECTABLE
 from khronika.domain.documents import ENTITY_KINDS, EntityDoc, SourceDoc
 from khronika.domain.events import stamp
 from khronika.domain.parse import field_error
-from khronika.store import files
+from khronika.store import copies
 
 
 def _doc(cls: type[Any], **fields: Any) -> Any:
@@ -78,7 +78,6 @@ def source_add(
           --publisher Worldcrunch --published 2024-06-13/2024-07 \\
           --url https://worldcrunch.com/world-affairs/kazakhstan-separatists-russian/
     """
-    copy = _copy(archived) if archived else None
     doc = _doc(
         SourceDoc,
         id=slug,
@@ -88,7 +87,9 @@ def source_add(
         published=published,
         language=language,
     )
-    settings.open().add_source(doc, settings.user(), copy)
+    app = settings.open()
+    with _copy(archived) if archived else nullcontext() as copy:
+        app.add_source(doc, settings.user(), copy)
     click.echo(f"added source {slug}")
 
 
@@ -110,16 +111,18 @@ def source_attach(settings: Settings, slug: str, file: str) -> None:
     Example:
       khronika source attach worldcrunch-kz-separatism article.txt
     """
-    content = _copy(file)
-    event = settings.open().attach_copy(slug, content, settings.user())
-    sha = hashlib.sha256(content).hexdigest()
+    app = settings.open()
+    with _copy(file) as copy:
+        event = app.attach_copy(slug, copy, settings.user())
+    sha = copy.sha256
     state = "attached" if event else "stored (the source already names it)"
     click.echo(f"{slug}: archived copy sha256:{sha} {state}")
 
 
-def _copy(path: str) -> bytes:
-    """An archived copy's bytes: a regular file of at most COPY_MAX bytes."""
-    return files.read_capped(Path(path), files.COPY_MAX, "archived copy")
+def _copy(path: str) -> AbstractContextManager[copies.Hashed]:
+    """An archived copy, streamed into the store: a regular file of at most
+    COPY_MAX bytes."""
+    return copies.from_file(Path(path))
 
 
 @source.command(name="correct")

@@ -8,6 +8,7 @@ import click
 
 from khronika.cli.context import Settings, with_settings
 from khronika.domain.documents import FACT_KINDS
+from khronika.projections.deadline import TIME_LIMIT
 from khronika.store import location as loc
 
 
@@ -56,6 +57,14 @@ from khronika.store import location as loc
     help="Let pages from ORIGIN (https://example.org, or * for any) read the "
     "API's answers: GET only. Repeatable. Default: no other origin.",
 )
+@click.option(
+    "--time-limit",
+    default=TIME_LIMIT,
+    show_default=True,
+    metavar="SECONDS",
+    type=click.FloatRange(0.001, 3600),
+    help="Stop a read that runs longer, and answer 503 with Retry-After.",
+)
 @with_settings
 def serve(
     settings: Settings,
@@ -66,6 +75,7 @@ def serve(
     tls_cert: str | None,
     tls_key: str | None,
     cors: tuple[str, ...],
+    time_limit: float,
 ) -> None:
     """Serve the timeline, facts, traces and statistics over HTTP.
 
@@ -112,7 +122,11 @@ def serve(
             "process may write"
         )
     app = create_app(
-        settings.location, refresh_every=refresh, writable=writable, cors=cors
+        settings.location,
+        refresh_every=refresh,
+        writable=writable,
+        cors=cors,
+        time_limit=time_limit,
     )
     scheme = "https" if tls_cert else "http"
     takes = " (taking signed writes under /api/write/)" if writable else ""

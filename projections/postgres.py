@@ -9,7 +9,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
-from khronika.projections import schema
+from khronika.projections import deadline, schema
 from khronika.projections.views import (
     NAME,
     Positioned,
@@ -121,6 +121,9 @@ class PostgresViews(PostgresTrackingRecorder, ViewStore):
         )
         return {row["name"] for row in c.fetchall()}
 
+    def indexed_by(self, index: str) -> str:
+        return ""
+
     def _enter(self, c: Any) -> None:
         """Unqualified view names mean the store's schema; and no rebuild
         swaps the tables while this transaction reads them (`SWAP`)."""
@@ -128,6 +131,7 @@ class PostgresViews(PostgresTrackingRecorder, ViewStore):
         c.execute(
             SQL("SET LOCAL search_path TO {}").format(Identifier(self.datastore.schema))
         )
+        deadline.statement_timeout(c)
 
 
 class _InSchema:

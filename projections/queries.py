@@ -16,6 +16,7 @@ from khronika.domain.errors import NotFoundError, ValidationError
 from khronika.domain.parse import MAX_COUNT
 from khronika.domain.text import check_line
 from khronika.projections import models as m
+from khronika.projections import schema
 from khronika.projections.changes import steps, with_changes
 from khronika.projections.schema import NOW
 from khronika.projections.views import ViewStore
@@ -147,7 +148,9 @@ def timeline(
             "from", f"{start.isoformat()} is after to ({end.isoformat()})"
         )
     params: dict[str, Any] = dict(point.params)
-    sql = [f"SELECT f.*, {point.status('f')} AS status FROM view_facts f",
+    index = schema.RECORDED_BY if _few(views, point) else schema.TIMELINE_ORDER
+    sql = [f"SELECT f.*, {point.status('f')} AS status FROM view_facts f"
+           f"{views.indexed_by(index)}",
            f"WHERE {point.where('f')} AND f.retracted = 0"]  # fmt: skip
     if kinds:
         sql.append(f"AND f.kind IN {_in('kind', kinds, params)}")
@@ -176,6 +179,26 @@ def timeline(
         sql.append("LIMIT :limit OFFSET :offset")
         params |= {"limit": MAX_COUNT if limit is None else limit, "offset": offset}
     return [fact_json(row) for row in views.query(" ".join(sql), params)]
+
+
+FEW = 20_000  # facts recorded by a time, below which a page reads them all
+
+
+def _few(views: ViewStore, point: Point) -> bool:
+    """Whether fewer than FEW fact versions were recorded by `point`'s known_at.
+
+    Then a page reads those through the index on record time and sorts them:
+    walking the timeline's order instead would pass every fact recorded
+    later (all of them, for a time before the first). Otherwise enough are
+    in sight that walking the timeline's order soon fills a page.
+    """
+    rows = views.query(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM view_facts"
+        f"{views.indexed_by(schema.RECORDED_BY)} WHERE recorded_from <= :k "
+        f"LIMIT {FEW}) AS recorded",
+        point.params,
+    )
+    return int(rows[0]["n"]) < FEW
 
 
 def facts_by_slug(
@@ -283,12 +306,34 @@ def unknown_fact(views: ViewStore, slug: str) -> NotFoundError:
             f"it may be in the {views.lag} events the views have not caught up "
             "with: the store is read-only here; `trace` reads the events"
         )
-    return NotFoundError("fact", slug, names.suggest(slug, fact_slugs(views)),
+    return NotFoundError("fact", slug, names.suggest(slug, near_facts(views, slug)),
                          note=note)  # fmt: skip
 
 
-def fact_slugs(views: ViewStore) -> list[str]:
-    return [r["fact"] for r in views.query("SELECT DISTINCT fact FROM view_facts")]
+NEAR = 50  # fact ids a miss compares itself with
+PREFIX_MAX = 64  # characters of a mistyped id tried as a prefix
+
+
+def near_facts(views: ViewStore, slug: str) -> list[str]:
+    """Up to NEAR fact ids sharing a long prefix with `slug`, by index.
+
+    Prefixes are tried from the longest down to half of `slug`, longer ones'
+    ids first; each try is a range of the index on `fact`, so a miss costs
+    some milliseconds at any size, where comparing with every id cost seconds.
+    """
+    wanted = slug.casefold()[:PREFIX_MAX]
+    found: dict[str, None] = {}
+    for end in range(len(wanted), 0, -1):
+        prefix = wanted[:end]
+        rows = views.query(
+            "SELECT DISTINCT fact FROM view_facts WHERE fact >= ? AND fact < ? "
+            f"ORDER BY fact LIMIT {NEAR}",
+            [prefix, prefix + "\U0010ffff"],
+        )
+        found.update((r["fact"], None) for r in rows)
+        if len(found) >= NEAR or (found and end <= len(wanted) // 2):
+            break
+    return list(found)[:NEAR]
 
 
 def diff(views: ViewStore, before: str, after: str) -> list[m.Change]:

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 OPEN = "9999-12-31T23:59:59.999999Z"
 NOW = "9999-12-31T23:59:59.999998Z"  # "known at" when no time is given
-# of the views' rows; 4 had no search columns; 3 had no keys on child
-# tables, no recorder on entities and sources and no event log; 2 had no
-# recorded_key; 1 stored ISO dates
-FORMAT = 5
+# of the views' rows; 5 had no index on record time alone, nor one giving
+# the timeline's whole order (earliest, latest, fact); 4 had no search
+# columns; 3 had no keys on child tables, no recorder on entities and sources
+# and no event log; 2 had no recorded_key; 1 stored ISO dates
+FORMAT = 6
 RECORDED = ("recorded_from", "recorded_to")
 BOUNDS = ("earliest", "latest")
 
@@ -119,8 +120,9 @@ INDEXES: dict[str, list[tuple[str, ...]]] = {
     "view_facts": [
         ("fact", "recorded_to"),
         ("recorded_to", "recorded_from"),
-        ("earliest", "latest"),
+        ("earliest", "latest", "fact"),  # the timeline's order (TIMELINE_ORDER)
         ("kind", "recorded_to"),
+        ("recorded_from",),  # the facts recorded by an early time (RECORDED_BY)
     ],
     "view_roles": [("entity", "recorded_to"), ("fact", "recorded_to")],
     "view_sentences": [("defendant", "recorded_to"), ("fact", "recorded_to")],
@@ -219,6 +221,14 @@ def index_statements(table: str, *, deferred: bool = False) -> list[str]:
 
 def _indexes(table: str) -> list[tuple[str, tuple[str, ...]]]:
     return [(f"{table}_{i}", index) for i, index in enumerate(INDEXES[table])]
+
+
+def index_name(table: str, columns: tuple[str, ...]) -> str:
+    return dict((c, n) for n, c in _indexes(table))[columns]
+
+
+TIMELINE_ORDER = index_name("view_facts", ("earliest", "latest", "fact"))
+RECORDED_BY = index_name("view_facts", ("recorded_from",))
 
 
 # Indexes that a load into empty tables drops and builds at its end, which is

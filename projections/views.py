@@ -40,7 +40,7 @@ from khronika.domain.events import (
     stamp,
 )
 from khronika.domain.ids import stream_id
-from khronika.projections import schema
+from khronika.projections import deadline, schema
 from khronika.projections.rows import (
     FactVersion,
     Row,
@@ -82,6 +82,11 @@ class ViewStore:
 
     def _enter(self, c: Any) -> None:
         """Prepare a transaction's cursor (PostgreSQL: the search path)."""
+
+    def indexed_by(self, index: str) -> str:
+        """SQL after a table's name that makes SQLite read it through `index`
+        (its planner has no statistics to choose by); PostgreSQL's has."""
+        return f" INDEXED BY {index}"
 
     def _insert_tracking(self, c: Any, tracking: Tracking) -> None:
         raise NotImplementedError
@@ -347,6 +352,9 @@ class Views(SQLiteTrackingRecorder, ViewStore):
 
     def may_write(self) -> bool:
         return not self.read_only
+
+    def _enter(self, c: Any) -> None:
+        deadline.watch(c.sqlite_cursor.connection)
 
     def _try_lock(self, c: Any) -> bool:
         c.execute("PRAGMA busy_timeout = 0")  # this connection's, for a moment

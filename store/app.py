@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
@@ -51,13 +50,15 @@ from khronika.domain.ids import (
     redaction_stream,
     stream_id,
 )
+from khronika.domain.rules import check_source
 from khronika.domain.text import REASON_MAX, USER_MAX, check_line
+from khronika.store import copies, redaction, signing
 from khronika.store import location as loc
-from khronika.store import redaction, signing
 from khronika.store.catalogue import Catalogue
 from khronika.store.checkpoint import Signer, Verifier
 from khronika.store.clock import RecordClock, Stamper
 from khronika.store.codec import MsgspecMapper, NullTranscoder, decode
+from khronika.store.copies import Hashed
 from khronika.store.signing import Hand, Member, Registry, SigningError
 from khronika.store.sqlite import KhronikaSQLiteRecorder
 
@@ -426,8 +427,7 @@ class Chronicle(Application[UUID]):
 
     def copy_bytes(self, sha256: str | None) -> int | None:
         """The size of the stored archived copy, or None if none is stored."""
-        content = self.store.get_copy(sha256) if sha256 else None
-        return None if content is None else len(content)
+        return self.store.copy_size(sha256) if sha256 else None
 
     def fact_slugs(self) -> Iterator[str]:
         return Catalogue.fact_slugs(self.notifications(Catalogue.FACT_TOPICS))
@@ -463,22 +463,31 @@ class Chronicle(Application[UUID]):
                 citations_check(citation, text, f"{field}[{i}]")
 
     # -- commands ---------------------------------------------------------
-    def add_source(self, doc: SourceDoc, by: str, copy: bytes | None = None) -> Event:
+    def add_source(
+        self, doc: SourceDoc, by: str, copy: bytes | Hashed | None = None
+    ) -> Event:
+        """Record a source; with `copy`, store it first (streamed, if it
+        comes from a file: store/copies.py) and name it by its hash."""
         if copy is not None:
-            doc = msgspec.structs.replace(doc, sha256=hashlib.sha256(copy).hexdigest())
+            check_source(doc)  # a bad document stores no copy
+            sha256 = self._store_copy(copy)
+            doc = msgspec.structs.replace(doc, sha256=sha256)
         event = agg.add_source(doc, self.clock.now(), by, copy is not None)
-        if copy is not None:
-            self.store.put_copy(hashlib.sha256(copy).hexdigest(), copy)
         return self._save_new(event)
 
-    def attach_copy(self, slug: str, copy: bytes, by: str) -> Event | None:
+    def attach_copy(self, slug: str, copy: bytes | Hashed, by: str) -> Event | None:
         """Store an archived copy of a source; an event if it is a new one."""
         source = self.get(Source, slug)
-        sha256 = hashlib.sha256(copy).hexdigest()
-        self.store.put_copy(sha256, copy)
+        sha256 = self._store_copy(copy)
         if source.doc.sha256 == sha256:
             return None
         return self._save_next(agg.attach_copy(source, sha256, self.clock.now(), by))
+
+    def _store_copy(self, copy: bytes | Hashed) -> str:
+        """Store the copy; its SHA-256."""
+        hashed = copies.of_bytes(copy) if isinstance(copy, bytes) else copy
+        self.store.store_copy(hashed)
+        return hashed.sha256
 
     def correct_source(
         self, slug: str, changes: dict[str, Any], reason: str, by: str

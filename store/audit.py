@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -24,14 +25,25 @@ from khronika.store.app import Chronicle
 from khronika.store.catalogue import Catalogue
 
 
-def trace_fact(app: Chronicle, slug: str, known_at: datetime | None = None) -> Trace:
-    """The fact as it stands (or stood at `known_at`), then every event of it."""
+def trace_fact(
+    app: Chronicle,
+    slug: str,
+    known_at: datetime | None = None,
+    miss: Callable[[str], NotFoundError] | None = None,
+) -> Trace:
+    """The fact as it stands (or stood at `known_at`), then every event of it.
+
+    An unknown `slug` raises `miss(slug)`, by default the catalogue's error,
+    which reads every fact's id to suggest one; the server's reads an index.
+    """
     history = [
         (position, event)
         for position, event in app.history("fact", slug)
         if known_at is None or event.timestamp <= known_at
     ]
     if not history:
+        if miss is not None:
+            raise miss(slug)
         raise app.catalogue().not_found("fact", slug, app)
     state = project(None, [event for _, event in history])
     assert isinstance(state, Fact)

@@ -1,7 +1,8 @@
-"""Reading a file named from outside: a regular file, whole, up to a cap.
+"""Reading a file named from outside: a regular file, up to a cap.
 
-A key, a `.pub`, a checkpoint, a proof file, a release's MANIFEST and an
-archived copy are read whole into memory, so each has a cap, and only a
+A key, a `.pub`, a checkpoint, a proof file and a release's MANIFEST are
+read whole into memory; an archived copy is streamed into the store a chunk
+at a time (`open_regular`, store/copies.py). Each has a cap, and only a
 regular file is read: a FIFO would never end (or never start), and
 `/dev/zero` never ends. The path is stat-ed before it is opened, so a
 device, a FIFO or a folder is refused unopened; the open does not wait, and
@@ -13,7 +14,10 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from khronika.domain.errors import KhronikaError
 
@@ -34,25 +38,44 @@ def read_capped(path: Path, cap: int, what: str, *, follow: bool = True) -> byte
     `follow=False` (a file inside a release) a symlink is refused too:
     the path is lstat-ed, and opened without following one.
     """
+    with open_regular(path, cap, what, follow=follow) as (f, _):
+        try:
+            data = f.read(cap + 1)
+        except OSError as e:
+            raise FileError(f"cannot read {what} {path}: {e.strerror}") from None
+    check_size(path, len(data), cap, what)  # it may have grown meanwhile
+    return data
+
+
+@contextmanager
+def open_regular(
+    path: Path, cap: int, what: str, *, follow: bool = True
+) -> Iterator[tuple[BinaryIO, int]]:
+    """The regular file at `path`, open for reading, and its size, if that is
+    at most `cap`; `read_capped`'s checks, for a file read a chunk at a time.
+    The reader checks the size again as it reads (the file may grow)."""
     flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
     try:
         _check(path, path.stat() if follow else path.lstat(), cap, what)
-        with os.fdopen(os.open(path, flags), "rb") as f:
-            _check(path, os.fstat(f.fileno()), cap, what)
-            data = f.read(cap + 1)
+        f = os.fdopen(os.open(path, flags), "rb")
     except OSError as e:
         raise FileError(f"cannot read {what} {path}: {e.strerror}") from None
-    _check_size(path, len(data), cap, what)  # it may have grown meanwhile
-    return data
+    with f:
+        try:
+            found = os.fstat(f.fileno())
+        except OSError as e:
+            raise FileError(f"cannot read {what} {path}: {e.strerror}") from None
+        _check(path, found, cap, what)
+        yield f, found.st_size
 
 
 def _check(path: Path, found: os.stat_result, cap: int, what: str) -> None:
     if not stat.S_ISREG(found.st_mode):
         raise FileError(f"{what} {path} is {kind(found.st_mode)}, not a regular file")
-    _check_size(path, found.st_size, cap, what)
+    check_size(path, found.st_size, cap, what)
 
 
-def _check_size(path: Path, size: int, cap: int, what: str) -> None:
+def check_size(path: Path, size: int, cap: int, what: str) -> None:
     if size > cap:
         raise FileError(
             f"{what} {path} is larger than {cap:,} bytes, the most a {what} may be"

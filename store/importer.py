@@ -7,7 +7,6 @@ importing a file twice adds nothing the second time.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -42,7 +41,7 @@ from khronika.domain.intent import holds_note
 from khronika.domain.parse import MAX_DOCUMENT_BYTES, decode
 from khronika.domain.rules import Reference
 from khronika.domain.sameness import VerdictKey, verdict_key
-from khronika.store import files
+from khronika.store import copies
 from khronika.store.app import Chronicle
 from khronika.store.codec import decode as decode_event
 from khronika.store.redaction import doc_fields
@@ -145,19 +144,19 @@ def _counted(event: Event) -> str:
 def store_copies(app: Chronicle, folder: Path) -> frozenset[str]:
     """Store the archived copies in a bundle's `copies/`, each named by its
     SHA-256; return their hashes. A copy whose bytes do not hash to its
-    name is refused before anything is stored."""
+    name is refused before anything is stored. Each is read twice, a chunk
+    at a time (hashed, then streamed into the store, hashed again), so none
+    is held in memory whole."""
     found = sorted(folder.glob("copies/*")) if folder.is_dir() else []
-    contents = {}
     for path in found:
-        content = files.read_capped(path, files.COPY_MAX, "archived copy")
-        if hashlib.sha256(content).hexdigest() != path.name:
+        if copies.hash_file(path) != path.name:
             raise ValidationError(
                 str(path), "the copy's SHA-256 is not its name: it was altered"
             )
-        contents[path.name] = content
-    for sha256, content in contents.items():
-        app.store.put_copy(sha256, content)
-    return frozenset(contents)
+    for path in found:
+        with copies.from_file(path, expect=path.name) as copy:
+            app.store.store_copy(copy)
+    return frozenset(path.name for path in found)
 
 
 class Importer:

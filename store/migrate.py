@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from khronika.domain.errors import StoreError
+from khronika.store import copies, merkle
 from khronika.store import location as loc
-from khronika.store import merkle
 from khronika.store.app import UNFINISHED, Chronicle
 
 PAGE = 1000  # events per transaction on the target
@@ -44,8 +44,10 @@ def migrate(
         skip = 0
         if on_progress is not None:
             on_progress(done)
-    for sha256, content in source.store.copies():
-        target.store.put_copy(sha256, content)
+    for sha256 in source.store.copy_hashes():  # streamed, a chunk at a time
+        copy = copies.stored(source.store, sha256)
+        if copy is not None and target.store.copy_size(sha256) is None:
+            target.store.store_copy(copy)
     size = source.store.tree_size()
     if target.store.tree_size() != size or merkle.root(
         size, target.store.node

@@ -12,19 +12,20 @@ hash and checked. Killed midway, it resumes from its own log's size.
 
 from __future__ import annotations
 
-import hashlib
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from khronika.domain.errors import KhronikaError
+from khronika.domain.errors import KhronikaError, ValidationError
 from khronika.domain.events import Redacted, SourceAdded, SourceCopyAttached
 from khronika.domain.ids import stream_id
 from khronika.domain.parse import MAX_DOCUMENT_BYTES
-from khronika.store import attest, files, merkle, redaction, tiles
+from khronika.store import attest, copies, files, merkle, redaction, tiles
 from khronika.store import checkpoint as cp
 from khronika.store.app import MIRROR_OF, Chronicle
 from khronika.store.codec import decode
@@ -40,12 +41,40 @@ class MirrorError(KhronikaError):
 
 def fetch(url: str, cap: int) -> bytes:
     """The answer to GET `url`; MirrorError past `cap` bytes or on a refusal."""
+    with _get(url) as answer:
+        data: bytes = answer.read(cap + 1)
+    if len(data) > cap:
+        raise MirrorError(f"GET {url}: the answer is over {cap:,} bytes")
+    return data
+
+
+def fetch_copy(app: Chronicle, url: str, sha256: str) -> None:
+    """Stream the archived copy at `url` into the mirror's store, a chunk at
+    a time, checked against its Content-Length, the cap and its hash."""
+    with _get(url) as answer:
+        size = int(answer.headers.get("Content-Length") or -1)
+        if size < 0:
+            raise MirrorError(f"GET {url}: the answer gives no Content-Length")
+        if size > files.COPY_MAX:
+            raise MirrorError(f"GET {url}: the answer is over {files.COPY_MAX:,} bytes")
+        what = f"GET {url}"
+        chunks = copies.chunks_of(answer, what)
+        try:
+            app.store.store_copy(copies.Hashed(chunks, size, what, sha256))
+        except ValidationError:
+            raise MirrorError(
+                f"the archived copy {sha256} does not hash to its name"
+            ) from None
+        except files.FileError as e:
+            raise MirrorError(str(e)) from None
+
+
+@contextmanager
+def _get(url: str) -> Iterator[Any]:
+    """The open answer to GET `url`; MirrorError on a refusal or no answer."""
     try:
         with urllib.request.urlopen(url, timeout=60) as answer:
-            data: bytes = answer.read(cap + 1)
-        if len(data) > cap:
-            raise MirrorError(f"GET {url}: the answer is over {cap:,} bytes")
-        return data
+            yield answer
     except urllib.error.HTTPError as e:
         with e:
             detail = e.read().decode(errors="replace")[:300]
@@ -175,12 +204,9 @@ def _copies(app: Chronicle, url: str, events: Sequence[tiles.StoredEntry]) -> No
             sha256 = event.doc.sha256 or ""
         elif isinstance(event, SourceCopyAttached):
             sha256 = event.sha256
-        if not sha256 or app.store.get_copy(sha256) is not None:
+        if not sha256 or app.store.copy_size(sha256) is not None:
             continue
-        content = fetch(f"{url}/copies/{sha256}", files.COPY_MAX)
-        if hashlib.sha256(content).hexdigest() != sha256:
-            raise MirrorError(f"the archived copy {sha256} does not hash to its name")
-        app.store.put_copy(sha256, content)
+        fetch_copy(app, f"{url}/copies/{sha256}", sha256)
 
 
 def _insert(app: Chronicle, events: Entries) -> int:

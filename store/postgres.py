@@ -10,6 +10,7 @@ can have gaps. Readers must not assume contiguous positions.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -25,12 +26,15 @@ from psycopg.sql import SQL, Composed, Identifier
 from khronika.domain.errors import StoreError
 from khronika.store import location as loc
 from khronika.store.clock import Stamper
+from khronika.store.copies import Hashed
 from khronika.store.erasure import Erasing
 from khronika.store.ledger import ROWS_TABLE, TILES_TABLE, TreeStore
 
 CHUNK = 1000  # ids per `= ANY(%s)` array; one query per chunk
 META_TABLE = "khronika_meta"
 COPIES_TABLE = "khronika_copies"
+# binary COPY's signature, flags and header extension (no OIDs, none)
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 
 
 class KhronikaPostgresRecorder(Erasing, TreeStore, PostgresApplicationRecorder):
@@ -209,6 +213,60 @@ class KhronikaPostgresRecorder(Erasing, TreeStore, PostgresApplicationRecorder):
             content = self.get_copy(sha256)
             if content is not None:
                 yield sha256, content
+
+    def store_copy(self, copy: Hashed) -> bool:
+        """Stream an archived copy in under its hash; False if it was there.
+        Its row is sent by one binary COPY, a chunk at a time; an advisory
+        lock on the hash keeps two writers of one copy apart."""
+        table = self._table(COPIES_TABLE)
+        key = copy.sha256.encode()
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [copy.sha256])
+            c.execute(
+                SQL("SELECT 1 FROM {} WHERE sha256 = %s").format(table), [copy.sha256]
+            )
+            if c.fetchone() is not None:
+                return False
+            statement = SQL("COPY {} (sha256, content) FROM STDIN (FORMAT BINARY)")
+            with c.copy(statement.format(table)) as stream:
+                stream.write(COPY_HEADER + struct.pack(">hi", 2, len(key)) + key)
+                stream.write(struct.pack(">i", copy.size))
+                for chunk in copy:
+                    stream.write(chunk)
+                stream.write(struct.pack(">h", -1))
+            return True
+
+    def copy_size(self, sha256: str) -> int | None:
+        """The stored copy's size in bytes; None if there is none."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                SQL("SELECT octet_length(content) AS n FROM {} WHERE sha256 = %s")
+                .format(self._table(COPIES_TABLE)),
+                [sha256],
+            )  # fmt: skip
+            row = c.fetchone()
+            return None if row is None else int(row["n"])
+
+    def read_copy_chunk(self, sha256: str, offset: int, size: int) -> bytes:
+        """`size` bytes of the stored copy from `offset`."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                SQL("SELECT substring(content FROM %s FOR %s) AS part FROM {} "
+                    "WHERE sha256 = %s").format(self._table(COPIES_TABLE)),
+                [offset + 1, size, sha256],
+            )  # fmt: skip
+            row = c.fetchone()
+            return b"" if row is None else bytes(row["part"])
+
+    def copy_hashes(self) -> list[str]:
+        """The hash of every stored copy, in byte order (as SQLite sorts)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                SQL('SELECT sha256 FROM {} ORDER BY sha256 COLLATE "C"').format(
+                    self._table(COPIES_TABLE)
+                )
+            )
+            return [row["sha256"] for row in c.fetchall()]
 
     def read_meta(self) -> dict[str, str] | None:
         """The store's identity and format; None where it is no khronika store."""

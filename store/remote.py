@@ -39,6 +39,7 @@ from eventsourcing.persistence import (
 
 from khronika.domain.errors import KhronikaError, StoreError
 from khronika.store.clock import Stamper
+from khronika.store.copies import Hashed
 from khronika.store.location import describe
 
 PREFIX = "/api/write"
@@ -296,7 +297,23 @@ class RemoteRecorder(ApplicationRecorder):
         stored: bool = self._decode(data, CopyStored).stored
         return stored
 
+    def store_copy(self, copy: Hashed) -> bool:
+        """Send an archived copy: one request, whose body (at most COPY_MAX
+        bytes) is the whole copy, for its URL names its hash."""
+        content = b"".join(copy)
+        return self.put_copy(copy.sha256, content)
+
+    def copy_size(self, sha256: str) -> int | None:
+        content = self.get_copy(sha256)
+        return None if content is None else len(content)
+
+    def read_copy_chunk(self, sha256: str, offset: int, size: int) -> bytes:
+        return (self.get_copy(sha256) or b"")[offset : offset + size]
+
     def copies(self) -> Iterator[tuple[str, bytes]]:
+        raise RemoteError("the copies of a served chronicle are read on its server")
+
+    def copy_hashes(self) -> list[str]:
         raise RemoteError("the copies of a served chronicle are read on its server")
 
     def read_meta(self) -> dict[str, str] | None:

@@ -11,6 +11,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from khronika.store.clock import Stamper
+from khronika.store.copies import Hashed
 from khronika.store.erasure import Erasing
 from khronika.store.ledger import ROWS_TABLE, TILES_TABLE, TreeStore
 
@@ -144,6 +145,51 @@ class KhronikaSQLiteRecorder(Erasing, TreeStore, SQLiteApplicationRecorder):
             c.execute(f"SELECT content FROM {COPIES_TABLE} WHERE sha256 = ?", [sha256])
             row = c.fetchone()
             return None if row is None else bytes(row[0])
+
+    def store_copy(self, copy: Hashed) -> bool:
+        """Stream an archived copy in under its hash; False if it was there.
+        A blob of its size is written a chunk at a time (incremental I/O)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"SELECT 1 FROM {COPIES_TABLE} WHERE sha256 = ?", [copy.sha256])
+            if c.fetchone() is not None:
+                return False
+            c.execute(
+                f"INSERT INTO {COPIES_TABLE} VALUES (?, zeroblob(?))",
+                [copy.sha256, copy.size],
+            )
+            db = c.sqlite_cursor.connection
+            with db.blobopen(COPIES_TABLE, "content", c.lastrowid) as blob:
+                for chunk in copy:
+                    blob.write(chunk)
+            return True
+
+    def copy_size(self, sha256: str) -> int | None:
+        """The stored copy's size in bytes; None if there is none."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT length(content) FROM {COPIES_TABLE} WHERE sha256 = ?",
+                [sha256],
+            )
+            row = c.fetchone()
+            return None if row is None else int(row[0])
+
+    def read_copy_chunk(self, sha256: str, offset: int, size: int) -> bytes:
+        """`size` bytes of the stored copy from `offset`, read from its blob."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT rowid FROM {COPIES_TABLE} WHERE sha256 = ?", [sha256])
+            row = c.fetchone()
+            if row is None:
+                return b""
+            db = c.sqlite_cursor.connection
+            with db.blobopen(COPIES_TABLE, "content", row[0], readonly=True) as blob:
+                blob.seek(offset)
+                return blob.read(size)
+
+    def copy_hashes(self) -> list[str]:
+        """The hash of every stored copy, in byte order."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT sha256 FROM {COPIES_TABLE} ORDER BY sha256")
+            return [row[0] for row in c.fetchall()]
 
     def copies(self) -> Iterator[tuple[str, bytes]]:
         """Every stored copy with the hash it is stored under."""

@@ -14,7 +14,6 @@ process and a few hashes per range, whatever the size of the log.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from eventsourcing.persistence import OperationalError
 
 from khronika.domain.errors import StoreError
 from khronika.domain.events import SourceAdded, SourceCopyAttached
-from khronika.store import integrity, merkle
+from khronika.store import copies, integrity, merkle
 from khronika.store import location as loc
 from khronika.store.app import Chronicle
 from khronika.store.attest import origin
@@ -293,10 +292,10 @@ def _copies(app: Chronicle) -> list[Finding]:
     findings = [
         Finding(
             f"archived copy sha256:{sha256} was replaced: its bytes hash to "
-            f"sha256:{hashlib.sha256(content).hexdigest()}"
+            f"sha256:{found}"
         )  # fmt: skip
-        for sha256, content in app.store.copies()
-        if hashlib.sha256(content).hexdigest() != sha256
+        for sha256 in app.store.copy_hashes()
+        if (found := copies.hash_stored(app.store, sha256)) not in (sha256, None)
     ]
     named: dict[str, str] = {}  # every copy an event stored, with its source
     for _, event in app.read_events(SourceAdded, SourceCopyAttached):
@@ -307,7 +306,7 @@ def _copies(app: Chronicle) -> list[Finding]:
         ):  # else a hash, no copy yet
             named.setdefault(event.doc.sha256, event.slug)
     for sha256, slug in named.items():
-        if app.store.get_copy(sha256) is None:
+        if app.store.copy_size(sha256) is None:
             findings.append(Finding(
                 f"source '{slug}' names the archived copy sha256:{sha256}, but "
                 "the store has no copy by that hash: it was deleted or replaced"

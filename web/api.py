@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from khronika.domain import edtf
+from khronika.domain.days import Day
 from khronika.domain.documents import ENTITY_KINDS, FACT_KINDS
 from khronika.domain.errors import KhronikaError, NotFoundError, ValidationError
 from khronika.domain.parse import MAX_COUNT
@@ -184,7 +185,9 @@ def trace(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
     moment = None
     if known_at is not None:
         moment = points.moment(record_time(known_at))
-    return trace_fact(r.app, path["id"], moment)
+    return trace_fact(
+        r.app, path["id"], moment, lambda slug: queries.unknown_fact(r.views, slug)
+    )
 
 
 PERSON = (
@@ -246,7 +249,10 @@ def statistics(q: Query, r: Reader, state: State, path: dict[str, str]) -> Any:
             raise NotFoundError(e.what, code, e.suggestions, field="charge") from None
     filters = Filters(charges=charges, places=slugs("place"), courts=slugs("court"),
                       kinds=q.many("kind"))  # fmt: skip
-    return m.at(stats(r.views, point, by, filters), **point.header(state.lag))
+    key = (by, msgspec.json.encode(filters), msgspec.json.encode(point),
+           state.position, "" if point.as_of else Day.today().isoformat())  # fmt: skip
+    found = r.memo(key, lambda: stats(r.views, point, by, filters))
+    return m.at(found, **point.header(state.lag))
 
 
 DIFF = (

@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from khronika.domain.errors import KhronikaError
+from khronika.projections.deadline import TIME_LIMIT
 from khronika.web import pages
 from khronika.web.api import ENDPOINTS, Endpoint, next_page
 from khronika.web.http import (
@@ -46,15 +47,17 @@ def create_app(
     *,
     writable: bool = False,
     cors: Sequence[str] = (),
+    time_limit: float = TIME_LIMIT,
 ) -> Starlette:
     """The service over the store at `location`; it keeps the views current.
 
     `writable` adds the write endpoints under /api/write/ (web/write.py);
     without it there are none. `cors` are the origins whose pages may read
     the answers (`*` for any), by GET only; without it, none. Answers of
-    GZIP_FROM bytes or more are gzipped for a client that accepts it.
+    GZIP_FROM bytes or more are gzipped for a client that accepts it. A read
+    of the views running past `time_limit` seconds answers 503.
     """
-    reader = Reader(location)
+    reader = Reader(location, time_limit)
     routes: list[BaseRoute] = []
     writer: Writer | None = None
     if writable:

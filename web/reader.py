@@ -12,20 +12,28 @@ server may not write, nothing is caught up and every answer carries the lag.
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from itertools import islice
+from typing import TypeVar, cast
 
+import anyio
 from eventsourcing.persistence import PersistenceError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from khronika.domain.errors import StoreError
 from khronika.domain.events import stamp
+from khronika.projections import deadline
+from khronika.projections.deadline import TIME_LIMIT
 from khronika.projections.reading import read_views, refresh
 from khronika.store import location as loc
 from khronika.store.app import Chronicle
+
+T = TypeVar("T")
+MEMO = 64  # answers kept by `Reader.memo`
+READERS = 8  # answers worked on at once, each in a thread; more wait their turn
 
 
 @dataclass(frozen=True)
@@ -41,8 +49,12 @@ class State:
 
 
 class Reader:
-    def __init__(self, location: str) -> None:
+    def __init__(self, location: str, time_limit: float = TIME_LIMIT) -> None:
         self.location = location
+        self.time_limit = time_limit
+        self._readers = anyio.CapacityLimiter(READERS)
+        self._memo: OrderedDict[Hashable, object] = OrderedDict()
+        self._memo_lock = threading.Lock()
         self.blocking = loc.is_postgres(location)  # waits on the network
         self._lock = threading.Lock()
         self._open()
@@ -59,19 +71,33 @@ class Reader:
     def run(
         self, respond: Callable[[Request], Response]
     ) -> Callable[[Request], Awaitable[Response]]:
-        """An endpoint answering with `respond`.
+        """An endpoint answering with `respond`, in one of READERS threads.
 
-        A SQLite answer is CPU work under the GIL, shorter than a hop to a
-        worker thread and back, so it runs on the event loop; a PostgreSQL
-        one waits on the server, so it runs in Starlette's thread pool.
+        A slow answer (statistics over a million facts) then holds one
+        thread, not the event loop: the others answer meanwhile, as SQLite
+        and PostgreSQL both work without the GIL. A view query running past
+        `time_limit` is stopped, and the answer is a 503 with Retry-After.
         """
 
         async def endpoint(request: Request) -> Response:
-            if self.blocking:
-                return await run_in_threadpool(self._guarded, respond, request)
-            return respond(request)
+            return await anyio.to_thread.run_sync(
+                self._timed, respond, request, limiter=self._readers
+            )
 
         return endpoint
+
+    def _timed(
+        self, respond: Callable[[Request], Response], request: Request
+    ) -> Response:
+        with deadline.limit(self.time_limit):
+            try:
+                if self.blocking:
+                    return self._guarded(respond, request)
+                return respond(request)
+            except PersistenceError:
+                if deadline.passed():
+                    return too_slow(self.time_limit)
+                raise
 
     def _guarded(
         self, respond: Callable[[Request], Response], request: Request
@@ -118,6 +144,21 @@ class Reader:
             self.down = None
             return True
 
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`, kept for the next MEMO questions: for answers that
+        cost much (statistics), whose `key` names the views' position, so an
+        answer is kept only while the views stand where it was read."""
+        with self._memo_lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return cast(T, self._memo[key])
+        found = compute()
+        with self._memo_lock:
+            self._memo[key] = found
+            if len(self._memo) > MEMO:
+                self._memo.popitem(last=False)
+        return found
+
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
 
@@ -159,6 +200,17 @@ class Reader:
             found = list(islice(self.app.read_after(position - 1), 1))
             self._stamps[position] = stamp(found[0][1].timestamp) if found else ""
         return self._stamps[position]
+
+
+def too_slow(limit: float) -> Response:
+    """503: this answer took longer than the server allows; try again later."""
+    from khronika.web.http import problem
+
+    response = problem(
+        503, f"the answer took longer than this server's limit of {limit:g} s"
+    )
+    response.headers["Retry-After"] = "10"
+    return response
 
 
 def unavailable(why: str) -> Response:

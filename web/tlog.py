@@ -6,15 +6,14 @@ Also /copies/<sha256>: an archived copy by its hash, for mirrors.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import re
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from khronika.domain.errors import KhronikaError, NotFoundError
-from khronika.store import attest, tiles
+from khronika.store import attest, copies, tiles
 from khronika.web.http import problem, problem_of
 from khronika.web.reader import Reader
 
@@ -62,15 +61,16 @@ def routes(reader: Reader) -> list[BaseRoute]:
         return Response(body, media_type=OCTETS, headers=headers)
 
     def copy(request: Request) -> Response:
+        """The archived copy, read a chunk at a time: hashed first, then sent."""
         sha256 = request.path_params["sha256"]
-        content = (
-            reader.app.store.get_copy(sha256) if _SHA256.fullmatch(sha256) else None
-        )
-        if content is None or hashlib.sha256(content).hexdigest() != sha256:
+        store = reader.app.store
+        found = copies.hash_stored(store, sha256) if _SHA256.fullmatch(sha256) else None
+        size = store.copy_size(sha256) if found == sha256 else None
+        body = copies.chunks(store, sha256) if size is not None else None
+        if size is None or body is None:
             return problem_of(NotFoundError("archived copy", sha256))
-        return Response(
-            content, media_type=OCTETS, headers={"Cache-Control": IMMUTABLE}
-        )
+        headers = {"Cache-Control": IMMUTABLE, "Content-Length": str(size)}
+        return StreamingResponse(body, media_type=OCTETS, headers=headers)
 
     return [
         Route("/checkpoint", reader.run(checkpoint), methods=["GET"]),

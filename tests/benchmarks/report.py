@@ -7,10 +7,12 @@
 Runs the measurements of test_import_rate.py (SQLite, and PostgreSQL with a
 server), test_encoding.py (the very events the import stores),
 test_views.py (rebuild and queries), test_trace_latency.py (trace, on the
-store test_views built), test_audit.py (tree, verify, checkpoint) and
-test_export.py (a release against the sqlite3 shell's dump), each as
-its own script does, then prints one table. Every ratio is khronika's rate
-over its baseline's, both measured in this run; progress goes to stderr.
+store test_views built), test_audit.py (tree, verify, checkpoint),
+test_export.py (a release against the sqlite3 shell's dump) and
+test_under_load.py (the service against Datasette, on test_views' store),
+each as its own script does, then prints the tables. Every ratio is
+khronika's rate over its baseline's, both measured in this run; progress
+goes to stderr.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import test_encoding  # noqa: E402
 import test_export  # noqa: E402
 import test_import_rate  # noqa: E402
 import test_trace_latency  # noqa: E402
+import test_under_load  # noqa: E402
 import test_views  # noqa: E402
 from pgserver import server  # noqa: E402
 from workload import BATCH  # noqa: E402
@@ -68,6 +71,7 @@ def views_and_trace(workdir: Path, facts: int, samples: int) -> dict[str, Any]:
         workdir / "k.db", facts, samples
     )
     views["export"] = test_export.measure(workdir, facts, workdir / "k.db")
+    views["service"] = test_under_load.measure(workdir, facts, workdir / "k.db")
     return views
 
 
@@ -155,7 +159,7 @@ def table(r: dict[str, Any]) -> list[str]:
         f"| peak RSS, whole release | {full['rss_peak']:.0f} MiB "
         f"(start {full['rss_before']:.0f}) | | |"
     )
-    return rows
+    return rows + ["", *test_under_load.table(views["service"])]
 
 
 def main() -> None:

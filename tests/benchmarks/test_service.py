@@ -17,11 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,38 +55,32 @@ def prepare(workdir: Path, facts: int) -> tuple[Path, list[str]]:
 
     store = build(workdir, facts)
     Views(str(store)).catch_up(Chronicle(str(store)).read_after)
-    rows = Views(str(store)).query(  # times after every fact was recorded
+    return store, stamps_of(store)
+
+
+def stamps_of(store: Path) -> list[str]:
+    """200 record times after every fact was first recorded."""
+    from khronika.projections.views import Views
+
+    rows = Views(str(store), create=False).query(  # times after every fact was recorded
         "SELECT DISTINCT recorded_from FROM view_facts WHERE recorded_from >= "
         "(SELECT MAX(recorded_from) FROM view_facts WHERE version = 1) "
         "ORDER BY random() LIMIT 200"
     )
-    return store, [r["recorded_from"] for r in rows]
+    return [r["recorded_from"] for r in rows]
 
 
-def measure(
-    workdir: Path, facts: int, clients: int, seconds: float, limit: int
-) -> dict[str, Any]:
-    datasette = shutil.which("datasette") or str(
-        Path(sys.executable).parent / "datasette"
-    )
-    store, stamps = prepare(workdir, facts)
+@contextmanager
+def running(workdir: Path, store: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """khronika and Datasette serving `store`: their ports, and the processes."""
+    datasette = sl.datasette()
+    assert datasette is not None, "pip install datasette"
     metadata = workdir / "metadata.json"
     sl.datasette_metadata(metadata, store.stem)
     ours, theirs = free_port(), free_port()
+    khronika = [sys.executable, "-m", "khronika", "--store", str(store), "serve"]
     servers = {
-        "khronika": subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "khronika",
-                "--store",
-                str(store),
-                "serve",
-                "--port",
-                str(ours),
-            ],
-            **QUIET,
-        ),
+        "khronika": subprocess.Popen([*khronika, "--port", str(ours)], **QUIET),
         "datasette": subprocess.Popen(
             [
                 datasette,
@@ -98,11 +93,23 @@ def measure(
                 str(metadata),
             ],
             **QUIET,
-        ),
+        ),  # fmt: skip
     }
     try:
         sl.wait_until_up(ours, "/api/status")
         sl.wait_until_up(theirs, f"/{store.stem}.json")
+        yield ours, theirs, servers
+    finally:
+        for p in servers.values():
+            p.terminate()
+            p.wait(30)
+
+
+def measure(
+    workdir: Path, facts: int, clients: int, seconds: float, limit: int
+) -> dict[str, Any]:
+    store, stamps = prepare(workdir, facts)
+    with running(workdir, store) as (ours, theirs, servers):
         point = sl.points(stamps)
         people = 500
 
@@ -134,10 +141,6 @@ def measure(
             for name, (port, request) in runs.items()
         }
         memory = {name: peak_mib(p.pid) for name, p in servers.items()}
-    finally:
-        for p in servers.values():
-            p.terminate()
-            p.wait(30)
     ratio = results["timeline"]["rps"] / results["Datasette timeline"]["rps"]
     return {
         "facts": facts,
@@ -149,9 +152,7 @@ def measure(
 
 
 @pytest.mark.skipif(
-    shutil.which("datasette") is None
-    and not (Path(sys.executable).parent / "datasette").exists(),
-    reason="pip install datasette for this benchmark",
+    sl.datasette() is None, reason="pip install datasette for this benchmark"
 )
 def test_the_service_and_datasette_are_measured(tmp_path: Path, benchmark: Any) -> None:
     result = benchmark.pedantic(measure, args=(tmp_path, 2000, 4, 3, 200), rounds=1)

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import pytest
 from click.testing import Result
 
+from khronika.projections import schema
 from khronika.store import attest
 from khronika.store.app import Chronicle
 
@@ -211,7 +212,8 @@ def test_reads_of_current_views_write_nothing_even_when_they_may(
 def test_upgrade_leaves_current_views_alone(demo: Run) -> None:
     result = demo("upgrade")
     assert result.exit_code == 0
-    assert "nothing to upgrade: the views are of format 5" in result.output
+    current = f"nothing to upgrade: the views are of format {schema.FORMAT}"
+    assert current in result.output
 
 
 def test_diff_json_says_the_lag(demo: Run) -> None:
