@@ -311,7 +311,8 @@ class Tree:
             if rows and self._shaped(key[0], rows[0]):
                 self.kept[key] = rows[0][1]
             else:
-                problem = _tile_problem(key[0], tile, self.size, (rows or [None])[0])
+                problem = _tile_problem(key[0], tile, self.size,
+                                        rows[0] if rows else None)  # fmt: skip
                 self.kept[key] = problem
         data = self.kept[key]
         if isinstance(data, str):
