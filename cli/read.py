@@ -33,6 +33,7 @@ from khronika.projections.stats import DIMENSIONS, TERMED, Filters
 from khronika.projections.stats import stats as stats_of
 from khronika.projections.views import ViewStore
 from khronika.store import location as loc
+from khronika.store.app import Chronicle
 
 FORMATS = ("table", "json", "csv")
 PAGING = (
@@ -661,13 +662,18 @@ def upgrade(settings: Settings) -> None:
     writes were signed gets its first admin: you, with your maintainer key
     (made now if you have none), registered by an event signed with the
     store's key; its older events stay as they were, and `verify` counts
-    them as unsigned.
+    them as unsigned. A store whose Merkle tree is kept as one row per
+    node has it converted into tlog-tiles hash tiles first, a batch of
+    leaves at a time with its progress on stderr; stopped midway, it
+    resumes where it stopped when run again. Roots do not change, so old
+    checkpoints and proofs still verify.
 
     \b
     Example:
       khronika upgrade
     """
     app = settings.open()
+    convert_tree(app)
     if app.registry().began is None:  # made before writes were signed
         announce_signing(app, settings.user(getpass.getuser()))
     try:
@@ -677,6 +683,19 @@ def upgrade(settings: Settings) -> None:
         return
     echo(f"nothing to upgrade: the views are of format {schema.FORMAT}, this "
          "version's (`khronika projections rebuild` rebuilds them anyway)")  # fmt: skip
+
+
+def convert_tree(app: Chronicle) -> None:
+    """The tree of one row per node, into tiles; progress on stderr."""
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"converting the Merkle tree to tiles: {done:,} of {total:,} "
+                   "leaves", err=True)  # fmt: skip
+
+    total = app.convert_tree(progress)
+    if total >= 0:
+        echo(f"converted the Merkle tree of {total} leaves to tiles; its root "
+             "is the same")  # fmt: skip
 
 
 def rebuild_views(settings: Settings) -> None:

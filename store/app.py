@@ -66,7 +66,10 @@ REGISTRY_EVENTS = (MaintainerAdded, MaintainerKeyRotated, MaintainerRevoked)
 MIRROR_OF = "mirror_of"  # the meta key of a mirror: the original's URL
 
 FORMAT = "1"
-TREE_FORMAT = "2"  # leaves record their event's log position
+# 1: nodes without positions; 2: one row per node, leaves with their event's
+# log position; 3: tlog-tiles hash tiles (store/tiletree.py)
+TREE_FORMAT = "3"
+ROWS_FORMAT = "2"  # converted to tiles by `khronika upgrade` (convert_tree)
 # Set in a store's meta while `migrate` copies into it; removed once the
 # last event and copy are in. Its value says where the copy comes from.
 UNFINISHED = "unfinished"
@@ -142,7 +145,12 @@ class Chronicle(Application[UUID]):
         if "tree" not in meta:  # made by an earlier version: add what is new
             self.store.create_meta_table()
             self.rebuild_tree()
+            self.store.drop_rows_tree()
             self.store.write_meta({"tree": TREE_FORMAT})
+            meta = self.store.read_meta() or meta
+        # a tree of one row per node is neither read nor grown until
+        # `khronika upgrade` converts it (convert_tree)
+        self.store.rows_format = meta.get("tree") == ROWS_FORMAT
         self.meta = meta
         self._texts: dict[str, str | None] = {}
         # Record time. Commands build events with a provisional time from
@@ -384,6 +392,18 @@ class Chronicle(Application[UUID]):
     def rebuild_tree(self) -> int:
         """Build the Merkle tree afresh from the stored events."""
         return self.store.rebuild_tree(self.pages())
+
+    def convert_tree(
+        self, on_progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Convert a tree of one row per node into tiles (resumable); the
+        number of leaves, or -1 if the tree was in tiles already."""
+        if not self.store.rows_format:
+            return -1
+        self.store.create_meta_table()  # the tiles' table
+        total = self.store.tiles_from_rows(TREE_FORMAT, on_progress=on_progress)
+        self.meta["tree"] = TREE_FORMAT
+        return total
 
     def read_after(self, position: int) -> Iterator[tuple[int, Event]]:
         """Every event after log position `position`, for the views."""

@@ -20,7 +20,7 @@ from eventsourcing.persistence import StoredEvent
 from khronika.domain import intent
 from khronika.domain.errors import StoreError
 from khronika.store.codec import stamp_of
-from khronika.store.ledger import leaf_of
+from khronika.store.ledger import TILES_TABLE, leaf_of
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Erasure:
 class Erasing:
     """The rewrite of erased values, for the SQLite and PostgreSQL recorders.
 
-    They say how to spell a query (`_q`, with "{merkle}" for the tree's
+    They say how to spell a query (`_q`, with "{tiles}" for the tree's
     table), their events table, and the column of an event's log position.
     """
 
@@ -61,7 +61,7 @@ class Erasing:
         note = intent.Note(by=positions[0], on=day, reason=erase.reason)
         # the events table, named as the adapter names the tree's (quoted in
         # its schema on PostgreSQL)
-        table = self._q("{merkle}").replace("khronika_merkle", self.events_table_name)
+        table = self._q("{tiles}").replace(TILES_TABLE, self.events_table_name)
         select = self._q(
             "SELECT topic, originator_id, originator_version, state "
             f"FROM {table} WHERE {self.POSITION} = ?"

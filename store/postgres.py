@@ -28,12 +28,11 @@ from khronika.store import location as loc
 from khronika.store.clock import Stamper
 from khronika.store.copies import Hashed
 from khronika.store.erasure import Erasing
-from khronika.store.ledger import TreeStore
+from khronika.store.ledger import ROWS_TABLE, TILES_TABLE, TreeStore
 
 CHUNK = 1000  # ids per `= ANY(%s)` array; one query per chunk
 META_TABLE = "khronika_meta"
 COPIES_TABLE = "khronika_copies"
-MERKLE_TABLE = "khronika_merkle"
 # binary COPY's signature, flags and header extension (no OIDs, none)
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 
@@ -44,10 +43,14 @@ class KhronikaPostgresRecorder(Erasing, TreeStore, PostgresApplicationRecorder):
     POSITION = "notification_id"
 
     def _q(self, sql: str) -> str:
-        """The tree's SQL (ledger.py) for psycopg: its table named in full,
+        """The tree's SQL (ledger.py) for psycopg: its tables named in full,
         each name quoted as an identifier (`location` refuses a `%`)."""
-        merkle_table = f"{identifier(self.datastore.schema)}.{identifier(MERKLE_TABLE)}"
-        return sql.replace("?", "%s").replace("{merkle}", merkle_table)
+        schema = identifier(self.datastore.schema)
+        sql = sql.replace("?", "%s")
+        for name, table in (("tiles", TILES_TABLE), ("merkle", ROWS_TABLE),
+                            ("meta", META_TABLE)):  # fmt: skip
+            sql = sql.replace(f"{{{name}}}", f"{schema}.{identifier(table)}")
+        return sql.replace("{hashes}", "hashes").replace("{positions}", "positions")
 
     def _tx(self, *, commit: bool) -> AbstractContextManager[Cursor[DictRow]]:
         return self.datastore.transaction(commit=commit)
@@ -155,8 +158,9 @@ class KhronikaPostgresRecorder(Erasing, TreeStore, PostgresApplicationRecorder):
         tables = {
             META_TABLE: "key TEXT PRIMARY KEY, value TEXT NOT NULL",
             COPIES_TABLE: "sha256 TEXT PRIMARY KEY, content BYTEA NOT NULL",
-            MERKLE_TABLE: "level INTEGER, idx BIGINT, hash BYTEA NOT NULL, "
-            "position BIGINT, PRIMARY KEY (level, idx)",
+            # the Merkle tree as tlog-tiles hash tiles (store/ledger.py)
+            TILES_TABLE: "level INTEGER, idx BIGINT, hashes BYTEA NOT NULL, "
+            "first_position BIGINT, positions BYTEA, PRIMARY KEY (level, idx)",
         }
         with self.datastore.transaction(commit=True) as c:
             for name, columns in tables.items():
@@ -167,9 +171,9 @@ class KhronikaPostgresRecorder(Erasing, TreeStore, PostgresApplicationRecorder):
                     )
                 )
             c.execute(
-                SQL("CREATE INDEX IF NOT EXISTS {} ON {} (position) "
+                SQL("CREATE INDEX IF NOT EXISTS {} ON {} (first_position) "
                     "WHERE level = 0").format(
-                    Identifier(f"{MERKLE_TABLE}_position"), self._table(MERKLE_TABLE)
+                    Identifier(f"{TILES_TABLE}_position"), self._table(TILES_TABLE)
                 )
             )  # fmt: skip
 

@@ -13,21 +13,22 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from khronika.store.clock import Stamper
 from khronika.store.copies import Hashed
 from khronika.store.erasure import Erasing
-from khronika.store.ledger import TreeStore
+from khronika.store.ledger import ROWS_TABLE, TILES_TABLE, TreeStore
 
 CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
 META_TABLE = "khronika_meta"
 COPIES_TABLE = "khronika_copies"
-MERKLE_TABLE = "khronika_merkle"
 KHRONIKA_TABLES = (
     f"CREATE TABLE IF NOT EXISTS {META_TABLE} "
     "(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     f"CREATE TABLE IF NOT EXISTS {COPIES_TABLE} "
     "(sha256 TEXT PRIMARY KEY, content BLOB NOT NULL)",
-    f"CREATE TABLE IF NOT EXISTS {MERKLE_TABLE} (level INTEGER, idx INTEGER, "
-    "hash BLOB NOT NULL, position INTEGER, PRIMARY KEY (level, idx)) WITHOUT ROWID",
-    f"CREATE INDEX IF NOT EXISTS {MERKLE_TABLE}_position ON {MERKLE_TABLE} "
-    "(position) WHERE level = 0",
+    # the Merkle tree as tlog-tiles hash tiles (store/ledger.py, tiletree.py)
+    f"CREATE TABLE IF NOT EXISTS {TILES_TABLE} (level INTEGER, idx INTEGER, "
+    "hashes BLOB NOT NULL, first_position INTEGER, positions BLOB, "
+    "PRIMARY KEY (level, idx))",
+    f"CREATE INDEX IF NOT EXISTS {TILES_TABLE}_position ON {TILES_TABLE} "
+    "(first_position) WHERE level = 0",
     # the catalogue reads source and entity events by topic
     "CREATE INDEX IF NOT EXISTS stored_events_topic ON stored_events (topic)",
 )
@@ -81,7 +82,13 @@ class KhronikaSQLiteRecorder(Erasing, TreeStore, SQLiteApplicationRecorder):
         return positions
 
     def _q(self, sql: str) -> str:
-        return sql.replace("{merkle}", MERKLE_TABLE)
+        for name, table in (("tiles", TILES_TABLE), ("merkle", ROWS_TABLE),
+                            ("meta", META_TABLE)):  # fmt: skip
+            sql = sql.replace(f"{{{name}}}", table)
+        for column in ("hashes", "positions"):  # bytes, or none: text edited
+            blob = f"CASE WHEN typeof({column}) = 'blob' THEN {column} END"
+            sql = sql.replace(f"{{{column}}}", blob)  # in would not even decode
+        return sql
 
     def _tx(self, *, commit: bool) -> AbstractContextManager[SQLiteCursor]:
         return self.datastore.transaction(commit=commit)

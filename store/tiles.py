@@ -1,10 +1,10 @@
 """The log served as C2SP tlog-tiles: hash tiles and entry bundles.
 
 tlog-tiles §Merkle Tree: the n-th tile at level l holds, for i in 0..255,
-MTH(D[(n*256 + i) * 256**l : (n*256 + i + 1) * 256**l]): the stored Merkle
-nodes of level 8*l with indices n*256 .. n*256+255. A partial tile (`.p/W`)
-holds the first W of them, which exist once the tree has
-(n*256 + W) * 256**l leaves.
+MTH(D[(n*256 + i) * 256**l : (n*256 + i + 1) * 256**l]). The tree is stored
+as these very tiles (store/tiletree.py), so a full tile is served as its
+stored bytes, and a partial tile (`.p/W`), which exists once the tree has
+(n*256 + W) * 256**l leaves, as the first W hashes of its stored row.
 
 tlog-tiles §Log entries: an entry bundle is the tile's entries, each a
 big-endian uint16 length and the entry, where an entry is what the leaf
@@ -25,13 +25,13 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import Notification
 
-from khronika.domain.errors import KhronikaError, NotFoundError
-from khronika.store import signing
+from khronika.domain.errors import KhronikaError, NotFoundError, StoreError
+from khronika.store import signing, tiletree
 from khronika.store.app import Chronicle
 from khronika.store.ledger import canonical
 
-WIDTH = 256  # hashes in a full tile (tile height 8)
-HEIGHT = 8
+WIDTH = tiletree.WIDTH  # hashes in a full tile (tile height 8)
+HEIGHT = tiletree.HEIGHT
 ENTRY_MAX = signing.ENTRY_MAX  # an entry bundle's uint16 length prefix
 EVENTS = "khronika-events"  # khronika's own bundle: tile/khronika-events/<N>
 _INDEX = re.compile(r"(?:x[0-9]{3}/)*[0-9]{3}")
@@ -95,14 +95,18 @@ def exists(tile: Tile, size: int) -> bool:
 
 
 def hashes(app: Chronicle, tile: Tile) -> bytes:
-    """A hash tile's bytes: its stored Merkle nodes, in order."""
+    """A hash tile's bytes: the stored tile (store/tiletree.py), whose
+    first `width` hashes a partial tile of that width is."""
     assert isinstance(tile.level, int)
     size = app.store.tree_size()
     if not exists(tile, size):
         raise NotFoundError("tile", tile.path(), note=f"the log has {size} leaves")
-    start = tile.index * WIDTH
-    found = app.store.nodes(HEIGHT * tile.level, start, start + tile.width)
-    return b"".join(found[i] for i in range(start, start + tile.width))
+    data = app.store.tile(tile.level, tile.index)[: 32 * tile.width]
+    if len(data) != 32 * tile.width:
+        raise StoreError(f"the stored tile {tile.level}/{tile.index} holds "
+                         f"{len(data)} bytes, fewer than its {tile.width} hashes: "
+                         "the stored Merkle tree was altered")  # fmt: skip
+    return data
 
 
 class StoredEntry(msgspec.Struct, frozen=True, array_like=True):

@@ -6,7 +6,8 @@ large one also in worker processes, one per further core, each with its own
 read-only connection. This process takes ranges from the front of the log
 and the workers from the back, so none waits for another to start; the
 ranges' subtree roots are then combined, in order, into the nodes above
-them, each compared with the stored one. The first finding by position is
+them, each stored one (every 8th level: a hash of a tlog-tiles tile) compared
+with its recomputed hash. The first finding by position is
 the one a single pass would name. Memory stays within a block of leaves per
 process and a few hashes per range, whatever the size of the log.
 """
@@ -32,9 +33,8 @@ from khronika.store import location as loc
 from khronika.store.app import Chronicle
 from khronika.store.attest import origin
 from khronika.store.checkpoint import Checkpoint
-from khronika.store.ledger import MAGIC
+from khronika.store.ledger import MAGIC, TILES_TABLE
 from khronika.store.signing import Signatures, check_seals
-from khronika.store.sqlite import MERKLE_TABLE
 from khronika.store.verify_range import (
     BLOCK,
     Finding,
@@ -43,6 +43,7 @@ from khronika.store.verify_range import (
     Reader,
     Source,
     Task,
+    Tree,
     check,
     open_reader,
     push,
@@ -133,7 +134,7 @@ def _source(app: Chronicle) -> Source:
         keywords = datastore.pool.kwargs  # dbname, host, port, user, password
         return Source(
             events,
-            MERKLE_TABLE,
+            TILES_TABLE,
             PREFIX,
             postgres={k: v for k, v in keywords.items() if isinstance(v, str | int)},
             schema=datastore.schema,
@@ -144,7 +145,7 @@ def _source(app: Chronicle) -> Source:
         uri = f"file:{quote(str(Path(uri).resolve()))}?mode=ro"
     elif "mode" not in parse_qs(urlsplit(uri).query):
         uri += ("&" if "?" in uri else "?") + "mode=ro"
-    return Source(events, MERKLE_TABLE, PREFIX, sqlite=uri)
+    return Source(events, TILES_TABLE, PREFIX, sqlite=uri)
 
 
 def _driver_errors(source: Source) -> tuple[type[Exception], ...]:
@@ -208,13 +209,14 @@ def _log(
         on_progress(ranges.checked)
     stack: list[Node] = []
     with reader.snapshot():
+        tree = Tree(reader, size)
         for start in range(0, max(size, 1), span):
             outcome = ranges.outcomes[start]  # all are there up to a finding
             if outcome.error is not None:
                 raise StoreError(f"verify: a worker process failed: {outcome.error}")
             offset = start
             for level, h in outcome.roots:
-                found = push(stack, (level, offset >> level, h), reader)
+                found = push(stack, (level, offset >> level, h), tree)
                 if found is not None:
                     return found
                 offset += 1 << level

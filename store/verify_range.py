@@ -9,11 +9,12 @@ A worker imports no more than this module needs, so it starts in a blink.
 A range is read with one ordered cursor over the events, a block of leaves
 at a time: the canonical bytes of each event are built from the raw columns
 (no library objects) and hashed, and each inner node of the block is
-hashed once. The block's stored leaves, then its stored inner nodes, are
-each read as one row per level (count, rows amiss, hashes joined) and
-compared with the recomputed ones at once. Only when a block does not match
-is it walked event by event, to name the first broken one as `verify`
-always has; above the block, the nodes are checked as blocks complete them.
+hashed once. The tree is stored as tlog-tiles hash tiles (store/tiletree.py):
+the block's level-0 tiles are read at once, and their hashes and positions
+compared with the recomputed ones, joined; so are the nodes the tiles of the
+levels above store (levels 8, 16, ...). Only when a block does not match is
+it walked event by event, to name the first broken one as `verify` always
+has; above the block, the stored nodes are checked as blocks complete them.
 
 Findings are ordered by leaf: at each leaf, the leaf itself is checked,
 then the inner nodes it completes, lowest level first. (One pass checked a
@@ -38,12 +39,13 @@ from uuid import UUID
 import msgspec
 
 from khronika.store.merkle import HASH_SIZE
+from khronika.store.tiletree import FULL, HEIGHT, WIDTH, width
 
 BLOCK = 1024  # leaves hashed and compared at a time: a perfect subtree
 Row = tuple[int, Any, Any, Any, Any]  # position, stream id, version, topic, state
-Leaf = tuple[int, bytes, int]  # index, hash (b"" if none), position (-1 if none)
+Leaf = tuple[int, bytes, int]  # index, hash, position
 Node = tuple[int, int, bytes]  # level, index, hash
-Bulk = tuple[int, int, bytes]  # rows, rows that are not right, hashes joined
+StoredTile = tuple[int, bytes, bytes]  # index, hashes, positions (level 0)
 
 _LENGTHS = struct.Struct(">QQ").pack  # version, then the state's length
 _sha256 = hashlib.sha256
@@ -70,7 +72,7 @@ class Source(msgspec.Struct, frozen=True):
     """Where a worker reads: a read-only SQLite URI, or PostgreSQL keywords."""
 
     events: str  # the events table
-    merkle: str  # the tree table
+    tiles: str  # the tree's table: tlog-tiles hash tiles (store/tiletree.py)
     # 0x00 and ledger.MAGIC: what every leaf hashes first, given by `verify`
     # so that a worker need not import the ledger (and eventsourcing)
     prefix: bytes
@@ -113,19 +115,9 @@ class Reader(Protocol):
         """The next events from position `after` on: fetch(n) gives n or fewer."""
         ...
 
-    def leaves(self, start: int, stop: int) -> list[Leaf]: ...
-
-    def leaf_block(self, start: int, stop: int, offset: int) -> Bulk:
-        """Leaves [start, stop) at once: how many; how many have no 32-byte
-        hash or a position other than index + `offset`; their hashes joined."""
-        ...
-
-    def node_blocks(self, start: int, counts: Sequence[int]) -> list[Bulk]:
-        """The same for levels 1, 2, ... over the leaves from `start`."""
-        ...
-
-    def nodes(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]:
-        """Stored (index, hash) of one level in [start, stop), by index."""
+    def tiles(self, level: int, first: int, last: int) -> list[StoredTile]:
+        """Stored tiles of one level with index in [first, last], by index:
+        (index, hashes, positions), b"" for a column that holds no bytes."""
         ...
 
     stream_id: Callable[[Any], bytes]  # 16 bytes; ValueError if it is no id
@@ -149,32 +141,13 @@ class SQLiteReader:
             f"SELECT rowid, originator_id, originator_version, topic, state "
             f"FROM {source.events} WHERE rowid >= ? ORDER BY rowid LIMIT ?"
         )
-        # what ledger._blob reads as a hash, and a position that is a number
-        self.select_leaves = (
-            "SELECT idx, CASE WHEN typeof(hash) = 'blob' THEN hash ELSE x'' END, "
-            "CASE WHEN typeof(position) = 'integer' THEN position ELSE -1 END "
-            f"FROM {source.merkle} WHERE level = 0 AND idx >= ? AND idx < ? "
+        # what ledger._blob reads as bytes
+        self.select_tiles = (
+            "SELECT idx, CASE WHEN typeof(hashes) = 'blob' THEN hashes ELSE x'' END, "
+            "CASE WHEN typeof(positions) = 'blob' THEN positions ELSE x'' END "
+            f"FROM {source.tiles} WHERE level = ? AND idx >= ? AND idx <= ? "
             "ORDER BY idx"
         )
-        self.select_nodes = (
-            "SELECT idx, CASE WHEN typeof(hash) = 'blob' THEN hash ELSE x'' END "
-            f"FROM {source.merkle} WHERE level = ? AND idx >= ? AND idx < ? "
-            "ORDER BY idx"
-        )
-        # group_concat joins the blobs byte for byte, in the order of the
-        # primary key it scans; a different order would only fail to match
-        self.select_leaf_block = (
-            "SELECT count(*), total(typeof(hash) != 'blob' OR length(hash) != 32 "
-            "OR typeof(position) != 'integer' OR position - idx != ?), "
-            "CAST(group_concat(hash, '') AS BLOB) "
-            f"FROM {source.merkle} WHERE level = 0 AND idx >= ? AND idx < ?"
-        )
-        self.select_level = (  # the level first: a UNION keeps no order
-            "SELECT ?, count(*), total(typeof(hash) != 'blob' OR length(hash) != 32), "
-            "CAST(group_concat(hash, '') AS BLOB) "
-            f"FROM {source.merkle} WHERE level = ? AND idx >= ? AND idx < ?"
-        )
-        self.select_levels: dict[int, str] = {}
         self.stream_id: Callable[[Any], bytes] = bytes.fromhex
 
     @contextmanager
@@ -189,28 +162,8 @@ class SQLiteReader:
         start = -(2**63) if after is None else after
         return self.db.execute(self.select_events, (start, limit)).fetchmany
 
-    def leaves(self, start: int, stop: int) -> list[Leaf]:
-        return self.db.execute(self.select_leaves, (start, stop)).fetchall()
-
-    def nodes(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]:
-        return self.db.execute(self.select_nodes, (level, start, stop)).fetchall()
-
-    def leaf_block(self, start: int, stop: int, offset: int) -> Bulk:
-        count, bad, joined = self.db.execute(
-            self.select_leaf_block, (offset, start, stop)
-        ).fetchone()
-        return count, int(bad), joined or b""
-
-    def node_blocks(self, start: int, counts: Sequence[int]) -> list[Bulk]:
-        statement = self.select_levels.get(len(counts))
-        if statement is None:
-            statement = " UNION ALL ".join([self.select_level] * len(counts))
-            self.select_levels[len(counts)] = statement
-        params: list[int] = []
-        for level, count in enumerate(counts, start=1):
-            params += (level, level, start >> level, (start >> level) + count)
-        rows = sorted(self.db.execute(statement, params).fetchall())
-        return [(count, int(bad), joined or b"") for _, count, bad, joined in rows]
+    def tiles(self, level: int, first: int, last: int) -> list[StoredTile]:
+        return self.db.execute(self.select_tiles, (level, first, last)).fetchall()
 
     def ids_ok(self, rows: Sequence[Row]) -> bool:
         # 16 bytes from bytes.fromhex are 32 hex digits; 32 characters in
@@ -238,36 +191,19 @@ class PostgresReader:
                 sql.Identifier(source.schema), sql.Identifier(name)
             )
 
-        events, merkle = table(source.events), table(source.merkle)
+        events, tiles = table(source.events), table(source.tiles)
         self.select_events = sql.SQL(
             "SELECT notification_id, originator_id, originator_version, topic, "
             "state FROM {} WHERE notification_id >= %s ORDER BY notification_id "
             "LIMIT %s"
         ).format(events)
-        self.select_leaves = sql.SQL(
-            "SELECT idx, COALESCE(hash, ''::bytea), COALESCE(position, -1) FROM {} "
-            "WHERE level = 0 AND idx >= %s AND idx < %s ORDER BY idx"
-        ).format(merkle)
-        self.select_nodes = sql.SQL(
-            "SELECT idx, COALESCE(hash, ''::bytea) FROM {} "
-            "WHERE level = %s AND idx >= %s AND idx < %s ORDER BY idx"
-        ).format(merkle)
-        self.select_leaf_block = sql.SQL(
-            "SELECT count(*), count(*) FILTER (WHERE hash IS NULL OR "
-            "length(hash) != 32 OR position IS NULL OR position - idx != %s), "
-            "string_agg(hash, ''::bytea ORDER BY idx) FROM {} "
-            "WHERE level = 0 AND idx >= %s AND idx < %s"
-        ).format(merkle)
-        self.select_level = sql.SQL(  # the level first: a UNION keeps no order
-            "SELECT %s, count(*), count(*) FILTER (WHERE hash IS NULL OR "
-            "length(hash) != 32), "
-            "string_agg(hash, ''::bytea ORDER BY idx) FROM {} "
-            "WHERE level = %s AND idx >= %s AND idx < %s"
-        ).format(merkle)
+        self.select_tiles = sql.SQL(
+            "SELECT idx, COALESCE(hashes, ''::bytea), COALESCE(positions, ''::bytea) "
+            "FROM {} WHERE level = %s AND idx >= %s AND idx <= %s ORDER BY idx"
+        ).format(tiles)
         self.stream_id: Callable[[Any], bytes] = (
             _stream_id if source.text_ids else attrgetter("bytes")
         )
-        self.select_levels: dict[int, sql.Composed] = {}
         self.cursors: list[Any] = []
 
     @contextmanager
@@ -286,34 +222,11 @@ class PostgresReader:
                                             limit))  # fmt: skip
         return cursor.fetchmany
 
-    def leaves(self, start: int, stop: int) -> list[Leaf]:
-        rows = self.connection.execute(self.select_leaves, (start, stop), binary=True)
-        return rows.fetchall()
-
-    def nodes(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]:
+    def tiles(self, level: int, first: int, last: int) -> list[StoredTile]:
         rows = self.connection.execute(
-            self.select_nodes, (level, start, stop), binary=True
+            self.select_tiles, (level, first, last), binary=True
         )
         return rows.fetchall()
-
-    def leaf_block(self, start: int, stop: int, offset: int) -> Bulk:
-        count, bad, joined = self.connection.execute(
-            self.select_leaf_block, (offset, start, stop), binary=True
-        ).fetchone()  # type: ignore[misc]
-        return count, bad, joined or b""
-
-    def node_blocks(self, start: int, counts: Sequence[int]) -> list[Bulk]:
-        from psycopg import sql
-
-        statement = self.select_levels.get(len(counts))
-        if statement is None:
-            statement = sql.SQL(" UNION ALL ").join([self.select_level] * len(counts))
-            self.select_levels[len(counts)] = statement
-        params: list[int] = []
-        for level, count in enumerate(counts, start=1):
-            params += (level, level, start >> level, (start >> level) + count)
-        rows = self.connection.execute(statement, params, binary=True).fetchall()
-        return [(count, bad, joined or b"") for _, count, bad, joined in sorted(rows)]
 
     def ids_ok(self, rows: Sequence[Row]) -> bool:
         return True  # stream_id parsed each one, or raised
@@ -326,6 +239,98 @@ def open_reader(source: Source) -> Reader:
     if source.sqlite:
         return SQLiteReader(source)
     return PostgresReader(source)
+
+
+class Tree:
+    """The stored tiles of a tree of `size` leaves, read in one snapshot.
+
+    Each tile is checked against the width tlog-tiles §Partial Tiles gives it
+    at this size (a full tile 256 hashes, the right edge floor(s / 256**l)
+    mod 256), and a level-0 tile keeps as many positions as hashes.
+    """
+
+    def __init__(self, reader: Reader, size: int) -> None:
+        self.reader, self.size = reader, size
+        self.kept: dict[tuple[int, int], bytes | str] = {}  # or what is wrong
+
+    def _shaped(self, level: int, tile: StoredTile) -> bool:
+        """Whether a tile has the width the tree's size gives it. A partial
+        tile may hold more: a writer may have appended since the size was
+        read, and what it holds beyond is checked when the log is verified
+        at its new size, as leaves of it."""
+        expected, length = HASH_SIZE * width(level, tile[0], self.size), len(tile[1])
+        if expected == FULL:
+            good = length == FULL
+        else:
+            good = expected <= length <= FULL and length % HASH_SIZE == 0
+        return good and (level > 0 or len(tile[2]) * 4 == length)
+
+    def level0(self, start: int, stop: int) -> tuple[list[Leaf], dict[int, str]]:
+        """Leaves [start, stop) of the well-formed tiles, and, by the index of
+        its first leaf, what is wrong with each tile that is not."""
+        first, last = start // WIDTH, (stop - 1) // WIDTH
+        found = {t[0]: t for t in self.reader.tiles(0, first, last)}
+        leaves: list[Leaf] = []
+        wrong: dict[int, str] = {}
+        for n in range(first, last + 1):
+            tile = found.get(n)
+            if tile is None and not width(0, n, self.size):
+                continue  # beyond the tree
+            if tile is None or not self._shaped(0, tile):
+                wrong[n * WIDTH] = _tile_problem(0, n, self.size, tile)
+                continue
+            _, hashes, kept = tile
+            at = struct.unpack(f">{len(kept) // 8}q", kept)
+            for i in range(max(start - n * WIDTH, 0), min(len(at), stop - n * WIDTH)):
+                leaves.append((n * WIDTH + i, hashes[32 * i : 32 * i + 32], at[i]))
+        return leaves, wrong
+
+    def joined(self, start: int, stop: int) -> tuple[bytes, bytes] | None:
+        """Leaves [start, stop) at once: their hashes and positions joined,
+        or None if a tile over them is missing or of the wrong shape."""
+        first, last = start // WIDTH, (stop - 1) // WIDTH
+        tiles = self.reader.tiles(0, first, last)
+        if len(tiles) != last - first + 1 or tiles[0][0] != first:
+            return None  # indexes are unique: none is missing
+        if not all(self._shaped(0, tile) for tile in tiles):
+            return None
+        if stop > first * WIDTH + sum(len(t[1]) for t in tiles) // HASH_SIZE:
+            return None  # leaves beyond the tree's
+        skip, count = start - first * WIDTH, stop - start
+        hashes = b"".join(t[1] for t in tiles)[32 * skip : 32 * (skip + count)]
+        kept = b"".join(t[2] for t in tiles)[8 * skip : 8 * (skip + count)]
+        return hashes, kept
+
+    def check(self, level: int, index: int, h: bytes) -> Finding | None:
+        """Whether node (level, index), of a level that is a multiple of 8
+        above 0, is stored as `h`: a hash of a tile at level / 8."""
+        tile, offset = divmod(index, WIDTH)
+        key = (level // HEIGHT, tile)
+        if key not in self.kept:
+            rows = self.reader.tiles(key[0], tile, tile)
+            if rows and self._shaped(key[0], rows[0]):
+                self.kept[key] = rows[0][1]
+            else:
+                problem = _tile_problem(key[0], tile, self.size,
+                                        rows[0] if rows else None)  # fmt: skip
+                self.kept[key] = problem
+        data = self.kept[key]
+        if isinstance(data, str):
+            return Finding(data)
+        if data[32 * offset : 32 * offset + 32] != h:
+            return altered(level, index)
+        return None
+
+
+def _tile_problem(level: int, index: int, size: int, tile: StoredTile | None) -> str:
+    if tile is None:
+        return (f"the stored tile {level}/{index} is missing: the stored Merkle "
+                "tree was altered")  # fmt: skip
+    hashes = width(level, index, size)
+    kept = f" and {len(tile[2])} of positions" if level == 0 else ""
+    return (f"the stored tile {level}/{index} holds {len(tile[1])} bytes of hashes"
+            f"{kept}, where a tree of {size} leaves has {hashes} hashes there, "
+            f"{32 * hashes} bytes: the stored Merkle tree was altered")  # fmt: skip
 
 
 class _Heads(dict[Any, bytes]):
@@ -381,27 +386,30 @@ def _about(row: Row, problem: str) -> Finding:
 
 def altered(level: int, index: int) -> Finding:
     first, last = index << level, ((index + 1) << level) - 1
-    return Finding(f"the stored Merkle tree's inner node at level {level}, "
-                   f"index {index} (over positions {first + 1} to {last + 1}) "
-                   "was altered")  # fmt: skip
+    tile, entry = divmod(index, WIDTH)
+    return Finding(f"the stored Merkle tree's node at level {level}, index "
+                   f"{index} (over positions {first + 1} to {last + 1}; hash "
+                   f"{entry} of tile {level // HEIGHT}/{tile}) was altered, or its "
+                   "tile was")  # fmt: skip
 
 
-def push(stack: list[Node], node: Node, reader: Reader) -> Finding | None:
-    """Add a perfect subtree to the right edge; check each parent it completes."""
+def push(stack: list[Node], node: Node, tree: Tree) -> Finding | None:
+    """Add a perfect subtree to the right edge; check each parent it completes
+    that the tiles store (every 8th level)."""
     level, index, h = node
     while stack and stack[-1][0] == level and index & 1:  # its left sibling
         left = stack.pop()[2]
         h, level, index = _sha256(b"\x01" + left + h).digest(), level + 1, index >> 1
-        if reader.nodes(level, index, index + 1) != [(index, h)]:
-            return altered(level, index)
+        if level % HEIGHT == 0 and (found := tree.check(level, index, h)):
+            return found
     stack.append((level, index, h))
     return None
 
 
-def _inner(reader: Reader, start: int, hashes: list[bytes]) -> list[list[bytes]]:
+def _inner(tree: Tree, start: int, hashes: list[bytes]) -> list[list[bytes]]:
     """Every level of the perfect subtrees over `hashes`, which begin at `start`.
 
-    Raises _Altered for the first stored inner node that differs, in leaf order.
+    Raises _Altered for the first stored node that differs, in leaf order.
     """
     levels, level = [hashes], hashes
     while len(level) > 1:
@@ -411,25 +419,18 @@ def _inner(reader: Reader, start: int, hashes: list[bytes]) -> list[list[bytes]]
             for a, b in zip(pairs, pairs, strict=False)  # an odd one waits
         ]
         levels.append(level)
-    if len(levels) == 1:
-        return levels
-    stored = reader.node_blocks(start, [len(level) for level in levels[1:]])
-    first = None
-    for height, (level, (count, bad, joined)) in enumerate(
-        zip(levels[1:], stored, strict=True), start=1
-    ):
-        if count == len(level) and not bad and joined == b"".join(level):
-            continue
+    first: tuple[int, int, Finding] | None = None
+    for height in range(HEIGHT, len(levels), HEIGHT):
         offset = start >> height
-        found = dict(reader.nodes(height, offset, offset + len(level)))
-        for i, h in enumerate(level):
-            if found.get(offset + i) != h:
+        for i, h in enumerate(levels[height]):
+            found = tree.check(height, offset + i, h)
+            if found is not None:
                 done = (offset + i + 1) << height  # the leaf completing it, + 1
                 if first is None or (done, height) < first[:2]:
-                    first = (done, height, offset + i)
+                    first = (done, height, found)
                 break
     if first is not None:
-        raise _Altered(altered(first[1], first[2]))
+        raise _Altered(first[2])
     return levels
 
 
@@ -439,7 +440,7 @@ class _Altered(Exception):
 
 
 def _fast(
-    reader: Reader, heads: _Heads, rows: list[Row], start: int, n: int
+    reader: Reader, tree: Tree, heads: _Heads, rows: list[Row], start: int, n: int
 ) -> list[bytes] | None:
     """The block's leaf hashes if every event matches its stored leaf, else None."""
     if len(rows) != n:
@@ -455,49 +456,38 @@ def _fast(
         return None
     if not reader.ids_ok(rows):
         return None
-    if rows[-1][0] - rows[0][0] == n - 1:  # consecutive positions, as usual
-        count, bad, joined = reader.leaf_block(start, start + n, rows[0][0] - start)
-        if count != n or bad or joined != b"".join(hashes):
-            return None
-        return hashes
-    leaves = reader.leaves(start, start + n)  # a gap, as PostgreSQL may leave
-    if (
-        len(leaves) != n
-        or leaves[0][0] != start
-        or leaves[-1][0] != start + n - 1  # indexes are unique: none is missing
-        or [leaf[1] for leaf in leaves] != hashes
-        or [leaf[2] for leaf in leaves] != [row[0] for row in rows]
-    ):
+    stored = tree.joined(start, start + n)
+    if stored is None or stored[0] != b"".join(hashes):
+        return None
+    if stored[1] != struct.pack(f">{n}q", *[row[0] for row in rows]):
         return None
     return hashes
 
 
 def _slow(
-    rows: list[Row], leaves: list[Leaf], start: int, n: int, size: int
+    rows: list[Row], tree: Tree, start: int, n: int
 ) -> tuple[list[bytes], Finding | None]:
     """Event by event, as `verify` always did: the hashes that hold, the finding."""
+    leaves, wrong = tree.level0(start, start + n) if n else ([], {})
     stored = {index: (h, position) for index, h, position in leaves}
     hashes: list[bytes] = []
     for k in range(n):
         index = start + k
-        if k >= len(rows):
+        row = rows[k] if k < len(rows) else None
+        if index in wrong:  # a tile's first leaf
+            return hashes, Finding(wrong[index], row[0] if row else None)
+        if row is None:
             lost = stored.get(index)
             return hashes, Finding(
-                f"the Merkle tree has {size} leaves but the log has {index} "
+                f"the Merkle tree has {tree.size} leaves but the log has {index} "
                 "events; events were removed",
                 lost[1] if lost is not None else None,
             )  # fmt: skip
-        row = rows[k]
         leaf = stored.get(index)
         if leaf is None:
             return hashes, _about(row, "is not in the Merkle tree (added behind "
                                        "its back)")  # fmt: skip
         h, position = leaf
-        if len(h) != HASH_SIZE or position < 0:
-            return hashes, Finding(f"the tree's leaf {index} has no hash or no "
-                                   "position, or one that is not a number: the "
-                                   "stored Merkle tree was altered",
-                                   row[0])  # fmt: skip
         if position != row[0]:
             return hashes, Finding(f"the tree's leaf {index} is the event at "
                                    f"position {position}, but the log has position "
@@ -522,10 +512,11 @@ def _check(
     reader: Reader, task: Task, progress: Callable[[int], None] | None
 ) -> Outcome:
     start, stop, size, block = task.start, task.stop, task.size, task.block
+    tree = Tree(reader, size)
     after = None
     if start:
-        first = reader.leaves(start, start + 1)
-        if not first or first[0][2] < 0:  # the range before names the problem
+        first = tree.level0(start, start + 1)[0]
+        if not first:  # the range before names the problem
             return Outcome(start, 0, [], Finding(f"leaf {start} has no position"))
         after = first[0][2]
     fetch = reader.events(after, stop - start + 1)  # and the one after the range
@@ -534,13 +525,12 @@ def _check(
     for index in range(start, stop, block):
         n = min(block, stop - index)
         rows = fetch(n)
-        hashes = _fast(reader, heads, rows, index, n) if n else []
+        hashes = _fast(reader, tree, heads, rows, index, n) if n else []
         finding = None
         if hashes is None:
-            leaves = reader.leaves(index, index + n)
-            hashes, finding = _slow(rows, leaves, index, n, size)
+            hashes, finding = _slow(rows, tree, index, n)
         try:
-            levels = _inner(reader, index, hashes)
+            levels = _inner(tree, index, hashes)
         except _Altered as e:
             return Outcome(start, index - start, [], e.finding)
         if finding is not None:
@@ -549,7 +539,7 @@ def _check(
             count = len(levels[height])
             if count & 1:
                 node = (height, (index >> height) + count - 1, levels[height][-1])
-                found = push(stack, node, reader)
+                found = push(stack, node, tree)
                 if found is not None:
                     return Outcome(start, index - start + n, [], found)
         if progress is not None:
@@ -559,8 +549,8 @@ def _check(
     # position names, so this range checks that no event lies before that one.
     rows, finding = fetch(1), None
     if stop < size or rows:
-        if not rows or _fast(reader, heads, rows, stop, 1) is None:
-            finding = _slow(rows, reader.leaves(stop, stop + 1), stop, 1, size)[1]
+        if not rows or _fast(reader, tree, heads, rows, stop, 1) is None:
+            finding = _slow(rows, tree, stop, 1)[1]
     return Outcome(start, stop - start, roots, finding)
 
 

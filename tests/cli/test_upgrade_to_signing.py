@@ -51,8 +51,8 @@ def test_an_old_store_upgrades_and_its_old_events_and_checkpoints_still_verify(
     before = events(old_store)
     assert len(before) == 5
     verified = run("verify", "--checkpoint", "checkpoint.txt")
-    assert verified.exit_code == 0, verified.output
-    assert "unsigned (recorded before signing): 5" in verified.output
+    assert verified.exit_code == 1  # its tree is one row per node, not tiles
+    assert "run `khronika upgrade` to convert it" in verified.output
 
     refused = run("entity", "add", "person", "ann-smith", "--name", "Ann Smith")
     assert refused.exit_code == 1
@@ -61,6 +61,7 @@ def test_an_old_store_upgrades_and_its_old_events_and_checkpoints_still_verify(
 
     upgraded = run("upgrade")
     assert upgraded.exit_code == 0, upgraded.output
+    assert "converted the Merkle tree of 5 leaves to tiles" in upgraded.output
     assert "registered tester as this store's first admin" in upgraded.output
     assert "rebuilt the views from 6 events" in upgraded.output
 

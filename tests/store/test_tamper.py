@@ -152,13 +152,17 @@ def test_a_replaced_archived_copy_is_caught(store: Path) -> None:
     assert "was replaced" in found.message
 
 
-def test_an_altered_inner_node_is_caught(store: Path) -> None:
-    sql(
-        store,
-        "UPDATE khronika_merkle SET hash = zeroblob(32) WHERE level = 3 AND idx = 1",
-    )
+def test_a_flipped_byte_in_a_tile_is_caught(store: Path) -> None:
+    """The tree's hashes are tlog-tiles tiles (tests/store/test_tile_tamper.py
+    edits every kind); one bit of leaf 49's hash in tile 0/0, flipped."""
+    with sqlite3.connect(store) as db:
+        ((hashes,),) = db.execute("SELECT hashes FROM khronika_tiles WHERE level = 0")
+        changed = bytearray(hashes)
+        changed[49 * 32 + 7] ^= 1
+        db.execute("UPDATE khronika_tiles SET hashes = ? WHERE level = 0",
+                   [bytes(changed)])  # fmt: skip
     (found,) = findings(store)
-    assert "inner node at level 3, index 1 (over positions 9 to 16)" in found.message
+    assert found.position == 50 and "does not match its leaf" in found.message
 
 
 Edit = Callable[[sqlite3.Connection, int, Any], None]

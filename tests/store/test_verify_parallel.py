@@ -1,7 +1,9 @@
 """verify split into ranges, in this process and in workers, names what one pass does.
 
 The reference is the single pass `verify` made before it was split: every
-event in log order against its stored leaf, then the inner nodes above it.
+event in log order against its stored leaf (each level-0 tile's shape checked
+at its first leaf), then the nodes above it that the tiles store (levels 8,
+16, ...).
 Each edit is made behind khronika's back; every way of splitting the log
 must name the same first finding.
 """
@@ -9,6 +11,7 @@ must name the same first finding.
 from __future__ import annotations
 
 import sqlite3
+import struct
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -18,12 +21,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from khronika.store import merkle
+from khronika.store import merkle, tiletree
 from khronika.store.app import Chronicle
 from khronika.store.importer import Importer, bundle_files, read_lines
 from khronika.store.ledger import canonical, leaf
 from khronika.store.verify import Finding, verify
-from khronika.store.verify_range import _leaf, _stream_id
+from khronika.store.verify_range import _leaf, _stream_id, _tile_problem, altered
 
 COLUMNS = "originator_id, originator_version, topic, state"
 SPANS = [1, 2, 4, 8, 32, 64]
@@ -39,46 +42,82 @@ def load_dataset(app: Chronicle) -> None:
 
 
 def one_pass(app: Chronicle) -> list[Finding]:
-    """The events and the tree as `verify` checked them in one pass, page by page."""
-    store, frontier = app.store, merkle.Frontier()
-    nodes: dict[tuple[int, int], bytes] = {}
+    """The events and the tree as `verify` checks them in one pass, page by page."""
+    with sqlite3.connect(app.location) as db:
+        stored_tiles = {
+            (level, index): (_bytes(h), _bytes(p))
+            for level, index, h, p in db.execute(
+                "SELECT level, idx, CASE WHEN typeof(hashes) = 'blob' THEN hashes "
+                "END, CASE WHEN typeof(positions) = 'blob' THEN positions END "
+                "FROM khronika_tiles"
+            )
+        }
+    size = app.store.tree_size()
+
+    def problem(level: int, index: int) -> str | None:
+        """What is wrong with a tile's shape at this size (verify_range.Tree)."""
+        tile = stored_tiles.get((level, index))
+        expected = 32 * tiletree.width(level, index, size)
+        if tile is None:
+            return _tile_problem(level, index, size, None) if expected else None
+        length = len(tile[0])
+        good = (
+            length == expected
+            if expected == tiletree.FULL
+            else (expected <= length <= tiletree.FULL and length % 32 == 0)
+        )
+        if good and (level or len(tile[1]) * 4 == length):
+            return None
+        return _tile_problem(level, index, size, (index, *tile))
+
+    frontier, nodes = merkle.Frontier(), merkle.DictStore()
     for page in app.pages():
-        size = frontier.size
-        stored_leaves = store.leaves(size, size + len(page))
         for n in page:
-            index, stored = frontier.size, stored_leaves.get(frontier.size)
+            index = frontier.size
             row = (n.id, n.originator_id, n.originator_version, n.topic, n.state)
-            if stored is None:
+            if index % tiletree.WIDTH == 0:
+                wrong = problem(0, index // tiletree.WIDTH)
+                if wrong is not None:
+                    return [Finding(wrong, n.id)]
+            tile, offset = divmod(index, tiletree.WIDTH)
+            hashes, kept = stored_tiles.get((0, tile), (b"", b""))
+            if index >= size or 8 * offset + 8 > len(kept):
                 return [
                     _about(row, "is not in the Merkle tree (added behind its back)")
                 ]
-            if len(stored[0]) != merkle.HASH_SIZE or stored[1] < 0:
-                return [Finding(f"the tree's leaf {index} has no hash or no position, "
-                                "or one that is not a number: the stored Merkle "
-                                "tree was altered", n.id)]  # fmt: skip
-            if stored[1] != n.id:
+            stored = hashes[32 * offset : 32 * offset + 32]
+            (position,) = struct.unpack_from(">q", kept, 8 * offset)
+            if position != n.id:
                 return [Finding(f"the tree's leaf {index} is the event at position "
-                                f"{stored[1]}, but the log has position {n.id} there: "
+                                f"{position}, but the log has position {n.id} there: "
                                 "an event is missing or was moved",
-                                min(stored[1], n.id))]  # fmt: skip
-            if stored[0] != leaf(n):
+                                min(position, n.id))]  # fmt: skip
+            if stored != leaf(n):
                 return [_about(row, "does not match its leaf in the Merkle tree "
                                     "(its stored bytes were changed)")]  # fmt: skip
-            frontier.add(stored[0])
-        new = merkle.append([leaf(n) for n in page], size, lambda lv, i: nodes[lv, i])
-        nodes.update(((lv, i), h) for lv, i, h in new)
-        for level, index, h in sorted(new):
-            if level and store.nodes(level, index, index + 1).get(index) != h:
-                first, last = index << level, ((index + 1) << level) - 1
-                return [Finding(f"the stored Merkle tree's inner node at level "
-                                f"{level}, index {index} (over positions {first + 1} "
-                                f"to {last + 1}) was altered")]  # fmt: skip
-    if store.tree_size() > frontier.size:
-        (lost,) = store.leaves(frontier.size, frontier.size + 1).values()
-        return [Finding(f"the Merkle tree has {store.tree_size()} leaves but the log "
+            frontier.add(stored)
+        for level, index, h in sorted(nodes.extend([leaf(n) for n in page])):
+            if not level or level % tiletree.HEIGHT:
+                continue  # not a level the tiles store
+            tile, offset = divmod(index, tiletree.WIDTH)
+            wrong = problem(level // tiletree.HEIGHT, tile)
+            if wrong is not None:
+                return [Finding(wrong)]
+            hashes = stored_tiles[level // tiletree.HEIGHT, tile][0]
+            if hashes[32 * offset : 32 * offset + 32] != h:
+                return [altered(level, index)]
+    if size > frontier.size:
+        tile, offset = divmod(frontier.size, tiletree.WIDTH)
+        kept = stored_tiles.get((0, tile), (b"", b""))[1]
+        lost = struct.unpack_from(">q", kept, 8 * offset)[0]
+        return [Finding(f"the Merkle tree has {size} leaves but the log "
                         f"has {frontier.size} events; events were removed",
-                        lost[1])]  # fmt: skip
+                        lost)]  # fmt: skip
     return []
+
+
+def _bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else b""
 
 
 def _about(row: tuple[Any, ...], problem: str) -> Finding:
@@ -140,18 +179,17 @@ def _swap(a: int, b: int) -> Edit:
     return edit
 
 
-def _shift(level: int, index: int) -> Edit:
-    """The last byte of a node moved to the start of the next: joined, the same."""
+def _tile(hashes: str = "hashes", positions: str = "positions") -> Edit:
+    """Tile 0/0 (the log's 116 leaves) rewritten: SQL of its columns."""
+    return _sql(f"UPDATE khronika_tiles SET hashes = {hashes}, positions = "
+                f"{positions} WHERE level = 0 AND idx = 0")  # fmt: skip
 
-    def edit(db: sqlite3.Connection) -> None:
-        where = f"FROM khronika_merkle WHERE level = {level} AND idx = "
-        db.execute(f"UPDATE khronika_merkle SET hash = CAST((SELECT substr(hash, 32) "
-                   f"{where}{index}) || hash AS BLOB) WHERE level = {level} "
-                   f"AND idx = {index + 1}")  # fmt: skip
-        db.execute(f"UPDATE khronika_merkle SET hash = substr(hash, 1, 31) "
-                   f"WHERE level = {level} AND idx = {index}")  # fmt: skip
 
-    return edit
+def _spliced(column: str, at: int, width: int, value: str) -> str:
+    """The column's bytes with `width` of them from `at` replaced by `value`
+    (|| makes text in SQLite: cast back to bytes)."""
+    return (f"CAST(substr({column}, 1, {at}) || {value} || "
+            f"substr({column}, {at + width + 1}) AS BLOB)")  # fmt: skip
 
 
 EDITS: dict[str, Edit] = {
@@ -194,39 +232,19 @@ EDITS: dict[str, Edit] = {
     "swapped events": _swap(40, 60),
     "swapped across ranges": _swap(20, 100),
     "an event moved": _sql("UPDATE stored_events SET rowid = 500 WHERE rowid = 80"),
-    "a leaf's hash": _sql(
-        "UPDATE khronika_merkle SET hash = zeroblob(32) WHERE level = 0 AND idx = 33"
-    ),  # fmt: skip
-    "a leaf's position": _sql(
-        "UPDATE khronika_merkle SET position = 7 WHERE level = 0 AND idx = 64"
-    ),  # fmt: skip
-    "a leaf's position as a real": _sql(
-        "UPDATE khronika_merkle SET position = "
-        "position + 0.0 WHERE level = 0 AND idx = 64"
+    "a leaf's hash": _tile(hashes=_spliced("hashes", 33 * 32, 32, "zeroblob(32)")),
+    "a leaf's position": _tile(
+        positions=_spliced("positions", 64 * 8, 8, "x'0000000000000007'")
     ),
-    "a leaf's hash as text": _sql(
-        "UPDATE khronika_merkle SET hash = "
-        "CAST(hash AS TEXT) WHERE level = 0 AND idx = 5"
+    "the positions stored as text": _tile(positions="CAST(positions AS TEXT)"),
+    "the hashes stored as text": _tile(hashes="CAST(hashes AS TEXT)"),
+    "a deleted tile": _sql("DELETE FROM khronika_tiles"),
+    "the tile cut short by its last leaf": _tile(
+        "CAST(substr(hashes, 1, 115 * 32) AS BLOB)",
+        "CAST(substr(positions, 1, 115 * 8) AS BLOB)",
     ),
-    "a deleted leaf": _sql("DELETE FROM khronika_merkle WHERE level = 0 AND idx = 96"),
-    "the deleted last leaf": _sql(
-        "DELETE FROM khronika_merkle WHERE level = 0 AND idx = 110"
-    ),  # fmt: skip
-    "an inner node": _sql(
-        "UPDATE khronika_merkle SET hash = zeroblob(32) WHERE level = 3 AND idx = 1"
-    ),  # fmt: skip
-    "an inner node above the ranges": _sql(
-        "UPDATE khronika_merkle SET hash = zeroblob(32) WHERE level = 6 AND idx = 0"
-    ),
-    "an inner node as text": _sql(
-        "UPDATE khronika_merkle SET hash = "
-        "CAST(hash AS TEXT) WHERE level = 2 AND idx = 20"
-    ),
-    "two inner nodes, a byte moved from one to the next": _shift(1, 4),
-    "two leaves, a byte moved from one to the next": _shift(0, 8),
-    "a deleted inner node": _sql(
-        "DELETE FROM khronika_merkle WHERE level = 5 AND idx = 2"
-    ),  # fmt: skip
+    "the tile a byte short": _tile("CAST(substr(hashes, 2) AS BLOB)"),
+    "the positions a byte short": _tile(positions="CAST(substr(positions, 2) AS BLOB)"),
 }
 
 
@@ -240,18 +258,12 @@ def findings(path: Path, **how: Any) -> list[Finding]:
 
 # the library reads the stream id as UUID() does, and SQLite stores a whole
 # real in an INTEGER column as an integer; so these are the same events
-SAME_EVENTS = {
-    "untouched",
-    "a stream id with hyphens, as UUID() reads it",
-    "a leaf's position as a real",
-}
+SAME_EVENTS = {"untouched", "a stream id with hyphens, as UUID() reads it"}
 # the one pass stopped at these with an exception; verify names them now
 BEYOND_THE_LIBRARY = {
     "a stream id that is no UUID": (40, "does not match its leaf"),
     "a version that is text": (41, "does not match its leaf"),
     "state stored as text": (42, "does not match its leaf"),
-    "a leaf's hash as text": (6, "the tree's leaf 5 has no hash or no position"),
-    "an inner node as text": (None, "inner node at level 2, index 20 (over "),
 }
 
 
@@ -284,8 +296,8 @@ def test_every_split_in_this_process_names_what_one_pass_names(
 
 
 @pytest.mark.parametrize(
-    "edit", ["untouched", "a byte at a range's start", "an inner node above the "
-             "ranges", "swapped across ranges", "the deleted last event"],
+    "edit", ["untouched", "a byte at a range's start", "a leaf's position",
+             "swapped across ranges", "the deleted last event"],
 )  # fmt: skip
 def test_worker_processes_name_what_one_pass_names(store: Path, edit: str) -> None:
     with sqlite3.connect(store) as db:
@@ -326,8 +338,10 @@ def test_an_untouched_store_is_checked_in_bulk_never_event_by_event(
     with sqlite3.connect(store) as db:  # gaps in the positions, as PostgreSQL has
         db.execute("UPDATE stored_events SET rowid = -rowid")
         db.execute("UPDATE stored_events SET rowid = -rowid * 2")
-        db.execute("UPDATE khronika_merkle SET position = position * 2 "
-                   "WHERE level = 0")  # fmt: skip
+        ((kept,),) = db.execute("SELECT positions FROM khronika_tiles")
+        doubled = [2 * p for p in struct.unpack(f">{len(kept) // 8}q", kept)]
+        db.execute("UPDATE khronika_tiles SET positions = ?, first_position = 2",
+                   [struct.pack(f">{len(doubled)}q", *doubled)])  # fmt: skip
     for span in SPANS:
         assert findings(store, processes=1, span=span) == []
 
@@ -357,19 +371,16 @@ def _random_edit(size: int, data: st.DataObject) -> Edit:
     """One edit of a log of `size` events, anywhere in it."""
     row = data.draw(st.integers(1, size))
     other = data.draw(st.integers(1, size).filter(lambda r: r != row or size == 1))
-    level = data.draw(st.integers(0, max(size.bit_length() - 1, 0)))
-    index = data.draw(st.integers(0, max((size >> level) - 1, 0)))
     return data.draw(st.sampled_from([
         _flip(row, data.draw(st.integers(0, 999))),
         _sql(f"DELETE FROM stored_events WHERE rowid = {row}"),
         _sql(f"DELETE FROM stored_events WHERE rowid >= {row}"),
         _swap(min(row, other), max(row, other)) if row != other else _flip(row),
         _sql(f"UPDATE stored_events SET originator_version = 7 WHERE rowid = {row}"),
-        _sql(f"UPDATE khronika_merkle SET hash = zeroblob(32) "
-             f"WHERE level = {level} AND idx = {index}"),
-        _sql(f"DELETE FROM khronika_merkle WHERE level = {level} AND idx = {index}"),
-        _sql(f"UPDATE khronika_merkle SET position = {other} "
-             f"WHERE level = 0 AND idx = {row - 1}"),
+        _tile(hashes=_spliced("hashes", (row - 1) * 32, 32, "zeroblob(32)")),
+        _sql("DELETE FROM khronika_tiles"),
+        _tile(positions=_spliced("positions", (row - 1) * 8, 8,
+                                 f"x'{other:016x}'")),
     ]))  # fmt: skip
 
 
@@ -425,6 +436,6 @@ def test_a_worker_that_cannot_read_the_store_says_why(tmp_path: Path) -> None:
 
     ranges = _Ranges(size=4, span=2)
     nowhere = f"file:{tmp_path / 'none.db'}?mode=ro"
-    _work(ranges, Source("stored_events", "khronika_merkle", b"\0", sqlite=nowhere))
+    _work(ranges, Source("stored_events", "khronika_tiles", b"\0", sqlite=nowhere))
     (outcome,) = ranges.outcomes.values()
     assert outcome.error is not None and "unable to open database" in outcome.error
