@@ -160,9 +160,13 @@ def signer(app: Chronicle) -> cp.Signer:
             "purpose, run `khronika key rotate --reason TEXT`"
         )
     loaded, name = cp.load_signer(path), origin(app)
-    if name in cp.key_names(loaded.name):  # a key named the earlier way
-        return cp.Signer(name, loaded.key)
-    return loaded
+    if name not in cp.key_names(loaded.name):  # a key copied from another store
+        raise KhronikaError(
+            f"the signing key {path} is {loaded.name}'s, not this store's "
+            f"({name}): its checkpoints would name another log. Set KHRONIKA_KEY "
+            "to this store's key"
+        )
+    return cp.Signer(name, loaded.key)  # named as now, if named the earlier way
 
 
 def checkpoint(

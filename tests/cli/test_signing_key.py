@@ -101,3 +101,20 @@ def test_key_rotate_needs_a_reason(run: Run, key_path: Path) -> None:
     assert result.exit_code == 1
     assert "reason: say why the key is rotated" in result.output
     assert key_path.read_bytes() == before
+
+
+def test_a_key_copied_from_another_store_signs_no_checkpoint(
+    run: Run, key_path: Path, tmp_path: Path
+) -> None:
+    ok(run("init"))
+    other = "khronika/00000000-0000-4000-8000-000000000000"
+    key_path.unlink()
+    key_path.with_suffix(".pub").unlink()
+    cp.generate_key(key_path, other)  # the other store's pair, copied here
+    result = run("checkpoint", "--out", "cp.txt")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: the signing key {key_path} is {other}'s, not this store's (khronika/"
+    )
+    assert "its checkpoints would name another log" in result.stderr
+    assert not (tmp_path / "cp.txt").exists()
