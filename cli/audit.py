@@ -479,8 +479,7 @@ def _checkpoint(path: str) -> cp.Checkpoint:
 
 def _write(path: str, text: str, what: str) -> None:
     try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(text, encoding="utf-8")
+        files.write_whole(Path(path), text.encode())
     except OSError as e:
         problem = e.strerror or str(e)
         raise KhronikaError(f"cannot write the {what} to {path}: {problem}") from None

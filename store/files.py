@@ -102,3 +102,25 @@ def kind(mode: int) -> str:
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "a device"
     return "a special file"
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """`data` at `path`, whole or not at all: written beside it under a
+    scratch name, synced, then renamed over it. A write that fails (a full
+    disk) leaves neither a part of it nor the scratch file; what `path`
+    held before stays. A device or a FIFO is written to as it is."""
+    if path.exists() and not path.is_file():  # /dev/stdout, a FIFO: as it is
+        with path.open("wb") as out:
+            out.write(data)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with scratch.open("xb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(scratch, path)
+    except BaseException:
+        scratch.unlink(missing_ok=True)
+        raise

@@ -535,3 +535,37 @@ def test_a_private_key_is_read_only_from_a_small_regular_file(
     *warnings, line = result.output.splitlines()  # a warning on its mode first
     assert line.startswith(f"Error: private key {path} is ")
     assert all(w.startswith("warning: ") for w in warnings)
+
+
+WRITTEN = [["checkpoint"], ["prove", "serebryakova-verdict-2023", "--checkpoint"]]
+
+
+@pytest.mark.parametrize("command", WRITTEN, ids=["checkpoint", "proof"])
+def test_a_file_written_onto_a_full_disk_is_not_left_behind(
+    demo: Callable[..., Result],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+) -> None:
+    """The disk fills as the file is synced: neither a part of it nor the
+    scratch file stays, and the file written before is kept whole."""
+    cp = tmp_path / "cp.txt"
+    assert demo("checkpoint", "--out", str(cp)).exit_code == 0
+    if command[-1] == "--checkpoint":
+        command = [*command, str(cp)]
+    out = tmp_path / "out.txt"
+    assert demo(*command, "--out", str(out)).exit_code == 0
+    before = out.read_bytes()
+
+    def full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    result = demo(*command, "--out", str(out))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot write the ")
+    assert result.output.endswith(f" to {out}: No space left on device\n")
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if "out.txt" in p.name) == [
+        "out.txt"
+    ]
