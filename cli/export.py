@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
+import glob
 import os
 import shutil
 import signal
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -97,7 +97,8 @@ def export(
     their own. `--events` adds the full history.
 
     DIRECTORY must not exist or be empty; the release is written beside it
-    and moved into place whole, so a failed export leaves nothing.
+    and moved into place whole, so a failed export leaves nothing (what one
+    killed outright left, .DIRECTORY.export-PID, the next export removes).
 
     \b
     Examples:
@@ -125,13 +126,16 @@ def export(
     parent = target.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
-        scratch.chmod(0o777 & ~_umask())  # a folder as mkdir makes it, not 0700
+        _clear_killed(parent, target.name)
+        scratch = parent / f".{target.name}.{SCRATCH}{os.getpid()}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir()
     except OSError as e:
         raise KhronikaError(
             f"cannot write a release at {directory}: {e.strerror} ({e.filename})"
         ) from None
-    signal.signal(signal.SIGTERM, _stop)  # so that `finally` clears the scratch
+    for stop in (signal.SIGTERM, signal.SIGHUP):  # so that `finally` clears it
+        signal.signal(stop, _stop)
     try:
         counts: dict[str, int] = {}
         if chosen & {"bundle", "csv"}:
@@ -162,11 +166,27 @@ def export(
              + "s" * (n != 1))  # fmt: skip
 
 
-def _umask() -> int:
-    """The process's umask (read by setting it, so set back at once)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+SCRATCH = "export-"  # .NAME.export-PID: the release being written
+
+
+def _clear_killed(parent: Path, name: str) -> None:
+    """Remove what an export of `name` killed midway (SIGKILL, a power cut)
+    left: a scratch folder whose process is gone."""
+    for old in parent.glob(f".{glob.escape(name)}.{SCRATCH}*"):
+        pid = old.name.rpartition(SCRATCH)[2]
+        if old.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+            echo(f"removed {old}, left by an export that was stopped", err=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _stop(signum: int, frame: object) -> None:

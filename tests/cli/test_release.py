@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -292,6 +293,31 @@ def test_export_leaves_nothing_when_it_cannot_finish(demo: Run) -> None:
     keyless = demo("export", "out")
     assert keyless.exit_code == 1 and "no signing key" in keyless.output
     assert not Path("out").exists() and not list(Path().glob(".out.*"))
+
+
+def test_what_a_killed_export_left_is_removed_by_the_next(demo: Run) -> None:
+    """SIGKILL runs no `finally`: the scratch folder of an export whose
+    process is gone is removed by the next export of that name; one whose
+    process still runs is not."""
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()  # its pid now names no process
+    left = Path(f".out.export-{gone.pid}")
+    left.mkdir()
+    (left / "facts.jsonl").write_text("{}\n")
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    running = Path(f".out.export-{alive.pid}")  # an export still at work
+    running.mkdir()
+    try:
+        result = ok(demo, "export", "out")
+    finally:
+        alive.kill()
+        alive.wait()
+    assert f"removed {left.resolve()}, left by an export that was stopped" in (
+        result.stderr
+    )
+    assert not left.exists() and running.is_dir()
+    assert sorted(p.name for p in Path().glob(".out.*")) == [running.name]
+    ok(demo, "verify-release", "out", "--pubkey", _pub())
 
 
 def test_format_writes_only_those_parts_and_they_verify(demo: Run) -> None:
