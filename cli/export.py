@@ -19,7 +19,7 @@ from rich.console import Console
 
 from khronika.cli.audit import quorum_lines, signature_lines, witness_policy
 from khronika.cli.context import Settings, with_settings
-from khronika.cli.output import echo, neutral
+from khronika.cli.output import cell, echo, neutral
 from khronika.cli.points import RecordTime, WorldDay, open_views
 from khronika.cli.write import progress_bar
 from khronika.domain.days import Day
@@ -302,9 +302,7 @@ class _Tables:
             self.writers[table].writerow([neutral(name) for name, _ in columns])
 
     def row(self, table: str, values: tuple[Any, ...]) -> None:
-        self.writers[table].writerow(
-            ["" if v is None else neutral(str(v)) for v in values]
-        )
+        self.writers[table].writerow([neutral(cell(v)) for v in values])
 
 
 def _sign(

@@ -181,17 +181,18 @@ def _verdict(record: FactRecord) -> str | None:
 # -- flat tables ---------------------------------------------------------------
 # table -> (column, what it holds); every table's rows name their fact first,
 # and a fact's child tables end in its `retracted` flag, so that a spreadsheet
-# that counts rows can leave a retracted fact's rows out.
+# that counts rows can leave a retracted fact's rows out. Cells follow
+# `--format csv` (cli/output.cell): true/false, lists joined by "; ".
 # fmt: off
-RETRACTED = ("retracted", "1 if the fact was retracted: leave the row out of counts")
+RETRACTED = ("retracted", "true if the fact was retracted: leave the row out of counts")
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "facts": (
         ("id", "the fact's slug"), ("kind", "statement, verdict, …"),
-        ("edtf", "the date in EDTF"), ("label", "the date in words"),
+        ("when", "the date in EDTF"), ("label", "the date in words"),
         ("earliest", "earliest possible day ('..' for an open start)"),
         ("latest", "latest possible day ('..' for an open end)"),
-        ("approximate", "1 if the date is approximate (~, %)"),
-        ("uncertain", "1 if the date is uncertain (?, %)"),
+        ("approximate", "true if the date is approximate (~, %)"),
+        ("uncertain", "true if the date is uncertain (?, %)"),
         ("wording", "the date as the source words it"),
         ("anchor", "the date the wording was resolved against"),
         ("summary", "what happened"), ("place", "entity slug of the place"),
@@ -203,7 +204,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("recorded_at", "when that version was recorded (UTC)"),
         ("recorded_by", "who recorded that version"),
         ("recorded_key", "the key that signed it (<name>+<key id>; empty if unsigned)"),
-        ("retracted", "1 if the fact was retracted"),
+        ("retracted", "true if the fact was retracted"),
         ("retraction_reason", "why it was retracted"),
     ),
     "participants": (
@@ -245,7 +246,7 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "entities": (
         ("id", "entity slug"), ("kind", "person, group, court, law, …"),
-        ("name", "display name"), ("aliases", "other names, a JSON list"),
+        ("name", "display name"), ("aliases", "other names, joined by '; '"),
         ("note", "a short description"),
         ("merged_into", "the entity it is the same as"),
         ("merge_reason", "why it was merged"),
@@ -274,11 +275,11 @@ def fact_rows(r: FactRecord) -> Iterator[Row]:
     law = details if isinstance(details, LawAmendmentDetails) else None
     measure = details if isinstance(details, MeasurementDetails) else None
     retraction = r.retraction
-    gone = int(retraction is not None)
+    gone = retraction is not None
     yield "facts", (
         doc.id, doc.kind, when.edtf, edtf.describe(when.edtf),
         shown(bounds.earliest.key()), shown(bounds.latest.key()),
-        int(bounds.approximate), int(bounds.uncertain), when.wording, when.anchor,
+        bounds.approximate, bounds.uncertain, when.wording, when.anchor,
         doc.summary, doc.place, verdict and verdict.outcome, law and law.law,
         measure and measure.quantity, measure and measure.value,
         measure and measure.unit, r.version, r.recorded_at, r.recorded_by,
@@ -326,7 +327,7 @@ def _sentence(fact: str, part: str, s: Sentence) -> tuple[Any, ...]:
 
 def entity_rows(doc: EntityDoc, merge: Merge | None) -> Iterator[Row]:
     yield "entities", (
-        doc.id, doc.kind, doc.name, msgspec.json.encode(doc.aliases).decode(),
+        doc.id, doc.kind, doc.name, doc.aliases,
         doc.note, merge and merge.into, merge and merge.reason,
     )  # fmt: skip
     for a in doc.articles:

@@ -4,6 +4,7 @@ its tables drop nothing, and any change to it is caught."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import subprocess
@@ -174,7 +175,7 @@ def test_tables_have_every_item_under_documented_columns(demo: Run) -> None:
     )
     spring = next(r for r in rows["facts"] if r["id"] == "serebryakova-verdict-2023")
     assert (spring["outcome"], spring["earliest"], spring["retracted"]) == (
-        "convicted", "2023-05-30", "0",
+        "convicted", "2023-05-30", "false",
     )  # fmt: skip
 
 
@@ -428,13 +429,13 @@ def test_tables_flag_a_retracted_facts_rows_and_neutralise_formulas(
             continue
         found = _csv(f"out/csv/{table}.csv", "utf-8-sig")
         assert found and all(
-            r["retracted"] == ("1" if r["fact"] == gone else "0") for r in found
+            r["retracted"] == ("true" if r["fact"] == gone else "false") for r in found
         ), table
     citations = _csv("out/csv/citations.csv", "utf-8-sig")
-    assert any(r["fact"] == gone and r["retracted"] == "1" for r in citations)
+    assert any(r["fact"] == gone and r["retracted"] == "true" for r in citations)
     (later,) = (r for r in _csv("out/csv/facts.csv", "utf-8-sig")
                 if r["id"] == "a-later-fact")  # fmt: skip
-    assert (later["summary"], later["edtf"]) == ("'=cmd|' /C calc'!A0", "'-0044-03-15")
+    assert (later["summary"], later["when"]) == ("'=cmd|' /C calc'!A0", "'-0044-03-15")
     assert later["earliest"] == "'-0044-03-15"
     ok(demo, "verify-release", "out", "--pubkey", _pub())
 
@@ -478,3 +479,35 @@ def test_a_manifest_is_read_only_from_a_regular_file_in_the_release(
     change()
     result = demo("verify-release", "out", "--pubkey", _pub())
     assert result.exit_code == 1 and result.output.startswith(f"Error: {message}")
+
+
+def test_the_tables_and_format_csv_share_their_conventions(demo: Run) -> None:
+    """Booleans, lists and the date's column read as `--format csv` writes
+    them, so that a spreadsheet user meets one convention."""
+    ok(demo, "entity", "alias", "tatyana-serebryakova", "Tanya S.")
+    ok(demo, "export", "out", "--format", "csv")
+    facts = _csv("out/csv/facts.csv", "utf-8")
+    cli = list(
+        csv.DictReader(io.StringIO(ok(demo, "timeline", "--format", "csv").stdout))
+    )
+    assert "when" in facts[0] and "edtf" not in facts[0] and "when" in cli[0]
+    by_id = {r["id"]: r for r in facts}
+    assert {r["id"]: r["when"] for r in cli} == {
+        slug: by_id[slug]["when"] for slug in (r["id"] for r in cli)
+    }
+    flags = {r[c] for r in facts for c in ("approximate", "uncertain", "retracted")}
+    assert flags == {"true", "false"}
+    shown = list(
+        csv.DictReader(
+            io.StringIO(
+                ok(demo, "fact", "serebryakova-verdict-2023", "--format", "csv").stdout
+            )
+        )
+    )
+    assert shown[0]["retracted"] in ("true", "false")
+    entities = {r["id"]: r for r in _csv("out/csv/entities.csv", "utf-8")}
+    listed = {r["id"]: r for r in csv.DictReader(io.StringIO(
+        ok(demo, "entity", "list", "--format", "csv").stdout))}  # fmt: skip
+    tatyana = entities["tatyana-serebryakova"]["aliases"]
+    assert tatyana == listed["tatyana-serebryakova"]["aliases"]
+    assert tatyana.endswith("; Tanya S.")
