@@ -10,7 +10,7 @@ from khronika.domain.days import Day, from_key, shown
 from khronika.domain.documents import LawAmendmentDetails, VerdictDetails
 from khronika.projections import models as m
 from khronika.projections import schema
-from khronika.projections.queries import Entities, Point, _in, count_facts, timeline
+from khronika.projections.queries import Entities, Point, _in, named_page, timeline
 from khronika.projections.views import ViewStore
 
 ROLES_BY_FACT = schema.index_name("view_roles", ("fact", "recorded_to"))
@@ -125,7 +125,12 @@ def person(
     members = entities.members(row["entity"])
     params: dict[str, Any] = dict(point.params)
     who = _in("who", members, params)
-    page = timeline(views, point, entities=members, limit=limit, offset=offset)
+    paged = limit is not None or offset > 0
+    if paged:
+        page, total = named_page(views, point, members, limit, offset)
+    else:
+        page = timeline(views, point, entities=members)
+        total = len(page)
     roles: dict[str, set[str]] = {}  # fact -> the entity's roles in it
     for r in views.query(
         f"SELECT fact, role FROM view_roles r{views.indexed_by(ROLES_BY_FACT)} WHERE "
@@ -139,8 +144,6 @@ def person(
             roles.get(fact.id, set()) | _other_names(fact, members)))
         for fact in page
     ]  # fmt: skip
-    paged = limit is not None or offset > 0
-    total = count_facts(views, point, members) if paged else len(facts)
     sentences = _rows(views, "view_sentences", "defendant", who, point, params)
     changes = _rows(views, "view_changes", "defendant", who, point, params)
     charges = _charges(views, point, [s["fact"] for s in sentences])

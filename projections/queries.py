@@ -143,6 +143,40 @@ def timeline(
     `after` is a keyset cursor, the (earliest, latest, fact) keys of the last
     fact of the page before: pages stay put while facts are appended.
     """
+    rows = _timeline(views, point, entities=entities, kinds=kinds, places=places,
+                     start=start, end=end, text=text, limit=limit, offset=offset,
+                     after=after)  # fmt: skip
+    return [fact_json(row) for row in rows]
+
+
+def named_page(
+    views: ViewStore, point: Point, entities: list[str], limit: int | None, offset: int
+) -> tuple[list[m.Fact], int]:
+    """A page of the facts naming `entities` (`timeline`'s), and how many
+    there are in all: counted by the page's own query where the facts are
+    looked up by id (they are all read to be sorted anyway), else apart."""
+    rows = _timeline(views, point, entities=entities, limit=limit, offset=offset,
+                     total=True)  # fmt: skip
+    if rows and "total" in rows[0].keys():
+        return [fact_json(row) for row in rows], int(rows[0]["total"])
+    return [fact_json(row) for row in rows], count_facts(views, point, entities)
+
+
+def _timeline(
+    views: ViewStore,
+    point: Point,
+    *,
+    entities: list[str] | None = None,
+    kinds: list[str] | None = None,
+    places: list[str] | None = None,
+    start: Day | None = None,
+    end: Day | None = None,
+    text: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    after: tuple[str, str, str] | None = None,
+    total: bool = False,
+) -> list[Any]:
     if start and end and start > end:
         raise ValidationError(
             "from", f"{start.isoformat()} is after to ({end.isoformat()})"
@@ -159,7 +193,8 @@ def timeline(
         index = schema.BY_FACT
     else:
         index = schema.RECORDED_BY if _few(views, point) else schema.TIMELINE_ORDER
-    sql = [f"SELECT f.*, {point.status('f')} AS status FROM view_facts f"
+    counted = ", COUNT(*) OVER () AS total" if total and by_fact else ""
+    sql = [f"SELECT f.*, {point.status('f')} AS status{counted} FROM view_facts f"
            f"{views.indexed_by(index)}",
            f"WHERE {point.where('f')} AND f.retracted = 0"]  # fmt: skip
     if kinds:
@@ -185,7 +220,7 @@ def timeline(
     if limit is not None or offset:  # an --offset alone skips, too
         sql.append("LIMIT :limit OFFSET :offset")
         params |= {"limit": MAX_COUNT if limit is None else limit, "offset": offset}
-    return [fact_json(row) for row in views.query(" ".join(sql), params)]
+    return views.query(" ".join(sql), params)
 
 
 FEW = 20_000  # facts recorded by a time, below which a page reads them all
