@@ -58,13 +58,15 @@ def datasette() -> str | None:
 def wait_until_up(port: int, path: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", path)
             if conn.getresponse().status == 200:
                 return
         except OSError:
             pass
+        finally:
+            conn.close()
         time.sleep(0.2)
     raise RuntimeError(f"nothing answered on port {port}")
 
@@ -91,21 +93,24 @@ def load(
     def client(seed: int) -> None:
         rng = random.Random(seed)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        while time.monotonic() < deadline:
-            with lock:
-                if sent[0] >= limit:
-                    return
-                sent[0] += 1
-            url = request(rng)
-            started = time.perf_counter()
-            conn.request("GET", url)
-            response = conn.getresponse()
-            response.read()
-            took = (time.perf_counter() - started) * 1000
-            with lock:
-                latencies.append(took)
-                if response.status != expect:
-                    errors.append(f"{response.status} {url}")
+        try:
+            while time.monotonic() < deadline:
+                with lock:
+                    if sent[0] >= limit:
+                        return
+                    sent[0] += 1
+                url = request(rng)
+                started = time.perf_counter()
+                conn.request("GET", url)
+                response = conn.getresponse()
+                response.read()
+                took = (time.perf_counter() - started) * 1000
+                with lock:
+                    latencies.append(took)
+                    if response.status != expect:
+                        errors.append(f"{response.status} {url}")
+        finally:
+            conn.close()
 
     started = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
