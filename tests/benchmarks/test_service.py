@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import service_load as sl  # noqa: E402
 from test_views import build  # noqa: E402
 
+from khronika.projections.deadline import TIME_LIMIT  # noqa: E402
+
 QUIET: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 
 
@@ -91,6 +93,10 @@ def running(workdir: Path, store: Path) -> Iterator[tuple[int, int, dict[str, An
                 str(theirs),
                 "--metadata",
                 str(metadata),
+                # khronika's own limit (serve --time-limit), not Datasette's 1 s
+                "--setting",
+                "sql_time_limit_ms",
+                str(int(TIME_LIMIT * 1000)),
             ],
             **QUIET,
         ),  # fmt: skip

@@ -71,11 +71,13 @@ def with_loop(
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         try:
             while not stop.is_set():
-                conn.request("GET", loop(rng))
+                url = loop(rng)
+                conn.request("GET", url)
                 response = conn.getresponse()
-                response.read()
+                body = response.read()
                 if response.status != 200:
-                    raise RuntimeError(f"the loop's request got {response.status}")
+                    raise RuntimeError(f"the loop's GET {url} got {response.status}: "
+                                       f"{body[:300]!r}")  # fmt: skip
                 sent[0] += 1
         except BaseException as e:  # noqa: BLE001  (raised after the join)
             failed.append(e)
