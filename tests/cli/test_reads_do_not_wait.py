@@ -11,8 +11,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from click.testing import Result
+from eventsourcing.persistence import OperationalError
 
 from khronika.projections.postgres import LOCK
+from khronika.projections.views import ViewStore
 from khronika.store import attest
 from khronika.store import location as loc
 from khronika.store.app import Chronicle
@@ -63,3 +65,26 @@ def test_a_read_behind_a_busy_writer_answers_at_once_with_the_lag(
     )
     after = demo("timeline", "--format", "json")  # the lock is free again
     assert json.loads(after.stdout)["lag"] == 0
+
+
+def test_a_read_whose_views_update_meets_a_full_disk_answers_with_the_lag(
+    demo: Run, store_path: str, make: Any, monkeypatch: Any
+) -> None:
+    """The disk refuses the views' update (SQLite: "database or disk is
+    full"): the read answers from the views as they stand, saying why."""
+    app = Chronicle(store_path)
+    app.hand = attest.load_hand()
+    app.append_fact(make.fact(id="late-verdict", when="2024-01-01"), "tester")
+    app.close()
+
+    def full(*args: Any, **kwargs: Any) -> int:
+        raise OperationalError("database or disk is full")
+
+    monkeypatch.setattr(ViewStore, "catch_up", full)
+    result = demo("timeline", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["lag"] == 1
+    assert (
+        "the views are 1 log position behind the events and the store refused "
+        "the views' update (database or disk is full)" in result.stderr
+    )
