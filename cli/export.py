@@ -135,7 +135,8 @@ def export(
             f"cannot write a release at {directory}: {e.strerror} ({e.filename})"
         ) from None
     for stop in (signal.SIGTERM, signal.SIGHUP):  # so that `finally` clears it
-        signal.signal(stop, _stop)
+        if signal.getsignal(stop) is not signal.SIG_IGN:  # nohup's stays
+            signal.signal(stop, _stop)
     try:
         counts: dict[str, int] = {}
         if chosen & {"bundle", "csv"}:
@@ -171,10 +172,14 @@ SCRATCH = "export-"  # .NAME.export-PID: the release being written
 
 def _clear_killed(parent: Path, name: str) -> None:
     """Remove what an export of `name` killed midway (SIGKILL, a power cut)
-    left: a scratch folder whose process is gone."""
+    left: a scratch folder whose process is gone. Whether it is gone is
+    asked of this machine: two machines exporting one name into a shared
+    folder at once are not told apart."""
     for old in parent.glob(f".{glob.escape(name)}.{SCRATCH}*"):
         pid = old.name.rpartition(SCRATCH)[2]
-        if old.is_dir() and pid.isdigit() and not _alive(int(pid)):
+        if old.is_symlink() or not old.is_dir() or not pid.isdigit():
+            continue  # not a folder an export made
+        if len(pid) < 10 and not _alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
             echo(f"removed {old}, left by an export that was stopped", err=True)
 

@@ -14,6 +14,7 @@ from khronika.projections.queries import Entities, Point, _in, named_page, timel
 from khronika.projections.views import ViewStore
 
 ROLES_BY_FACT = schema.index_name("view_roles", ("fact", "recorded_to"))
+PAGE_IDS = 1000  # fact ids a query may list (PostgreSQL takes 65,535 values)
 CUSTODIAL = ("prison", "penal_colony", "restriction_of_freedom", "other")
 RELEASES = {"release": "released", "pardon": "pardoned", "parole": "paroled",
             "amnesty": "amnestied"}  # fmt: skip
@@ -132,12 +133,13 @@ def person(
         page = timeline(views, point, entities=members)
         total = len(page)
     roles: dict[str, set[str]] = {}  # fact -> the entity's roles in it
-    for r in views.query(
-        f"SELECT fact, role FROM view_roles r{views.indexed_by(ROLES_BY_FACT)} WHERE "
-        f"{point.where('r', world=False)} AND r.entity IN {who} "
-        f"AND r.fact IN {_in('page', [f.id for f in page], params)}",
-        params,
-    ):
+    by_id = len(page) <= PAGE_IDS  # the page's facts, else all the entity's
+    index = views.indexed_by(ROLES_BY_FACT) if by_id else ""
+    sql = (f"SELECT fact, role FROM view_roles r{index} WHERE "
+           f"{point.where('r', world=False)} AND r.entity IN {who}")  # fmt: skip
+    if by_id:
+        sql += f" AND r.fact IN {_in('page', [f.id for f in page], params)}"
+    for r in views.query(sql, params):
         roles.setdefault(r["fact"], set()).add(r["role"])
     facts = [
         msgspec.structs.replace(fact, roles=sorted(

@@ -85,8 +85,13 @@ class ViewStore:
 
     def indexed_by(self, index: str) -> str:
         """SQL after a table's name that makes SQLite read it through `index`
-        (its planner has no statistics to choose by); PostgreSQL's has."""
-        return f" INDEXED BY {index}"
+        (its planner has no statistics to choose by); PostgreSQL's has. None
+        while the index is not there (a load into empty views drops it until
+        its end): a slower answer, not an error."""
+        there = self.query(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", [index]
+        )
+        return f" INDEXED BY {index}" if there else ""
 
     def _insert_tracking(self, c: Any, tracking: Tracking) -> None:
         raise NotImplementedError

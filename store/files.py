@@ -108,15 +108,18 @@ def write_whole(path: Path, data: bytes) -> None:
     """`data` at `path`, whole or not at all: written beside it under a
     scratch name, synced, then renamed over it. A write that fails (a full
     disk) leaves neither a part of it nor the scratch file; what `path`
-    held before stays. A device or a FIFO is written to as it is."""
-    if path.exists() and not path.is_file():  # /dev/stdout, a FIFO: as it is
-        with path.open("wb") as out:
+    held before stays, and so does its mode. A symlink, a device or a FIFO
+    is written through, as it is."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        with path.open("wb") as out:  # a link, /dev/stdout, a FIFO: through it
             out.write(data)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         with scratch.open("xb") as out:
+            if path.exists():  # keep the mode of the file it replaces
+                os.chmod(out.fileno(), stat.S_IMODE(path.stat().st_mode))
             out.write(data)
             out.flush()
             os.fsync(out.fileno())

@@ -115,6 +115,8 @@ class Reader:
         try:
             return respond(request)
         except (PersistenceError, StoreError) as e:
+            if deadline.passed():
+                raise  # stopped by the time limit (_timed), not refused
             self.down = str(e)  # the pool says only that it waited: ask the server
             if self._back():
                 return respond(request)
@@ -194,12 +196,14 @@ class Reader:
         """The record time of the event at `position` ("" before the first)."""
         if position <= 0:
             return ""
-        if position not in self._stamps:
-            if len(self._stamps) > 8:  # only the head and the views' are asked for
-                self._stamps.clear()
+        known = self._stamps.get(position)  # read by the reader threads at once
+        if known is None:
             found = list(islice(self.app.read_after(position - 1), 1))
-            self._stamps[position] = stamp(found[0][1].timestamp) if found else ""
-        return self._stamps[position]
+            known = stamp(found[0][1].timestamp) if found else ""
+            if len(self._stamps) > 8:  # only the head and the views' are asked for
+                self._stamps = {}
+            self._stamps[position] = known
+        return known
 
 
 def too_slow(limit: float) -> Response:

@@ -569,3 +569,19 @@ def test_a_file_written_onto_a_full_disk_is_not_left_behind(
     assert sorted(p.name for p in tmp_path.iterdir() if "out.txt" in p.name) == [
         "out.txt"
     ]
+
+
+def test_a_file_written_through_a_link_keeps_the_link_and_a_file_its_mode(
+    demo: Callable[..., Result], tmp_path: Path
+) -> None:
+    published = tmp_path / "pub"
+    published.mkdir()
+    link = tmp_path / "cp.txt"
+    link.symlink_to(published / "real.txt")
+    assert demo("checkpoint", "--out", str(link)).exit_code == 0
+    assert link.is_symlink() and (published / "real.txt").read_text().count("\n") > 3
+    kept = tmp_path / "private.txt"
+    kept.write_text("old")
+    kept.chmod(0o600)
+    assert demo("checkpoint", "--out", str(kept)).exit_code == 0
+    assert kept.stat().st_mode & 0o777 == 0o600 and kept.read_text() != "old"

@@ -305,6 +305,9 @@ def test_what_a_killed_export_left_is_removed_by_the_next(demo: Run) -> None:
     left = Path(f".out.export-{gone.pid}")
     left.mkdir()
     (left / "facts.jsonl").write_text("{}\n")
+    odd = [Path(".out.export-99999999999999999999"), Path(".out.export-12")]
+    odd[0].mkdir()  # no process has such an id
+    odd[1].symlink_to(Path.cwd())  # a link is no folder an export made
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     running = Path(f".out.export-{alive.pid}")  # an export still at work
     running.mkdir()
@@ -317,7 +320,10 @@ def test_what_a_killed_export_left_is_removed_by_the_next(demo: Run) -> None:
         result.stderr
     )
     assert not left.exists() and running.is_dir()
-    assert sorted(p.name for p in Path().glob(".out.*")) == [running.name]
+    assert all(p.exists() or p.is_symlink() for p in odd)
+    assert sorted(p.name for p in Path().glob(".out.*")) == sorted(
+        [running.name, *(p.name for p in odd)]
+    )
     ok(demo, "verify-release", "out", "--pubkey", _pub())
 
 
