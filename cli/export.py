@@ -98,7 +98,8 @@ def export(
 
     DIRECTORY must not exist or be empty; the release is written beside it
     and moved into place whole, so a failed export leaves nothing (what one
-    killed outright left, .DIRECTORY.export-PID, the next export removes).
+    killed outright left beside it, .NAME.export-PID where NAME is the
+    folder's own name, the next export of that name removes).
 
     \b
     Examples:
