@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -137,46 +137,16 @@ def timeline(
     limit: int | None = None,
     offset: int = 0,
     after: tuple[str, str, str] | None = None,
+    counted: Callable[[int], None] | None = None,
 ) -> list[m.Fact]:
     """Facts in world-time order: earliest day, then latest day.
 
     `after` is a keyset cursor, the (earliest, latest, fact) keys of the last
     fact of the page before: pages stay put while facts are appended.
+    `counted`, if given, is told how many facts match in all, page aside,
+    where the query counts them at no extra cost: when it looks the facts of
+    `entities` up by id, reading them all to sort them anyway.
     """
-    rows = _timeline(views, point, entities=entities, kinds=kinds, places=places,
-                     start=start, end=end, text=text, limit=limit, offset=offset,
-                     after=after)  # fmt: skip
-    return [fact_json(row) for row in rows]
-
-
-def named_page(
-    views: ViewStore, point: Point, entities: list[str], limit: int | None, offset: int
-) -> tuple[list[m.Fact], int]:
-    """A page of the facts naming `entities` (`timeline`'s), and how many
-    there are in all: counted by the page's own query where the facts are
-    looked up by id (they are all read to be sorted anyway), else apart."""
-    rows = _timeline(views, point, entities=entities, limit=limit, offset=offset,
-                     total=True)  # fmt: skip
-    if rows and "total" in rows[0].keys():
-        return [fact_json(row) for row in rows], int(rows[0]["total"])
-    return [fact_json(row) for row in rows], count_facts(views, point, entities)
-
-
-def _timeline(
-    views: ViewStore,
-    point: Point,
-    *,
-    entities: list[str] | None = None,
-    kinds: list[str] | None = None,
-    places: list[str] | None = None,
-    start: Day | None = None,
-    end: Day | None = None,
-    text: str | None = None,
-    limit: int | None = None,
-    offset: int = 0,
-    after: tuple[str, str, str] | None = None,
-    total: bool = False,
-) -> list[Any]:
     if start and end and start > end:
         raise ValidationError(
             "from", f"{start.isoformat()} is after to ({end.isoformat()})"
@@ -184,17 +154,17 @@ def _timeline(
     params: dict[str, Any] = dict(point.params)
     named, by_fact = "", False
     if entities:
-        kinds_of = {r["kind"] for r in views.query(
-            "SELECT DISTINCT kind FROM view_entities WHERE entity IN "
-            f"{_in('e', entities, params)}", params)}  # fmt: skip
-        named = _names(point, _in("entity", entities, params), kinds_of)
-        by_fact = "place" not in kinds_of and _few_named(views, point, named, params)
+        kinds_of = _kinds(views, entities, params)
+        listed = _in("entity", entities, params)
+        ways = _ways(point, listed, kinds_of)
+        named = _names(ways, listed, kinds_of)
+        by_fact = "place" not in kinds_of and _few_named(views, ways, params)
     if by_fact:
         index = schema.BY_FACT
     else:
         index = schema.RECORDED_BY if _few(views, point) else schema.TIMELINE_ORDER
-    counted = ", COUNT(*) OVER () AS total" if total and by_fact else ""
-    sql = [f"SELECT f.*, {point.status('f')} AS status{counted} FROM view_facts f"
+    total = ", COUNT(*) OVER () AS total" if counted and by_fact else ""
+    sql = [f"SELECT f.*, {point.status('f')} AS status{total} FROM view_facts f"
            f"{views.indexed_by(index)}",
            f"WHERE {point.where('f')} AND f.retracted = 0"]  # fmt: skip
     if kinds:
@@ -220,7 +190,22 @@ def _timeline(
     if limit is not None or offset:  # an --offset alone skips, too
         sql.append("LIMIT :limit OFFSET :offset")
         params |= {"limit": MAX_COUNT if limit is None else limit, "offset": offset}
-    return views.query(" ".join(sql), params)
+    rows = views.query(" ".join(sql), params)
+    if total and rows and counted is not None:
+        counted(int(rows[0]["total"]))
+    return [fact_json(row) for row in rows]
+
+
+def named_page(
+    views: ViewStore, point: Point, entities: list[str], limit: int | None, offset: int
+) -> tuple[list[m.Fact], int]:
+    """A page of the facts naming `entities`, and how many there are in
+    all: counted by the page's own query where it can (`counted`), else
+    apart."""
+    totals: list[int] = []
+    page = timeline(views, point, entities=entities, limit=limit, offset=offset,
+                    counted=totals.append)  # fmt: skip
+    return page, totals[0] if totals else count_facts(views, point, entities)
 
 
 FEW = 20_000  # facts recorded by a time, below which a page reads them all
@@ -243,16 +228,13 @@ def _few(views: ViewStore, point: Point) -> bool:
     return int(rows[0]["n"]) < FEW
 
 
-def _few_named(
-    views: ViewStore, point: Point, named: str, params: dict[str, Any]
-) -> bool:
-    """Whether fewer than FEW rows name the entities (`named`, from _names).
+def _few_named(views: ViewStore, ways: str, params: dict[str, Any]) -> bool:
+    """Whether fewer than FEW rows name the entities (`ways`, from _ways).
 
     Then a page looks each of their facts up by its id and sorts them:
     walking the timeline's order instead would pass every other fact, some
     hundred for each of a person's among a million.
     """
-    ways = named.removeprefix("f.fact IN (").removesuffix(")")
     rows = views.query(
         f"SELECT COUNT(*) AS n FROM ({ways} LIMIT {FEW}) AS named", params
     )
@@ -280,10 +262,9 @@ def facts_by_slug(
 def count_facts(views: ViewStore, point: Point, entities: list[str]) -> int:
     """How many facts name one of `entities` at `point` (a person's total)."""
     params: dict[str, Any] = dict(point.params)
-    kinds = {r["kind"] for r in views.query(
-        "SELECT DISTINCT kind FROM view_entities WHERE entity IN "
-        f"{_in('e', entities, params)}", params)}  # fmt: skip
-    names = _names(point, _in("entity", entities, params), kinds)
+    kinds = _kinds(views, entities, params)
+    listed = _in("entity", entities, params)
+    names = _names(_ways(point, listed, kinds), listed, kinds)
     rows = views.query(
         f"SELECT COUNT(*) AS n FROM view_facts f WHERE {point.where('f')} "
         f"AND f.retracted = 0 AND {names}",
@@ -292,13 +273,27 @@ def count_facts(views: ViewStore, point: Point, entities: list[str]) -> int:
     return int(rows[0]["n"])
 
 
-def _names(point: Point, entities: str, kinds: set[str]) -> str:
-    """SQL: fact f names one of `entities`, in any way a fact can.
+def _kinds(views: ViewStore, entities: list[str], params: dict[str, Any]) -> set[str]:
+    """The kinds of `entities` (person, place, law, …)."""
+    rows = views.query("SELECT DISTINCT kind FROM view_entities WHERE entity IN "
+                       f"{_in('e', entities, params)}", params)  # fmt: skip
+    return {r["kind"] for r in rows}
 
-    As a participant; a place also as the fact's place; a law also as the law
-    an amendment changes or the law of an article a verdict convicts under.
-    Only the ways open to the entities' kinds are asked, so that a person's
-    facts stay an indexed lookup.
+
+def _names(ways: str, entities: str, kinds: set[str]) -> str:
+    """SQL: fact f names one of `entities`, in any way a fact can: by one of
+    `ways` (from `_ways`), or, for a place, as the fact's place."""
+    found = f"f.fact IN ({ways})"
+    return f"(f.place IN {entities} OR {found})" if "place" in kinds else found
+
+
+def _ways(point: Point, entities: str, kinds: set[str]) -> str:
+    """SQL: the facts that name one of `entities` other than as their place.
+
+    As a participant; a law also as the law an amendment changes or the law
+    of an article a verdict convicts under. Only the ways open to the
+    entities' kinds are asked, so that a person's facts stay an indexed
+    lookup.
     """
     known = {a: point.where(a, world=False) for a in ("r", "p", "c")}
     ways = [f"SELECT r.fact FROM view_roles r WHERE {known['r']} "
@@ -310,8 +305,7 @@ def _names(point: Point, entities: str, kinds: set[str]) -> str:
             f"SELECT c.fact FROM view_charges c WHERE {known['c']} "
             f"AND c.law IN {entities}",
         ]
-    found = f"f.fact IN ({' UNION '.join(ways)})"
-    return f"(f.place IN {entities} OR {found})" if "place" in kinds else found
+    return " UNION ".join(ways)
 
 
 def fact_json(row: sqlite3.Row) -> m.Fact:
