@@ -4,7 +4,9 @@ Inside `limit(seconds)`, a view query that runs past the limit is stopped
 by the database: SQLite through a progress handler on the connection, which
 aborts the statement ("interrupted"); PostgreSQL through the transaction's
 `statement_timeout`. Either surfaces as eventsourcing's PersistenceError,
-and `passed()` tells the caller that the limit is why.
+or as sqlite3's own error where the handler, still on a pooled connection,
+stops the BEGIN of the thread's next query, which eventsourcing does not
+wrap; `passed()` tells the caller that the limit is why.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ server may not write, nothing is caught up and every answer carries the lag.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
@@ -94,7 +95,7 @@ class Reader:
                 if self.blocking:
                     return self._guarded(respond, request)
                 return respond(request)
-            except PersistenceError:
+            except (PersistenceError, sqlite3.Error):
                 if deadline.passed():
                     return too_slow(self.time_limit)
                 raise
