@@ -33,8 +33,10 @@ from khronika.domain.errors import StoreError, ValidationError
 from khronika.domain.events import stamp
 from khronika.domain.parse import decode, sniff
 from khronika.domain.sameness import VerdictKey, verdict_key
+from khronika.projections.follower import Follower
 from khronika.projections.reading import refresh
 from khronika.projections.sameness import same_verdicts
+from khronika.projections.views import ViewStore
 from khronika.store import attest
 from khronika.store import location as loc
 from khronika.store.app import Chronicle
@@ -303,26 +305,30 @@ def _run_import(
     sheet: spreadsheet.Sheet | None = None,
 ) -> ImportReport:
     total = sum(f.stat().st_size for f in files if str(f) != "-")
-    with progress_bar(total) as advance, contextlib.ExitStack() as stack:
+    following = contextlib.nullcontext() if dry_run else views_following(app)
+    with (
+        following,  # outermost: the views are current once it ends
+        progress_bar(total) as advance,
+        contextlib.ExitStack() as stack,
+    ):
         streams = [(f.name, stack.enter_context(_open(f))) for f in files]
         importer = Importer(app, user, batch_size, dry_run, advance, unchecked, copies)
         if sheet is None:
             report = importer.run(read_lines(streams))
         else:  # a CSV file, through its mapping
             report = sheet.run(importer, streams)
-    if not dry_run:
-        views_current(app)
     return report
 
 
-def views_current(app: Any) -> None:
+def views_current(app: Any, views: ViewStore | None = None) -> None:
     """Catch the views up after a bulk write, so that a copy of the store
     made read-only next answers without lag. An older store's views are
     left to `khronika upgrade`, which reads will point to. A served
     chronicle's server keeps its own views current."""
     if loc.is_remote(app.location):
         return
-    views = store_views(app)
+    mine = views is None
+    views = store_views(app) if views is None else views
     try:
         views.check_format()
     except StoreError:
@@ -330,7 +336,42 @@ def views_current(app: Any) -> None:
     head = app.recorder.max_notification_id() or 0
     with progress_bar(head - views.position(), "updating the views") as advance:
         refresh(views, head, app.read_after, advance)
-    views.datastore.close()
+    if mine:
+        views.datastore.close()
+
+
+@contextlib.contextmanager
+def views_following(app: Any) -> Iterator[None]:
+    """The views follow a bulk write in a process of their own
+    (`projections.follower`) and are current once it ends. Views that hold
+    no fact are loaded as a rebuild loads them: the indexes a load drops are
+    built once, at the end. If the write fails, the follower stops where it
+    is; the next read catches up."""
+    if loc.is_remote(app.location):
+        yield  # a served chronicle's server keeps its own views
+        return
+    views = store_views(app)
+    try:
+        views.check_format()
+    except StoreError:  # an older store's: `khronika upgrade` first
+        views.datastore.close()
+        yield
+        return
+    loading = False
+    try:
+        loading = views.begin_load()
+        follower = Follower(app.location)
+        try:
+            yield
+        except BaseException:
+            follower.stop()
+            raise
+        follower.close()
+        views_current(app, views)  # what it left, if it stopped early
+    finally:
+        if loading:
+            views.build_indexes()
+        views.datastore.close()
 
 
 @contextlib.contextmanager

@@ -181,6 +181,50 @@ class ViewStore:
                 self._insert_tracking(c, Tracking(NAME, last))
             done += projected
 
+    def follow(self, batch: list[Positioned]) -> bool:
+        """Project events just read or written, if the views hold every
+        event before them (those they hold already are skipped); False if
+        not. The rows are worked out in a read transaction, so that the
+        views' lock (waited for) is held only while they are written."""
+        with self.datastore.transaction(commit=False) as c:
+            self._enter(c)
+            position = self._max_tracking_id(NAME, c) or 0
+            batch = [(p, e) for p, e in batch if p > position]
+            if not batch:
+                return True  # projected by another process meanwhile
+            if batch[0][0] != position + 1:
+                return False
+            rows = _Batch(c, self._q)
+            rows.add(batch)
+        with self.datastore.transaction(commit=True) as c:
+            self._enter(c)
+            self._lock(c)
+            if (self._max_tracking_id(NAME, c) or 0) != position:
+                return False  # another process projected some meanwhile
+            rows.write(c)
+            self._insert_tracking(c, Tracking(NAME, batch[-1][0]))
+        return True
+
+    def begin_load(self) -> bool:
+        """Before a bulk write into views that hold no fact: drop the indexes
+        a load builds at its end (`build_indexes`), as a catch-up's load
+        does. False, and nothing done, if they hold one."""
+        if not self.may_write():
+            return False
+        with self.datastore.transaction(commit=True) as c:
+            self._enter(c)
+            if not self._try_lock(c) or not self._empty(c) or not self._may_index(c):
+                return False
+            self._load_into(c)
+        return True
+
+    def build_indexes(self) -> None:
+        """Build the indexes a load dropped (none if they are there)."""
+        with self.datastore.transaction(commit=True) as c:
+            self._enter(c)
+            self._lock(c)
+            self._build_indexes(c)
+
     def _empty(self, c: Any) -> bool:
         c.execute("SELECT 1 FROM view_facts LIMIT 1")
         return c.fetchone() is None
@@ -464,16 +508,24 @@ class _Batch:
         self.sources: dict[str, Source] = {}
 
     def project(self, batch: list[Positioned]) -> None:
+        self.add(batch)
+        self.write(self.c)
+
+    def add(self, batch: list[Positioned]) -> None:
+        """Work out the rows of `batch`'s events."""
         for position, event in batch:
             self._event(position, event)
+
+    def write(self, c: Any) -> None:
+        """Close the versions the rows replace, and insert them."""
         closes: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for kind, slug, at in self.closes:  # one per record: order is free
             closes[kind].append((at, slug))
         for kind, pairs in closes.items():
             for table in _TABLES[kind]:
-                self.c.executemany(self.q(schema.close_statement(table)), pairs)
+                c.executemany(self.q(schema.close_statement(table)), pairs)
         for table, rows in self.rows.items():
-            self.c.executemany(self.q(schema.insert_statement(table)), rows)
+            c.executemany(self.q(schema.insert_statement(table)), rows)
 
     def _event(self, position: int, event: Event) -> None:
         if isinstance(event, SigningKeyRotated | MaintainerEvent | Redacted):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from eventsourcing.persistence import PersistenceError
+
 from khronika.store import location as loc
 
 
@@ -11,9 +13,9 @@ def explain(error: Exception, location: str | None) -> str:
     """One line naming the problem with the store at `location`."""
     text = str(error)
     where = loc.describe(location) if location else "the store"
-    if isinstance(error, sqlite3.DatabaseError) and (
+    if isinstance(error, sqlite3.DatabaseError | PersistenceError) and (
         "not a database" in text or "malformed" in text
-    ):
+    ):  # sqlite3's error, or eventsourcing's around it
         return (
             f"{where}: not a khronika store, or the store is damaged ({text}); "
             "`khronika verify` checks a store that still opens"
