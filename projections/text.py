@@ -19,11 +19,25 @@ KAZAKH = str.maketrans("әғқңөұүһі", "агкноуухи")
 WORD = re.compile(r"[^\W_]+")
 
 
+class _Folding(dict[int, int | None]):
+    """What str.translate makes of each character of decomposed text: a
+    combining mark dropped, a Kazakh letter its Russian one, any other
+    itself; worked out once a character, on its first use."""
+
+    def __missing__(self, code: int) -> int | None:
+        folded = None if unicodedata.combining(chr(code)) else KAZAKH.get(code, code)
+        self[code] = folded
+        return folded
+
+
+_FOLDING = _Folding()
+
+
 def fold(text: str) -> str:
     """'Ұлттық Серебрякова Élan' as 'улттык серебрякова elan'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return bare.translate(KAZAKH)
+    if text.isascii():  # no marks to drop, no Kazakh letters: its case only
+        return text.lower()
+    return unicodedata.normalize("NFKD", text.casefold()).translate(_FOLDING)
 
 
 def words(text: str) -> list[str]:
