@@ -29,21 +29,27 @@ def test_the_raw_baseline_writes_the_same_rows_as_khronika(
     views.upgrade()
     projected = views.catch_up(Chronicle(str(store)).read_after)
     target = tmp_path / "raw.db"
-    # batches split versions, and transactions split batches
-    assert rebuild(store, target, batch=97, load=200) == projected
+    assert rebuild(store, target, chunk=97) == projected  # chunks split versions
     ours, raw = sqlite3.connect(store), sqlite3.connect(target)
-    for table in schema.TABLES:
-        order = ", ".join(schema.TABLES[table][:2])
-        query = f"SELECT * FROM {table} ORDER BY {order}, recorded_from"
+    for table in schema.TABLES:  # every row, with its rowid (what FTS5 keeps)
+        query = f"SELECT rowid, * FROM {table} ORDER BY rowid"
         expected = ours.execute(query).fetchall()
         assert raw.execute(query).fetchall() == expected, table
+    for name, (_, key, _) in schema.LABELS.items():  # kept by triggers
+        query = f"SELECT * FROM {name} ORDER BY {key}"
+        expected = ours.execute(query).fetchall()
+        assert expected and raw.execute(query).fetchall() == expected, name
+    assert raw.execute("SELECT * FROM view_format").fetchall() == [(schema.FORMAT,)]
     closed = f"SELECT COUNT(*) FROM view_facts WHERE recorded_to != '{schema.OPEN}'"
     assert raw.execute(closed).fetchone()[0] > 0  # corrections closed versions
-    indexes = (
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-        "AND tbl_name LIKE 'view%' ORDER BY 1"
+    made = (  # the views' tables (FTS5's own too), indexes, triggers and views
+        "SELECT type, name, tbl_name, sql FROM sqlite_master "
+        "WHERE tbl_name NOT IN ('stored_events', 'tracking') "
+        "AND substr(tbl_name, 1, 9) != 'khronika_' ORDER BY type, name"
     )
-    assert raw.execute(indexes).fetchall() == ours.execute(indexes).fetchall()
+    expected = ours.execute(made).fetchall()
+    assert {row[0] for row in expected} == {"table", "index", "trigger", "view"}
+    assert raw.execute(made).fetchall() == expected
     for table in schema.SEARCHED:  # the full-text index finds the same rows
         words = "SELECT search FROM " + table + " WHERE search != '' LIMIT 5"
         for (text,) in ours.execute(words).fetchall():
