@@ -37,6 +37,7 @@ same rows.
 
 from __future__ import annotations
 
+import gc
 import re
 import sqlite3
 import sys
@@ -49,15 +50,9 @@ import msgspec
 from eventsourcing.utils import get_topic
 
 from khronika.domain import aggregates as agg
-from khronika.domain import edtf, intent
+from khronika.domain import edtf, intent, lenient
 from khronika.domain.aggregates import Entity, Source
-from khronika.domain.documents import (
-    FactDoc,
-    LawAmendmentDetails,
-    Sentence,
-    SentenceChangeDetails,
-    VerdictDetails,
-)
+from khronika.domain.documents import FactDoc
 from khronika.domain.events import (
     STREAM_KINDS,
     Event,
@@ -84,20 +79,10 @@ _FOLD: dict[int, int | None] = {
     c: None for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c))
 }
 _FOLD.update(KAZAKH)
+_ASCII = bytes(  # ASCII letters in lower case, digits, and spaces for the rest
+    c | 0x20 if chr(c).isalpha() else c if chr(c).isdigit() else 32 for c in range(128)
+) + bytes(128)
 _WORD = re.compile(rf"([^\W_]{{1,{LONGEST}}})[^\W_]*")  # text.WORD, kept short
-
-
-class _Intent(msgspec.Struct):
-    by: str
-    key: str
-    slug: str
-    version: int
-    body: dict[str, Any]
-
-
-class _Head(msgspec.Struct):
-    timestamp: str
-    intent: _Intent
 
 
 class _Recorded(msgspec.Struct):
@@ -107,11 +92,26 @@ class _Recorded(msgspec.Struct):
     unchecked: str = ""
 
 
+class _Intent(msgspec.Struct):
+    by: str
+    key: str
+    slug: str
+    version: int
+    body: _Recorded
+
+
+class _Head(msgspec.Struct):
+    timestamp: str
+    intent: _Intent
+
+
 class _Stamp(msgspec.Struct):
     timestamp: str
 
 
-_head = msgspec.json.Decoder(_Head).decode
+# without today's constraints (as `lenient` reads what fails them): values
+# are the same whether or not a document meets them, and so are the rows
+_head = msgspec.json.Decoder(lenient._loose(_Head)).decode
 _values = msgspec.json.Decoder(dict[str, list[Any]]).decode
 _stamp_of = msgspec.json.Decoder(_Stamp).decode
 _STAMPED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
@@ -145,6 +145,7 @@ def rebuild(store: Path, target: Path, chunk: int = 10_000) -> int:
                 pending.clear()
 
     project = _Projector(rows, until)
+    gc.disable()  # the load's rows and records are kept, none is garbage
     done = 0
     cursor = source.execute(
         "SELECT rowid, topic, state FROM stored_events ORDER BY rowid"
@@ -154,6 +155,7 @@ def rebuild(store: Path, target: Path, chunk: int = 10_000) -> int:
             project.event(position, topic, state)
         done += len(events)
         flush()
+    gc.enable()
     _finish(db)
     db.execute("COMMIT")
     db.close()
@@ -213,7 +215,7 @@ class _Projector:
     def __init__(self, rows: dict[str, list[tuple[Any, ...]]], until: dict[int, str]):
         self.rows = rows
         self.until = until
-        self.docs: dict[str, FactDoc] = {}  # facts a later version changes
+        self.docs: dict[str, Any] = {}  # facts a later version changes
         self.records: dict[str, Any] = {}  # entities and sources: few
         self.facts = rows["view_facts"].append
         self.roles = rows["view_roles"].append
@@ -232,7 +234,13 @@ class _Projector:
         self._event(position, codec.decode(topic, state))
 
     def _recorded(self, position: int, state: bytes) -> bool:
-        """A signed fact recording, decoded here; False to leave it to codec."""
+        """A signed fact recording, decoded here; False to leave it to codec.
+
+        Its intent with each personal value spliced in, in order, where it
+        committed to one, decoded straight into the document; which holds
+        only if the values' pointers are the document's personal fields,
+        in order, as `intent.commit` writes them.
+        """
         if not intent.is_enveloped(state):
             return False
         parts = state.split(b"\n")
@@ -240,16 +248,17 @@ class _Projector:
             return False
         head, tail = parts
         try:
-            envelope = _head(head)
-            asked = envelope.intent
             values = _values(tail) if tail else {}
-            body = asked.body
-            if head.count(b'{"commit":') != len(values) or not _put(body, values):
+            spliced = _splice(head, [found[1] for found in values.values()])
+            if spliced is None:
                 return False
-            recorded = msgspec.convert(body, type=_Recorded)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+            envelope = _head(spliced)
+        except (msgspec.DecodeError, msgspec.ValidationError, IndexError):
             return False
-        doc = recorded.doc
+        asked = envelope.intent
+        doc = asked.body.doc
+        if not _personal(doc, values):
+            return False
         slug = asked.slug
         if position in self.until:
             self.docs[slug] = doc
@@ -290,10 +299,11 @@ class _Projector:
         self.rows[table].append((*row, at, self.until.get(position, OPEN)))
 
     def _fact(
-        self, doc: FactDoc, version: int, retracted: int, reason: str, by: str,
+        self, doc: Any, version: int, retracted: int, reason: str, by: str,
         key: str, position: int, at: str,
     ) -> None:  # fmt: skip
-        """A fact version's rows (as `rows.fact_rows`), all tables."""
+        """A fact version's rows (as `rows.fact_rows`), all tables, from a
+        FactDoc or its twin without constraints (`lenient`)."""
         to = self.until.get(position, OPEN)
         when = doc.when
         if isinstance(when, str):
@@ -318,7 +328,8 @@ class _Projector:
         details = doc.details
         if details is None:
             return
-        if isinstance(details, VerdictDetails):
+        tag = details.__struct_config__.tag
+        if tag == "verdict":
             charges = self.rows["view_charges"].append
             for n, article in enumerate(details.charges, 1):
                 law = article.partition(":")[0]
@@ -330,7 +341,7 @@ class _Projector:
                 if p.role != "defendant":
                     continue
                 who = p.entity
-                mine: list[Sentence | None] = [
+                mine: list[Any] = [
                     s for s in details.sentences if s.defendant in (None, who)
                 ]
                 for s in mine or [None]:
@@ -340,7 +351,7 @@ class _Projector:
                         s and s.type, s and s.term_months, s and s.regime,
                         s and s.probation_months, place, earliest, latest, at, to,
                     ))  # fmt: skip
-        elif isinstance(details, SentenceChangeDetails):
+        elif tag == "sentence_change":
             changes = self.rows["view_changes"].append
             n = 0
             for p in doc.participants:
@@ -349,7 +360,7 @@ class _Projector:
                     changes((fact, version, n, p.entity, details.change,
                              details.verdict, details.served_months, earliest,
                              latest, at, to))  # fmt: skip
-        elif isinstance(details, LawAmendmentDetails):
+        elif tag == "law_amendment":
             penalties = self.rows["view_penalties"].append
             n = 0
             for side, listed in (("before", details.penalties_before),
@@ -368,43 +379,49 @@ class _Projector:
         return dated
 
 
-_tokens: dict[str, list[str]] = {}
-_INDEX = re.compile(r"0|[1-9][0-9]*")  # a list's index in a pointer, as written
+_COMMIT = b'{"commit":"'
+_HEX = re.compile(rb"[0-9a-f]{64}")
 
 
-def _put(body: dict[str, Any], values: dict[str, list[Any]]) -> bool:
-    """Each stored value in the place of its commitment in `body` (as
-    `intent.reveal`); False if a value's place holds no commitment."""
-    for pointer, found in values.items():
-        path = _tokens.get(pointer)
-        if path is None:
-            path = _tokens[pointer] = intent.tokens(pointer)
-        node: Any = body
-        for token in path[:-1]:
-            if isinstance(node, dict) and token in node:
-                node = node[token]
-            elif isinstance(node, list) and _INDEX.fullmatch(token):
-                if int(token) >= len(node):
-                    return False
-                node = node[int(token)]
-            else:
-                return False
-        name = path[-1]
-        if (
-            name not in intent.PERSONAL
-            or not isinstance(node, dict)
-            or not intent._is_commitment(node.get(name))
-        ):
-            return False
-        node[name] = found[1]
-    return True
+def _splice(head: bytes, values: list[Any]) -> bytes | None:
+    """`head` with the i-th of `values` in place of its i-th commitment; None
+    unless it holds one commitment (as `intent.commit` writes) for each."""
+    parts = head.split(_COMMIT)
+    if len(parts) != len(values) + 1:
+        return None
+    out = [parts[0]]
+    for value, part in zip(values, parts[1:], strict=True):
+        if part[64:66] != b'"}' or not _HEX.match(part):
+            return None
+        out += (_encode(value), part[66:])
+    return b"".join(out)
+
+
+def _personal(doc: Any, values: dict[str, list[Any]]) -> bool:
+    """Whether `values` are, in order, the document's personal fields that
+    are not None (where `intent.commit` put commitments) and hold them."""
+    found: list[tuple[str, Any]] = []
+    when = doc.when
+    if not isinstance(when, str) and when.wording is not None:
+        found.append(("/doc/when/wording", when.wording))
+    found.append(("/doc/summary", doc.summary))
+    for i, citation in enumerate(doc.sources):
+        if citation.quote is not None:
+            found.append((f"/doc/sources/{i}/quote", citation.quote))
+    if len(found) != len(values):
+        return False
+    return all(
+        pointer == where and value[1] == there
+        for (pointer, value), (where, there) in zip(values.items(), found, strict=True)
+    )
 
 
 def _searchable(texts: list[str | None]) -> str:
     """`text.searchable(*texts)`."""
     text = " ".join(t for t in texts if t)
-    if text.isascii():
-        folded = text.lower()
-    else:
-        folded = unicodedata.normalize("NFKD", text.casefold()).translate(_FOLD)
+    if text.isascii():  # folded: lower case; words: runs of letters and digits
+        words = text.encode().translate(_ASCII).split()
+        if len(text) <= LONGEST or max(map(len, words), default=0) <= LONGEST:
+            return b" ".join(words).decode()
+    folded = unicodedata.normalize("NFKD", text.casefold()).translate(_FOLD)
     return " ".join(_WORD.findall(folded))

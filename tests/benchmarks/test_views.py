@@ -43,7 +43,11 @@ QUERIES = ("timeline page", "person page", "law", "fact", "stats by year")
 PAGE = 100  # the API's page of a timeline and of a person's facts
 
 
-def build(workdir: Path, facts: int) -> Path:
+def build(
+    workdir: Path, facts: int, more: Callable[[Any], object] | None = None
+) -> Path:
+    """A store of `facts` generated facts, corrected and retracted in later
+    sessions; `more` may write more into it (it is given the app)."""
     from khronika.domain import aggregates as agg
     from khronika.domain.aggregates import Fact
     from khronika.domain.documents import Citation
@@ -73,6 +77,8 @@ def build(workdir: Path, facts: int) -> Path:
                     agg.correct(fact, change, "check", cite, clock.now(), "b")
                 )
         app.save_batch(events)
+    if more is not None:
+        more(app)
     app.close()
     return store
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from khronika.domain.documents import Citation, EntityDoc, FactDoc, Participant, When
 from khronika.projections import schema
 from khronika.projections import views as views_module
 from khronika.projections.views import Views
@@ -22,7 +24,7 @@ from test_views import build  # noqa: E402
 def test_the_raw_baseline_writes_the_same_rows_as_khronika(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = build(tmp_path, 300)  # with corrections and retractions
+    store = build(tmp_path, 300, more=_varied)  # corrections, retractions too
     monkeypatch.setattr(views_module, "BATCH", 50)  # a load of several
     monkeypatch.setattr(views_module, "LOAD", 120)  # transactions, as at scale
     views = Views(str(store))
@@ -58,3 +60,36 @@ def test_the_raw_baseline_writes_the_same_rows_as_khronika(
             term = f'"{text.split()[0]}"'
             found = raw.execute(match, [term]).fetchall()
             assert found and found == ours.execute(match, [term]).fetchall(), table
+
+
+LONG = "Ё" * 230  # a word longer than search keeps (text.LONGEST)
+
+
+def _varied(app: Any) -> None:
+    """Records that take the baseline's other paths: text beyond ASCII, a
+    date's wording, quotes, a long word, entity changes, and redactions (a
+    value erased from a recording and from a correction)."""
+    by, why = "bench", "no copy"
+    app.register_entity(
+        EntityDoc(id="zhanna", kind="person", name="Жанна Әлиева",
+                  aliases=["Zhanna Élan"], note="Ұлттық"), by)  # fmt: skip
+    app.add_alias("zhanna", "Жанна", by)
+    app.rename("zhanna", "Жанна Ә.", "short", by)
+    for i, (summary, wording, quote) in enumerate([
+        ("Суд Әлиевой: приговор", "весной 1995", f"«Сказал» {LONG}"),
+        (f"Word {'x' * 230} end", "spring 1995", "Said so"),  # ASCII only
+        ("Élan vital", None, None),
+    ]):  # fmt: skip
+        cited = [Citation(source="src", locator="para:1", quote=quote),
+                 Citation(source="src", locator="para:2")]  # fmt: skip
+        when = When(edtf="1995-04", wording=wording) if wording else "1995-04"
+        app.append_fact(
+            FactDoc(id=f"varied-{i}", kind="statement", when=when,
+                    summary=summary, sources=cited,
+                    participants=[Participant(entity="zhanna", role="subject")]),
+            by, unchecked=why,
+        )  # fmt: skip
+        app.correct(f"varied-{i}", {"summary": f"{summary} (ред.)"}, "fix",
+                    cited[:1], by, unchecked=why)  # fmt: skip
+    app.redact("fact", "varied-0", ["summary"], "asked", by=by)
+    app.redact("fact", "fact-1", ["summary"], "asked", by=by)
