@@ -249,7 +249,7 @@ class _Projector:
         head, tail = parts
         try:
             values = _values(tail) if tail else {}
-            spliced = _splice(head, [found[1] for found in values.values()])
+            spliced = _splice(head, values)
             if spliced is None:
                 return False
             envelope = _head(spliced)
@@ -383,37 +383,34 @@ _COMMIT = b'{"commit":"'
 _HEX = re.compile(rb"[0-9a-f]{64}")
 
 
-def _splice(head: bytes, values: list[Any]) -> bytes | None:
+def _splice(head: bytes, values: dict[str, list[Any]]) -> bytes | None:
     """`head` with the i-th of `values` in place of its i-th commitment; None
     unless it holds one commitment (as `intent.commit` writes) for each."""
     parts = head.split(_COMMIT)
     if len(parts) != len(values) + 1:
         return None
     out = [parts[0]]
-    for value, part in zip(values, parts[1:], strict=True):
+    for found, part in zip(values.values(), parts[1:], strict=True):
         if part[64:66] != b'"}' or not _HEX.match(part):
             return None
-        out += (_encode(value), part[66:])
+        out += (_encode(found[1]), part[66:])
     return b"".join(out)
 
 
 def _personal(doc: Any, values: dict[str, list[Any]]) -> bool:
     """Whether `values` are, in order, the document's personal fields that
     are not None (where `intent.commit` put commitments) and hold them."""
-    found: list[tuple[str, Any]] = []
     when = doc.when
-    if not isinstance(when, str) and when.wording is not None:
-        found.append(("/doc/when/wording", when.wording))
-    found.append(("/doc/summary", doc.summary))
+    if type(when) is str or when.wording is None:
+        pointers, held = ["/doc/summary"], [doc.summary]
+    else:
+        pointers = ["/doc/when/wording", "/doc/summary"]
+        held = [when.wording, doc.summary]
     for i, citation in enumerate(doc.sources):
         if citation.quote is not None:
-            found.append((f"/doc/sources/{i}/quote", citation.quote))
-    if len(found) != len(values):
-        return False
-    return all(
-        pointer == where and value[1] == there
-        for (pointer, value), (where, there) in zip(values.items(), found, strict=True)
-    )
+            pointers.append(f"/doc/sources/{i}/quote")
+            held.append(citation.quote)
+    return list(values) == pointers and [v[1] for v in values.values()] == held
 
 
 def _searchable(texts: list[str | None]) -> str:
