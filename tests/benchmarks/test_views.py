@@ -8,13 +8,14 @@ As a report (a table):   python tests/benchmarks/test_views.py --facts 100000
   rebuild   khronika's views from an empty start (`projections rebuild`):
             a load, 25,000 events per transaction, the indexes that the
             closing updates do not use built at its end
-  raw       the same work by hand (raw_views.py): one sqlite3 cursor over the
-            stored events, msgspec decoding into the event Structs, the same
-            rows computed, closing updates and inserts by executemany, with
-            the same technique for a load (transactions of 25,000 events,
-            indexes built at the end, a WAL journal as the store's);
-            test_raw_views.py checks that its tables and indexes equal
-            khronika's
+  raw       the same work by hand (raw_views.py), written for a rebuild
+            alone: one pass over the stored events in log order, each row
+            written once with its recorded_to (known from the stream
+            index), a decoder for signed fact recordings, the label and
+            full-text tables filled and every index built at the end, one
+            transaction, the store's WAL journal and synchronous setting;
+            test_raw_views.py checks that its tables, indexes and triggers
+            equal khronika's
   queries   timeline page, person, law and stats at random (as_of,
             known_at) points: median and 95th percentile
 """
