@@ -151,16 +151,18 @@ def rebuild(store: Path, target: Path, chunk: int = 10_000) -> int:
 
     project = _Projector(rows, until)
     gc.disable()  # the load's rows and records are kept, none is garbage
-    done = 0
-    cursor = source.execute(
-        "SELECT rowid, topic, state FROM stored_events ORDER BY rowid"
-    )
-    while events := cursor.fetchmany(chunk):
-        for position, topic, state in events:
-            project.event(position, topic, state)
-        done += len(events)
-        flush()
-    gc.enable()
+    try:
+        done = 0
+        cursor = source.execute(
+            "SELECT rowid, topic, state FROM stored_events ORDER BY rowid"
+        )
+        while events := cursor.fetchmany(chunk):
+            for position, topic, state in events:
+                project.event(position, topic, state)
+            done += len(events)
+            flush()
+    finally:
+        gc.enable()
     _finish(db)
     db.execute("COMMIT")
     db.close()
