@@ -8,13 +8,14 @@ As a report (a table):   python tests/benchmarks/test_views.py --facts 100000
   rebuild   khronika's views from an empty start (`projections rebuild`):
             a load, 25,000 events per transaction, the indexes that the
             closing updates do not use built at its end
-  raw       the same work by hand (raw_views.py): one sqlite3 cursor over the
-            stored events, msgspec decoding into the event Structs, the same
-            rows computed, closing updates and inserts by executemany, with
-            the same technique for a load (transactions of 25,000 events,
-            indexes built at the end, a WAL journal as the store's);
-            test_raw_views.py checks that its tables and indexes equal
-            khronika's
+  raw       the same work by hand (raw_views.py), written for a rebuild
+            alone: one pass over the stored events in log order, each row
+            written once with its recorded_to (known from the stream
+            index), a decoder for signed fact recordings, the label and
+            full-text tables filled and every index built at the end, one
+            transaction, the store's WAL journal and synchronous setting;
+            test_raw_views.py checks that its tables, indexes and triggers
+            equal khronika's
   queries   timeline page, person, law and stats at random (as_of,
             known_at) points: median and 95th percentile
 """
@@ -43,7 +44,11 @@ QUERIES = ("timeline page", "person page", "law", "fact", "stats by year")
 PAGE = 100  # the API's page of a timeline and of a person's facts
 
 
-def build(workdir: Path, facts: int) -> Path:
+def build(
+    workdir: Path, facts: int, more: Callable[[Any], object] | None = None
+) -> Path:
+    """A store of `facts` generated facts, corrected and retracted in later
+    sessions; `more` may write more into it (it is given the app)."""
     from khronika.domain import aggregates as agg
     from khronika.domain.aggregates import Fact
     from khronika.domain.documents import Citation
@@ -73,6 +78,8 @@ def build(workdir: Path, facts: int) -> Path:
                     agg.correct(fact, change, "check", cite, clock.now(), "b")
                 )
         app.save_batch(events)
+    if more is not None:
+        more(app)
     app.close()
     return store
 
