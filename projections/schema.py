@@ -19,11 +19,13 @@ from __future__ import annotations
 
 OPEN = "9999-12-31T23:59:59.999999Z"
 NOW = "9999-12-31T23:59:59.999998Z"  # "known at" when no time is given
-# of the views' rows; 5 had no index on record time alone, nor one giving
+# The format of the views' rows; 6's indexes by fact and by entity held no more than
+# the key and recorded_to, so a person's page read every row of theirs from
+# the tables; 5 had no index on record time alone, nor one giving
 # the timeline's whole order (earliest, latest, fact); 4 had no search
 # columns; 3 had no keys on child tables, no recorder on entities and sources
 # and no event log; 2 had no recorded_key; 1 stored ISO dates
-FORMAT = 6
+FORMAT = 7
 RECORDED = ("recorded_from", "recorded_to")
 BOUNDS = ("earliest", "latest")
 
@@ -116,15 +118,23 @@ FOREIGN: dict[str, list[tuple[tuple[str, ...], str, tuple[str, ...]]]] = {
     ]
     for table in TABLES
 }  # fmt: skip
+BY_FACT_COLUMNS = ("fact", "recorded_to", "recorded_from", *BOUNDS, "retracted",
+                   "uncertain", "version")  # fmt: skip
+ROLES_BY_ENTITY_COLUMNS = ("entity", "recorded_to", "recorded_from", "fact", "role")
 INDEXES: dict[str, list[tuple[str, ...]]] = {
     "view_facts": [
-        ("fact", "recorded_to"),  # a fact's versions, and the facts named (BY_FACT)
+        # a fact's versions, and the facts named (BY_FACT): the point's
+        # columns, the order's and the version, so that a page of a person's
+        # facts is sorted and counted from this index alone
+        BY_FACT_COLUMNS,
         ("recorded_to", "recorded_from"),
         ("earliest", "latest", "fact"),  # the timeline's order (TIMELINE_ORDER)
         ("kind", "recorded_to"),
         ("recorded_from",),  # the facts recorded by an early time (RECORDED_BY)
     ],
-    "view_roles": [("entity", "recorded_to"), ("fact", "recorded_to")],
+    # an entity's roles (ROLES_BY_ENTITY), with what the facts named and
+    # their roles read
+    "view_roles": [ROLES_BY_ENTITY_COLUMNS, ("fact", "recorded_to")],
     "view_sentences": [("defendant", "recorded_to"), ("fact", "recorded_to")],
     "view_charges": [("fact", "recorded_to"), ("article",)],
     "view_citations": [("source", "recorded_to"), ("fact", "recorded_to")],
@@ -229,7 +239,8 @@ def index_name(table: str, columns: tuple[str, ...]) -> str:
 
 TIMELINE_ORDER = index_name("view_facts", ("earliest", "latest", "fact"))
 RECORDED_BY = index_name("view_facts", ("recorded_from",))
-BY_FACT = index_name("view_facts", ("fact", "recorded_to"))
+BY_FACT = index_name("view_facts", BY_FACT_COLUMNS)
+ROLES_BY_ENTITY = index_name("view_roles", ROLES_BY_ENTITY_COLUMNS)
 
 
 # Indexes that a load into empty tables drops and builds at its end, which is

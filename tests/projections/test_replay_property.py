@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 from uuid import uuid4
 
 import msgspec
@@ -25,7 +26,9 @@ from khronika.domain.aggregates import Fact
 from khronika.domain.days import OPEN_END, OPEN_START, Day
 from khronika.domain.documents import Citation, EntityDoc, FactDoc, SourceDoc
 from khronika.domain.events import Event
-from khronika.projections.queries import Point, timeline
+from khronika.projections import queries
+from khronika.projections.person import person
+from khronika.projections.queries import Entities, Point, timeline
 from khronika.projections.stats import stats, year_label
 from khronika.projections.views import open_views
 from khronika.store.app import Chronicle
@@ -109,15 +112,48 @@ def naive_facts(events: list[Event], known_at: datetime | None) -> list[Fact]:
     return [s for s in states.values() if isinstance(s, Fact) and not s.retracted]
 
 
-def naive_timeline(facts: list[Fact], as_of: Day | None) -> list[tuple[str, int, str]]:
+def naive_timeline(
+    facts: list[Fact], as_of: Day | None, who: str | None = None, certain: bool = False
+) -> list[tuple[str, int, str]]:
+    """The facts at as_of in the timeline's order; with `who`, those naming
+    that person only; with `certain`, those surely before as_of only."""
     rows = []
     for f in facts:
+        if who is not None and who not in {p.entity for p in f.doc.participants}:
+            continue
         b = edtf.parse(f.doc.date.edtf)
         if as_of is None or b.earliest <= as_of:
             sure = not b.uncertain and (as_of is None or b.latest <= as_of)
             status = "certain" if sure else "possible"
-            rows.append((b.earliest, b.latest, f.doc.id, f.version, status))
+            if sure or not certain:
+                rows.append((b.earliest, b.latest, f.doc.id, f.version, status))
     return [(slug, v, s) for _, _, slug, v, s in sorted(rows)]
+
+
+# (limit, offset) of the pages asked at a point, and of those asked surely
+# before its as_of too; the one page also read in one query (`PAGE_ROWS` 0)
+PAGES, SURE, ONE = ((None, 0), (2, 1), (1, 3)), ((2, 1),), (2, 1)
+
+
+def check_person_pages(views: Any, facts: list[Fact], point: Point) -> None:
+    """Each person's page, at `point` and surely before its as_of, is the
+    naive replay's facts naming them, paged, with their whole count; and
+    read in two steps (keys, then the page's rows) it is the page read in
+    one query, roles, sentences and statuses too."""
+    known = Entities(views, point).rows  # none before they were registered
+    for who in (p for p in PEOPLE if p in known):
+        for sure, pages in ((False, PAGES), (True, SURE)):
+            at = msgspec.structs.replace(point, certain=sure)
+            named = naive_timeline(facts, at.as_of, who, certain=sure)
+            for limit, offset in pages:
+                page = person(views, who, at, limit=limit, offset=offset)
+                got = [(f.id, f.version, f.status) for f in page.facts]
+                end = None if limit is None else offset + limit
+                assert got == named[offset:end], (who, at, limit, offset)
+                assert page.facts_total == len(named), (who, at, limit, offset)
+                if (limit, offset) == ONE:
+                    with patch.object(queries, "PAGE_ROWS", 0):
+                        assert person(views, who, at, limit=2, offset=1) == page
 
 
 def naive_years(facts: list[Fact], as_of: Day | None) -> dict[str, tuple[int, int]]:
@@ -155,7 +191,7 @@ def check(
         play(app, ops, gaps)
         views.catch_up(app.read_after)
         events = [e for _, e in app.read_after(0)]
-        for as_of, at in points:
+        for i, (as_of, at) in enumerate(points):
             known = None
             if isinstance(at, int):  # a moment between events
                 known = T0 + timedelta(minutes=at)
@@ -168,6 +204,8 @@ def check(
             facts = naive_facts(events, known)
             got = [(f.id, f.version, f.status) for f in timeline(views, point)]
             assert got == naive_timeline(facts, as_of)
+            if i == 0:  # at one point an example: they cost some ten queries each
+                check_person_pages(views, facts, point)
             buckets = stats(views, point, "year").buckets
             assert not isinstance(buckets, msgspec.UnsetType)
             assert {b.key: (b.certain, b.possible) for b in buckets} == (

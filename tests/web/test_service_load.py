@@ -233,9 +233,19 @@ def test_a_persons_facts_are_looked_up_by_id(
     person(views, "tatyana-serebryakova", Point(), limit=2)
     monkeypatch.undo()
     plans = [plan(views, sql, params) for sql, params in seen]
+    # the page's keys, sorted and counted from the indexes alone ...
+    keys = next(p for (sql, _), p in zip(seen, plans, strict=True)
+                if sql.startswith("SELECT f.fact, f.version"))  # fmt: skip
+    assert f"SEARCH f USING COVERING INDEX {schema.BY_FACT} (fact=?" in keys
+    assert f"SEARCH r USING COVERING INDEX {schema.ROLES_BY_ENTITY} (entity=?" in keys
+    assert "SCAN f" not in keys and "SCAN r" not in keys
+    # ... then the whole rows of the page's facts alone, by id
     page = next(p for (sql, _), p in zip(seen, plans, strict=True)
                 if sql.startswith("SELECT f.*"))  # fmt: skip
-    assert f"USING INDEX {schema.BY_FACT} (fact=?" in page
+    assert "SEARCH f USING " in page and "(fact=?" in page and "SCAN" not in page
+    named = next(p for (sql, _), p in zip(seen, plans, strict=True)
+                 if "FROM (SELECT r.fact" in sql)  # fmt: skip
+    assert f"COVERING INDEX {schema.ROLES_BY_ENTITY} (entity=?" in named
     roles = next(p for (sql, _), p in zip(seen, plans, strict=True)
                  if sql.startswith("SELECT fact, role"))  # fmt: skip
     assert "(fact=?" in roles and "SCAN" not in roles
