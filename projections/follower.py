@@ -41,11 +41,12 @@ class Follower:
         self._process.stdin.write(location + "\n")
         self._process.stdin.flush()
 
-    def close(self) -> None:
-        """Tell it the import ended; wait for it to project what is left."""
+    def close(self) -> int:
+        """Tell it the import ended; wait for it to project what is left.
+        Its exit status: 0 if it followed to the end."""
         assert self._process.stdin is not None
         self._process.stdin.close()  # the end of its input: the import ended
-        self._process.wait()
+        return self._process.wait()
 
     def stop(self) -> None:
         """Stop it now: the transaction it is in, if any, is rolled back."""
@@ -60,7 +61,7 @@ def follow(location: str, ended: IO[str]) -> None:
     from khronika.store.app import Chronicle  # the store's, in this process
 
     app = Chronicle(location)
-    views = open_views(environment(location))
+    views = open_views(environment(location), create=False)  # made: no write
     try:
         done = False
         while True:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +98,44 @@ def test_the_follower_follows_writes_and_ends_with_its_input(
     generate(path, 300)
     with path.open("rb") as f:
         Importer(app, "tester", batch_size=50).run(read_lines([("f", f)]))
-    follower.close()  # returns once it has projected all it was handed
+    assert follower.close() == 0  # once it has projected all there is
     views = store_views(app)
     assert views.position() == app.recorder.max_notification_id()
+    views.datastore.close()
+
+
+@pytest.mark.sqlite_only
+def test_the_follower_starts_while_the_importer_writes(
+    app: Chronicle, store_path: str, tmp_path: Path
+) -> None:
+    """It writes nothing on opening. It had created the views' tables and
+    indexes there, so rebuilt those a load had just dropped, and met
+    "database is locked" when the importer committed between its reading
+    and its writing."""
+    views = store_views(app)
+    assert views.begin_load()  # the indexes a load builds at its end dropped
+    writing = threading.Event()
+
+    def write_and_write() -> None:
+        with closing(sqlite3.connect(store_path, isolation_level=None)) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS scratch (n)")
+            while not writing.is_set():  # commits, one after another
+                db.execute("INSERT INTO scratch VALUES (1)")
+
+    writer = threading.Thread(target=write_and_write)
+    writer.start()
+    try:
+        follower = Follower(store_path)
+        time.sleep(3)  # it opens the store and the views meanwhile
+    finally:
+        writing.set()
+        writer.join()
+    path = tmp_path / "facts.jsonl"
+    generate(path, 100)
+    with path.open("rb") as f:
+        Importer(app, "tester").run(read_lines([("f", f)]))
+    assert follower.close() == 0
+    assert not schema.DEFERRED & views.index_names()  # still dropped
     views.datastore.close()
 
 
