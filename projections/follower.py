@@ -6,11 +6,10 @@ projects it (`ViewStore.follow`): the views are current when the import
 ends, in about the import's time. Threads would not do: projecting is
 Python work, and two threads share one GIL. The follower is told the
 store on its standard input (not its command line, which any user of the
-machine may read), and that the import ended by a line after it, or by
-the end of its input if the importer dies. If the follower stops early
-(it fails, another process holds the views' lock), it says nothing: the
-catch-up that ends the import reads what it left, with the same code, and
-says what fails.
+machine may read), and that the import ended by the end of that input,
+which also comes if the importer dies. If the follower stops early
+(it fails, another process holds the views' lock), it says so in a line:
+the catch-up that ends the import reads what it left.
 """
 
 from __future__ import annotations
@@ -80,5 +79,7 @@ if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the importer's ^C: it stops us
     try:
         follow(sys.stdin.readline().rstrip("\n"), sys.stdin)
-    except Exception:  # the importer's last catch-up meets it, with its words
+    except Exception as e:  # the importer's last catch-up does its work
+        print(f"khronika: the views stopped following the import ({e}); they "
+              "are brought up to date at its end", file=sys.stderr)  # fmt: skip
         sys.exit(1)
