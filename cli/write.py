@@ -357,9 +357,8 @@ def views_following(app: Any) -> Iterator[None]:
         views.datastore.close()
         yield
         return
-    loading = False
     try:
-        loading = views.begin_load()
+        views.begin_load()
         follower = Follower(app.location)
         try:
             yield
@@ -369,8 +368,7 @@ def views_following(app: Any) -> Iterator[None]:
         follower.close()
         views_current(app, views)  # what it left, if it stopped early
     finally:
-        if loading:
-            views.build_indexes()
+        views.build_indexes()  # this load's, or one cut short before
         views.datastore.close()
 
 

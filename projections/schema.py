@@ -205,7 +205,7 @@ def create_statements(collate: str = "") -> list[str]:
     create_view = "CREATE OR REPLACE VIEW" if collate else "CREATE VIEW IF NOT EXISTS"
     for name, query in VIEWS.items():
         statements.append(f"{create_view} {name} AS {query}")
-    return statements + ([] if collate else _label_statements())
+    return statements + ([] if collate else [*_label_statements(), LOAD_TABLE])
 
 
 def _label_statements() -> list[str]:
@@ -253,6 +253,35 @@ DEFERRED = frozenset(
     for name, columns in _indexes(table)
     if columns[0] != KEY[table] or table in PRIMARY
 )  # every table has a primary key now, which serves the closing updates
+
+
+# SQLite: the triggers that keep the full-text tables and the labels current
+# row by row. A load into empty views drops them too, and notes that it did
+# in LOAD_TABLE until `finish_load` has filled what they keep, once, at its
+# end: FTS5's own 'rebuild', and the newest label of each record, which is
+# what the triggers leave. The note, not the triggers' absence, says a load
+# is unfinished: a writer opening the views meanwhile makes them again.
+LOAD_TRIGGERS = frozenset(
+    [f"{table}_fts_insert" for table in SEARCHED] + [f"{n}_label" for n in LABELS]
+)
+LOAD_TABLE = "CREATE TABLE IF NOT EXISTS khronika_views_load (unfinished BIGINT)"
+
+
+def finish_load() -> list[str]:
+    """Statements that fill what the LOAD_TRIGGERS keep, and make them again."""
+    fill = [f"INSERT INTO {t}_fts({t}_fts) VALUES ('rebuild')" for t in SEARCHED]
+    for name, (table, key, label) in LABELS.items():
+        fill.append(
+            f"INSERT OR REPLACE INTO {name} SELECT {key}, {label} FROM {table} "
+            f"WHERE rowid IN (SELECT MAX(rowid) FROM {table} GROUP BY {key})"
+        )
+    made = [
+        statement
+        for statement in create_statements()
+        for name in LOAD_TRIGGERS
+        if statement.startswith(f"CREATE TRIGGER IF NOT EXISTS {name} ")
+    ]
+    return fill + made
 
 
 SEARCH_VECTOR = "array_to_tsvector(string_to_array({}, ' '))"  # PostgreSQL

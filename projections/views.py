@@ -160,9 +160,8 @@ class ViewStore:
                 position = self._max_tracking_id(NAME, c) or 0
                 events = iter(read_after(position))
                 batch = list(islice(events, BATCH))
-                if not batch:
-                    if done:  # a load cut short leaves its indexes to build
-                        self._build_indexes(c)
+                if not batch:  # a load ends, or one cut short is finished
+                    self._build_indexes(c)
                     return done
                 if position == 0 and len(batch) == BATCH and self._empty(c):
                     if self._may_index(c):
@@ -424,6 +423,20 @@ class Views(SQLiteTrackingRecorder, ViewStore):
         c.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
         return {row["name"] for row in c.fetchall()}
 
+    def _load_into(self, c: Any) -> None:
+        super()._load_into(c)
+        for name in sorted(schema.LOAD_TRIGGERS):
+            c.execute(f"DROP TRIGGER IF EXISTS {name}")
+        c.execute("INSERT INTO khronika_views_load VALUES (1)")
+
+    def _build_indexes(self, c: Any) -> None:
+        super()._build_indexes(c)
+        c.execute("SELECT 1 FROM khronika_views_load LIMIT 1")
+        if c.fetchone() is not None:  # a load, unfinished
+            for statement in schema.finish_load():
+                c.execute(statement)
+            c.execute("DELETE FROM khronika_views_load")
+
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
@@ -441,11 +454,16 @@ def _swap_in(db: sqlite3.Connection, position: int) -> None:
         db.execute(statement)
     for name in sorted(schema.DEFERRED):  # built once the rows are in
         db.execute(f"DROP INDEX main.{name}")
+    for name in sorted(schema.LOAD_TRIGGERS):  # their tables filled then
+        db.execute(f"DROP TRIGGER main.{name}")
     for table in schema.TABLES:
         db.execute(f"INSERT INTO main.{table} SELECT * FROM staged.{table}")
     for table in schema.TABLES:
         for statement in schema.index_statements(table, deferred=True):
             db.execute(statement)
+    for statement in schema.finish_load():
+        db.execute(statement)
+    db.execute("DELETE FROM main.khronika_views_load")
     db.execute("DELETE FROM main.view_format")
     db.execute("INSERT INTO main.view_format VALUES (?)", [schema.FORMAT])
     db.execute("DELETE FROM main.tracking WHERE application_name = ?", [NAME])

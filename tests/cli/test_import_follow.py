@@ -21,7 +21,7 @@ from khronika.cli.points import store_views
 from khronika.domain.documents import EntityDoc
 from khronika.projections import schema
 from khronika.projections.follower import Follower
-from khronika.projections.views import ViewStore
+from khronika.projections.views import Views, ViewStore
 from khronika.store.app import Chronicle
 from khronika.store.importer import Importer, read_lines
 
@@ -206,3 +206,33 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return "State:\tZ" not in status
+
+
+@pytest.mark.sqlite_only
+def test_a_load_cut_short_is_finished_by_the_next_catch_up(
+    run: Run, app: Chronicle, store_path: str, tmp_path: Path
+) -> None:
+    """A load leaves the full-text and label tables to its end; if it is
+    killed first, the next catch-up fills them, though a writer that opened
+    the views meanwhile made their triggers again."""
+    path = tmp_path / "facts.jsonl"
+    generate(path, 300)
+    with path.open("rb") as f:
+        Importer(app, "tester").run(read_lines([("f", f)]))
+    views = store_views(app)
+    assert views.begin_load()
+    assert views.follow(list(app.read_after(0)))  # then killed, unfinished
+    found = "SELECT COUNT(*) AS n FROM view_facts_fts WHERE view_facts_fts MATCH ?"
+    labels = "SELECT COUNT(*) AS n FROM facts"
+    assert views.query(found, ['"generated"'])[0]["n"] == 0
+    assert views.query(labels)[0]["n"] == 0
+    Views(store_path).datastore.close()  # a writer opens them: CREATE TRIGGER
+    assert views.catch_up(app.read_after) == 0  # nothing to project: it finishes
+    assert views.query(found, ['"generated"'])[0]["n"] == 300
+    assert views.query(labels)[0]["n"] == 300
+    assert schema.DEFERRED <= views.index_names()
+    finished = rows(views)
+    ok(run("projections", "rebuild"))
+    assert rows(views) == finished
+    assert views.query(found, ['"generated"'])[0]["n"] == 300
+    views.datastore.close()
