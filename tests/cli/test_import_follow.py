@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
+from khronika.cli import write
 from khronika.cli.points import store_views
 from khronika.domain.documents import EntityDoc
 from khronika.projections import schema
@@ -41,6 +42,12 @@ def rows(views: ViewStore) -> dict[str, list[Any]]:
             tuple(r) for r in views.query(f"SELECT * FROM {table} ORDER BY {order}")
         ]
     return found
+
+
+@pytest.fixture(autouse=True)
+def follow_any_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The views follow every import here, however small its file."""
+    monkeypatch.setattr(write, "FOLLOW_FROM", 0)
 
 
 def ok(result: Result) -> Result:
