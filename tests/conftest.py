@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -188,6 +189,7 @@ class Make:
     fact_data = staticmethod(lambda **c: fact_data(**c))
     fact = staticmethod(lambda **c: fact_doc(**c))
     dump = staticmethod(lambda location: dump(location))
+    edit = staticmethod(lambda location, sql, *params: edit(location, sql, *params))
 
 
 @pytest.fixture
@@ -284,6 +286,18 @@ def dump(location: str) -> list[tuple[Any, ...]]:
     size = app.store.tree_size()
     app.close()
     return [*events, ("tree size", size)]
+
+
+def edit(location: str, statement: str, *params: Any) -> None:
+    """Edit the store behind khronika's back, on SQLite or PostgreSQL."""
+    if location.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as db:
+            db.execute(statement.replace("?", "%s"), params)
+    else:
+        with sqlite3.connect(location) as db:
+            db.execute(statement, params)
 
 
 # ---- PostgreSQL: throwaway server ----

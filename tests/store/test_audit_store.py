@@ -21,18 +21,6 @@ Run = Callable[..., Result]
 COPY = b"para 1\n\npara 2\n"
 
 
-def execute(location: str, statement: str, *params: Any) -> None:
-    """Edit the store behind khronika's back, on SQLite or PostgreSQL."""
-    if location.startswith("postgresql://"):
-        import psycopg
-
-        with psycopg.connect(location, autocommit=True) as db:
-            db.execute(statement.replace("?", "%s"), params)
-    else:
-        with sqlite3.connect(location) as db:
-            db.execute(statement, params)
-
-
 def messages(location: str, checkpoints: list[cp.Checkpoint] = ()) -> list[str]:  # type: ignore[assignment]
     app = Chronicle(location)
     try:
@@ -57,7 +45,7 @@ def test_a_deleted_archived_copy_is_caught(
         app.add_source(make.source(), "ann")
         app.attach_copy(make.source().id, COPY, "ann")
     assert messages(store_path) == []
-    execute(store_path, "DELETE FROM khronika_copies")
+    make.edit(store_path, "DELETE FROM khronika_copies")
     sha = hashlib.sha256(COPY).hexdigest()
     assert messages(store_path) == [
         f"source 'worldcrunch-kz-separatism' names the archived copy sha256:{sha}, "
@@ -70,8 +58,8 @@ def test_a_copy_replaced_along_with_its_key_is_caught(
 ) -> None:
     app.add_source(make.source(), "ann", COPY)
     other = b"another text\n"
-    execute(store_path, "UPDATE khronika_copies SET sha256 = ?, content = ?",
-            hashlib.sha256(other).hexdigest(), other)  # fmt: skip
+    make.edit(store_path, "UPDATE khronika_copies SET sha256 = ?, content = ?",
+              hashlib.sha256(other).hexdigest(), other)  # fmt: skip
     (found,) = messages(store_path)
     assert "has no copy by that hash" in found
 
@@ -94,12 +82,12 @@ def test_a_checkpoint_of_another_store_fails_verify(
 
 
 def test_a_changed_store_id_fails_verify_against_an_earlier_checkpoint(
-    seeded: Chronicle, store_path: str
+    seeded: Chronicle, store_path: str, make: Any
 ) -> None:
     earlier = head(seeded)
     assert messages(store_path, [earlier]) == []
-    execute(store_path, "UPDATE khronika_meta SET value = ? WHERE key = 'store_id'",
-            "11111111-1111-1111-1111-111111111111")  # fmt: skip
+    make.edit(store_path, "UPDATE khronika_meta SET value = ? WHERE key = 'store_id'",
+              "11111111-1111-1111-1111-111111111111")  # fmt: skip
     (found,) = messages(store_path, [earlier])  # the first signed intent notices
     assert found.startswith("event at position 1 ")
     assert found.endswith(
@@ -165,11 +153,11 @@ TILE_EDITS = {
 
 @pytest.mark.parametrize("edit", TILE_EDITS.values(), ids=TILE_EDITS)
 def test_a_tile_that_is_not_bytes_is_reported_not_a_crash(
-    seeded: Chronicle, store_path: str, run: Run, edit: str
+    seeded: Chronicle, store_path: str, run: Run, edit: str, make: Any
 ) -> None:
     if store_path.startswith("postgresql://") and "'" in edit:
         pytest.skip("PostgreSQL's bytea columns refuse text")
-    execute(store_path, edit)
+    make.edit(store_path, edit)
     result = run("verify")
     assert result.exit_code == 1
     assert result.output.startswith(

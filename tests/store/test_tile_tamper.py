@@ -57,26 +57,17 @@ def read_tile(location: str, level: int, index: int) -> Tile | None:
     return bytes(row[0]), None if row[1] is None else bytes(row[1])
 
 
-def write_tile(location: str, level: int, index: int, tile: Tile | None) -> None:
+def tile_edit(level: int, index: int, tile: Tile | None) -> tuple[str, list[Any]]:
+    """The statement and parameters that store `tile` (None: delete it)."""
     if tile is None:
-        statement = "DELETE FROM khronika_tiles WHERE level = ? AND idx = ?"
-        params: list[Any] = [level, index]
-    else:
-        statement = (
-            "INSERT INTO khronika_tiles (level, idx, hashes, first_position, "
-            "positions) VALUES (?, ?, ?, ?, ?) ON CONFLICT (level, idx) DO UPDATE "
-            "SET hashes = excluded.hashes, positions = excluded.positions"
-        )
-        first = struct.unpack_from(">q", tile[1])[0] if tile[1] else None
-        params = [level, index, tile[0], first, tile[1]]
-    if location.startswith("postgresql://"):
-        import psycopg
-
-        with psycopg.connect(location, autocommit=True) as db:
-            db.execute(statement.replace("?", "%s"), params)
-    else:
-        with sqlite3.connect(location) as db:
-            db.execute(statement, params)
+        return "DELETE FROM khronika_tiles WHERE level = ? AND idx = ?", [level, index]
+    first = struct.unpack_from(">q", tile[1])[0] if tile[1] else None
+    return (
+        "INSERT INTO khronika_tiles (level, idx, hashes, first_position, "
+        "positions) VALUES (?, ?, ?, ?, ?) ON CONFLICT (level, idx) DO UPDATE "
+        "SET hashes = excluded.hashes, positions = excluded.positions",
+        [level, index, tile[0], first, tile[1]],
+    )
 
 
 def flip(at: int) -> Change:
@@ -101,7 +92,7 @@ def position(leaf: int, to: int) -> Change:
 
 
 def test_every_edit_of_a_tile_is_caught_and_named(
-    app: Chronicle, store_path: str, tmp_path: Path
+    app: Chronicle, store_path: str, tmp_path: Path, make: Any
 ) -> None:
     load(app, tmp_path / "facts.jsonl")
     size = app.store.tree_size()
@@ -163,14 +154,16 @@ def test_every_edit_of_a_tile_is_caught_and_named(
     for name, (level, index, change, said, where) in edits.items():
         kept = read_tile(store_path, level, index)
         assert kept is not None
-        write_tile(store_path, level, index, change(*kept))
+        statement, params = tile_edit(level, index, change(*kept))
+        make.edit(store_path, statement, *params)
         reopened = Chronicle(store_path)
         try:
             found = verify(reopened, processes=1)
             split = verify(reopened, processes=2, span=64)  # a worker process too
         finally:
             reopened.close()
-        write_tile(store_path, level, index, kept)
+        statement, params = tile_edit(level, index, kept)
+        make.edit(store_path, statement, *params)
         if (
             len(found) != 1
             or said not in found[0].message
