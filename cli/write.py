@@ -338,24 +338,29 @@ def views_caught_up(app: Any) -> Iterator[None]:
     views_current(app)
 
 
-def views_current(app: Any, views: ViewStore | None = None) -> None:
+def views_current(app: Any) -> None:
     """Catch the views up after a bulk write, so that a copy of the store
     made read-only next answers without lag. An older store's views are
     left to `khronika upgrade`, which reads will point to. A served
     chronicle's server keeps its own views current."""
     if loc.is_remote(app.location):
         return
-    mine = views is None
-    views = store_views(app) if views is None else views
+    views = store_views(app)
     try:
         views.check_format()
     except StoreError:
+        views.datastore.close()
         return
+    try:
+        _catch_up(app, views)
+    finally:
+        views.datastore.close()
+
+
+def _catch_up(app: Any, views: ViewStore) -> None:
     head = app.recorder.max_notification_id() or 0
     with progress_bar(head - views.position(), "updating the views") as advance:
         refresh(views, head, app.read_after, advance)
-    if mine:
-        views.datastore.close()
 
 
 @contextlib.contextmanager
@@ -384,7 +389,7 @@ def views_following(app: Any) -> Iterator[None]:
             follower.stop()
             raise
         follower.close()
-        views_current(app, views)  # what it left, if it stopped early
+        _catch_up(app, views)  # what it left, if it stopped early
     finally:
         views.build_indexes()  # this load's, or one cut short before
         views.datastore.close()
