@@ -65,9 +65,10 @@ def follow(location: str, ended: IO[str]) -> None:
         done = False
         while True:
             done = done or bool(select.select([ended], [], [], IDLE)[0])
-            events = list(islice(app.read_after(views.position()), BATCH))
+            position = views.position()
+            events = list(islice(app.read_after(position), BATCH))
             if events:
-                views.follow(events)  # False: another projected some; read on
+                views.follow(position, events)  # False: another moved them on
             elif done:
                 return
     finally:

@@ -180,25 +180,23 @@ class ViewStore:
                 self._insert_tracking(c, Tracking(NAME, last))
             done += projected
 
-    def follow(self, batch: list[Positioned]) -> bool:
-        """Project events just read or written, if the views hold every
-        event before them (those they hold already are skipped); False if
-        not. The rows are worked out in a read transaction, so that the
-        views' lock (waited for) is held only while they are written."""
+    def follow(self, after: int, batch: list[Positioned]) -> bool:
+        """Project `batch`, the events read from the log after position
+        `after`, if the views still stand there; False if not (another
+        process moved them on: read again). Positions may have gaps
+        (PostgreSQL's). The rows are worked out in a read transaction, so
+        that the views' lock (waited for) is held only while they are
+        written."""
         with self.datastore.transaction(commit=False) as c:
             self._enter(c)
-            position = self._max_tracking_id(NAME, c) or 0
-            batch = [(p, e) for p, e in batch if p > position]
-            if not batch:
-                return True  # projected by another process meanwhile
-            if batch[0][0] != position + 1:
+            if (self._max_tracking_id(NAME, c) or 0) != after:
                 return False
             rows = _Batch(c, self._q)
             rows.add(batch)
         with self.datastore.transaction(commit=True) as c:
             self._enter(c)
             self._lock(c)
-            if (self._max_tracking_id(NAME, c) or 0) != position:
+            if (self._max_tracking_id(NAME, c) or 0) != after:
                 return False  # another process projected some meanwhile
             rows.write(c)
             self._insert_tracking(c, Tracking(NAME, batch[-1][0]))
